@@ -1,0 +1,159 @@
+//! Account administration shared by the CLI and a running server.
+//!
+//! sled lets one process open a data dir. While a server runs, CLI commands reach it through a
+//! Unix socket inside the data dir (mode 0600, so only the dir's owner can use it) and the
+//! server runs them; with no server, the CLI opens the store itself. Either way the same
+//! [`execute`] does the work. Protocol: one JSON command line in, one JSON result line out.
+
+use crate::auth::{self, NewUser};
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum AdminCommand {
+    AddUser {
+        name: String,
+        email: String,
+        admin: bool,
+        org: Option<String>,
+    },
+    ListUsers,
+    IssueToken {
+        email: String,
+    },
+    AddOrg {
+        name: String,
+    },
+    ListOrgs,
+}
+
+/// The text the CLI prints, or an error message.
+pub type AdminResult = Result<String, String>;
+
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("admin.sock")
+}
+
+/// Runs one command against the store.
+pub async fn execute(store: &Store, command: AdminCommand) -> AdminResult {
+    let text = |err: auth::AccountRequestError| err.to_string();
+    match command {
+        AdminCommand::AddUser {
+            name,
+            email,
+            admin,
+            org,
+        } => {
+            let request = NewUser {
+                name,
+                email,
+                admin,
+                org,
+            };
+            let (user, token) = auth::create_user(store, request).await.map_err(text)?;
+            Ok(format!(
+                "created {} {} <{}>\nid: {}\ntoken: {}",
+                if user.admin { "admin" } else { "user" },
+                user.name,
+                user.email,
+                user.id,
+                token
+            ))
+        }
+        AdminCommand::ListUsers => {
+            let orgs = store.orgs().map_err(|e| e.to_string())?;
+            let org_name = |id| {
+                orgs.iter()
+                    .find(|org| org.id == id)
+                    .map_or("?", |org| org.name.as_str())
+            };
+            let users = store.users().map_err(|e| e.to_string())?;
+            let mut lines = vec!["ID\tEMAIL\tNAME\tORG\tADMIN".to_string()];
+            lines.extend(users.iter().map(|user| {
+                format!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    user.id,
+                    user.email,
+                    user.name,
+                    org_name(user.org_id),
+                    if user.admin { "yes" } else { "no" }
+                )
+            }));
+            Ok(lines.join("\n"))
+        }
+        AdminCommand::IssueToken { email } => {
+            let (user, token) = auth::issue_token(store, &email).await.map_err(text)?;
+            Ok(format!("new token for {}\ntoken: {}", user.email, token))
+        }
+        AdminCommand::AddOrg { name } => {
+            let org = auth::create_org(store, &name).await.map_err(text)?;
+            Ok(format!("created organization {}\nid: {}", org.name, org.id))
+        }
+        AdminCommand::ListOrgs => {
+            let orgs = store.orgs().map_err(|e| e.to_string())?;
+            let mut lines = vec!["ID\tNAME".to_string()];
+            lines.extend(orgs.iter().map(|org| format!("{}\t{}", org.id, org.name)));
+            Ok(lines.join("\n"))
+        }
+    }
+}
+
+/// Binds the admin socket, replacing a stale one left by a killed server.
+pub fn bind(data_dir: &Path) -> std::io::Result<UnixListener> {
+    let path = socket_path(data_dir);
+    if path.exists() {
+        std::fs::remove_file(&path)?;
+    }
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Serves admin commands until the task is dropped.
+pub async fn serve(listener: UnixListener, store: Arc<Store>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(err) = answer(stream, &store).await {
+                tracing::warn!(error = %err, "admin socket request failed");
+            }
+        });
+    }
+}
+
+async fn answer(stream: UnixStream, store: &Store) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let result: AdminResult = match serde_json::from_str::<AdminCommand>(&line) {
+        Ok(command) => execute(store, command).await,
+        Err(err) => Err(format!("unreadable admin command: {err}")),
+    };
+    let mut reply = serde_json::to_string(&result).unwrap_or_default();
+    reply.push('\n');
+    write.write_all(reply.as_bytes()).await
+}
+
+/// Sends a command to the server running on `data_dir`, if one answers there.
+pub async fn send_to_server(data_dir: &Path, command: &AdminCommand) -> Option<AdminResult> {
+    let stream = UnixStream::connect(socket_path(data_dir)).await.ok()?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_string(command).ok()?;
+    line.push('\n');
+    write.write_all(line.as_bytes()).await.ok()?;
+    let mut reply = String::new();
+    BufReader::new(read).read_line(&mut reply).await.ok()?;
+    Some(
+        serde_json::from_str(&reply)
+            .unwrap_or_else(|err| Err(format!("bad reply from server: {err}"))),
+    )
+}

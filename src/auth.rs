@@ -1,0 +1,188 @@
+//! Identity and permission: bearer tokens, account creation, and who may see or change a thread.
+//!
+//! Tokens are 32 random bytes shown once (`skn_` + hex) and stored only as their SHA-256.
+//! [`access`] is the single rule every route, list, broadcast and (later) search applies.
+
+use crate::model::{Org, ShareRole, Thread, User};
+use crate::store::{self, AccountError, Store};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Name of the organization created on first start.
+pub const DEFAULT_ORG: &str = "Local";
+
+/// What a user may do with one thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Viewer,
+    Editor,
+    Owner,
+    /// An admin of the thread's org who is not its owner.
+    OrgAdmin,
+}
+
+impl Access {
+    /// Update attributes and post messages.
+    pub fn can_edit(self) -> bool {
+        !matches!(self, Access::Viewer)
+    }
+
+    /// Delete the thread and change who it is shared with.
+    pub fn can_manage(self) -> bool {
+        matches!(self, Access::Owner | Access::OrgAdmin)
+    }
+}
+
+/// The access `user` has to `thread`, or `None` if the thread must look nonexistent to them.
+pub fn access(user: &User, thread: &Thread) -> Option<Access> {
+    if thread.deleted_at.is_some() || thread.org_id != user.org_id {
+        return None;
+    }
+    if thread.created_by == user.id {
+        return Some(Access::Owner);
+    }
+    if user.admin {
+        return Some(Access::OrgAdmin);
+    }
+    thread
+        .shares
+        .iter()
+        .find(|share| share.user_id == user.id)
+        .map(|share| match share.role {
+            ShareRole::Viewer => Access::Viewer,
+            ShareRole::Editor => Access::Editor,
+        })
+}
+
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!("skn_{}", hex::encode(bytes))
+}
+
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The user a bearer token belongs to.
+pub fn authenticate(store: &Store, token: &str) -> Result<Option<User>, store::Error> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    store.user_by_token_hash(&hash_token(token))
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub name: String,
+    pub email: String,
+    pub admin: bool,
+    /// Organization name; the default org when `None`.
+    pub org: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountRequestError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no organization named {0:?}; create it with `skein org add {0:?}`")]
+    NoSuchOrg(String),
+    #[error("no user with email {0}")]
+    NoSuchUser(String),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// Creates a user and returns it with its first token (the only time the token is visible).
+pub async fn create_user(
+    store: &Store,
+    request: NewUser,
+) -> Result<(User, String), AccountRequestError> {
+    let name = request.name.trim().to_string();
+    let email = request.email.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AccountRequestError::Invalid(
+            "a user's name must be 1 to 200 characters".into(),
+        ));
+    }
+    if !valid_email(&email) {
+        return Err(AccountRequestError::Invalid(format!(
+            "{email:?} is not an email address"
+        )));
+    }
+    let org_name = request.org.as_deref().unwrap_or(DEFAULT_ORG);
+    let org = store
+        .org_by_name(org_name)?
+        .ok_or_else(|| AccountRequestError::NoSuchOrg(org_name.to_string()))?;
+    let user = User {
+        id: Uuid::new_v4(),
+        org_id: org.id,
+        name,
+        email,
+        admin: request.admin,
+        created_at: Utc::now(),
+    };
+    let token = new_token();
+    store.create_user(&user, &hash_token(&token)).await?;
+    Ok((user, token))
+}
+
+/// Issues an additional token for an existing user (for a lost token; old ones stay valid).
+pub async fn issue_token(
+    store: &Store,
+    email: &str,
+) -> Result<(User, String), AccountRequestError> {
+    let user = store
+        .user_by_email(email.trim())?
+        .ok_or_else(|| AccountRequestError::NoSuchUser(email.trim().to_string()))?;
+    let token = new_token();
+    store.add_token(user.id, &hash_token(&token)).await?;
+    Ok((user, token))
+}
+
+pub async fn create_org(store: &Store, name: &str) -> Result<Org, AccountRequestError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AccountRequestError::Invalid(
+            "an organization's name must be 1 to 200 characters".into(),
+        ));
+    }
+    let org = Org {
+        id: Uuid::new_v4(),
+        name: name.to_string(),
+        created_at: Utc::now(),
+    };
+    store.create_org(&org).await?;
+    Ok(org)
+}
+
+/// On an empty store, creates the default org and its first admin and returns the admin's token.
+pub async fn bootstrap(store: &Store) -> Result<Option<(User, String)>, AccountRequestError> {
+    if !store.users()?.is_empty() {
+        return Ok(None);
+    }
+    if store.org_by_name(DEFAULT_ORG)?.is_none() {
+        create_org(store, DEFAULT_ORG).await?;
+    }
+    let admin = NewUser {
+        name: "Admin".into(),
+        email: "admin@localhost".into(),
+        admin: true,
+        org: None,
+    };
+    create_user(store, admin).await.map(Some)
+}
+
+fn valid_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !email.chars().any(char::is_whitespace)
+                && email.len() <= 254
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,95 @@
+//! Command line and environment: subcommands, flags, the data directory.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "skein",
+    version,
+    about = "Self-hosted threads server for AI data-analyst chat"
+)]
+pub struct Cli {
+    /// Where Skein keeps its data.
+    #[arg(
+        long,
+        env = "SKEIN_DATA_DIR",
+        default_value = "skein-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage users (works whether or not a server is running on the data dir).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SKEIN_ADDR", default_value = "127.0.0.1:7878")]
+    pub addr: SocketAddr,
+    /// Seconds between pings to each WebSocket client.
+    #[arg(long, default_value_t = 15, hide = true)]
+    pub ping_interval_secs: u64,
+    /// Seconds a client may stay silent before it is disconnected.
+    #[arg(long, default_value_t = 30, hide = true)]
+    pub pong_timeout_secs: u64,
+    /// Outbound messages a connection may have queued before it is closed as too slow.
+    #[arg(long, default_value_t = 1024, hide = true)]
+    pub send_queue: usize,
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> crate::services::Settings {
+        crate::services::Settings {
+            ping_interval: Duration::from_secs(self.ping_interval_secs.max(1)),
+            pong_timeout: Duration::from_secs(self.pong_timeout_secs.max(1)),
+            send_queue: self.send_queue,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print their token.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Make the user an admin of their organization.
+        #[arg(long)]
+        admin: bool,
+        /// Organization (default: "Local").
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Issue a new token for an existing user (earlier tokens stay valid).
+    Token {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization.
+    Add { name: String },
+    /// List organizations.
+    List,
+}

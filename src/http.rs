@@ -1,0 +1,127 @@
+//! warp filters: the authenticated WebSocket endpoint `/ws`, health, and the start page.
+
+use crate::auth;
+use crate::limits::HARD_FRAME_BYTES;
+use crate::model::User;
+use crate::services::Services;
+use crate::ws;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use warp::http::StatusCode;
+use warp::{Filter, Rejection, Reply};
+
+#[derive(Debug)]
+struct Unauthorized(&'static str);
+impl warp::reject::Reject for Unauthorized {}
+
+#[derive(Debug)]
+struct Internal;
+impl warp::reject::Reject for Internal {}
+
+/// All HTTP routes. Each WebSocket task holds a clone of `open_connections` until it ends, so
+/// shutdown can wait for every socket to close.
+pub fn routes(
+    services: Arc<Services>,
+    open_connections: mpsc::Sender<()>,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let with_services = {
+        let services = services.clone();
+        warp::any().map(move || services.clone())
+    };
+    let socket = warp::path("ws")
+        .and(warp::path::end())
+        .and(authenticated(services))
+        .and(warp::ws())
+        .and(with_services)
+        .map(
+            move |user: User, upgrade: warp::ws::Ws, services: Arc<Services>| {
+                let guard = open_connections.clone();
+                upgrade
+                    .max_message_size(HARD_FRAME_BYTES)
+                    .max_frame_size(HARD_FRAME_BYTES)
+                    .on_upgrade(move |socket| async move {
+                        ws::serve_connection(socket, services, user).await;
+                        drop(guard);
+                    })
+            },
+        );
+    let health = warp::path("healthz")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})));
+    let index = warp::path::end()
+        .and(warp::get())
+        .map(|| warp::reply::html(START_PAGE));
+    socket.or(health).or(index).recover(rejection_reply)
+}
+
+/// The user of the bearer token in `Authorization: Bearer …` or `?token=…`.
+fn authenticated(
+    services: Arc<Services>,
+) -> impl Filter<Extract = (User,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(warp::query::<HashMap<String, String>>())
+        .and_then(
+            move |header: Option<String>, query: HashMap<String, String>| {
+                let services = services.clone();
+                async move {
+                    let token = match header {
+                        Some(value) => value
+                            .strip_prefix("Bearer ")
+                            .or_else(|| value.strip_prefix("bearer "))
+                            .map(str::trim)
+                            .map(str::to_string),
+                        None => query.get("token").cloned(),
+                    };
+                    let Some(token) = token else {
+                        return Err(warp::reject::custom(Unauthorized(
+                            "missing token: send Authorization: Bearer <token> or ?token=<token>",
+                        )));
+                    };
+                    match auth::authenticate(&services.store, &token) {
+                        Ok(Some(user)) => Ok(user),
+                        Ok(None) => Err(warp::reject::custom(Unauthorized("invalid token"))),
+                        Err(err) => {
+                            tracing::error!(error = %err, "token lookup failed");
+                            Err(warp::reject::custom(Internal))
+                        }
+                    }
+                }
+            },
+        )
+}
+
+async fn rejection_reply(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
+    let (status, message) = if let Some(Unauthorized(message)) = rejection.find() {
+        (StatusCode::UNAUTHORIZED, message.to_string())
+    } else if rejection.find::<Internal>().is_some() {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error".to_string(),
+        )
+    } else if rejection.is_not_found() {
+        (StatusCode::NOT_FOUND, "not found".to_string())
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed".to_string(),
+        )
+    } else {
+        (StatusCode::BAD_REQUEST, format!("{rejection:?}"))
+    };
+    let body = warp::reply::json(&serde_json::json!({"error": message}));
+    Ok(warp::reply::with_status(body, status).into_response())
+}
+
+/// Until the web UI lands, the start page says how to connect.
+const START_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Skein</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>Skein is running</h1>
+<p>The threads WebSocket API is at <code>/ws</code>: connect with
+<code>Authorization: Bearer &lt;token&gt;</code> or <code>?token=&lt;token&gt;</code>.
+The web interface is not part of this version yet.</p>
+</body></html>
+"#;

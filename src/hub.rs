@@ -1,0 +1,304 @@
+//! Channels, subscriptions, presence and fan-out to connections.
+//!
+//! Every WebSocket connection registers here and gets a bounded queue of outbound frames.
+//! Delivery never waits: a connection whose queue is full is asked to close (see [`Closer`]),
+//! so one slow client cannot stall anybody else. Channels are one list channel per connection's
+//! user (a flag on the connection) and one channel per thread. Presence is per user: a user is
+//! present in a thread while at least one of their connections is subscribed to it.
+//!
+//! The hub knows nothing of the wire format; callers hand it text that is already serialized.
+
+use crate::model::User;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, Notify};
+use uuid::Uuid;
+
+pub type ConnId = u64;
+
+/// Close code sent when a connection's send queue overflows (1008: policy violation).
+pub const CLOSE_TOO_SLOW: u16 = 1008;
+/// Close code for server shutdown and unanswered pings (1001: going away).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Asks one connection to close, once, with a code and a reason its client can read.
+#[derive(Default)]
+pub struct Closer {
+    reason: Mutex<Option<(u16, String)>>,
+    notify: Notify,
+}
+
+impl Closer {
+    /// Requests the close; the first request wins.
+    pub fn close(&self, code: u16, reason: impl Into<String>) {
+        let mut slot = self.reason.lock().unwrap();
+        if slot.is_none() {
+            *slot = Some((code, reason.into()));
+            self.notify.notify_waiters();
+        }
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.reason.lock().unwrap().is_some()
+    }
+
+    /// Resolves with the close code and reason once a close was requested.
+    pub async fn closed(&self) -> (u16, String) {
+        loop {
+            let notified = self.notify.notified();
+            if let Some(reason) = self.reason.lock().unwrap().clone() {
+                return reason;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A registered connection as its own task sees it.
+pub struct Registration {
+    pub id: ConnId,
+    pub closer: Arc<Closer>,
+    pub outbound: mpsc::Receiver<Arc<str>>,
+}
+
+/// What subscribing a connection to a thread changed.
+pub struct Joined {
+    /// The user was not present in the thread before (others should be told).
+    pub newly_present: bool,
+    /// Everyone present after the join, the joiner included, one entry per user.
+    pub roster: Vec<User>,
+}
+
+/// A user who is no longer present in a thread after a connection left it.
+pub struct Departure {
+    pub thread_id: Uuid,
+    pub user: User,
+}
+
+struct Conn {
+    user: User,
+    queue: mpsc::Sender<Arc<str>>,
+    closer: Arc<Closer>,
+    threads: HashSet<Uuid>,
+    lists: bool,
+}
+
+#[derive(Default)]
+struct Channels {
+    conns: HashMap<ConnId, Conn>,
+    /// Subscribers of each thread, in subscription order.
+    threads: HashMap<Uuid, Vec<ConnId>>,
+}
+
+pub struct Hub {
+    channels: Mutex<Channels>,
+    next_id: AtomicU64,
+    queue_capacity: usize,
+}
+
+impl Hub {
+    pub fn new(queue_capacity: usize) -> Hub {
+        Hub {
+            channels: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            queue_capacity: queue_capacity.max(1),
+        }
+    }
+
+    pub fn register(&self, user: User) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue, outbound) = mpsc::channel(self.queue_capacity);
+        let closer = Arc::new(Closer::default());
+        let conn = Conn {
+            user,
+            queue,
+            closer: closer.clone(),
+            threads: HashSet::new(),
+            lists: false,
+        };
+        self.channels.lock().unwrap().conns.insert(id, conn);
+        Registration {
+            id,
+            closer,
+            outbound,
+        }
+    }
+
+    /// Removes a connection and reports the users it leaves no longer present anywhere.
+    pub fn unregister(&self, id: ConnId) -> Vec<Departure> {
+        let mut channels = self.channels.lock().unwrap();
+        let departures = channels.leave_threads(id, None);
+        channels.conns.remove(&id);
+        departures
+    }
+
+    /// Sends to one connection.
+    pub fn send(&self, id: ConnId, text: Arc<str>) {
+        let channels = self.channels.lock().unwrap();
+        if let Some(conn) = channels.conns.get(&id) {
+            deliver(conn, text);
+        }
+    }
+
+    pub fn subscribe_lists(&self, id: ConnId) {
+        if let Some(conn) = self.channels.lock().unwrap().conns.get_mut(&id) {
+            conn.lists = true;
+        }
+    }
+
+    /// Sends to every list subscriber whose user passes `may_see`.
+    pub fn broadcast_lists(&self, text: Arc<str>, may_see: impl Fn(&User) -> bool) {
+        let channels = self.channels.lock().unwrap();
+        for conn in channels.conns.values() {
+            if conn.lists && may_see(&conn.user) {
+                deliver(conn, text.clone());
+            }
+        }
+    }
+
+    /// Subscribes a connection to a thread's channel.
+    pub fn join_thread(&self, id: ConnId, thread_id: Uuid) -> Joined {
+        let mut channels = self.channels.lock().unwrap();
+        let Some(user_id) = channels.conns.get(&id).map(|conn| conn.user.id) else {
+            return Joined {
+                newly_present: false,
+                roster: Vec::new(),
+            };
+        };
+        let newly_present = !channels.is_present(thread_id, user_id);
+        let subscribers = channels.threads.entry(thread_id).or_default();
+        if !subscribers.contains(&id) {
+            subscribers.push(id);
+        }
+        if let Some(conn) = channels.conns.get_mut(&id) {
+            conn.threads.insert(thread_id);
+        }
+        Joined {
+            newly_present,
+            roster: channels.roster(thread_id),
+        }
+    }
+
+    /// Unsubscribes a connection from one thread, or from every thread and the lists (`None`).
+    pub fn leave(&self, id: ConnId, thread_id: Option<Uuid>) -> Vec<Departure> {
+        let mut channels = self.channels.lock().unwrap();
+        if thread_id.is_none() {
+            if let Some(conn) = channels.conns.get_mut(&id) {
+                conn.lists = false;
+            }
+        }
+        channels.leave_threads(id, thread_id)
+    }
+
+    /// Sends to every subscriber of a thread except `except`.
+    pub fn broadcast_thread(&self, thread_id: Uuid, text: Arc<str>, except: Option<ConnId>) {
+        let channels = self.channels.lock().unwrap();
+        for conn_id in channels.threads.get(&thread_id).into_iter().flatten() {
+            if Some(*conn_id) != except {
+                if let Some(conn) = channels.conns.get(conn_id) {
+                    deliver(conn, text.clone());
+                }
+            }
+        }
+    }
+
+    /// Unsubscribes the thread's subscribers whose user fails `keep` (access revoked or thread
+    /// deleted) and reports who is no longer present.
+    pub fn evict(&self, thread_id: Uuid, keep: impl Fn(&User) -> bool) -> Vec<Departure> {
+        let mut channels = self.channels.lock().unwrap();
+        let leaving: Vec<ConnId> = channels
+            .threads
+            .get(&thread_id)
+            .into_iter()
+            .flatten()
+            .filter(|conn_id| {
+                channels
+                    .conns
+                    .get(conn_id)
+                    .is_some_and(|conn| !keep(&conn.user))
+            })
+            .copied()
+            .collect();
+        leaving
+            .into_iter()
+            .flat_map(|conn_id| channels.leave_threads(conn_id, Some(thread_id)))
+            .collect()
+    }
+
+    /// Asks every connection to close (server shutdown).
+    pub fn close_all(&self, code: u16, reason: &str) {
+        for conn in self.channels.lock().unwrap().conns.values() {
+            conn.closer.close(code, reason);
+        }
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.channels.lock().unwrap().conns.len()
+    }
+}
+
+impl Channels {
+    fn is_present(&self, thread_id: Uuid, user_id: Uuid) -> bool {
+        self.threads
+            .get(&thread_id)
+            .into_iter()
+            .flatten()
+            .any(|conn_id| self.conns.get(conn_id).map(|c| c.user.id) == Some(user_id))
+    }
+
+    fn roster(&self, thread_id: Uuid) -> Vec<User> {
+        let mut seen = HashSet::new();
+        self.threads
+            .get(&thread_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|conn_id| self.conns.get(conn_id))
+            .filter(|conn| seen.insert(conn.user.id))
+            .map(|conn| conn.user.clone())
+            .collect()
+    }
+
+    /// Takes `id` out of one thread or all of its threads; reports users no longer present.
+    fn leave_threads(&mut self, id: ConnId, only: Option<Uuid>) -> Vec<Departure> {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return Vec::new();
+        };
+        let user = conn.user.clone();
+        let left: Vec<Uuid> = match only {
+            Some(thread_id) if conn.threads.remove(&thread_id) => vec![thread_id],
+            Some(_) => Vec::new(),
+            None => conn.threads.drain().collect(),
+        };
+        let mut departures = Vec::new();
+        for thread_id in left {
+            if let Some(subscribers) = self.threads.get_mut(&thread_id) {
+                subscribers.retain(|conn_id| *conn_id != id);
+                if subscribers.is_empty() {
+                    self.threads.remove(&thread_id);
+                }
+            }
+            if !self.is_present(thread_id, user.id) {
+                departures.push(Departure {
+                    thread_id,
+                    user: user.clone(),
+                });
+            }
+        }
+        departures
+    }
+}
+
+/// Queues a frame without waiting; a full queue closes the connection instead of blocking.
+fn deliver(conn: &Conn, text: Arc<str>) {
+    if conn.closer.is_closing() {
+        return;
+    }
+    if let Err(mpsc::error::TrySendError::Full(_)) = conn.queue.try_send(text) {
+        tracing::warn!(user = %conn.user.email, "send queue full; closing the connection");
+        conn.closer.close(
+            CLOSE_TOO_SLOW,
+            "client too slow: send queue overflowed; reconnect and resubscribe",
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! Skein: a self-hosted threads server for AI data-analyst chat.
+//!
+//! One binary keeps conversation threads and messages in sled and speaks the threads WebSocket
+//! protocol (`shared/seeds/000_*`): lists, thread state, live updates and presence.
+//!
+//! # Layout
+//!
+//! | module     | owns                                                                 |
+//! |------------|----------------------------------------------------------------------|
+//! | `config`   | command line flags, environment variables, the data directory        |
+//! | `model`    | domain types: Org, User, Thread, Message, Share and their enums      |
+//! | `store`    | sled trees, keys, record encoding, transactions, the write sequence  |
+//! | `auth`     | tokens, accounts, and who may see or change a thread                 |
+//! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
+//! | `ws`       | the wire envelope, the connection loop, one handler per route        |
+//! | `http`     | warp filters: `/ws` with authentication, health, start page          |
+//! | `admin`    | account commands, run directly or through a running server's socket  |
+//! | `services` | the shared services handed to connections and handlers              |
+//! | `server`   | start-up, serving, graceful shutdown                                  |
+//! | `cli`      | the `skein` subcommands                                               |
+//! | `limits`   | protocol limits (frame, prompt and title sizes)                       |
+//!
+//! Dependencies point one way: `ws` and `http` use `hub`, `auth` and `store`; `store` knows
+//! nothing of the wire format and `hub` only moves already-serialized text.
+
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod limits;
+pub mod model;
+pub mod server;
+pub mod services;
+pub mod store;
+pub mod ws;

@@ -1,0 +1,122 @@
+//! Running the server: open the store, bind, serve until shutdown, then close cleanly.
+
+use crate::admin;
+use crate::auth;
+use crate::config::ServeArgs;
+use crate::hub::CLOSE_GOING_AWAY;
+use crate::services::Services;
+use crate::store::Store;
+use std::error::Error;
+use std::future::Future;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// How long shutdown waits for WebSocket connections to finish closing.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves on `args.addr` with data in `data_dir` until `shutdown` resolves.
+///
+/// Prints `listening on http://ADDR` once ready, and on first start the login URL of the
+/// admin it created. On shutdown every socket is closed with 1001 and the store is flushed.
+pub async fn run(
+    args: &ServeArgs,
+    data_dir: &Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn Error + Send + Sync>> {
+    prepare_data_dir(data_dir)?;
+    if admin::send_to_server(data_dir, &admin::AdminCommand::ListOrgs)
+        .await
+        .is_some()
+    {
+        return Err(format!(
+            "another Skein server is already running on {}",
+            data_dir.display()
+        )
+        .into());
+    }
+    let store = Store::open(data_dir)?;
+    let created_admin = auth::bootstrap(&store).await?;
+
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
+    let addr = listener.local_addr()?;
+    let admin_task = match admin::bind(data_dir) {
+        Ok(socket) => Some(tokio::spawn(admin::serve(socket, Arc::new(store.clone())))),
+        Err(err) => {
+            tracing::warn!(error = %err, "no admin socket: `skein user …` will not work while this server runs");
+            None
+        }
+    };
+
+    let services = Arc::new(Services::new(store.clone(), args.settings()));
+    let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
+    let routes = crate::http::routes(services.clone(), open_connections);
+
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        match &created_admin {
+            Some((user, token)) => {
+                writeln!(
+                    out,
+                    "created org {:?} and admin {}",
+                    auth::DEFAULT_ORG,
+                    user.email
+                )?;
+                writeln!(out, "login: http://{addr}/?token={token}")?;
+            }
+            None => writeln!(
+                out,
+                "sign in with a user's token; `skein user token --email EMAIL` issues a new one"
+            )?,
+        }
+        out.flush()?;
+    }
+    tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
+
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+
+    tracing::info!("shutting down: closing connections");
+    services
+        .hub
+        .close_all(CLOSE_GOING_AWAY, "server shutting down");
+    // Every connection task holds a sender; recv() returns None once all of them are gone.
+    drop(services);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv()).await;
+    if let Some(task) = admin_task {
+        task.abort();
+    }
+    let _ = std::fs::remove_file(admin::socket_path(data_dir));
+    store.flush().await?;
+    tracing::info!("stopped; data flushed");
+    Ok(())
+}
+
+/// Creates the data dir readable only by its owner (tokens and the admin socket live there).
+fn prepare_data_dir(data_dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !data_dir.exists() {
+        std::fs::create_dir_all(data_dir)?;
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,42 @@
+//! The shared services every connection and handler works with.
+
+use crate::hub::Hub;
+use crate::store::Store;
+use std::time::Duration;
+
+/// Run-time settings of the connection layer.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often the server pings each connection.
+    pub ping_interval: Duration,
+    /// How long a connection may stay silent (no pong, no frame) before it is closed.
+    pub pong_timeout: Duration,
+    /// Outbound frames a connection may have waiting before it is closed as too slow.
+    pub send_queue: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ping_interval: Duration::from_secs(15),
+            pong_timeout: Duration::from_secs(30),
+            send_queue: 1024,
+        }
+    }
+}
+
+pub struct Services {
+    pub store: Store,
+    pub hub: Hub,
+    pub settings: Settings,
+}
+
+impl Services {
+    pub fn new(store: Store, settings: Settings) -> Services {
+        Services {
+            store,
+            hub: Hub::new(settings.send_queue),
+            settings,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Organizations, users and token hashes.
+
+use super::{codec, finish, next_seq, Error, Store};
+use crate::model::{Org, User};
+use sled::transaction::ConflictableTransactionError;
+use sled::Transactional;
+use uuid::Uuid;
+
+/// Why an account write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("a user with email {0} already exists")]
+    EmailTaken(String),
+    #[error("an organization named {0:?} already exists")]
+    OrgExists(String),
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+impl Store {
+    pub fn orgs(&self) -> Result<Vec<Org>, Error> {
+        self.orgs
+            .iter()
+            .values()
+            .map(|raw| Ok(codec::decode(&raw?)?))
+            .collect()
+    }
+
+    pub fn org(&self, id: Uuid) -> Result<Option<Org>, Error> {
+        get(&self.orgs, id.as_bytes())
+    }
+
+    pub fn org_by_name(&self, name: &str) -> Result<Option<Org>, Error> {
+        Ok(self
+            .orgs()?
+            .into_iter()
+            .find(|org| org.name.eq_ignore_ascii_case(name)))
+    }
+
+    pub async fn create_org(&self, org: &Org) -> Result<(), AccountError> {
+        // Org creation is rare and admin-only; a name check before the write is enough.
+        if self.org_by_name(&org.name)?.is_some() {
+            return Err(AccountError::OrgExists(org.name.clone()));
+        }
+        let result = (&self.orgs, &self.meta).transaction(|(orgs, meta)| {
+            next_seq::<AccountError>(meta)?;
+            orgs.insert(org.id.as_bytes(), codec::encode(org))?;
+            Ok(())
+        });
+        finish(result)?;
+        self.flush().await?;
+        Ok(())
+    }
+
+    pub fn user(&self, id: Uuid) -> Result<Option<User>, Error> {
+        get(&self.users, id.as_bytes())
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Result<Option<User>, Error> {
+        match self.user_emails.get(email.to_lowercase())? {
+            Some(id) => get(&self.users, &id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn users(&self) -> Result<Vec<User>, Error> {
+        let mut users: Vec<User> = self
+            .users
+            .iter()
+            .values()
+            .map(|raw| Ok(codec::decode(&raw?)?))
+            .collect::<Result<_, Error>>()?;
+        users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(users)
+    }
+
+    /// Stores a new user and its first token hash together; emails are unique ignoring case.
+    pub async fn create_user(&self, user: &User, token_hash: &[u8]) -> Result<(), AccountError> {
+        let email_key = user.email.to_lowercase();
+        let result = (&self.users, &self.user_emails, &self.tokens, &self.meta).transaction(
+            |(users, emails, tokens, meta)| {
+                if emails.get(email_key.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(
+                        AccountError::EmailTaken(user.email.clone()),
+                    ));
+                }
+                next_seq(meta)?;
+                users.insert(user.id.as_bytes(), codec::encode(user))?;
+                emails.insert(email_key.as_bytes(), user.id.as_bytes())?;
+                tokens.insert(token_hash, user.id.as_bytes())?;
+                Ok(())
+            },
+        );
+        finish(result)?;
+        self.flush().await?;
+        Ok(())
+    }
+
+    /// Adds another token for an existing user (earlier tokens stay valid).
+    pub async fn add_token(&self, user_id: Uuid, token_hash: &[u8]) -> Result<(), Error> {
+        let result = (&self.tokens, &self.meta).transaction(|(tokens, meta)| {
+            next_seq::<Error>(meta)?;
+            tokens.insert(token_hash, user_id.as_bytes())?;
+            Ok(())
+        });
+        finish(result)?;
+        self.flush().await
+    }
+
+    /// The user a token hash belongs to, if any.
+    pub fn user_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<User>, Error> {
+        match self.tokens.get(token_hash)? {
+            Some(id) => get(&self.users, &id),
+            None => Ok(None),
+        }
+    }
+}
+
+fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, Error> {
+    match tree.get(key)? {
+        Some(raw) => Ok(Some(codec::decode(&raw)?)),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,163 @@
+//! Durable storage on sled: trees, keys, record encoding, transactions and the write sequence.
+//!
+//! Layout (one sled tree each):
+//!
+//! | tree             | key                         | value                      |
+//! |------------------|-----------------------------|----------------------------|
+//! | `meta`           | `format_version`, `seq`     | u32 / u64, big endian      |
+//! | `orgs`           | org id                      | [`Org`]                    |
+//! | `users`          | user id                     | [`User`]                   |
+//! | `user_emails`    | lower-cased email           | user id                    |
+//! | `tokens`         | SHA-256 of a bearer token   | user id                    |
+//! | `threads`        | thread id                   | [`Thread`]                 |
+//! | `org_threads`    | org id ++ thread id         | empty (admin listing)      |
+//! | `member_threads` | user id ++ thread id        | empty (owner and shares)   |
+//! | `messages`       | thread id ++ seq            | [`Message`] (oldest first) |
+//! | `message_keys`   | message id                  | thread id ++ seq           |
+//! | `changes`        | seq                         | thread id                  |
+//!
+//! Every write runs in one sled transaction that also takes the next value of `seq`; thread
+//! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
+//! have not seen. A write returns only after [`Store::flush`] has put it on disk.
+//!
+//! [`Org`]: crate::model::Org
+//! [`User`]: crate::model::User
+//! [`Thread`]: crate::model::Thread
+//! [`Message`]: crate::model::Message
+
+mod accounts;
+pub use accounts::AccountError;
+mod codec;
+mod threads;
+
+pub use threads::ThreadTxn;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::path::Path;
+
+/// The on-disk format this binary writes. Bump it with a migration when records change.
+pub const FORMAT_VERSION: u32 = 1;
+
+const KEY_FORMAT: &[u8] = b"format_version";
+const KEY_SEQ: &[u8] = b"seq";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error(
+        "the data dir was written by a newer Skein (format {found}); this binary reads format {FORMAT_VERSION} at most"
+    )]
+    NewerFormat { found: u32 },
+    #[error(
+        "the data dir {0} is in use by another process (a running `skein serve`?) and its admin socket did not answer"
+    )]
+    Locked(String),
+}
+
+/// Result of a transaction body: `Abort(e)` cancels with the caller's error, storage errors retry or fail.
+pub type TxResult<T, E> = Result<T, ConflictableTransactionError<E>>;
+
+/// Cancels the surrounding transaction with the caller's error.
+pub fn abort<T, E>(err: E) -> TxResult<T, E> {
+    Err(ConflictableTransactionError::Abort(err))
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    orgs: sled::Tree,
+    users: sled::Tree,
+    user_emails: sled::Tree,
+    tokens: sled::Tree,
+    threads: sled::Tree,
+    org_threads: sled::Tree,
+    member_threads: sled::Tree,
+    messages: sled::Tree,
+    message_keys: sled::Tree,
+    changes: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, refusing a newer on-disk format.
+    pub fn open(dir: &Path) -> Result<Store, Error> {
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .open()
+            .map_err(|err| match err {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    Error::Locked(dir.display().to_string())
+                }
+                // sled reports a held lock as a generic I/O error on some platforms.
+                sled::Error::Io(io) if io.to_string().contains("lock") => {
+                    Error::Locked(dir.display().to_string())
+                }
+                other => Error::Sled(other),
+            })?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            meta: tree("meta")?,
+            orgs: tree("orgs")?,
+            users: tree("users")?,
+            user_emails: tree("user_emails")?,
+            tokens: tree("tokens")?,
+            threads: tree("threads")?,
+            org_threads: tree("org_threads")?,
+            member_threads: tree("member_threads")?,
+            messages: tree("messages")?,
+            message_keys: tree("message_keys")?,
+            changes: tree("changes")?,
+            db,
+        };
+        match store.meta.get(KEY_FORMAT)? {
+            Some(raw) => {
+                let found = codec::decode_u32(&raw);
+                if found > FORMAT_VERSION {
+                    return Err(Error::NewerFormat { found });
+                }
+            }
+            None => {
+                store
+                    .meta
+                    .insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                store.db.flush()?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Waits until everything written so far is on disk. Concurrent callers share one flush.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// The sequence number of the latest committed write.
+    pub fn last_seq(&self) -> Result<u64, Error> {
+        Ok(self
+            .meta
+            .get(KEY_SEQ)?
+            .map(|raw| codec::decode_u64(&raw))
+            .unwrap_or(0))
+    }
+}
+
+/// Takes the next write sequence number inside a transaction on the `meta` tree.
+fn next_seq<E>(meta: &sled::transaction::TransactionalTree) -> TxResult<u64, E> {
+    let seq = meta
+        .get(KEY_SEQ)?
+        .map(|raw| codec::decode_u64(&raw))
+        .unwrap_or(0)
+        + 1;
+    meta.insert(KEY_SEQ, &seq.to_be_bytes())?;
+    Ok(seq)
+}
+
+/// Turns sled's transaction outcome into the caller's error type.
+fn finish<T, E: From<Error>>(result: Result<T, TransactionError<E>>) -> Result<T, E> {
+    result.map_err(|err| match err {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => E::from(Error::Sled(e)),
+    })
+}

@@ -1,0 +1,204 @@
+//! Threads and their messages: transactional writes with index upkeep, and reads.
+
+use super::{codec, finish, next_seq, Error, Store, TxResult};
+use crate::model::{Message, Thread};
+use sled::transaction::TransactionalTree;
+use sled::Transactional;
+use std::cell::RefCell;
+use uuid::Uuid;
+
+/// The view of the thread trees a write transaction body works with.
+///
+/// Messages are keyed `thread id ++ position`, positions counted by `Thread::message_count`, so a
+/// transaction can find a thread's latest message without a range scan (sled transactions have none).
+pub struct ThreadTxn<'a> {
+    threads: &'a TransactionalTree,
+    org_threads: &'a TransactionalTree,
+    member_threads: &'a TransactionalTree,
+    messages: &'a TransactionalTree,
+    message_keys: &'a TransactionalTree,
+    touched: RefCell<Vec<Uuid>>,
+}
+
+impl ThreadTxn<'_> {
+    pub fn thread<E>(&self, id: Uuid) -> TxResult<Option<Thread>, E> {
+        match self.threads.get(id.as_bytes())? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a thread and keeps the org and member indexes in step with its owner and shares.
+    pub fn put_thread<E>(&self, thread: &Thread) -> TxResult<(), E> {
+        if let Some(old) = self.thread::<E>(thread.id)? {
+            for user in members(&old) {
+                self.member_threads
+                    .remove(&codec::pair_key(&user, &thread.id)[..])?;
+            }
+        }
+        for user in members(thread) {
+            self.member_threads
+                .insert(&codec::pair_key(&user, &thread.id)[..], &[][..])?;
+        }
+        self.org_threads
+            .insert(&codec::pair_key(&thread.org_id, &thread.id)[..], &[][..])?;
+        self.threads
+            .insert(thread.id.as_bytes(), codec::encode(thread))?;
+        self.touch(thread.id);
+        Ok(())
+    }
+
+    /// Appends a message at the end of `thread`; the caller writes the thread afterwards.
+    pub fn append_message<E>(&self, thread: &mut Thread, message: &Message) -> TxResult<(), E> {
+        let key = message_key(thread.id, thread.message_count);
+        thread.message_count += 1;
+        self.messages.insert(&key[..], codec::encode(message))?;
+        self.message_keys.insert(message.id.as_bytes(), &key[..])?;
+        self.touch(thread.id);
+        Ok(())
+    }
+
+    /// A message of `thread_id` by id; `None` if it does not exist or belongs to another thread.
+    pub fn message<E>(&self, thread_id: Uuid, message_id: Uuid) -> TxResult<Option<Message>, E> {
+        let Some(key) = self.message_keys.get(message_id.as_bytes())? else {
+            return Ok(None);
+        };
+        if key[..16] != thread_id.as_bytes()[..] {
+            return Ok(None);
+        }
+        match self.messages.get(&key)? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn latest_message<E>(&self, thread: &Thread) -> TxResult<Option<Message>, E> {
+        let Some(last) = thread.message_count.checked_sub(1) else {
+            return Ok(None);
+        };
+        match self.messages.get(&message_key(thread.id, last)[..])? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Overwrites an existing message in place.
+    pub fn replace_message<E>(&self, message: &Message) -> TxResult<(), E> {
+        if let Some(key) = self.message_keys.get(message.id.as_bytes())? {
+            self.messages.insert(key, codec::encode(message))?;
+            self.touch(message.thread_id);
+        }
+        Ok(())
+    }
+
+    fn touch(&self, thread_id: Uuid) {
+        let mut touched = self.touched.borrow_mut();
+        if !touched.contains(&thread_id) {
+            touched.push(thread_id);
+        }
+    }
+}
+
+impl Store {
+    /// Runs `body` as one atomic, durable write over the thread trees.
+    ///
+    /// The body may run more than once (sled retries on conflict), so it must not have side
+    /// effects outside the transaction. Returns after the write is flushed to disk.
+    pub async fn write_threads<T, E>(
+        &self,
+        body: impl Fn(&ThreadTxn) -> TxResult<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        let trees = (
+            &self.threads,
+            &self.org_threads,
+            &self.member_threads,
+            &self.messages,
+            &self.message_keys,
+            &self.changes,
+            &self.meta,
+        );
+        let result = trees.transaction(
+            |(threads, org_threads, member_threads, messages, message_keys, changes, meta)| {
+                let txn = ThreadTxn {
+                    threads,
+                    org_threads,
+                    member_threads,
+                    messages,
+                    message_keys,
+                    touched: RefCell::new(Vec::new()),
+                };
+                let value = body(&txn)?;
+                let seq = next_seq(meta)?;
+                for thread_id in txn.touched.borrow().iter() {
+                    let mut key = [0u8; 24];
+                    key[..8].copy_from_slice(&seq.to_be_bytes());
+                    key[8..].copy_from_slice(thread_id.as_bytes());
+                    changes.insert(&key[..], &[][..])?;
+                }
+                Ok(value)
+            },
+        );
+        let value = finish(result)?;
+        self.flush().await?;
+        Ok(value)
+    }
+
+    pub fn thread(&self, id: Uuid) -> Result<Option<Thread>, Error> {
+        match self.threads.get(id.as_bytes())? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// All messages of a thread, oldest first.
+    pub fn messages(&self, thread_id: Uuid) -> Result<Vec<Message>, Error> {
+        self.messages
+            .scan_prefix(thread_id.as_bytes())
+            .values()
+            .map(|raw| Ok(codec::decode(&raw?)?))
+            .collect()
+    }
+
+    pub fn latest_message(&self, thread_id: Uuid) -> Result<Option<Message>, Error> {
+        match self.messages.scan_prefix(thread_id.as_bytes()).next_back() {
+            Some(entry) => Ok(Some(codec::decode(&entry?.1)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every thread ever created in an org, deleted ones included.
+    pub fn threads_in_org(&self, org_id: Uuid) -> Result<Vec<Thread>, Error> {
+        self.threads_by_index(&self.org_threads, org_id)
+    }
+
+    /// Threads a user owns or has been shared, deleted ones included.
+    pub fn threads_of_member(&self, user_id: Uuid) -> Result<Vec<Thread>, Error> {
+        self.threads_by_index(&self.member_threads, user_id)
+    }
+
+    fn threads_by_index(&self, index: &sled::Tree, prefix: Uuid) -> Result<Vec<Thread>, Error> {
+        let mut threads = Vec::new();
+        for key in index.scan_prefix(prefix.as_bytes()).keys() {
+            let key = key?;
+            if let Some(raw) = self.threads.get(&key[16..])? {
+                threads.push(codec::decode(&raw)?);
+            }
+        }
+        Ok(threads)
+    }
+}
+
+fn message_key(thread_id: Uuid, position: u32) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..16].copy_from_slice(thread_id.as_bytes());
+    key[16..].copy_from_slice(&position.to_be_bytes());
+    key
+}
+
+/// The users indexed as members of a thread: its owner and everyone it is shared with.
+fn members(thread: &Thread) -> impl Iterator<Item = Uuid> + '_ {
+    std::iter::once(thread.created_by).chain(thread.shares.iter().map(|share| share.user_id))
+}

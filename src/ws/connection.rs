@@ -1,0 +1,201 @@
+//! One WebSocket connection: a reader that answers requests in order, and a writer that drains
+//! the connection's bounded queue, pings, and sends the close frame.
+
+use super::envelope::{parse_request, ApiError, Outgoing, Unparseable};
+use super::{dispatch, fanout, Context, Route};
+use crate::hub::{Closer, CLOSE_GOING_AWAY};
+use crate::limits::MAX_FRAME_BYTES;
+use crate::model::User;
+use crate::services::Services;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use warp::ws::{Message, WebSocket};
+
+/// How long a closing connection may take to deliver what it is writing and its close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves one authenticated WebSocket until either side closes it.
+pub async fn serve_connection(socket: WebSocket, services: Arc<Services>, user: User) {
+    let registration = services.hub.register(user.clone());
+    let conn = registration.id;
+    let closer = registration.closer;
+    let last_heard = Arc::new(Mutex::new(Instant::now()));
+    let (sink, mut stream) = socket.split();
+    let mut writer = tokio::spawn(write_loop(
+        sink,
+        registration.outbound,
+        closer.clone(),
+        last_heard.clone(),
+        services.settings.ping_interval,
+        services.settings.pong_timeout,
+    ));
+    tracing::debug!(conn, user = %user.email, "connection opened");
+
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = closer.closed() => break,
+        };
+        let message = match frame {
+            Some(Ok(message)) => message,
+            Some(Err(err)) => {
+                tracing::debug!(conn, error = %err, "read failed");
+                closer.close(1002, close_reason(&format!("protocol error: {err}")));
+                break;
+            }
+            None => break,
+        };
+        *last_heard.lock().unwrap() = Instant::now();
+        if message.is_close() {
+            break;
+        } else if message.is_binary() {
+            reject_frame(
+                &services,
+                conn,
+                &user,
+                ApiError::bad_request(
+                    "binary frames are not supported; send each request as a JSON text frame",
+                ),
+            );
+        } else if let Ok(text) = message.to_str() {
+            handle_text(&services, conn, &user, text).await;
+        }
+        // Pings are answered by the WebSocket layer; pongs only refresh `last_heard`.
+    }
+
+    let departures = services.hub.unregister(conn);
+    fanout::announce_departures(&services, &departures);
+    closer.close(1000, "");
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    tracing::debug!(conn, "connection closed");
+}
+
+async fn handle_text(services: &Services, conn: u64, user: &User, text: &str) {
+    if text.len() > MAX_FRAME_BYTES {
+        let error = ApiError::too_large(format!(
+            "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
+            text.len()
+        ));
+        return reject_frame(services, conn, user, error);
+    }
+    let request = match parse_request(text) {
+        Ok(request) => request,
+        Err(Unparseable {
+            route,
+            request_id,
+            error,
+        }) => {
+            let text = Outgoing {
+                route: route.as_deref().unwrap_or_default(),
+                event: "error",
+                payload: Value::Null,
+                error: Some(&error),
+                sent_by: None,
+                request_id: request_id.as_ref(),
+            }
+            .to_text();
+            return services.hub.send(conn, text);
+        }
+    };
+    let Some(route) = Route::parse(&request.route) else {
+        let error = ApiError::bad_request(format!(
+            "unknown route {:?}; routes are /threads/list, /threads/get, /threads/post, \
+             /threads/update, /threads/delete, /threads/unsubscribe",
+            request.route
+        ));
+        let text = Outgoing {
+            route: &request.route,
+            event: "error",
+            payload: Value::Null,
+            error: Some(&error),
+            sent_by: None,
+            request_id: request.request_id.as_ref(),
+        }
+        .to_text();
+        return services.hub.send(conn, text);
+    };
+    let ctx = Context {
+        services,
+        conn,
+        user,
+        route,
+        request_id: request.request_id.as_ref(),
+    };
+    dispatch(&ctx, request.data).await;
+}
+
+/// Answers a frame that is not a request with event `error`.
+fn reject_frame(services: &Services, conn: u64, user: &User, error: ApiError) {
+    let text = Outgoing {
+        route: "",
+        event: "error",
+        payload: Value::Null,
+        error: Some(&error),
+        sent_by: Some(user),
+        request_id: None,
+    }
+    .to_text();
+    services.hub.send(conn, text);
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut outbound: mpsc::Receiver<Arc<str>>,
+    closer: Arc<Closer>,
+    last_heard: Arc<Mutex<Instant>>,
+    ping_interval: Duration,
+    pong_timeout: Duration,
+) {
+    let mut ping = tokio::time::interval(ping_interval);
+    ping.tick().await; // the first tick is immediate
+    loop {
+        tokio::select! {
+            biased;
+            (code, reason) = closer.closed() => {
+                let close = if code == 1000 && reason.is_empty() {
+                    Message::close()
+                } else {
+                    Message::close_with(code, reason)
+                };
+                let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close)).await;
+                return;
+            }
+            text = outbound.recv() => {
+                let Some(text) = text else { return };
+                if sink.send(Message::text(&*text)).await.is_err() {
+                    closer.close(1000, "");
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                let silent_for = last_heard.lock().unwrap().elapsed();
+                if silent_for > pong_timeout {
+                    closer.close(CLOSE_GOING_AWAY, format!(
+                        "no pong or other frame for {} s", silent_for.as_secs()
+                    ));
+                } else if sink.send(Message::ping(Vec::new())).await.is_err() {
+                    closer.close(1000, "");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Close reasons are limited to 123 bytes by the protocol.
+fn close_reason(text: &str) -> String {
+    let mut end = text.len().min(123);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}

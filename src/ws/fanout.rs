@@ -1,0 +1,94 @@
+//! Broadcasts several routes share: a thread changed, a user joined or left a thread.
+
+use super::envelope::event;
+use super::views;
+use crate::auth;
+use crate::hub::{ConnId, Departure, Joined};
+use crate::model::{Thread, User};
+use crate::services::Services;
+use serde_json::{json, Value};
+
+/// Tells the thread's other subscribers its new state and every list subscriber who may see it
+/// its new list item.
+pub fn thread_changed(
+    services: &Services,
+    thread: &Thread,
+    state: &Value,
+    sent_by: &User,
+    except: ConnId,
+) -> Result<(), crate::store::Error> {
+    let update = event(
+        "/threads/get",
+        "updateThreadState",
+        json!([state]),
+        Some(sent_by),
+    );
+    services
+        .hub
+        .broadcast_thread(thread.id, update, Some(except));
+    list_changed(services, thread, sent_by)
+}
+
+/// Sends the thread's list item to every list subscriber who may see it.
+pub fn list_changed(
+    services: &Services,
+    thread: &Thread,
+    sent_by: &User,
+) -> Result<(), crate::store::Error> {
+    let item = views::load_list_item(&services.store, thread)?;
+    let update = event(
+        "/threads/list",
+        "updateThreadsList",
+        json!([item]),
+        Some(sent_by),
+    );
+    services
+        .hub
+        .broadcast_lists(update, |user| auth::access(user, thread).is_some());
+    Ok(())
+}
+
+/// Tells the list subscribers who could see `thread` (as it was) that it is gone for them.
+pub fn list_removed(services: &Services, thread: &Thread, could_see: impl Fn(&User) -> bool) {
+    let gone = event(
+        "/threads/list",
+        "deleteThreadState",
+        json!([thread.id]),
+        None,
+    );
+    services.hub.broadcast_lists(gone, could_see);
+}
+
+/// Tells the others in a thread that `user` arrived, if they were not there already.
+pub fn announce_join(
+    services: &Services,
+    conn: ConnId,
+    thread: &Thread,
+    user: &User,
+    joined: &Joined,
+) {
+    if joined.newly_present {
+        let text = event(
+            "/threads/get",
+            "joinedThread",
+            json!([views::presence(user, thread.id)]),
+            Some(user),
+        );
+        services.hub.broadcast_thread(thread.id, text, Some(conn));
+    }
+}
+
+/// Sends `leftThread` for users no longer present to those still in each thread.
+pub fn announce_departures(services: &Services, departures: &[Departure]) {
+    for departure in departures {
+        let text = event(
+            "/threads/get",
+            "leftThread",
+            json!([views::presence(&departure.user, departure.thread_id)]),
+            Some(&departure.user),
+        );
+        services
+            .hub
+            .broadcast_thread(departure.thread_id, text, None);
+    }
+}

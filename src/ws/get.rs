@@ -1,0 +1,35 @@
+//! `/threads/get`: a thread's state, a subscription to its channel, and presence.
+
+use super::envelope::{decode_data, ApiError};
+use super::{fanout, views, Context};
+use crate::auth;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+struct GetRequest {
+    id: Uuid,
+}
+
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+    let request: GetRequest = decode_data(data)?;
+    let services = ctx.services;
+    let thread = services
+        .store
+        .thread(request.id)?
+        .filter(|thread| auth::access(ctx.user, thread).is_some())
+        .ok_or_else(|| ApiError::thread_not_found(request.id))?;
+
+    let joined = services.hub.join_thread(ctx.conn, thread.id);
+    let state = views::load_thread_state(&services.store, &thread)?;
+    ctx.reply("getThreadState", json!([state]));
+    let roster: Vec<Value> = joined
+        .roster
+        .iter()
+        .map(|user| views::presence(user, thread.id))
+        .collect();
+    ctx.reply("joinedThread", Value::Array(roster));
+    fanout::announce_join(services, ctx.conn, &thread, ctx.user, &joined);
+    Ok(())
+}

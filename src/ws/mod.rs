@@ -1,0 +1,139 @@
+//! The threads WebSocket protocol (seed 000): envelope, connection loop, one handler per route.
+//!
+//! - `envelope`: request parsing, server messages, the error envelope.
+//! - `connection`: the per-socket loop: reading, writing, pings, closing.
+//! - `views`: the seed's JSON shapes of threads, messages, list items and presence.
+//! - `fanout`: broadcasts shared by several routes (thread changed, joined, left).
+//! - one file per route: `list`, `get`, `post`, `update`, `delete`, `unsubscribe`.
+//!
+//! A request's own answer goes to the requesting connection with its `request_id`; what other
+//! connections see of the same change goes out as broadcasts under the channel's route
+//! (`/threads/get` for a thread channel, `/threads/list` for list channels).
+
+mod connection;
+mod delete;
+mod envelope;
+mod fanout;
+mod get;
+mod list;
+mod post;
+mod unsubscribe;
+mod update;
+mod views;
+
+pub use connection::serve_connection;
+pub use envelope::{ApiError, ErrorCode};
+
+use crate::hub::ConnId;
+use crate::model::User;
+use crate::services::Services;
+use envelope::Outgoing;
+use serde_json::Value;
+
+/// The routes of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    List,
+    Get,
+    Post,
+    Update,
+    Delete,
+    Unsubscribe,
+    Search,
+}
+
+impl Route {
+    pub fn parse(route: &str) -> Option<Route> {
+        Some(match route {
+            "/threads/list" => Route::List,
+            "/threads/get" => Route::Get,
+            "/threads/post" => Route::Post,
+            "/threads/update" => Route::Update,
+            "/threads/delete" => Route::Delete,
+            "/threads/unsubscribe" => Route::Unsubscribe,
+            "/threads/search" => Route::Search,
+            _ => return None,
+        })
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::List => "/threads/list",
+            Route::Get => "/threads/get",
+            Route::Post => "/threads/post",
+            Route::Update => "/threads/update",
+            Route::Delete => "/threads/delete",
+            Route::Unsubscribe => "/threads/unsubscribe",
+            Route::Search => "/threads/search",
+        }
+    }
+
+    /// The event a request on this route answers with, success or failure.
+    pub fn reply_event(self) -> &'static str {
+        match self {
+            Route::List => "getThreadsList",
+            Route::Get => "getThreadState",
+            Route::Post => "initializeThread",
+            Route::Update => "updateThreadState",
+            Route::Delete => "deleteThreadState",
+            Route::Unsubscribe => "unsubscribed",
+            Route::Search => "searchThreads",
+        }
+    }
+}
+
+/// Everything a route handler knows about the request it serves.
+pub struct Context<'a> {
+    pub services: &'a Services,
+    pub conn: ConnId,
+    pub user: &'a User,
+    pub route: Route,
+    pub request_id: Option<&'a Value>,
+}
+
+impl Context<'_> {
+    /// Sends an event to the requesting connection, tagged with the request id.
+    pub fn reply(&self, event: &str, payload: Value) {
+        let text = Outgoing {
+            route: self.route.path(),
+            event,
+            payload,
+            error: None,
+            sent_by: Some(self.user),
+            request_id: self.request_id,
+        }
+        .to_text();
+        self.services.hub.send(self.conn, text);
+    }
+
+    fn fail(&self, error: &ApiError) {
+        let text = Outgoing {
+            route: self.route.path(),
+            event: self.route.reply_event(),
+            payload: Value::Null,
+            error: Some(error),
+            sent_by: Some(self.user),
+            request_id: self.request_id,
+        }
+        .to_text();
+        self.services.hub.send(self.conn, text);
+    }
+}
+
+/// Runs one request; every request gets an answer, an error envelope if it fails.
+async fn dispatch(ctx: &Context<'_>, data: Value) {
+    let result = match ctx.route {
+        Route::List => list::handle(ctx, data).await,
+        Route::Get => get::handle(ctx, data).await,
+        Route::Post => post::handle(ctx, data).await,
+        Route::Update => update::handle(ctx, data).await,
+        Route::Delete => delete::handle(ctx, data).await,
+        Route::Unsubscribe => unsubscribe::handle(ctx, data).await,
+        Route::Search => Err(ApiError::bad_request(
+            "/threads/search is not available in this version of Skein yet",
+        )),
+    };
+    if let Err(error) = result {
+        ctx.fail(&error);
+    }
+}

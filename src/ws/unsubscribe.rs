@@ -1,0 +1,32 @@
+//! `/threads/unsubscribe`: leave one thread's channel, or (`id: null`) every channel.
+
+use super::envelope::{decode_data, ApiError};
+use super::{fanout, Context};
+use crate::auth;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+struct UnsubscribeRequest {
+    #[serde(default)]
+    id: Option<Uuid>,
+}
+
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+    let request: UnsubscribeRequest = decode_data(data)?;
+    let services = ctx.services;
+    if let Some(id) = request.id {
+        let visible = services
+            .store
+            .thread(id)?
+            .is_some_and(|thread| auth::access(ctx.user, &thread).is_some());
+        if !visible {
+            return Err(ApiError::thread_not_found(id));
+        }
+    }
+    let departures = services.hub.leave(ctx.conn, request.id);
+    fanout::announce_departures(services, &departures);
+    ctx.reply("unsubscribed", json!([{ "id": request.id }]));
+    Ok(())
+}

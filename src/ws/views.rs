@@ -1,0 +1,146 @@
+//! Wire shapes of seed 000, built from model records: thread state, message, list item, presence.
+
+use crate::model::{Feedback, Json, Message, Thread, User, Verification};
+use crate::store::{self, Store};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub fn status_name(status: Verification) -> &'static str {
+    match status {
+        Verification::NotVerified => "notVerified",
+        Verification::Verified => "verified",
+        Verification::Rejected => "rejected",
+    }
+}
+
+pub fn feedback_name(feedback: Feedback) -> &'static str {
+    match feedback {
+        Feedback::Positive => "positive",
+        Feedback::Negative => "negative",
+    }
+}
+
+fn json_or_null(value: &Option<Json>) -> Value {
+    value.as_ref().map_or(Value::Null, |json| json.0.clone())
+}
+
+/// Resolves user ids to users for one view, reading each user once.
+pub struct Users<'a> {
+    store: &'a Store,
+    cache: HashMap<Uuid, Option<User>>,
+}
+
+impl<'a> Users<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        Users {
+            store,
+            cache: HashMap::new(),
+        }
+    }
+
+    pub fn get(&mut self, id: Uuid) -> Result<Option<&User>, store::Error> {
+        if !self.cache.contains_key(&id) {
+            let user = self.store.user(id)?;
+            self.cache.insert(id, user);
+        }
+        Ok(self.cache[&id].as_ref())
+    }
+}
+
+pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
+    let column_metadata = message
+        .data_metadata
+        .as_ref()
+        .and_then(|meta| meta.0.get("column_metadata").cloned())
+        .unwrap_or(Value::Null);
+    json!({
+        "chart_config": json_or_null(&message.chart_config),
+        "chart_recommendations": json_or_null(&message.chart_recommendations),
+        "code": message.code,
+        "column_metadata": column_metadata,
+        "context": json_or_null(&message.context),
+        "created_at": message.created_at,
+        "data_metadata": json_or_null(&message.data_metadata),
+        "dataset_id": message.dataset_id,
+        "deleted_at": message.deleted_at,
+        "feedback": message.feedback.map(feedback_name),
+        "id": message.id,
+        "message": message.message,
+        "responses": json_or_null(&message.responses),
+        "sent_by": message.sent_by,
+        "sent_by_name": sent_by_name,
+        "status": status_name(message.status),
+        "thread_id": message.thread_id,
+        "time_frame": message.time_frame,
+        "title": message.title,
+        "updated_at": message.updated_at,
+    })
+}
+
+/// The full thread object of `getThreadState`, `initializeThread` and `updateThreadState`.
+pub fn thread_state(
+    thread: &Thread,
+    messages: &[Message],
+    users: &mut Users,
+) -> Result<Value, store::Error> {
+    let mut rendered = Vec::with_capacity(messages.len());
+    for msg in messages.iter().filter(|m| m.deleted_at.is_none()) {
+        let name = users.get(msg.sent_by)?.map(|u| u.name.clone());
+        rendered.push(message(msg, name.as_deref()));
+    }
+    Ok(json!({
+        "created_at": thread.created_at,
+        "created_by": thread.created_by,
+        "dashboard_id": thread.dashboard_id,
+        "deleted_at": thread.deleted_at,
+        "folder_id": thread.folder_id,
+        "id": thread.id,
+        "messages": rendered,
+        "title": thread.title,
+        "updated_at": thread.updated_at,
+        "updated_by": thread.updated_by,
+    }))
+}
+
+/// Reads a thread's messages and renders its state.
+pub fn load_thread_state(store: &Store, thread: &Thread) -> Result<Value, store::Error> {
+    let messages = store.messages(thread.id)?;
+    thread_state(thread, &messages, &mut Users::new(store))
+}
+
+/// One item of `getThreadsList` / `updateThreadsList`.
+pub fn list_item(
+    thread: &Thread,
+    latest: Option<&Message>,
+    users: &mut Users,
+) -> Result<Value, store::Error> {
+    let creator = users.get(thread.created_by)?;
+    Ok(json!({
+        "id": thread.id,
+        "title": thread.title,
+        "last_edited": thread.last_edited,
+        "dataset_name": Value::Null,
+        "dataset_uuid": latest.and_then(|m| m.dataset_id),
+        "created_by_id": thread.created_by,
+        "created_by_name": creator.map(|u| u.name.clone()),
+        "created_by_email": creator.map(|u| u.email.clone()),
+        "status": status_name(latest.map_or(Verification::NotVerified, |m| m.status)),
+    }))
+}
+
+/// Reads a thread's latest message and renders its list item.
+pub fn load_list_item(store: &Store, thread: &Thread) -> Result<Value, store::Error> {
+    let latest = store.latest_message(thread.id)?;
+    list_item(thread, latest.as_ref(), &mut Users::new(store))
+}
+
+/// A presence entry of `joinedThread` / `leftThread`.
+pub fn presence(user: &User, thread_id: Uuid) -> Value {
+    json!({
+        "email": user.email,
+        "id": user.id,
+        "name": user.name,
+        "thread_id": thread_id,
+    })
+}
