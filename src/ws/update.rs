@@ -123,7 +123,9 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
                     });
                 }
             }
-            if changes.touches_message() {
+            // A message_id that names no message of this thread is refused even when only
+            // thread attributes change, so a client's mistake never passes silently.
+            if changes.touches_message() || message_id.is_some() {
                 let target = match message_id {
                     Some(id) => tx.message(thread_id, id)?,
                     None => tx.latest_message(&before)?,
@@ -147,8 +149,10 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
                 if let Some(chart_config) = &changes.chart_config {
                     message.chart_config = chart_config.clone();
                 }
-                message.updated_at = Some(now);
-                tx.replace_message(&message)?;
+                if changes.touches_message() {
+                    message.updated_at = Some(now);
+                    tx.replace_message(&message)?;
+                }
             }
             tx.put_thread(&after)?;
             Ok((before.clone(), after))

@@ -1,0 +1,111 @@
+//! Liveness and fan-out limits: a client that cannot keep up is closed with a reason and does
+//! not hold anyone else back; a client that stops answering pings is closed.
+
+mod common;
+
+use common::{create_thread, Client, TestServer};
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn a_slow_client_is_closed_and_others_get_everything() {
+    const RENAMES: usize = 60;
+    let server = TestServer::start_with(&["--send-queue", "4"]);
+    let bob = server.add_user("Bob", "bob@example.com");
+    let mut writer = Client::connect(&server, &bob.token).await;
+    let id = create_thread(&mut writer, "big thread").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // About 600 KB of thread state per update.
+    for n in 0..60 {
+        let prompt = format!("{n} {}", "x".repeat(9_990));
+        writer
+            .ok("/threads/post", json!({"prompt": prompt, "thread_id": id}))
+            .await;
+    }
+
+    // The slow client: a tiny receive buffer, subscribed, never reading.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr.parse().unwrap()).await.unwrap();
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", bob.token).parse().unwrap(),
+    );
+    let (mut slow, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    use futures_util::SinkExt;
+    slow.send(
+        json!({"route": "/threads/get", "data": {"id": id}})
+            .to_string()
+            .into(),
+    )
+    .await
+    .unwrap();
+
+    // A fast watcher reads everything as it comes.
+    let mut fast = Client::connect(&server, &bob.token).await;
+    fast.ok("/threads/get", json!({"id": id})).await;
+    let fast_reader = tokio::spawn(async move {
+        let mut updates = 0;
+        while updates < RENAMES {
+            let message = fast.next().await;
+            if message["event"] == "updateThreadState" {
+                updates += 1;
+            }
+        }
+        updates
+    });
+
+    for n in 0..RENAMES {
+        writer
+            .ok(
+                "/threads/update",
+                json!({"id": id, "title": format!("rename {n}")}),
+            )
+            .await;
+    }
+    assert_eq!(
+        fast_reader.await.unwrap(),
+        RENAMES,
+        "the fast client got every update"
+    );
+
+    // Now the slow client reads: what was in flight, then a close frame saying why.
+    let close = loop {
+        match slow.next().await {
+            Some(Ok(Message::Close(frame))) => break frame.expect("close frame with a code"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(close.reason.contains("too slow"), "{}", close.reason);
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_closed() {
+    let server = TestServer::start_with(&["--ping-interval-secs", "1", "--pong-timeout-secs", "2"]);
+    let bob = server.add_user("Bob", "bob@example.com");
+    let mut silent = Client::connect(&server, &bob.token).await;
+    let mut lively = Client::connect(&server, &bob.token).await;
+    // Not reading means not answering the server's pings.
+    let pause = tokio::time::sleep(std::time::Duration::from_secs(4));
+    tokio::pin!(pause);
+    loop {
+        tokio::select! {
+            _ = &mut pause => break,
+            // The lively client keeps reading, so its pings are answered.
+            frame = lively.ws.next() => { frame.unwrap().unwrap(); }
+        }
+    }
+    let (code, reason) = silent.closed().await;
+    assert_eq!(code, 1001);
+    assert!(reason.contains("no pong"), "{reason}");
+    lively.ok("/threads/list", json!({})).await;
+}

@@ -1,0 +1,341 @@
+//! Test harness: runs the real `skein` binary on 127.0.0.1:0 with a temporary data dir, creates
+//! users through the real CLI, and talks to the server with a real WebSocket client.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something the server should send before failing (not a timing goal).
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_skein")
+}
+
+pub struct TestServer {
+    pub dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    child: Option<Child>,
+    pub addr: String,
+    /// The admin token printed on first start.
+    pub admin_token: Option<String>,
+    extra_args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra `serve` flags on a fresh data dir.
+    pub fn start_with(extra: &[&str]) -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut server = TestServer {
+            dir: temp.path().join("data"),
+            _temp: Some(temp),
+            child: None,
+            addr: String::new(),
+            admin_token: None,
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.parent().unwrap().join("server.log"))
+            .unwrap();
+        let mut child = Command::new(binary())
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.dir)
+            .args(&self.extra_args)
+            .env("SKEIN_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start skein");
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        self.child = Some(child);
+        loop {
+            let line = lines_rx
+                .recv_timeout(PATIENCE)
+                .unwrap_or_else(|_| panic!("server did not start; log: {}", self.log()));
+            if let Some(token) = line.split("?token=").nth(1) {
+                self.admin_token = Some(token.trim().to_string());
+            }
+            if let Some(addr) = line.strip_prefix("listening on http://") {
+                self.addr = addr.trim().to_string();
+            }
+            if line.starts_with("login:") || line.starts_with("sign in") {
+                break;
+            }
+        }
+        assert!(!self.addr.is_empty());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.parent().unwrap().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().expect("wait for server").success()
+    }
+
+    /// SIGKILL: no shutdown code runs at all.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts the server again on the same data dir (after stop or kill9).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server first");
+        self.launch();
+    }
+
+    /// Runs a `skein` subcommand against this data dir and returns its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = run_cli(&self.dir, args);
+        assert!(
+            out.status.success(),
+            "skein {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn add_user(&self, name: &str, email: &str) -> TestUser {
+        self.add_user_with(name, email, &[])
+    }
+
+    pub fn add_user_with(&self, name: &str, email: &str, extra: &[&str]) -> TestUser {
+        let mut args = vec!["user", "add", "--name", name, "--email", email];
+        args.extend_from_slice(extra);
+        let out = self.cli(&args);
+        TestUser {
+            id: field(&out, "id: "),
+            name: name.to_string(),
+            email: email.to_string(),
+            token: field(&out, "token: "),
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn run_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run skein")
+}
+
+fn field(output: &str, prefix: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {output:?}"))
+        .trim()
+        .to_string()
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket client that keeps messages it was not looking for yet.
+pub struct Client {
+    pub ws: Socket,
+    next_request: u64,
+    backlog: VecDeque<Value>,
+}
+
+impl Client {
+    pub async fn connect(server: &TestServer, token: &str) -> Client {
+        let mut request = server.ws_url().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connect");
+        Client {
+            ws,
+            next_request: 0,
+            backlog: VecDeque::new(),
+        }
+    }
+
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        self.ws.send(Message::text(text.into())).await.unwrap();
+    }
+
+    /// Sends a request with a fresh request_id and returns the first reply carrying it.
+    pub async fn request(&mut self, route: &str, data: Value) -> Value {
+        self.next_request += 1;
+        let id = format!("r{}", self.next_request);
+        let frame = json!({"route": route, "data": data, "request_id": id});
+        self.send_text(frame.to_string()).await;
+        self.take(|m| m["request_id"] == json!(id)).await
+    }
+
+    /// A request that must succeed; returns its reply.
+    pub async fn ok(&mut self, route: &str, data: Value) -> Value {
+        let reply = self.request(route, data.clone()).await;
+        assert!(reply["error"].is_null(), "{route} {data} failed: {reply}");
+        reply
+    }
+
+    /// A request that must fail with `code`; returns the error message.
+    pub async fn fails(&mut self, route: &str, data: Value, code: &str) -> String {
+        let reply = self.request(route, data.clone()).await;
+        assert_eq!(reply["error"]["code"], code, "{route} {data}: {reply}");
+        assert!(reply["payload"].is_null(), "{reply}");
+        reply["error"]["message"].as_str().unwrap().to_string()
+    }
+
+    /// The next message of any kind.
+    pub async fn next(&mut self) -> Value {
+        if let Some(message) = self.backlog.pop_front() {
+            return message;
+        }
+        self.read().await
+    }
+
+    async fn read(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("timed out waiting for a message")
+                .expect("connection ended")
+                .expect("read failed");
+            match frame {
+                Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Close(close) => panic!("connection closed: {close:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The first message (kept or new) matching `matches`; others are kept for later.
+    pub async fn take(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
+        if let Some(pos) = self.backlog.iter().position(&matches) {
+            return self.backlog.remove(pos).unwrap();
+        }
+        loop {
+            let message = self.read().await;
+            if matches(&message) {
+                return message;
+            }
+            self.backlog.push_back(message);
+        }
+    }
+
+    /// The first message with this route and event.
+    pub async fn expect(&mut self, route: &str, event: &str) -> Value {
+        self.take(|m| m["route"] == route && m["event"] == event)
+            .await
+    }
+
+    /// Everything received up to now, in order. Any request this connection sent earlier has
+    /// been fully handled (requests are handled in order), and so has anything another client
+    /// finished before calling this.
+    pub async fn barrier(&mut self) -> Vec<Value> {
+        self.next_request += 1;
+        let id = format!("barrier{}", self.next_request);
+        let frame = json!({"route": "/barrier", "data": {}, "request_id": id});
+        self.send_text(frame.to_string()).await;
+        let mut seen: Vec<Value> = self.backlog.drain(..).collect();
+        loop {
+            let message = self.read().await;
+            if message["request_id"] == json!(id) {
+                return seen;
+            }
+            seen.push(message);
+        }
+    }
+
+    /// Waits for the server to close the connection and returns (code, reason).
+    pub async fn closed(&mut self) -> (u16, String) {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("timed out waiting for close");
+            match frame {
+                Some(Ok(Message::Close(Some(close)))) => {
+                    return (close.code.into(), close.reason.to_string())
+                }
+                Some(Ok(Message::Close(None))) => return (1005, String::new()),
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => panic!("connection failed without a close frame: {err}"),
+                None => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+}
+
+/// Posts a new thread and returns its initializeThread payload.
+pub async fn create_thread(client: &mut Client, prompt: &str) -> Value {
+    let reply = client
+        .ok(
+            "/threads/post",
+            json!({"prompt": prompt, "thread_id": null, "dataset_id": null}),
+        )
+        .await;
+    assert_eq!(reply["event"], "initializeThread");
+    client.expect("/threads/post", "joinedThread").await;
+    reply["payload"].clone()
+}
+
+/// True if any of `messages` mentions `needle` anywhere.
+pub fn mentions(messages: &[Value], needle: &str) -> bool {
+    messages.iter().any(|m| m.to_string().contains(needle))
+}
