@@ -233,3 +233,25 @@ async fn ctrl_c_shuts_down_cleanly_too() {
     let list = client.ok("/threads/list", json!({})).await;
     assert_eq!(list["payload"][0]["title"], "before ctrl-c");
 }
+
+#[tokio::test]
+async fn a_data_dir_of_a_newer_format_is_refused_untouched() {
+    let mut server = TestServer::start();
+    assert!(server.stop());
+    {
+        let db = sled::open(server.dir.join("db")).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        meta.insert("format_version", &99u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let out = std::process::Command::new(common::binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&server.dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("newer Skein (format 99)"), "{stderr}");
+    let users = run_cli(&server.dir, &["user", "list"]);
+    assert!(!users.status.success(), "the CLI refuses it too");
+}
