@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{create_thread, mentions, Client, TestServer, TestUser};
+use common::{mentions, new_thread_id, Client, TestServer, TestUser};
 use serde_json::json;
 
 struct Cast {
@@ -34,10 +34,7 @@ fn cast(server: &TestServer) -> Cast {
 /// A thread of `owner` shared with the editor and the viewer.
 async fn shared_thread(server: &TestServer, cast: &Cast, prompt: &str) -> String {
     let mut owner = Client::connect(server, &cast.owner.token).await;
-    let id = create_thread(&mut owner, prompt).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = new_thread_id(&mut owner, prompt).await;
     owner
         .ok(
             "/threads/update",

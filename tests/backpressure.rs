@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{create_thread, Client, TestServer};
+use common::{new_thread_id, Client, TestServer};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -15,10 +15,7 @@ async fn a_slow_client_is_closed_and_others_get_everything() {
     let server = TestServer::start_with(&["--send-queue", "4"]);
     let bob = server.add_user("Bob", "bob@example.com");
     let mut writer = Client::connect(&server, &bob.token).await;
-    let id = create_thread(&mut writer, "big thread").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = new_thread_id(&mut writer, "big thread").await;
     // About 600 KB of thread state per update.
     for n in 0..60 {
         let prompt = format!("{n} {}", "x".repeat(9_990));

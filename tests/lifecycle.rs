@@ -209,13 +209,7 @@ async fn acknowledged_writes_survive_kill_9() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_dir_is_refused() {
     let server = TestServer::start();
-    let out = std::process::Command::new(common::binary())
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(&server.dir)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
+    assert!(common::serve_fails(&server.dir).contains("already running"));
 }
 
 #[tokio::test]
@@ -244,13 +238,7 @@ async fn a_data_dir_of_a_newer_format_is_refused_untouched() {
         meta.insert("format_version", &99u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }
-    let out = std::process::Command::new(common::binary())
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(&server.dir)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = common::serve_fails(&server.dir);
     assert!(stderr.contains("newer Skein (format 99)"), "{stderr}");
     let users = run_cli(&server.dir, &["user", "list"]);
     assert!(!users.status.success(), "the CLI refuses it too");

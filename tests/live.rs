@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{create_thread, Client, TestServer};
+use common::{create_thread, new_thread_id, share, Client, TestServer};
 use serde_json::json;
 
 #[tokio::test]
@@ -15,12 +15,7 @@ async fn two_users_watching_one_thread_see_presence_and_changes() {
 
     let thread = create_thread(&mut chad_ws, "total sales by month").await;
     let id = thread["id"].as_str().unwrap().to_string();
-    chad_ws
-        .ok(
-            "/threads/update",
-            json!({"id": id, "share": [{"email": "blake@example.com", "role": "editor"}]}),
-        )
-        .await;
+    share(&mut chad_ws, &id, &blake, "editor").await;
 
     // Blake joins: he gets the roster (Chad and himself), Chad gets Blake.
     blake_ws.ok("/threads/get", json!({"id": id})).await;
@@ -144,24 +139,14 @@ async fn lists_update_live_for_every_change() {
     assert!(!common::mentions(&blake_list.barrier().await, &id));
 
     // Shared with Blake: it appears in his list.
-    chad_tab
-        .ok(
-            "/threads/update",
-            json!({"id": id, "share": [{"user_id": blake.id, "role": "viewer"}]}),
-        )
-        .await;
+    share(&mut chad_tab, &id, &blake, "viewer").await;
     let update = blake_list
         .expect("/threads/list", "updateThreadsList")
         .await;
     assert_eq!(update["payload"][0]["id"], id.as_str());
 
     // Unshared: it leaves his list.
-    chad_tab
-        .ok(
-            "/threads/update",
-            json!({"id": id, "share": [{"user_id": blake.id, "role": "none"}]}),
-        )
-        .await;
+    share(&mut chad_tab, &id, &blake, "none").await;
     let gone = blake_list
         .expect("/threads/list", "deleteThreadState")
         .await;
@@ -180,16 +165,8 @@ async fn deleting_a_thread_tells_its_watchers_and_ends_their_subscription() {
     let blake = server.add_user("Blake", "blake@example.com");
     let mut chad_ws = Client::connect(&server, &chad.token).await;
     let mut blake_ws = Client::connect(&server, &blake.token).await;
-    let id = create_thread(&mut chad_ws, "to delete").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    chad_ws
-        .ok(
-            "/threads/update",
-            json!({"id": id, "share": [{"user_id": blake.id, "role": "viewer"}]}),
-        )
-        .await;
+    let id = new_thread_id(&mut chad_ws, "to delete").await;
+    share(&mut chad_ws, &id, &blake, "viewer").await;
     blake_ws.ok("/threads/get", json!({"id": id})).await;
 
     chad_ws.ok("/threads/delete", json!({"id": [id]})).await;
@@ -207,25 +184,12 @@ async fn revoking_a_share_removes_the_watcher_from_the_thread() {
     let blake = server.add_user("Blake", "blake@example.com");
     let mut chad_ws = Client::connect(&server, &chad.token).await;
     let mut blake_ws = Client::connect(&server, &blake.token).await;
-    let id = create_thread(&mut chad_ws, "secret plans").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    chad_ws
-        .ok(
-            "/threads/update",
-            json!({"id": id, "share": [{"email": "blake@example.com", "role": "viewer"}]}),
-        )
-        .await;
+    let id = new_thread_id(&mut chad_ws, "secret plans").await;
+    share(&mut chad_ws, &id, &blake, "viewer").await;
     blake_ws.ok("/threads/get", json!({"id": id})).await;
     chad_ws.expect("/threads/get", "joinedThread").await;
 
-    chad_ws
-        .ok(
-            "/threads/update",
-            json!({"id": id, "share": [{"email": "blake@example.com", "role": "none"}]}),
-        )
-        .await;
+    share(&mut chad_ws, &id, &blake, "none").await;
     let left = chad_ws.expect("/threads/get", "leftThread").await;
     assert_eq!(left["payload"][0]["id"], blake.id.as_str());
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{create_thread, Client, TestServer};
+use common::{create_thread, new_thread_id, Client, TestServer};
 use serde_json::{json, Value};
 
 fn keys(value: &Value) -> Vec<String> {
@@ -382,18 +382,9 @@ async fn delete_is_soft_all_or_nothing_and_accepts_every_id_form() {
     let server = TestServer::start();
     let chad = server.add_user("Chad", "chad@example.com");
     let mut client = Client::connect(&server, &chad.token).await;
-    let a = create_thread(&mut client, "a").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let b = create_thread(&mut client, "b").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let c = create_thread(&mut client, "c").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let a = new_thread_id(&mut client, "a").await;
+    let b = new_thread_id(&mut client, "b").await;
+    let c = new_thread_id(&mut client, "c").await;
 
     // One unknown id: nothing is deleted.
     let unknown = uuid::Uuid::new_v4().to_string();

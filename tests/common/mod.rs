@@ -339,3 +339,32 @@ pub async fn create_thread(client: &mut Client, prompt: &str) -> Value {
 pub fn mentions(messages: &[Value], needle: &str) -> bool {
     messages.iter().any(|m| m.to_string().contains(needle))
 }
+
+/// Posts a new thread and returns its id.
+pub async fn new_thread_id(client: &mut Client, prompt: &str) -> String {
+    create_thread(client, prompt).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Shares (or with role "none" unshares) a thread with a user.
+pub async fn share(client: &mut Client, thread_id: &str, user: &TestUser, role: &str) {
+    client
+        .ok(
+            "/threads/update",
+            json!({"id": thread_id, "share": [{"user_id": user.id, "role": role}]}),
+        )
+        .await;
+}
+
+/// Runs `skein serve` on `data_dir`, which must fail; returns what it printed on stderr.
+pub fn serve_fails(data_dir: &Path) -> String {
+    let out = Command::new(binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "serve should have failed");
+    String::from_utf8(out.stderr).unwrap()
+}
