@@ -6,6 +6,9 @@
 //! [`execute`] does the work. Protocol: one JSON command line in, one JSON result line out.
 
 use crate::auth::{self, NewUser};
+use crate::datasets::{Datasets, Describe};
+use crate::model::DatasetSource;
+use crate::services::Services;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::PermissionsExt;
@@ -31,6 +34,15 @@ pub enum AdminCommand {
         name: String,
     },
     ListOrgs,
+    AddDataset {
+        name: String,
+        csv: Option<PathBuf>,
+        sqlite: Option<PathBuf>,
+        table: Option<String>,
+        describe: Option<PathBuf>,
+        org: Option<String>,
+    },
+    ListDatasets,
 }
 
 /// The text the CLI prints, or an error message.
@@ -41,7 +53,7 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Runs one command against the store.
-pub async fn execute(store: &Store, command: AdminCommand) -> AdminResult {
+pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) -> AdminResult {
     let text = |err: auth::AccountRequestError| err.to_string();
     match command {
         AdminCommand::AddUser {
@@ -95,6 +107,72 @@ pub async fn execute(store: &Store, command: AdminCommand) -> AdminResult {
             let org = auth::create_org(store, &name).await.map_err(text)?;
             Ok(format!("created organization {}\nid: {}", org.name, org.id))
         }
+        AdminCommand::AddDataset {
+            name,
+            csv,
+            sqlite,
+            table,
+            describe,
+            org,
+        } => {
+            let org_name = org.as_deref().unwrap_or(auth::DEFAULT_ORG);
+            let org = store
+                .org_by_name(org_name)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no organization named {org_name:?}"))?;
+            let describe = match describe {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    Some(Describe::parse(&text)?)
+                }
+                None => None,
+            };
+            let dataset = match (csv, sqlite, table) {
+                (Some(csv), None, None) => {
+                    let bytes =
+                        std::fs::read(&csv).map_err(|e| format!("{}: {e}", csv.display()))?;
+                    datasets.add_csv(org.id, &name, bytes, describe).await
+                }
+                (None, Some(file), Some(table)) => {
+                    datasets
+                        .add_sqlite(org.id, &name, &file, &table, describe)
+                        .await
+                }
+                _ => return Err("give either --csv FILE, or --sqlite FILE --table TABLE".into()),
+            }
+            .map_err(|e| e.to_string())?;
+            let columns: Vec<String> = dataset
+                .columns
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.kind.pg_name()))
+                .collect();
+            Ok(format!(
+                "added dataset {} (table {}, {} columns: {})\nid: {}",
+                dataset.name,
+                dataset.table,
+                columns.len(),
+                columns.join(", "),
+                dataset.id
+            ))
+        }
+        AdminCommand::ListDatasets => {
+            let orgs = store.orgs().map_err(|e| e.to_string())?;
+            let all = store.datasets().map_err(|e| e.to_string())?;
+            let mut lines = vec!["ID\tNAME\tTABLE\tORG\tSOURCE".to_string()];
+            lines.extend(all.iter().map(|d| {
+                let org = orgs
+                    .iter()
+                    .find(|o| o.id == d.org_id)
+                    .map_or("?", |o| o.name.as_str());
+                let source = match &d.source {
+                    DatasetSource::Imported => "imported".to_string(),
+                    DatasetSource::External { path } => path.clone(),
+                };
+                format!("{}\t{}\t{}\t{}\t{}", d.id, d.name, d.table, org, source)
+            }));
+            Ok(lines.join("\n"))
+        }
         AdminCommand::ListOrgs => {
             let orgs = store.orgs().map_err(|e| e.to_string())?;
             let mut lines = vec!["ID\tNAME".to_string()];
@@ -116,26 +194,26 @@ pub fn bind(data_dir: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Serves admin commands until the task is dropped.
-pub async fn serve(listener: UnixListener, store: Arc<Store>) {
+pub async fn serve(listener: UnixListener, services: Arc<Services>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let store = store.clone();
+        let services = services.clone();
         tokio::spawn(async move {
-            if let Err(err) = answer(stream, &store).await {
+            if let Err(err) = answer(stream, &services).await {
                 tracing::warn!(error = %err, "admin socket request failed");
             }
         });
     }
 }
 
-async fn answer(stream: UnixStream, store: &Store) -> std::io::Result<()> {
+async fn answer(stream: UnixStream, services: &Services) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     let result: AdminResult = match serde_json::from_str::<AdminCommand>(&line) {
-        Ok(command) => execute(store, command).await,
+        Ok(command) => execute(&services.store, &services.datasets, command).await,
         Err(err) => Err(format!("unreadable admin command: {err}")),
     };
     let mut reply = serde_json::to_string(&result).unwrap_or_default();

@@ -1,7 +1,8 @@
 //! The `skein` subcommands.
 
 use crate::admin::{self, AdminCommand};
-use crate::config::{Cli, Command, OrgCommand, UserCommand};
+use crate::config::{Cli, Command, DatasetCommand, OrgCommand, UserCommand};
+use crate::datasets::{Datasets, QueryLimits};
 use crate::store::Store;
 use std::error::Error;
 use std::path::Path;
@@ -26,10 +27,31 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
         Command::User(UserCommand::Token { email }) => AdminCommand::IssueToken { email },
         Command::Org(OrgCommand::Add { name }) => AdminCommand::AddOrg { name },
         Command::Org(OrgCommand::List) => AdminCommand::ListOrgs,
+        Command::Dataset(DatasetCommand::Add {
+            name,
+            csv,
+            sqlite,
+            table,
+            describe,
+            org,
+        }) => AdminCommand::AddDataset {
+            name,
+            // The server may run elsewhere in the file system: send absolute paths.
+            csv: csv.map(absolute).transpose()?,
+            sqlite: sqlite.map(absolute).transpose()?,
+            table,
+            describe: describe.map(absolute).transpose()?,
+            org,
+        },
+        Command::Dataset(DatasetCommand::List) => AdminCommand::ListDatasets,
     };
     let output = administer(&cli.data_dir, command).await?;
     println!("{output}");
     Ok(())
+}
+
+fn absolute(path: std::path::PathBuf) -> Result<std::path::PathBuf, String> {
+    std::path::absolute(&path).map_err(|err| format!("{}: {err}", path.display()))
 }
 
 /// Runs an admin command through a running server, or directly on the store if none runs.
@@ -48,7 +70,8 @@ async fn administer(
         .into());
     }
     let store = Store::open(data_dir)?;
-    let result = admin::execute(&store, command).await;
+    let datasets = Datasets::new(store.clone(), data_dir, QueryLimits::default());
+    let result = admin::execute(&store, &datasets, command).await;
     store.flush().await?;
     Ok(result?)
 }

@@ -34,6 +34,9 @@ pub enum Command {
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage datasets the analyst can query.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +87,32 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Import a CSV, or register a table of an existing SQLite file (opened read-only).
+    Add {
+        /// Dataset name; also its SQL table name for imported CSVs.
+        name: String,
+        /// CSV file to import (types are inferred; nothing is imported if a row is bad).
+        #[arg(long, conflicts_with = "sqlite", required_unless_present = "sqlite")]
+        csv: Option<PathBuf>,
+        /// SQLite file holding the table.
+        #[arg(long, requires = "table")]
+        sqlite: Option<PathBuf>,
+        /// Table of the SQLite file.
+        #[arg(long, requires = "sqlite")]
+        table: Option<String>,
+        /// TOML file describing columns (meaning, synonyms, unit) and business terms.
+        #[arg(long)]
+        describe: Option<PathBuf>,
+        /// Organization (default: "Local").
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List datasets.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -45,8 +45,7 @@ pub struct Thread {
     pub id: Uuid,
     pub org_id: Uuid,
     pub title: String,
-    /// True once a person renamed the thread; generated titles never overwrite theirs.
-    pub title_set_by_user: bool,
+    pub titled_by: TitleSource,
     pub created_by: Uuid,
     pub created_at: Timestamp,
     pub updated_at: Option<Timestamp>,
@@ -59,6 +58,16 @@ pub struct Thread {
     pub message_count: u32,
     pub dashboard_id: Option<Uuid>,
     pub folder_id: Option<Uuid>,
+}
+
+/// Where a thread's title came from: a person's rename is never overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TitleSource {
+    /// Shortened first prompt, until the analyst names the metric.
+    Prompt,
+    /// The metric title of the first answer.
+    Analysis,
+    User,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +104,8 @@ pub struct Message {
     pub chart_config: Option<Json>,
     pub chart_recommendations: Option<Json>,
     pub data_metadata: Option<Json>,
+    /// The analyst's plan for this question, kept so follow-ups can change it.
+    pub plan: Option<Json>,
 }
 
 impl Message {
@@ -119,6 +130,7 @@ impl Message {
             chart_config: None,
             chart_recommendations: None,
             data_metadata: None,
+            plan: None,
         }
     }
 }
@@ -140,4 +152,84 @@ impl<'de> Deserialize<'de> for Json {
             .map(Json)
             .map_err(serde::de::Error::custom)
     }
+}
+
+/// A queryable table: imported from CSV into its own SQLite file, or a table of an existing
+/// SQLite file opened read-only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// Display name ("Sales Dataset").
+    pub name: String,
+    /// The SQL table name queries use ("sales_summary").
+    pub table: String,
+    pub description: Option<String>,
+    pub source: DatasetSource,
+    pub columns: Vec<Column>,
+    pub terms: Vec<Term>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DatasetSource {
+    /// Imported data in `DATA_DIR/datasets/<id>.sqlite`.
+    Imported,
+    /// A table of a SQLite file elsewhere, never written to.
+    External { path: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColumnType {
+    Integer,
+    Real,
+    Date,
+    Timestamp,
+    Text,
+}
+
+impl ColumnType {
+    /// The PostgreSQL-style name clients see in `data_metadata`.
+    pub fn pg_name(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "int8",
+            ColumnType::Real => "float8",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::Text => "text",
+        }
+    }
+}
+
+/// What a column is for when planning questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColumnRole {
+    /// Identifies a row (counted, never summed).
+    Id,
+    /// A date or timestamp to group and filter by.
+    Time,
+    /// A category to group and filter by.
+    Dimension,
+    /// A number to aggregate.
+    Measure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub kind: ColumnType,
+    pub role: ColumnRole,
+    pub meaning: Option<String>,
+    pub synonyms: Vec<String>,
+    pub unit: Option<String>,
+}
+
+/// A business term: a named SQL expression over the dataset's columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Term {
+    pub id: Uuid,
+    pub name: String,
+    pub definition: Option<String>,
+    pub sql: String,
+    pub unit: Option<String>,
 }

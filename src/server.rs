@@ -40,20 +40,26 @@ pub async fn run(
     }
     let store = Store::open(data_dir)?;
     let created_admin = auth::bootstrap(&store).await?;
+    let services = Arc::new(Services::new(store.clone(), data_dir, args.settings()));
+    if let Some((admin, _)) = &created_admin {
+        // First start: register the sample dataset so questions work out of the box.
+        if let Err(err) = services.datasets.add_sample(admin.org_id).await {
+            tracing::error!(error = %err, "could not register the sample dataset");
+        }
+    }
 
     let listener = TcpListener::bind(args.addr)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
     let addr = listener.local_addr()?;
     let admin_task = match admin::bind(data_dir) {
-        Ok(socket) => Some(tokio::spawn(admin::serve(socket, Arc::new(store.clone())))),
+        Ok(socket) => Some(tokio::spawn(admin::serve(socket, services.clone()))),
         Err(err) => {
             tracing::warn!(error = %err, "no admin socket: `skein user …` will not work while this server runs");
             None
         }
     };
 
-    let services = Arc::new(Services::new(store.clone(), args.settings()));
     let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
     let routes = crate::http::routes(services.clone(), open_connections);
 

@@ -1,7 +1,9 @@
 //! The shared services every connection and handler works with.
 
+use crate::datasets::{Datasets, QueryLimits};
 use crate::hub::Hub;
 use crate::store::Store;
+use std::path::Path;
 use std::time::Duration;
 
 /// Run-time settings of the connection layer.
@@ -28,12 +30,14 @@ impl Default for Settings {
 pub struct Services {
     pub store: Store,
     pub hub: Hub,
+    pub datasets: Datasets,
     pub settings: Settings,
 }
 
 impl Services {
-    pub fn new(store: Store, settings: Settings) -> Services {
+    pub fn new(store: Store, data_dir: &Path, settings: Settings) -> Services {
         Services {
+            datasets: Datasets::new(store.clone(), data_dir, QueryLimits::default()),
             store,
             hub: Hub::new(settings.send_queue),
             settings,

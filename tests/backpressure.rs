@@ -16,13 +16,14 @@ async fn a_slow_client_is_closed_and_others_get_everything() {
     let bob = server.add_user("Bob", "bob@example.com");
     let mut writer = Client::connect(&server, &bob.token).await;
     let id = new_thread_id(&mut writer, "big thread").await;
-    // About 600 KB of thread state per update.
-    for n in 0..60 {
-        let prompt = format!("{n} {}", "x".repeat(9_990));
-        writer
-            .ok("/threads/post", json!({"prompt": prompt, "thread_id": id}))
-            .await;
-    }
+    // About 900 KB of thread state per update, in one message's chart config.
+    let big = "x".repeat(900_000);
+    writer
+        .ok(
+            "/threads/update",
+            json!({"id": id, "chart_config": {"padding": big}}),
+        )
+        .await;
 
     // The slow client: a tiny receive buffer, subscribed, never reading.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();

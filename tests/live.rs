@@ -101,6 +101,9 @@ async fn lists_update_live_for_every_change() {
     let update = chad_list.expect("/threads/list", "updateThreadsList").await;
     assert_eq!(update["payload"][0]["id"], id.as_str());
     assert_eq!(update["payload"][0]["title"], "sales by region");
+    // Answered: the untitled thread takes the metric title.
+    let update = chad_list.expect("/threads/list", "updateThreadsList").await;
+    assert_eq!(update["payload"][0]["title"], "Total Sales by Region");
 
     // Renamed.
     chad_tab

@@ -245,6 +245,7 @@ async fn update_changes_title_code_feedback_status_and_chart() {
         .as_str()
         .unwrap()
         .to_string();
+    common::answered(&mut client, &json!(id)).await;
 
     let reply = client
         .ok(
@@ -277,7 +278,10 @@ async fn update_changes_title_code_feedback_status_and_chart() {
         latest["chart_config"],
         json!({"type": "line", "x": "date", "y": "sales"})
     );
-    assert!(state["messages"][0]["code"].is_null());
+    assert!(
+        state["messages"][0]["code"].as_str().unwrap().contains("SUM(total_sales_amount)"),
+        "the first message keeps the SQL of its own answer"
+    );
 
     // message_id targets an earlier message; statuses in any case come out camelCase.
     let reply = client
@@ -442,6 +446,7 @@ async fn unsubscribe_one_or_all() {
     assert_eq!(reply["payload"], json!([{"id": id}]));
     let reply = client.ok("/threads/unsubscribe", json!({"id": null})).await;
     assert_eq!(reply["payload"], json!([{"id": null}]));
+    client.barrier().await; // what arrived before unsubscribing
 
     // After unsubscribing from everything, another tab's changes are not delivered.
     let mut other = Client::connect(&server, &chad.token).await;

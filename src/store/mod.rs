@@ -15,6 +15,7 @@
 //! | `messages`       | thread id ++ seq            | [`Message`] (oldest first) |
 //! | `message_keys`   | message id                  | thread id ++ seq           |
 //! | `changes`        | seq                         | thread id                  |
+//! | `datasets`       | dataset id                  | [`Dataset`]                |
 //!
 //! Every write runs in one sled transaction that also takes the next value of `seq`; thread
 //! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
@@ -24,11 +25,15 @@
 //! [`User`]: crate::model::User
 //! [`Thread`]: crate::model::Thread
 //! [`Message`]: crate::model::Message
+//! [`Dataset`]: crate::model::Dataset
 
 mod accounts;
-pub use accounts::AccountError;
 mod codec;
+mod datasets;
 mod threads;
+
+pub use accounts::AccountError;
+pub use datasets::DatasetExists;
 
 pub use threads::ThreadTxn;
 
@@ -77,6 +82,7 @@ pub struct Store {
     messages: sled::Tree,
     message_keys: sled::Tree,
     changes: sled::Tree,
+    datasets: sled::Tree,
 }
 
 impl Store {
@@ -108,6 +114,7 @@ impl Store {
             messages: tree("messages")?,
             message_keys: tree("message_keys")?,
             changes: tree("changes")?,
+            datasets: tree("datasets")?,
             db,
         };
         match store.meta.get(KEY_FORMAT)? {

@@ -79,7 +79,7 @@ pub async fn serve_connection(socket: WebSocket, services: Arc<Services>, user: 
     tracing::debug!(conn, "connection closed");
 }
 
-async fn handle_text(services: &Services, conn: u64, user: &User, text: &str) {
+async fn handle_text(services: &Arc<Services>, conn: u64, user: &User, text: &str) {
     if text.len() > MAX_FRAME_BYTES {
         let error = ApiError::too_large(format!(
             "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
@@ -109,7 +109,7 @@ async fn handle_text(services: &Services, conn: u64, user: &User, text: &str) {
     let Some(route) = Route::parse(&request.route) else {
         let error = ApiError::bad_request(format!(
             "unknown route {:?}; routes are /threads/list, /threads/get, /threads/post, \
-             /threads/update, /threads/delete, /threads/unsubscribe",
+             /threads/update, /threads/delete, /threads/unsubscribe, /datasets/list",
             request.route
         ));
         let text = Outgoing {

@@ -29,6 +29,23 @@ pub fn thread_changed(
     list_changed(services, thread, sent_by)
 }
 
+/// Tells everyone watching a thread (the poster too) its state after an analysis, and the lists.
+pub fn analysis_finished(
+    services: &Services,
+    thread: &Thread,
+    sent_by: &User,
+) -> Result<(), crate::store::Error> {
+    let state = views::load_thread_state(&services.store, thread)?;
+    let update = event(
+        "/threads/post",
+        "updateThreadState",
+        json!([state]),
+        Some(sent_by),
+    );
+    services.hub.broadcast_thread(thread.id, update, None);
+    list_changed(services, thread, sent_by)
+}
+
 /// Sends the thread's list item to every list subscriber who may see it.
 pub fn list_changed(
     services: &Services,

@@ -11,12 +11,14 @@
 //! (`/threads/get` for a thread channel, `/threads/list` for list channels).
 
 mod connection;
+mod datasets_list;
 mod delete;
 mod envelope;
 mod fanout;
 mod get;
 mod list;
 mod post;
+mod stream;
 mod unsubscribe;
 mod update;
 mod views;
@@ -29,6 +31,7 @@ use crate::model::User;
 use crate::services::Services;
 use envelope::Outgoing;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The routes of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +43,7 @@ pub enum Route {
     Delete,
     Unsubscribe,
     Search,
+    DatasetsList,
 }
 
 impl Route {
@@ -52,6 +56,7 @@ impl Route {
             "/threads/delete" => Route::Delete,
             "/threads/unsubscribe" => Route::Unsubscribe,
             "/threads/search" => Route::Search,
+            "/datasets/list" => Route::DatasetsList,
             _ => return None,
         })
     }
@@ -65,6 +70,7 @@ impl Route {
             Route::Delete => "/threads/delete",
             Route::Unsubscribe => "/threads/unsubscribe",
             Route::Search => "/threads/search",
+            Route::DatasetsList => "/datasets/list",
         }
     }
 
@@ -78,13 +84,14 @@ impl Route {
             Route::Delete => "deleteThreadState",
             Route::Unsubscribe => "unsubscribed",
             Route::Search => "searchThreads",
+            Route::DatasetsList => "getDatasetsList",
         }
     }
 }
 
 /// Everything a route handler knows about the request it serves.
 pub struct Context<'a> {
-    pub services: &'a Services,
+    pub services: &'a Arc<Services>,
     pub conn: ConnId,
     pub user: &'a User,
     pub route: Route,
@@ -129,6 +136,7 @@ async fn dispatch(ctx: &Context<'_>, data: Value) {
         Route::Update => update::handle(ctx, data).await,
         Route::Delete => delete::handle(ctx, data).await,
         Route::Unsubscribe => unsubscribe::handle(ctx, data).await,
+        Route::DatasetsList => datasets_list::handle(ctx, data).await,
         Route::Search => Err(ApiError::bad_request(
             "/threads/search is not available in this version of Skein yet",
         )),

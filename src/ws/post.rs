@@ -1,13 +1,16 @@
 //! `/threads/post`: start a thread (`thread_id: null`) or add a message to one.
 //!
-//! The user's message is committed to disk before anything is sent back. The analysis steps
-//! that follow the message are not part of this version: the message has no responses yet.
+//! The user's message is committed to disk before anything is sent back. Then the analyst runs
+//! in its own task, streaming its steps to everyone watching the thread (see `pipeline`), and
+//! the final state goes out as `updateThreadState`.
 
 use super::envelope::{decode_data, ApiError};
+use super::stream::ThreadStream;
 use super::{fanout, views, Context};
 use crate::auth;
 use crate::limits::{MAX_PROMPT_CHARS, MAX_TITLE_CHARS};
-use crate::model::{Message, Thread};
+use crate::model::{Message, Thread, TitleSource};
+use crate::pipeline::{self, Job};
 use crate::store::abort;
 use chrono::Utc;
 use serde::Deserialize;
@@ -39,10 +42,16 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
         )));
     }
     if let Some(dataset_id) = request.dataset_id {
-        // No datasets can be registered in this version, so any id is unknown.
-        return Err(ApiError::not_found(format!(
-            "dataset {dataset_id} not found"
-        )));
+        if ctx
+            .services
+            .datasets
+            .get_for(ctx.user, dataset_id)?
+            .is_none()
+        {
+            return Err(ApiError::not_found(format!(
+                "dataset {dataset_id} not found"
+            )));
+        }
     }
 
     let services = ctx.services;
@@ -60,7 +69,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
                     id: new_thread_id,
                     org_id: user.org_id,
                     title: derived_title(&prompt),
-                    title_set_by_user: false,
+                    titled_by: TitleSource::Prompt,
                     created_by: user.id,
                     created_at: now,
                     updated_at: None,
@@ -106,7 +115,33 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     ctx.reply("joinedThread", views::presence(user, thread.id));
     fanout::announce_join(services, ctx.conn, &thread, user, &joined);
     fanout::thread_changed(services, &thread, &state, user, ctx.conn)?;
+
+    let job = Job {
+        thread_id: thread.id,
+        message_id: message_template.id,
+        prompt,
+        dataset_id: request.dataset_id,
+        user: user.clone(),
+    };
+    tokio::spawn(analyze(services.clone(), job));
     Ok(())
+}
+
+/// Runs the analyst on a posted message and tells everyone the outcome.
+async fn analyze(services: std::sync::Arc<crate::services::Services>, job: Job) {
+    let sink = ThreadStream {
+        services: services.clone(),
+        user: job.user.clone(),
+    };
+    match pipeline::run(&services.store, &services.datasets, &job, &sink).await {
+        Ok(Some(thread)) => {
+            if let Err(err) = fanout::analysis_finished(&services, &thread, &job.user) {
+                tracing::error!(error = %err, "could not announce the analysis");
+            }
+        }
+        Ok(None) => tracing::debug!(thread = %job.thread_id, "thread deleted during analysis"),
+        Err(err) => tracing::error!(error = %err, "could not store the analysis"),
+    }
 }
 
 /// A first title from the prompt: its first line, shortened.

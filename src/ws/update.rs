@@ -2,10 +2,12 @@
 //! verification status or chart config. All of a request applies, or none of it.
 
 use super::envelope::{decode_data, ApiError};
+use super::stream::ReplyStream;
 use super::{fanout, views, Context};
 use crate::auth;
 use crate::limits::MAX_TITLE_CHARS;
-use crate::model::{Feedback, Json, Share, ShareRole, Thread, User, Verification};
+use crate::model::{Feedback, Json, Share, ShareRole, Thread, TitleSource, User, Verification};
+use crate::pipeline::{self, Recorder};
 use crate::store::abort;
 use chrono::Utc;
 use serde::{Deserialize, Deserializer};
@@ -79,6 +81,11 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     let services = ctx.services;
     let user = ctx.user;
     let now = Utc::now();
+    // New SQL runs (and is repaired if it can be) before anything is written.
+    let ran = match &changes.code {
+        Some(code) => Some(run_code(ctx, thread_id, message_id, code).await?),
+        None => None,
+    };
 
     let (before, after) = services
         .store
@@ -107,7 +114,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
             };
             if let Some(title) = &changes.title {
                 after.title = title.clone();
-                after.title_set_by_user = true;
+                after.titled_by = TitleSource::User;
             }
             for (user_id, role) in &changes.shares {
                 if *user_id == before.created_by {
@@ -136,9 +143,15 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
                         None => format!("thread {thread_id} has no message to update"),
                     }));
                 };
-                // SQL is stored as given: running it against a dataset comes with the analyst.
-                if let Some(code) = &changes.code {
-                    message.code = Some(code.clone());
+                if let Some(ran) = &ran {
+                    if message.dataset_id != Some(ran.dataset_id) {
+                        return abort(ApiError::bad_request(
+                            "the message changed while its SQL ran; send the update again",
+                        ));
+                    }
+                    message.code = Some(ran.sql.clone());
+                    message.data_metadata = Some(Json(ran.data_metadata.clone()));
+                    message.context = Some(Json(merge_steps(message.context.take(), &ran.steps)));
                 }
                 if let Some(feedback) = changes.feedback {
                     message.feedback = feedback;
@@ -173,6 +186,109 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
         auth::access(u, &before).is_some() && !still_allowed(u)
     });
     Ok(())
+}
+
+/// SQL that ran for an update: the statement (repaired if it had to be) and what it produced.
+struct RanCode {
+    dataset_id: Uuid,
+    sql: String,
+    data_metadata: Value,
+    /// `fixingSql` (if repaired) and `fetchingData`, as persisted steps.
+    steps: Vec<Value>,
+}
+
+/// Runs new SQL for a message against the message's dataset, repairing it if it fails.
+async fn run_code(
+    ctx: &Context<'_>,
+    thread_id: Uuid,
+    message_id: Option<Uuid>,
+    code: &str,
+) -> Result<RanCode, ApiError> {
+    let services = ctx.services;
+    let thread = services
+        .store
+        .thread(thread_id)?
+        .filter(|thread| auth::access(ctx.user, thread).is_some())
+        .ok_or_else(|| ApiError::thread_not_found(thread_id))?;
+    if !auth::access(ctx.user, &thread).is_some_and(|a| a.can_edit()) {
+        return Err(ApiError::unauthorized(
+            "viewers cannot change a thread; ask its owner for editor access",
+        ));
+    }
+    let messages = services.store.messages(thread_id)?;
+    let message = match message_id {
+        Some(id) => messages.iter().find(|m| m.id == id),
+        None => messages.last(),
+    }
+    .ok_or_else(|| ApiError::not_found(format!("message not found in thread {thread_id}")))?;
+    let dataset = message
+        .dataset_id
+        .and_then(|id| services.datasets.get_for(ctx.user, id).ok().flatten())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "this message has no dataset to run SQL against; ask a question first",
+            )
+        })?;
+    let sink = ReplyStream {
+        services,
+        conn: ctx.conn,
+        user: ctx.user,
+        route: ctx.route.path(),
+    };
+    let mut recorder = Recorder::new(&sink, thread_id, message.id);
+    let (sql, result) = pipeline::execute_with_repairs(
+        &services.datasets,
+        &dataset,
+        code.to_string(),
+        &mut recorder,
+    )
+    .await
+    .map_err(|failure| {
+        ApiError::bad_request(format!("{} Nothing was changed.", failure.message))
+    })?;
+    let mut steps = recorder.into_steps();
+    let mut fetched = serde_json::Map::new();
+    fetched.insert("data".into(), pipeline::rows_as_objects(&result));
+    fetched.insert("data_metadata".into(), pipeline::data_metadata(&result));
+    steps.push(
+        pipeline::StepUpdate {
+            step: pipeline::Step::FetchingData,
+            progress: pipeline::Progress::Completed,
+            fields: fetched,
+            failure: None,
+            thread_id,
+            message_id: message.id,
+        }
+        .persisted(),
+    );
+    Ok(RanCode {
+        dataset_id: dataset.id,
+        sql,
+        data_metadata: pipeline::data_metadata(&result),
+        steps,
+    })
+}
+
+/// Replaces steps of the same kind in `context.steps` with `new`, appending the others.
+fn merge_steps(context: Option<Json>, new: &[Value]) -> Value {
+    let mut context = context.map(|c| c.0).unwrap_or_else(|| json!({}));
+    let mut steps = context
+        .get("steps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for step in new {
+        let name = step.as_object().and_then(|o| o.keys().next().cloned());
+        match steps
+            .iter_mut()
+            .find(|s| s.as_object().and_then(|o| o.keys().next().cloned()) == name)
+        {
+            Some(slot) => *slot = step.clone(),
+            None => steps.push(step.clone()),
+        }
+    }
+    context["steps"] = Value::Array(steps);
+    context
 }
 
 fn validate(ctx: &Context<'_>, request: UpdateRequest) -> Result<Changes, ApiError> {

@@ -322,7 +322,8 @@ impl Client {
     }
 }
 
-/// Posts a new thread and returns its initializeThread payload.
+/// Posts a new thread, waits until the analyst has finished with it, and returns the
+/// initializeThread payload.
 pub async fn create_thread(client: &mut Client, prompt: &str) -> Value {
     let reply = client
         .ok(
@@ -332,7 +333,20 @@ pub async fn create_thread(client: &mut Client, prompt: &str) -> Value {
         .await;
     assert_eq!(reply["event"], "initializeThread");
     client.expect("/threads/post", "joinedThread").await;
+    let id = reply["payload"]["id"].clone();
+    answered(client, &id).await;
     reply["payload"].clone()
+}
+
+/// Waits for the analyst's final `updateThreadState` of a thread and returns it.
+pub async fn answered(client: &mut Client, thread_id: &Value) -> Value {
+    client
+        .take(|m| {
+            m["route"] == "/threads/post"
+                && m["event"] == "updateThreadState"
+                && m["payload"][0]["id"] == *thread_id
+        })
+        .await
 }
 
 /// True if any of `messages` mentions `needle` anywhere.

@@ -1,0 +1,315 @@
+//! Datasets: tables the analyst queries, each in an SQLite file of its own.
+//!
+//! - `describe`: the TOML description of columns and business terms.
+//! - `import`: CSV to SQLite, all rows or none.
+//! - `engine`: read-only query execution with a time limit and a row cap.
+//! - `sqlfns`: `date_trunc`, `to_char`, `date_part`, `now` for the seed's SQL style.
+//!
+//! Imported data lives in `DATA_DIR/datasets/<id>.sqlite`; an existing SQLite file is opened
+//! read-only where it is. Descriptions are stored in sled. A dataset belongs to one org, and
+//! only that org's users may query it. Keeping each dataset in its own file means one org's SQL
+//! can never read another org's table.
+
+pub mod describe;
+pub mod engine;
+pub mod import;
+pub mod sqlfns;
+
+pub use describe::Describe;
+pub use engine::{QueryError, QueryLimits, QueryResult, ResultColumn};
+
+use crate::model::{ColumnRole, ColumnType, Dataset, DatasetSource, User};
+use crate::store::{self, DatasetExists, Store};
+use chrono::{NaiveDate, Utc};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// Text columns with at most this many distinct values have them profiled for the planner.
+const MAX_PROFILED_VALUES: usize = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
+    #[error(transparent)]
+    Exists(#[from] DatasetExists),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+}
+
+/// What the planner knows about a dataset's contents.
+#[derive(Debug, Default)]
+pub struct Profile {
+    /// Distinct values of each text column that has few enough of them.
+    pub values: HashMap<String, Vec<String>>,
+    /// First and last day of each time column.
+    pub time_range: HashMap<String, (NaiveDate, NaiveDate)>,
+}
+
+pub struct Datasets {
+    store: Store,
+    dir: PathBuf,
+    limits: QueryLimits,
+    profiles: Mutex<HashMap<Uuid, Arc<Profile>>>,
+}
+
+impl Datasets {
+    pub fn new(store: Store, data_dir: &Path, limits: QueryLimits) -> Datasets {
+        Datasets {
+            store,
+            dir: data_dir.join("datasets"),
+            limits,
+            profiles: Mutex::default(),
+        }
+    }
+
+    pub fn limits(&self) -> QueryLimits {
+        self.limits
+    }
+
+    /// The datasets a user may query, oldest first.
+    pub fn visible_to(&self, user: &User) -> Result<Vec<Dataset>, store::Error> {
+        Ok(self
+            .store
+            .datasets()?
+            .into_iter()
+            .filter(|dataset| dataset.org_id == user.org_id)
+            .collect())
+    }
+
+    /// One dataset, if the user may query it.
+    pub fn get_for(&self, user: &User, id: Uuid) -> Result<Option<Dataset>, store::Error> {
+        Ok(self
+            .store
+            .dataset(id)?
+            .filter(|dataset| dataset.org_id == user.org_id))
+    }
+
+    /// Imports CSV text as a new dataset of `org_id`.
+    pub async fn add_csv(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        csv: Vec<u8>,
+        describe: Option<Describe>,
+    ) -> Result<Dataset, DatasetError> {
+        let describe = describe.unwrap_or_default();
+        let (display, table) = names(name, &describe)?;
+        self.check_free(org_id, &display, &table)?;
+        let declared = describe.declared_types().map_err(DatasetError::Invalid)?;
+        let id = Uuid::new_v4();
+        std::fs::create_dir_all(&self.dir).map_err(|e| DatasetError::Invalid(e.to_string()))?;
+        let target = self.dir.join(format!("{id}.sqlite"));
+        let table_for_import = table.clone();
+        let target_for_import = target.clone();
+        let columns = tokio::task::spawn_blocking(move || {
+            import::import_csv(&csv[..], &table_for_import, &declared, &target_for_import)
+        })
+        .await
+        .expect("import task")?;
+        let dataset = Dataset {
+            id,
+            org_id,
+            name: display,
+            table,
+            description: describe.description.clone(),
+            source: DatasetSource::Imported,
+            columns: describe.columns(&columns).map_err(DatasetError::Invalid)?,
+            terms: describe.terms(),
+            created_at: Utc::now(),
+        };
+        if let Err(err) = self.store.add_dataset(&dataset).await {
+            let _ = std::fs::remove_file(&target);
+            return Err(err.into());
+        }
+        Ok(dataset)
+    }
+
+    /// Registers table `table` of an existing SQLite file, which is only ever read.
+    pub async fn add_sqlite(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        path: &Path,
+        table: &str,
+        describe: Option<Describe>,
+    ) -> Result<Dataset, DatasetError> {
+        let describe = describe.unwrap_or_default();
+        let display = describe
+            .name
+            .clone()
+            .unwrap_or_else(|| name.trim().to_string());
+        if display.is_empty() {
+            return Err(DatasetError::Invalid("a dataset needs a name".into()));
+        }
+        self.check_free(org_id, &display, table)?;
+        let path = path
+            .canonicalize()
+            .map_err(|e| DatasetError::Invalid(format!("{}: {e}", path.display())))?;
+        let columns = table_columns(&path, table)?;
+        let dataset = Dataset {
+            id: Uuid::new_v4(),
+            org_id,
+            name: display,
+            table: table.to_string(),
+            description: describe.description.clone(),
+            source: DatasetSource::External {
+                path: path.display().to_string(),
+            },
+            columns: describe.columns(&columns).map_err(DatasetError::Invalid)?,
+            terms: describe.terms(),
+            created_at: Utc::now(),
+        };
+        self.store.add_dataset(&dataset).await?;
+        Ok(dataset)
+    }
+
+    fn check_free(&self, org_id: Uuid, name: &str, table: &str) -> Result<(), DatasetError> {
+        let taken = self.store.datasets()?.into_iter().any(|other| {
+            other.org_id == org_id
+                && (other.name.eq_ignore_ascii_case(name)
+                    || other.table.eq_ignore_ascii_case(table))
+        });
+        if taken {
+            return Err(DatasetExists::Name(name.to_string()).into());
+        }
+        Ok(())
+    }
+
+    fn file_of(&self, dataset: &Dataset) -> PathBuf {
+        match &dataset.source {
+            DatasetSource::Imported => self.dir.join(format!("{}.sqlite", dataset.id)),
+            DatasetSource::External { path } => PathBuf::from(path),
+        }
+    }
+
+    /// Runs one read-only statement against a dataset, off the async runtime.
+    pub async fn query(&self, dataset: &Dataset, sql: &str) -> Result<QueryResult, QueryError> {
+        let path = self.file_of(dataset);
+        let sql = sql.to_string();
+        let limits = self.limits;
+        tokio::task::spawn_blocking(move || {
+            let mut conn = engine::open_read_only(&path)?;
+            engine::run(&mut conn, &sql, limits)
+        })
+        .await
+        .expect("query task")
+    }
+
+    /// Distinct values and date ranges, computed once per dataset.
+    pub async fn profile(&self, dataset: &Dataset) -> Result<Arc<Profile>, QueryError> {
+        if let Some(profile) = self.profiles.lock().unwrap().get(&dataset.id) {
+            return Ok(profile.clone());
+        }
+        let mut profile = Profile::default();
+        for column in &dataset.columns {
+            let quoted = format!("\"{}\"", column.name);
+            match (column.role, column.kind) {
+                (ColumnRole::Dimension, ColumnType::Text) => {
+                    let sql = format!(
+                        "SELECT DISTINCT {quoted} FROM \"{}\" WHERE {quoted} IS NOT NULL LIMIT {}",
+                        dataset.table,
+                        MAX_PROFILED_VALUES + 1
+                    );
+                    let result = self.query(dataset, &sql).await?;
+                    if result.rows.len() <= MAX_PROFILED_VALUES && !result.truncated {
+                        let values = result
+                            .rows
+                            .into_iter()
+                            .filter_map(|row| row[0].as_str().map(str::to_string))
+                            .collect();
+                        profile.values.insert(column.name.clone(), values);
+                    }
+                }
+                (ColumnRole::Time, _) => {
+                    let sql = format!(
+                        "SELECT MIN({quoted}), MAX({quoted}) FROM \"{}\"",
+                        dataset.table
+                    );
+                    let result = self.query(dataset, &sql).await?;
+                    let day = |value: &serde_json::Value| {
+                        value
+                            .as_str()
+                            .and_then(sqlfns::parse_moment)
+                            .map(|m| m.at.date())
+                    };
+                    if let Some(row) = result.rows.first() {
+                        if let (Some(first), Some(last)) = (day(&row[0]), day(&row[1])) {
+                            profile
+                                .time_range
+                                .insert(column.name.clone(), (first, last));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let profile = Arc::new(profile);
+        self.profiles
+            .lock()
+            .unwrap()
+            .insert(dataset.id, profile.clone());
+        Ok(profile)
+    }
+
+    /// Registers the bundled sample sales dataset for `org_id`.
+    pub async fn add_sample(&self, org_id: Uuid) -> Result<Dataset, DatasetError> {
+        let describe = Describe::parse(SAMPLE_DESCRIBE).map_err(DatasetError::Invalid)?;
+        self.add_csv(
+            org_id,
+            "sales_summary",
+            SAMPLE_CSV.as_bytes().to_vec(),
+            Some(describe),
+        )
+        .await
+    }
+}
+
+const SAMPLE_CSV: &str = include_str!("../../assets/sample/sales_summary.csv");
+const SAMPLE_DESCRIBE: &str = include_str!("../../assets/sample/sales_summary.toml");
+
+/// Display name (from the describe file, else NAME) and SQL table name (from NAME).
+fn names(name: &str, describe: &Describe) -> Result<(String, String), DatasetError> {
+    let table = import::sql_identifier(name);
+    if table.is_empty() {
+        return Err(DatasetError::Invalid(format!(
+            "{name:?} cannot be a dataset name: use letters, digits and underscores"
+        )));
+    }
+    let display = describe
+        .name
+        .clone()
+        .unwrap_or_else(|| name.trim().to_string());
+    Ok((display, table))
+}
+
+/// The columns of a table in an existing SQLite file, with types from their declarations.
+fn table_columns(path: &Path, table: &str) -> Result<Vec<(String, ColumnType)>, DatasetError> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| DatasetError::Invalid(format!("{}: {e}", path.display())))?;
+    let mut stmt = conn
+        .prepare("SELECT name, type FROM pragma_table_info(?1)")
+        .map_err(|e| DatasetError::Invalid(format!("{}: {e}", path.display())))?;
+    let columns: Vec<(String, ColumnType)> = stmt
+        .query_map([table], |row| {
+            let name: String = row.get(0)?;
+            let declared: String = row.get(1)?;
+            Ok((name, engine::declared_type(&declared)))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| DatasetError::Invalid(e.to_string()))?;
+    if columns.is_empty() {
+        return Err(DatasetError::Invalid(format!(
+            "{} has no table named {table:?}",
+            path.display()
+        )));
+    }
+    Ok(columns)
+}

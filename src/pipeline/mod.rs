@@ -1,0 +1,421 @@
+//! The `/threads/post` analysis: the steps of seed 000, in order, streamed to the thread's
+//! watchers and persisted into the message.
+//!
+//! - `steps`: step names, progress updates, the persisted `context.steps` shape.
+//! - `text`, `timeframe`, `planner`: reading a question against a dataset into a plan.
+//! - `sqlgen`: the plan as SQL; `repair`: bounded fixes of SQL that fails (`fixingSql`).
+//! - `narrate`: explanation, time frame, metric title, summary and chart from plan and rows.
+//!
+//! Order: identifyingDataset, identifyingTerms, generatingSql, fixingSql (only when the SQL
+//! failed), fetchingData, generatingDataExplanation, generatingTimeFrame, generatingMetricTitle,
+//! generatingDataSummary. A failed step ends the run; the message keeps what was done.
+
+pub mod narrate;
+pub mod planner;
+pub mod repair;
+pub mod sqlgen;
+pub mod steps;
+pub mod text;
+pub mod timeframe;
+
+pub use steps::{Failure, FailureKind, Progress, Step, StepSink, StepUpdate};
+
+use crate::datasets::{Datasets, QueryResult};
+use crate::model::{Dataset, Json, Thread, TitleSource, User};
+use crate::store::{self, Store};
+use chrono::Utc;
+use planner::Plan;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+/// One question to answer: a message already stored in a thread.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub thread_id: Uuid,
+    pub message_id: Uuid,
+    pub prompt: String,
+    /// The dataset the user picked; `None` lets the analyst choose.
+    pub dataset_id: Option<Uuid>,
+    pub user: User,
+}
+
+/// What a completed run found.
+struct Answer {
+    plan: Plan,
+    sql: String,
+    result: QueryResult,
+    explanation: String,
+    time_frame: String,
+    title: String,
+    summary: String,
+}
+
+/// Emits updates and remembers each step's final state for `context.steps`.
+pub struct Recorder<'a> {
+    sink: &'a dyn StepSink,
+    thread_id: Uuid,
+    message_id: Uuid,
+    steps: Vec<Value>,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(sink: &'a dyn StepSink, thread_id: Uuid, message_id: Uuid) -> Self {
+        Recorder {
+            sink,
+            thread_id,
+            message_id,
+            steps: Vec::new(),
+        }
+    }
+
+    fn emit(
+        &mut self,
+        step: Step,
+        progress: Progress,
+        fields: Map<String, Value>,
+        failure: Option<Failure>,
+    ) {
+        let update = StepUpdate {
+            step,
+            progress,
+            fields,
+            failure,
+            thread_id: self.thread_id,
+            message_id: self.message_id,
+        };
+        self.sink.emit(&update);
+        if progress != Progress::InProgress {
+            self.steps.push(update.persisted());
+        }
+    }
+
+    fn start(&mut self, step: Step) {
+        let mut fields = Map::new();
+        fields.insert(step.field().into(), Value::Null);
+        self.emit(step, Progress::InProgress, fields, None);
+    }
+
+    fn complete(&mut self, step: Step, fields: Map<String, Value>) {
+        self.emit(step, Progress::Completed, fields, None);
+    }
+
+    fn fail(&mut self, step: Step, failure: Failure) -> Failure {
+        let mut fields = Map::new();
+        fields.insert(step.field().into(), Value::Null);
+        self.emit(step, Progress::Failed, fields, Some(failure.clone()));
+        failure
+    }
+
+    /// Streams `text` as `<field>_chunk`s, then completes the step with the whole text.
+    fn stream(&mut self, step: Step, text: &str) {
+        let field = step.field();
+        for chunk in steps::chunks(text) {
+            let mut fields = Map::new();
+            fields.insert(field.into(), Value::Null);
+            fields.insert(format!("{field}_chunk"), chunk.into());
+            self.emit(step, Progress::InProgress, fields, None);
+        }
+        let mut fields = Map::new();
+        fields.insert(field.into(), text.into());
+        self.complete(step, fields);
+    }
+
+    pub fn into_steps(self) -> Vec<Value> {
+        self.steps
+    }
+}
+
+/// Answers `job`, streaming every step to `sink`, and stores the result in the message.
+///
+/// Returns the thread as it is after the run, or `None` if it was deleted meanwhile.
+pub async fn run(
+    store: &Store,
+    datasets: &Datasets,
+    job: &Job,
+    sink: &dyn StepSink,
+) -> Result<Option<Thread>, store::Error> {
+    let mut recorder = Recorder::new(sink, job.thread_id, job.message_id);
+    let mut dataset = None;
+    let outcome = analyze(store, datasets, job, &mut recorder, &mut dataset).await;
+    persist(store, job, dataset.as_ref(), recorder.into_steps(), outcome).await
+}
+
+async fn analyze(
+    store: &Store,
+    datasets: &Datasets,
+    job: &Job,
+    recorder: &mut Recorder<'_>,
+    chosen: &mut Option<Dataset>,
+) -> Result<Answer, Failure> {
+    let internal = |err: &dyn std::fmt::Display| Failure {
+        kind: FailureKind::Internal,
+        message: format!("the server could not read its data: {err}"),
+    };
+
+    // The thread's previous answer, for follow-ups.
+    let history = store.messages(job.thread_id).map_err(|e| internal(&e))?;
+    let previous = history
+        .iter()
+        .rev()
+        .filter(|m| m.id != job.message_id)
+        .find_map(|m| Some((m.plan.as_ref()?, m.dataset_id?)))
+        .and_then(|(plan, dataset_id)| {
+            Some((
+                serde_json::from_value::<Plan>(plan.0.clone()).ok()?,
+                dataset_id,
+            ))
+        });
+
+    recorder.start(Step::IdentifyingDataset);
+    let dataset = match choose_dataset(datasets, job, previous.as_ref().map(|p| p.1)).await {
+        Ok(dataset) => dataset,
+        Err(failure) => return Err(recorder.fail(Step::IdentifyingDataset, failure)),
+    };
+    let mut fields = Map::new();
+    fields.insert(
+        "dataset".into(),
+        json!({"id": dataset.id, "name": dataset.name}),
+    );
+    recorder.complete(Step::IdentifyingDataset, fields);
+    *chosen = Some(dataset.clone());
+
+    recorder.start(Step::IdentifyingTerms);
+    let profile = match datasets.profile(&dataset).await {
+        Ok(profile) => profile,
+        Err(err) => return Err(recorder.fail(Step::IdentifyingTerms, internal(&err))),
+    };
+    let previous_plan = previous
+        .as_ref()
+        .filter(|(_, dataset_id)| *dataset_id == dataset.id)
+        .map(|(plan, _)| plan);
+    let today = Utc::now().date_naive();
+    let planned = planner::plan(&job.prompt, &dataset, &profile, previous_plan, today);
+    let terms: Vec<Value> = match &planned {
+        Ok(plan) => dataset
+            .terms
+            .iter()
+            .filter(|term| plan.measure.term_sql.as_deref() == Some(term.sql.as_str()))
+            .map(|term| json!({"id": term.id, "name": term.name}))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut fields = Map::new();
+    fields.insert("terms".into(), Value::Array(terms));
+    recorder.complete(Step::IdentifyingTerms, fields);
+
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(err) => {
+            let failure = Failure {
+                kind: FailureKind::NotUnderstood,
+                message: err.explain(),
+            };
+            return Err(recorder.fail(Step::GeneratingSql, failure));
+        }
+    };
+    let sql = sqlgen::sql(&plan);
+    recorder.stream(Step::GeneratingSql, &sql);
+
+    let (sql, result) = execute_with_repairs(datasets, &dataset, sql, recorder).await?;
+
+    recorder.start(Step::FetchingData);
+    let mut fields = Map::new();
+    fields.insert("data".into(), rows_as_objects(&result));
+    fields.insert("data_metadata".into(), data_metadata(&result));
+    recorder.complete(Step::FetchingData, fields);
+
+    let explanation = narrate::explanation(&plan, &dataset.name);
+    recorder.stream(Step::GeneratingDataExplanation, &explanation);
+    let time_frame = narrate::time_frame(&plan);
+    recorder.stream(Step::GeneratingTimeFrame, &time_frame);
+    let title = narrate::metric_title(&plan);
+    recorder.stream(Step::GeneratingMetricTitle, &title);
+    let summary = narrate::summary(&plan, &result);
+    recorder.stream(Step::GeneratingDataSummary, &summary);
+
+    Ok(Answer {
+        plan,
+        sql,
+        result,
+        explanation,
+        time_frame,
+        title,
+        summary,
+    })
+}
+
+/// Runs SQL; when it fails, tries bounded repairs as `fixingSql` steps.
+///
+/// Returns the SQL that ran (the repaired one if it was repaired) and its result.
+pub async fn execute_with_repairs(
+    datasets: &Datasets,
+    dataset: &Dataset,
+    sql: String,
+    recorder: &mut Recorder<'_>,
+) -> Result<(String, QueryResult), Failure> {
+    let mut error = match datasets.query(dataset, &sql).await {
+        Ok(result) => return Ok((sql, result)),
+        Err(error) => error,
+    };
+    let mut current = sql;
+    let mut changes = Vec::new();
+    for _ in 0..repair::MAX_ATTEMPTS {
+        let Some(fix) = repair::repair(&current, &error, dataset) else {
+            break;
+        };
+        changes.push(fix.change.clone());
+        for chunk in steps::chunks(&fix.sql) {
+            let mut fields = Map::new();
+            fields.insert("sql".into(), Value::Null);
+            fields.insert("sql_chunk".into(), chunk.into());
+            recorder.emit(Step::FixingSql, Progress::InProgress, fields, None);
+        }
+        current = fix.sql;
+        match datasets.query(dataset, &current).await {
+            Ok(result) => {
+                let mut fields = Map::new();
+                fields.insert("sql".into(), current.clone().into());
+                fields.insert("changes".into(), json!(changes));
+                recorder.complete(Step::FixingSql, fields);
+                return Ok((current, result));
+            }
+            Err(next) => error = next,
+        }
+    }
+    let tried = if changes.is_empty() {
+        "no repair applies to this error".to_string()
+    } else {
+        format!("tried: {}", changes.join("; "))
+    };
+    let failure = Failure {
+        kind: FailureKind::QueryFailed,
+        message: format!("The SQL failed: {error} ({tried})."),
+    };
+    Err(recorder.fail(Step::FixingSql, failure))
+}
+
+async fn choose_dataset(
+    datasets: &Datasets,
+    job: &Job,
+    previous: Option<Uuid>,
+) -> Result<Dataset, Failure> {
+    let visible = datasets.visible_to(&job.user).map_err(|err| Failure {
+        kind: FailureKind::Internal,
+        message: format!("the server could not read its datasets: {err}"),
+    })?;
+    let wanted = job.dataset_id.or(previous);
+    if let Some(id) = wanted {
+        if let Some(dataset) = visible.iter().find(|d| d.id == id) {
+            return Ok(dataset.clone());
+        }
+        if job.dataset_id.is_some() {
+            return Err(Failure {
+                kind: FailureKind::NoDataset,
+                message: format!("dataset {id} was not found"),
+            });
+        }
+    }
+    let mut best: Option<(usize, &Dataset)> = None;
+    for dataset in &visible {
+        let Ok(profile) = datasets.profile(dataset).await else {
+            continue;
+        };
+        let score = planner::relevance(&job.prompt, dataset, &profile);
+        if best.is_none_or(|(best_score, _)| score > best_score) {
+            best = Some((score, dataset));
+        }
+    }
+    best.map(|(_, dataset)| dataset.clone()).ok_or_else(|| Failure {
+        kind: FailureKind::NoDataset,
+        message: "there are no datasets to query yet; add one with `skein dataset add NAME --csv FILE`".into(),
+    })
+}
+
+/// Rows as objects keyed by column name, the shape of `fetchingData`'s `data`.
+pub fn rows_as_objects(result: &QueryResult) -> Value {
+    let rows = result
+        .rows
+        .iter()
+        .map(|row| {
+            let object: Map<String, Value> = result
+                .columns
+                .iter()
+                .zip(row)
+                .map(|(column, value)| (column.name.clone(), value.clone()))
+                .collect();
+            Value::Object(object)
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+pub fn data_metadata(result: &QueryResult) -> Value {
+    let columns: Vec<Value> = result
+        .columns
+        .iter()
+        .map(|c| json!({"name": c.name, "type": c.kind.pg_name()}))
+        .collect();
+    json!({
+        "column_count": result.columns.len(),
+        "column_metadata": columns,
+        "row_count": result.rows.len(),
+        "row_cap": result.row_cap,
+        "truncated": result.truncated,
+    })
+}
+
+/// Writes the run's outcome into the message (if its thread still exists).
+async fn persist(
+    store: &Store,
+    job: &Job,
+    dataset: Option<&Dataset>,
+    steps: Vec<Value>,
+    outcome: Result<Answer, Failure>,
+) -> Result<Option<Thread>, store::Error> {
+    let now = Utc::now();
+    let context = Json(json!({ "steps": steps }));
+    store
+        .write_threads(|tx| {
+            let Some(mut thread) = tx.thread::<store::Error>(job.thread_id)? else {
+                return Ok(None);
+            };
+            if thread.deleted_at.is_some() {
+                return Ok(None);
+            }
+            let Some(mut message) = tx.message::<store::Error>(job.thread_id, job.message_id)?
+            else {
+                return Ok(None);
+            };
+            message.dataset_id = dataset.map(|d| d.id);
+            message.context = Some(context.clone());
+            message.updated_at = Some(now);
+            match &outcome {
+                Ok(answer) => {
+                    let (chart, recommendations) = narrate::chart(&answer.plan, &answer.result);
+                    message.code = Some(answer.sql.clone());
+                    message.title = Some(answer.title.clone());
+                    message.time_frame = Some(answer.time_frame.clone());
+                    message.responses = Some(Json(
+                        json!({"messages": [answer.summary, answer.explanation]}),
+                    ));
+                    message.data_metadata = Some(Json(data_metadata(&answer.result)));
+                    message.chart_config = Some(Json(chart));
+                    message.chart_recommendations = Some(Json(recommendations));
+                    message.plan = serde_json::to_value(&answer.plan).ok().map(Json);
+                    if thread.titled_by == TitleSource::Prompt {
+                        thread.title = answer.title.clone();
+                        thread.titled_by = TitleSource::Analysis;
+                    }
+                }
+                Err(failure) => {
+                    message.responses = Some(Json(json!({"messages": [failure.message]})));
+                }
+            }
+            tx.replace_message(&message)?;
+            thread.last_edited = now;
+            thread.updated_at = Some(now);
+            tx.put_thread(&thread)?;
+            Ok(Some(thread))
+        })
+        .await
+}

@@ -1,0 +1,154 @@
+//! From a [`Plan`] to SQL in the seed's style: SQLite with `date_trunc` and `to_char`, one
+//! clause per line so it reads well as it streams in.
+
+use super::planner::{Agg, Group, Plan};
+
+pub fn sql(plan: &Plan) -> String {
+    let measure = measure_expression(plan);
+    let alias = &plan.measure.alias;
+    let mut select = Vec::new();
+    let mut group_by = None;
+    let mut order_by = format!("{alias} DESC");
+    match &plan.group {
+        Some(Group::Dimension { column, .. }) => {
+            select.push(format!("    {}", ident(column)));
+            group_by = Some(ident(column));
+            order_by = format!("{alias} DESC, {}", ident(column));
+        }
+        Some(Group::Time { column, grain }) => {
+            let period = grain.unit();
+            select.push(format!(
+                "    to_char(date_trunc('{period}', {}), '{}') AS {period}",
+                ident(column),
+                grain.format().replace('\'', "''")
+            ));
+            group_by = Some(period.to_string());
+            order_by = period.to_string();
+        }
+        None => {}
+    }
+    select.push(format!("    {measure} AS {alias}"));
+    if let Some(ranking) = plan.ranking {
+        let direction = if ranking.descending { "DESC" } else { "ASC" };
+        order_by = match &plan.group {
+            Some(Group::Dimension { column, .. }) => {
+                format!("{alias} {direction}, {}", ident(column))
+            }
+            Some(Group::Time { grain, .. }) => format!("{alias} {direction}, {}", grain.unit()),
+            None => format!("{alias} {direction}"),
+        };
+    }
+
+    let mut lines = vec![
+        "SELECT".to_string(),
+        select.join(",\n"),
+        format!("FROM {}", ident(&plan.table)),
+    ];
+    let conditions = conditions(plan);
+    if !conditions.is_empty() {
+        lines.push(format!("WHERE {}", conditions.join("\n  AND ")));
+    }
+    if let Some(group_by) = group_by {
+        lines.push(format!("GROUP BY {group_by}"));
+        lines.push(format!("ORDER BY {order_by}"));
+    }
+    if let Some(ranking) = plan.ranking {
+        lines.push(format!("LIMIT {}", ranking.limit));
+    }
+    let mut text = lines.join("\n");
+    text.push(';');
+    text
+}
+
+fn measure_expression(plan: &Plan) -> String {
+    let measure = &plan.measure;
+    if let Some(term) = &measure.term_sql {
+        return term.clone();
+    }
+    let column = measure.column.as_deref().map(ident);
+    match (measure.agg, column) {
+        (Agg::Count, Some(column)) => format!("COUNT(DISTINCT {column})"),
+        (Agg::Count, None) => "COUNT(*)".to_string(),
+        (Agg::Sum, Some(column)) => format!("SUM({column})"),
+        (Agg::Avg, Some(column)) => format!("AVG({column})"),
+        (Agg::Min, Some(column)) => format!("MIN({column})"),
+        (Agg::Max, Some(column)) => format!("MAX({column})"),
+        (_, None) => "COUNT(*)".to_string(),
+    }
+}
+
+fn conditions(plan: &Plan) -> Vec<String> {
+    let mut conditions = Vec::new();
+    for filter in &plan.filters {
+        let column = ident(&filter.column);
+        if let [value] = filter.values.as_slice() {
+            conditions.push(format!("{column} = {}", literal(value)));
+        } else {
+            let values: Vec<String> = filter.values.iter().map(|v| literal(v)).collect();
+            conditions.push(format!("{column} IN ({})", values.join(", ")));
+        }
+    }
+    if let (Some(range), Some(column)) = (&plan.range, &plan.time_column) {
+        let column = ident(column);
+        conditions.push(format!("{column} >= '{}'", range.start));
+        conditions.push(format!("{column} < '{}'", range.end));
+    }
+    conditions
+}
+
+/// A column or table name, quoted only when it has to be.
+pub fn ident(name: &str) -> String {
+    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !is_keyword(name);
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn is_keyword(name: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "select", "from", "where", "group", "order", "by", "limit", "and", "or", "not", "as", "in",
+        "is", "null", "table", "index", "values", "case", "when", "then", "else", "end", "join",
+    ];
+    KEYWORDS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::planner::{plan, tests::sample};
+    use super::*;
+
+    fn sql_for(question: &str) -> String {
+        let (dataset, profile) = sample();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        sql(&plan(question, &dataset, &profile, None, today).unwrap())
+    }
+
+    #[test]
+    fn seed_style_sql() {
+        assert_eq!(
+            sql_for("show me my top customer"),
+            "SELECT\n    customer_name,\n    SUM(total_sales_amount) AS total_sales\nFROM sales_summary\n\
+             GROUP BY customer_name\nORDER BY total_sales DESC, customer_name\nLIMIT 1;"
+        );
+        assert_eq!(
+            sql_for("total sales by month in 2023"),
+            "SELECT\n    to_char(date_trunc('month', order_date), 'YYYY-MM') AS month,\n    \
+             SUM(total_sales_amount) AS total_sales\nFROM sales_summary\n\
+             WHERE order_date >= '2023-01-01'\n  AND order_date < '2024-01-01'\nGROUP BY month\nORDER BY month;"
+        );
+    }
+
+    #[test]
+    fn values_are_quoted() {
+        assert_eq!(literal("Chef Anton's"), "'Chef Anton''s'");
+        assert_eq!(ident("order"), "\"order\"");
+    }
+}

@@ -1,0 +1,277 @@
+//! Words and fuzzy matching for the planner: tokenizing questions and names alike, and deciding
+//! whether a word of a question means a word of the schema (plurals and small typos allowed).
+
+/// Lower-case alphanumeric words; every other character separates words ("QUICK-Stop" → quick, stop).
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Words that carry the question's grammar, never fuzzily taken for names or values.
+const PROTECTED: &[&str] = &[
+    "a",
+    "about",
+    "after",
+    "all",
+    "also",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "average",
+    "avg",
+    "before",
+    "best",
+    "between",
+    "biggest",
+    "bottom",
+    "break",
+    "breakdown",
+    "by",
+    "can",
+    "change",
+    "compare",
+    "count",
+    "daily",
+    "data",
+    "day",
+    "days",
+    "did",
+    "do",
+    "does",
+    "down",
+    "during",
+    "each",
+    "ever",
+    "fewest",
+    "for",
+    "from",
+    "give",
+    "great",
+    "had",
+    "has",
+    "have",
+    "highest",
+    "how",
+    "i",
+    "in",
+    "instead",
+    "is",
+    "it",
+    "just",
+    "largest",
+    "last",
+    "least",
+    "list",
+    "lowest",
+    "many",
+    "max",
+    "maximum",
+    "me",
+    "mean",
+    "min",
+    "minimum",
+    "month",
+    "monthly",
+    "months",
+    "most",
+    "much",
+    "my",
+    "now",
+    "number",
+    "of",
+    "on",
+    "only",
+    "or",
+    "our",
+    "over",
+    "past",
+    "per",
+    "please",
+    "quarter",
+    "quarterly",
+    "quarters",
+    "same",
+    "show",
+    "since",
+    "smallest",
+    "so",
+    "sum",
+    "tell",
+    "than",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "these",
+    "this",
+    "those",
+    "to",
+    "top",
+    "total",
+    "trend",
+    "us",
+    "versus",
+    "vs",
+    "was",
+    "we",
+    "week",
+    "weekly",
+    "weeks",
+    "were",
+    "what",
+    "when",
+    "which",
+    "who",
+    "why",
+    "with",
+    "worst",
+    "year",
+    "yearly",
+    "years",
+    "you",
+    "your",
+];
+
+pub fn is_protected(word: &str) -> bool {
+    PROTECTED.contains(&word)
+}
+
+/// How well a question word matches a schema word: exact 3, plural/singular 2, typo 1, else 0.
+pub fn word_match(question: &str, schema: &str) -> u8 {
+    if question == schema {
+        return 3;
+    }
+    if singular(question) == singular(schema) {
+        return 2;
+    }
+    if is_protected(question) || question.chars().any(|c| c.is_ascii_digit()) {
+        return 0;
+    }
+    let shorter = question.chars().count().min(schema.chars().count());
+    let allowed = match shorter {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    };
+    if allowed > 0 && strsim::damerau_levenshtein(question, schema) <= allowed {
+        // Typos must keep the first letter: "regoin" → region, but not "sales" → "tales".
+        if question.chars().next() == schema.chars().next() {
+            return 1;
+        }
+    }
+    0
+}
+
+/// A crude singular form: enough for "customers", "regions", "categories", "boxes".
+pub fn singular(word: &str) -> &str {
+    if word.len() > 4 && word.ends_with("ies") {
+        // "categories" → "categor" compares equal to "category" → "categor" below.
+        return &word[..word.len() - 3];
+    }
+    if word.len() > 3 && word.ends_with('s') && !word.ends_with("ss") {
+        return &word[..word.len() - 1];
+    }
+    if word.len() > 3 && word.ends_with('y') {
+        return &word[..word.len() - 1];
+    }
+    word
+}
+
+/// Whether a word looks plural ("customers" yes, "sales" counts as a mass noun here too).
+pub fn is_plural(word: &str) -> bool {
+    word.len() > 3 && word.ends_with('s') && !word.ends_with("ss")
+}
+
+/// Matches `phrase` at `tokens[start..]`; returns the summed word scores (0 if no match).
+pub fn phrase_score(tokens: &[String], start: usize, phrase: &[String]) -> u32 {
+    if phrase.is_empty() || start + phrase.len() > tokens.len() {
+        return 0;
+    }
+    let mut total = 0u32;
+    for (offset, word) in phrase.iter().enumerate() {
+        let score = word_match(&tokens[start + offset], word);
+        if score == 0 {
+            return 0;
+        }
+        total += score as u32;
+    }
+    // A one-word fuzzy match of a short word is too weak to trust.
+    if phrase.len() == 1 && total == 1 && tokens[start].chars().count() < 5 {
+        return 0;
+    }
+    total
+}
+
+/// Parses "3", "three", … as a count.
+pub fn number_word(word: &str) -> Option<usize> {
+    if let Ok(n) = word.parse::<usize>() {
+        return Some(n);
+    }
+    const WORDS: [&str; 12] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven",
+    ];
+    WORDS.iter().position(|w| *w == word).or(match word {
+        "twelve" | "dozen" => Some(12),
+        "twenty" => Some(20),
+        "fifty" => Some(50),
+        "hundred" => Some(100),
+        _ => None,
+    })
+}
+
+/// Title case for labels: "number of orders" → "Number of Orders".
+pub fn title_case(text: &str) -> String {
+    const SMALL: &[&str] = &[
+        "a", "an", "and", "by", "for", "in", "of", "on", "or", "per", "the", "to",
+    ];
+    text.split_whitespace()
+        .enumerate()
+        .map(|(i, word)| {
+            if i > 0 && SMALL.contains(&word) {
+                return word.to_string();
+            }
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_names_and_values_alike() {
+        assert_eq!(
+            words("Sales for QUICK-Stop, by quarter?"),
+            ["sales", "for", "quick", "stop", "by", "quarter"]
+        );
+        assert_eq!(words("Königlich Essen"), ["königlich", "essen"]);
+    }
+
+    #[test]
+    fn fuzzy_words() {
+        assert_eq!(word_match("customers", "customer"), 2);
+        assert_eq!(word_match("regoin", "region"), 1);
+        assert_eq!(word_match("custmer", "customer"), 1);
+        assert_eq!(word_match("categories", "category"), 2);
+        assert_eq!(
+            word_match("change", "chang"),
+            0,
+            "grammar words are never fuzzy"
+        );
+        assert_eq!(word_match("tales", "sales"), 0);
+        assert_eq!(word_match("2023", "2024"), 0);
+    }
+}

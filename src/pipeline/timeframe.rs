@@ -1,0 +1,394 @@
+//! Time in questions: ranges ("last 30 days", "in 2023", "Q3 2024", "this month") and grains
+//! ("by month", "week by week"). Relative ranges are resolved against an anchor day: today, or
+//! the last day of data when the data ends before today (the explanation says so).
+
+use super::text::number_word;
+use chrono::{Datelike, Duration, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// A half-open range of days: `start <= day < end`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// How a person would say it: "Last 30 days", "2023", "Q3 2024".
+    pub label: String,
+    /// Resolved against the anchor day (so it depends on when the data ends).
+    pub relative: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Grain {
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Grain {
+    pub fn unit(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+            Grain::Quarter => "quarter",
+            Grain::Year => "year",
+        }
+    }
+
+    /// `to_char` format of a period label.
+    pub fn format(self) -> &'static str {
+        match self {
+            Grain::Day | Grain::Week => "YYYY-MM-DD",
+            Grain::Month => "YYYY-MM",
+            Grain::Quarter => "YYYY-\"Q\"Q",
+            Grain::Year => "YYYY",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Grain> {
+        Some(match word {
+            "day" | "days" | "daily" | "date" | "dates" => Grain::Day,
+            "week" | "weeks" | "weekly" => Grain::Week,
+            "month" | "months" | "monthly" => Grain::Month,
+            "quarter" | "quarters" | "quarterly" => Grain::Quarter,
+            "year" | "years" | "yearly" | "annual" | "annually" => Grain::Year,
+            _ => return None,
+        })
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+fn month_number(word: &str) -> Option<u32> {
+    if let Some(i) = MONTHS.iter().position(|m| *m == word) {
+        return Some(i as u32 + 1);
+    }
+    if word.len() >= 3 && word != "may" {
+        let short = match word {
+            "sept" => "sep",
+            other => other,
+        };
+        if short.len() == 3 {
+            return MONTHS
+                .iter()
+                .position(|m| m.starts_with(short))
+                .map(|i| i as u32 + 1);
+        }
+    }
+    None
+}
+
+fn year(word: &str) -> Option<i32> {
+    let y: i32 = word.parse().ok()?;
+    (word.len() == 4 && (1900..=2200).contains(&y)).then_some(y)
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+fn quarter_start(day: NaiveDate) -> NaiveDate {
+    ymd(day.year(), (day.month0() / 3) * 3 + 1, 1)
+}
+
+fn week_start(day: NaiveDate) -> NaiveDate {
+    day - Duration::days(day.weekday().num_days_from_monday() as i64)
+}
+
+/// The first time range in `tokens`, with the token positions it used.
+pub fn find_range(tokens: &[String], anchor: NaiveDate) -> Option<(TimeRange, Range<usize>)> {
+    let next_day = anchor + Duration::days(1);
+    let word = |i: usize| tokens.get(i).map(String::as_str).unwrap_or("");
+    for i in 0..tokens.len() {
+        let relative = |start: NaiveDate, end: NaiveDate, label: String| TimeRange {
+            start,
+            end,
+            label,
+            relative: true,
+        };
+        // last/past/previous N units: a rolling window ending on the anchor day.
+        if matches!(word(i), "last" | "past" | "previous" | "trailing") {
+            if let (Some(n), Some(grain)) = (number_word(word(i + 1)), Grain::parse(word(i + 2))) {
+                let n = n.max(1);
+                let start = match grain {
+                    Grain::Day => next_day - Duration::days(n as i64),
+                    Grain::Week => next_day - Duration::days(7 * n as i64),
+                    Grain::Month => next_day - Months::new(n as u32),
+                    Grain::Quarter => next_day - Months::new(3 * n as u32),
+                    Grain::Year => next_day - Months::new(12 * n as u32),
+                };
+                let unit = grain.unit();
+                let label = format!("Last {n} {unit}{}", if n == 1 { "" } else { "s" });
+                return Some((relative(start, next_day, label), i..i + 3));
+            }
+            // last month / last year …: the previous calendar period; "past year": rolling.
+            if let Some(grain) = Grain::parse(word(i + 1)) {
+                let rolling = word(i) == "past" || word(i) == "trailing";
+                let (start, end, label) = match (grain, rolling) {
+                    (Grain::Day, _) => {
+                        (anchor - Duration::days(1), anchor, "Yesterday".to_string())
+                    }
+                    (Grain::Week, false) => {
+                        let this = week_start(anchor);
+                        (this - Duration::days(7), this, "Last week".to_string())
+                    }
+                    (Grain::Month, false) => {
+                        let this = anchor.with_day(1).unwrap();
+                        (this - Months::new(1), this, "Last month".to_string())
+                    }
+                    (Grain::Quarter, false) => {
+                        let this = quarter_start(anchor);
+                        (this - Months::new(3), this, "Last quarter".to_string())
+                    }
+                    (Grain::Year, false) => {
+                        let y = anchor.year() - 1;
+                        (ymd(y, 1, 1), ymd(y + 1, 1, 1), format!("Last year ({y})"))
+                    }
+                    (grain, true) => {
+                        let months = match grain {
+                            Grain::Quarter => 3,
+                            Grain::Year => 12,
+                            _ => 1,
+                        };
+                        let start = match grain {
+                            Grain::Week => next_day - Duration::days(7),
+                            _ => next_day - Months::new(months),
+                        };
+                        (start, next_day, format!("Past {}", grain.unit()))
+                    }
+                };
+                return Some((relative(start, end, label), i..i + 2));
+            }
+        }
+        // this month / this year / current quarter: the calendar period up to the anchor day.
+        if matches!(word(i), "this" | "current") {
+            if let Some(grain) = Grain::parse(word(i + 1)) {
+                let start = match grain {
+                    Grain::Day => anchor,
+                    Grain::Week => week_start(anchor),
+                    Grain::Month => anchor.with_day(1).unwrap(),
+                    Grain::Quarter => quarter_start(anchor),
+                    Grain::Year => ymd(anchor.year(), 1, 1),
+                };
+                let label = format!("This {}", grain.unit());
+                return Some((relative(start, next_day, label), i..i + 2));
+            }
+        }
+        if word(i) == "today" {
+            return Some((relative(anchor, next_day, "Today".into()), i..i + 1));
+        }
+        if word(i) == "yesterday" {
+            let day = anchor - Duration::days(1);
+            return Some((relative(day, anchor, "Yesterday".into()), i..i + 1));
+        }
+        if word(i) == "ytd" || (word(i) == "year" && word(i + 1) == "to" && word(i + 2) == "date") {
+            let len = if word(i) == "ytd" { 1 } else { 3 };
+            let start = ymd(anchor.year(), 1, 1);
+            return Some((relative(start, next_day, "Year to date".into()), i..i + len));
+        }
+        // Q3 2024, or "Q3" alone in the anchor's year.
+        if let Some(q) = word(i)
+            .strip_prefix('q')
+            .and_then(|q| q.parse::<u32>().ok())
+        {
+            if (1..=4).contains(&q) {
+                let (y, len) = match year(word(i + 1)) {
+                    Some(y) => (y, 2),
+                    None => (anchor.year(), 1),
+                };
+                let start = ymd(y, (q - 1) * 3 + 1, 1);
+                let range = TimeRange {
+                    start,
+                    end: start + Months::new(3),
+                    label: format!("Q{q} {y}"),
+                    relative: len == 1,
+                };
+                return Some((range, i..i + len));
+            }
+        }
+        // March 2024, or "March" alone (the most recent March up to the anchor day).
+        if let Some(m) = month_number(word(i)) {
+            let (y, len) = match year(word(i + 1)) {
+                Some(y) => (Some(y), 2),
+                None if word(i + 1) == "of" && year(word(i + 2)).is_some() => {
+                    (year(word(i + 2)), 3)
+                }
+                None => (None, 1),
+            };
+            let y = y.unwrap_or_else(|| {
+                if m <= anchor.month() {
+                    anchor.year()
+                } else {
+                    anchor.year() - 1
+                }
+            });
+            let start = ymd(y, m, 1);
+            let name = crate::pipeline::text::title_case(MONTHS[m as usize - 1]);
+            let range = TimeRange {
+                start,
+                end: start + Months::new(1),
+                label: format!("{name} {y}"),
+                relative: len == 1,
+            };
+            return Some((range, i..i + len));
+        }
+        // between 2022 and 2023 / from 2022 to 2023: whole years inclusive.
+        if matches!(word(i), "between" | "from") {
+            if let (Some(a), Some(b)) = (year(word(i + 1)), year(word(i + 3))) {
+                if matches!(word(i + 2), "and" | "to" | "through") && a <= b {
+                    let range = TimeRange {
+                        start: ymd(a, 1, 1),
+                        end: ymd(b + 1, 1, 1),
+                        label: format!("{a}–{b}"),
+                        relative: false,
+                    };
+                    return Some((range, i..i + 4));
+                }
+            }
+        }
+        // since 2023: from the start of that year to the anchor day.
+        if word(i) == "since" {
+            if let Some(y) = year(word(i + 1)) {
+                let range = TimeRange {
+                    start: ymd(y, 1, 1),
+                    end: next_day,
+                    label: format!("Since {y}"),
+                    relative: true,
+                };
+                return Some((range, i..i + 2));
+            }
+        }
+        if let Some(y) = year(word(i)) {
+            let range = TimeRange {
+                start: ymd(y, 1, 1),
+                end: ymd(y + 1, 1, 1),
+                label: y.to_string(),
+                relative: false,
+            };
+            return Some((range, i..i + 1));
+        }
+    }
+    None
+}
+
+/// The grain asked for ("by month", "monthly", "week by week", "over time"), skipping used tokens.
+pub fn find_grain(tokens: &[String], used: &[bool]) -> Option<(Grain, Range<usize>)> {
+    let free = |i: usize| !used.get(i).copied().unwrap_or(true);
+    for i in 0..tokens.len() {
+        if !free(i) {
+            continue;
+        }
+        let word = tokens[i].as_str();
+        // "monthly", "weekly", … alone.
+        if matches!(
+            word,
+            "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "annually"
+        ) {
+            return Grain::parse(word).map(|g| (g, i..i + 1));
+        }
+        // "by month", "per week", "each quarter", "every year", "month by month".
+        if matches!(word, "by" | "per" | "each" | "every" | "a") && free(i + 1) {
+            if let Some(grain) = tokens.get(i + 1).and_then(|w| Grain::parse(w)) {
+                return Some((grain, i..i + 2));
+            }
+        }
+        if let Some(grain) = Grain::parse(word) {
+            // "best month", "top 3 quarters", "worst week": a ranking of periods.
+            let before = |back: usize| i.checked_sub(back).map(|j| tokens[j].as_str());
+            let ranked = |w: Option<&str>| {
+                matches!(
+                    w,
+                    Some("top" | "best" | "worst" | "bottom" | "highest" | "lowest" | "biggest")
+                )
+            };
+            if ranked(before(1)) || (before(1).and_then(number_word).is_some() && ranked(before(2)))
+            {
+                return Some((grain, i..i + 1));
+            }
+            if tokens.get(i + 1).map(String::as_str) == Some("by")
+                && tokens.get(i + 2).and_then(|w| Grain::parse(w)) == Some(grain)
+            {
+                return Some((grain, i..i + 3));
+            }
+            if tokens.get(i + 1).map(String::as_str) == Some("over")
+                && tokens.get(i + 2).and_then(|w| Grain::parse(w)) == Some(grain)
+            {
+                return Some((grain, i..i + 3));
+            }
+        }
+        if (word == "over" && tokens.get(i + 1).map(String::as_str) == Some("time"))
+            || word == "trend"
+        {
+            let len = if word == "over" { 2 } else { 1 };
+            return Some((Grain::Month, i..i + len));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::text::words;
+
+    fn range(q: &str) -> TimeRange {
+        find_range(&words(q), ymd(2024, 12, 31)).unwrap().0
+    }
+
+    #[test]
+    fn ranges() {
+        let r = range("sales in the last 30 days");
+        assert_eq!((r.start, r.end), (ymd(2024, 12, 2), ymd(2025, 1, 1)));
+        assert_eq!(r.label, "Last 30 days");
+        let r = range("average order value last year");
+        assert_eq!((r.start, r.end), (ymd(2023, 1, 1), ymd(2024, 1, 1)));
+        let r = range("how many orders in 2023");
+        assert_eq!(
+            (r.start, r.end, r.label.as_str()),
+            (ymd(2023, 1, 1), ymd(2024, 1, 1), "2023")
+        );
+        let r = range("this month");
+        assert_eq!((r.start, r.end), (ymd(2024, 12, 1), ymd(2025, 1, 1)));
+        let r = range("sales in Q3 2024");
+        assert_eq!((r.start, r.end), (ymd(2024, 7, 1), ymd(2024, 10, 1)));
+        let r = range("sales in march 2023");
+        assert_eq!(
+            (r.start, r.end, r.label.as_str()),
+            (ymd(2023, 3, 1), ymd(2023, 4, 1), "March 2023")
+        );
+        let r = range("last month");
+        assert_eq!((r.start, r.end), (ymd(2024, 11, 1), ymd(2024, 12, 1)));
+        assert!(find_range(&words("sales by region"), ymd(2024, 12, 31)).is_none());
+    }
+
+    #[test]
+    fn grains() {
+        let grain = |q: &str| {
+            let tokens = words(q);
+            find_grain(&tokens, &vec![false; tokens.len()]).map(|(g, _)| g)
+        };
+        assert_eq!(grain("total sales by month"), Some(Grain::Month));
+        assert_eq!(
+            grain("can you break that down week by week"),
+            Some(Grain::Week)
+        );
+        assert_eq!(grain("quarterly revenue"), Some(Grain::Quarter));
+        assert_eq!(grain("sales by region"), None);
+    }
+}

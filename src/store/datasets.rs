@@ -1,0 +1,60 @@
+//! Dataset descriptions (the data itself lives in SQLite files, see `datasets`).
+
+use super::{codec, finish, next_seq, Error, Store};
+use crate::model::Dataset;
+use sled::transaction::ConflictableTransactionError;
+use sled::Transactional;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetExists {
+    #[error("a dataset named {0:?} already exists in this organization")]
+    Name(String),
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+impl Store {
+    pub fn datasets(&self) -> Result<Vec<Dataset>, Error> {
+        let mut all: Vec<Dataset> = self
+            .datasets
+            .iter()
+            .values()
+            .map(|raw| Ok(codec::decode(&raw?)?))
+            .collect::<Result<_, Error>>()?;
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    pub fn dataset(&self, id: Uuid) -> Result<Option<Dataset>, Error> {
+        match self.datasets.get(id.as_bytes())? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Registers a dataset; names (and table names) are unique within an org.
+    pub async fn add_dataset(&self, dataset: &Dataset) -> Result<(), DatasetExists> {
+        let taken = self.datasets()?.into_iter().any(|other| {
+            other.org_id == dataset.org_id
+                && (other.name.eq_ignore_ascii_case(&dataset.name)
+                    || other.table.eq_ignore_ascii_case(&dataset.table))
+        });
+        if taken {
+            return Err(DatasetExists::Name(dataset.name.clone()));
+        }
+        let result = (&self.datasets, &self.meta).transaction(|(datasets, meta)| {
+            next_seq::<DatasetExists>(meta)?;
+            if datasets.get(dataset.id.as_bytes())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(DatasetExists::Name(
+                    dataset.name.clone(),
+                )));
+            }
+            datasets.insert(dataset.id.as_bytes(), codec::encode(dataset))?;
+            Ok(())
+        });
+        finish(result)?;
+        self.flush().await?;
+        Ok(())
+    }
+}
