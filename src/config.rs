@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// Outbound messages a connection may have queued before it is closed as too slow.
     #[arg(long, default_value_t = 1024, hide = true)]
     pub send_queue: usize,
+    /// Seconds a dataset query may run before it is stopped.
+    #[arg(long, default_value_t = 10, hide = true)]
+    pub query_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -61,6 +64,10 @@ impl ServeArgs {
             ping_interval: Duration::from_secs(self.ping_interval_secs.max(1)),
             pong_timeout: Duration::from_secs(self.pong_timeout_secs.max(1)),
             send_queue: self.send_queue,
+            query_limits: crate::datasets::QueryLimits {
+                time_limit: Duration::from_secs(self.query_timeout_secs.max(1)),
+                ..Default::default()
+            },
         }
     }
 }

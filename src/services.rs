@@ -15,6 +15,8 @@ pub struct Settings {
     pub pong_timeout: Duration,
     /// Outbound frames a connection may have waiting before it is closed as too slow.
     pub send_queue: usize,
+    /// Time limit and row cap of dataset queries.
+    pub query_limits: QueryLimits,
 }
 
 impl Default for Settings {
@@ -23,6 +25,7 @@ impl Default for Settings {
             ping_interval: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(30),
             send_queue: 1024,
+            query_limits: QueryLimits::default(),
         }
     }
 }
@@ -37,7 +40,7 @@ pub struct Services {
 impl Services {
     pub fn new(store: Store, data_dir: &Path, settings: Settings) -> Services {
         Services {
-            datasets: Datasets::new(store.clone(), data_dir, QueryLimits::default()),
+            datasets: Datasets::new(store.clone(), data_dir, settings.query_limits),
             store,
             hub: Hub::new(settings.send_queue),
             settings,

@@ -279,7 +279,10 @@ async fn update_changes_title_code_feedback_status_and_chart() {
         json!({"type": "line", "x": "date", "y": "sales"})
     );
     assert!(
-        state["messages"][0]["code"].as_str().unwrap().contains("SUM(total_sales_amount)"),
+        state["messages"][0]["code"]
+            .as_str()
+            .unwrap()
+            .contains("SUM(total_sales_amount)"),
         "the first message keeps the SQL of its own answer"
     );
 

@@ -303,8 +303,7 @@ fn read(
     let mut measure_column: Option<&Column> = None;
     let mut term: Option<usize> = None;
     let mut id_column: Option<&Column> = None;
-    let mut dimension: Option<(&Column, String)> = None;
-    let mut count_dimension: Option<&Column> = None;
+    let mut dimensions: Vec<(&Column, String)> = Vec::new();
     for item in &found {
         match &item.concept {
             Concept::Term(index) => {
@@ -335,13 +334,7 @@ fn read(
                 match column.role {
                     ColumnRole::Measure => measure_column = measure_column.or(Some(column)),
                     ColumnRole::Id => id_column = id_column.or(Some(column)),
-                    ColumnRole::Dimension => {
-                        if counting && count_dimension.is_none() && dimension.is_none() {
-                            count_dimension = Some(column);
-                        } else if dimension.is_none() {
-                            dimension = Some((column, item.last_word.clone()));
-                        }
-                    }
+                    ColumnRole::Dimension => dimensions.push((column, item.last_word.clone())),
                     ColumnRole::Time => {
                         if grain.is_none() {
                             grain = Some((column.name.clone(), Grain::Day));
@@ -352,11 +345,16 @@ fn read(
         }
     }
     // A dimension named together with one of its values is a filter, not a grouping.
-    if let Some((column, _)) = &dimension {
-        if intent.filters.iter().any(|f| f.column == column.name) {
-            dimension = None;
-        }
-    }
+    dimensions.retain(|(column, _)| !intent.filters.iter().any(|f| f.column == column.name));
+    // "How many customers by region": the first dimension is counted, the next one groups;
+    // with an id named ("number of orders by region") the id is counted and the dimension groups.
+    let mut dimensions = dimensions.into_iter();
+    let count_dimension = if counting && id_column.is_none() {
+        dimensions.next().map(|(column, _)| column)
+    } else {
+        None
+    };
+    let dimension = dimensions.next();
 
     intent.measure = if let Some(index) = term {
         let term = &dataset.terms[index];

@@ -1,0 +1,974 @@
+//! The built-in analyst end to end: questions over the sample dataset answered through the real
+//! server, checked against answers computed here straight from the sample CSV (not from the
+//! planner or SQLite); the step stream, persistence, follow-ups, fixing, failures, imports.
+
+mod common;
+
+use chrono::{Datelike, NaiveDate};
+use common::{answered, Client, TestServer};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+struct Order {
+    date: NaiveDate,
+    customer: String,
+    product: String,
+    region: String,
+    quantity: f64,
+    total: f64,
+}
+
+fn orders() -> Vec<Order> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/sample/sales_summary.csv"
+    );
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader
+        .records()
+        .map(|record| {
+            let r = record.unwrap();
+            Order {
+                date: NaiveDate::parse_from_str(&r[1], "%Y-%m-%d").unwrap(),
+                customer: r[2].to_string(),
+                product: r[3].to_string(),
+                region: r[4].to_string(),
+                quantity: r[5].parse().unwrap(),
+                total: r[6].parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn month(o: &Order) -> String {
+    o.date.format("%Y-%m").to_string()
+}
+fn quarter(o: &Order) -> String {
+    format!("{}-Q{}", o.date.year(), o.date.month0() / 3 + 1)
+}
+fn year(o: &Order) -> String {
+    o.date.year().to_string()
+}
+fn week(o: &Order) -> String {
+    let monday = o.date - chrono::Duration::days(o.date.weekday().num_days_from_monday() as i64);
+    monday.format("%Y-%m-%d").to_string()
+}
+fn date(o: &Order) -> String {
+    o.date.format("%Y-%m-%d").to_string()
+}
+fn between(o: &Order, from: NaiveDate, to_inclusive: NaiveDate) -> bool {
+    o.date >= from && o.date <= to_inclusive
+}
+
+/// Sums per key, as (key, value) sorted by key.
+fn sum_by<'a>(
+    rows: impl Iterator<Item = &'a Order>,
+    key: impl Fn(&Order) -> String,
+    value: impl Fn(&Order) -> f64,
+) -> Vec<(String, f64)> {
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+    for o in rows {
+        *sums.entry(key(o)).or_default() += value(o);
+    }
+    sums.into_iter().collect()
+}
+
+/// Sorted by value (descending or ascending), ties by key, cut to `limit`.
+fn ranked(mut rows: Vec<(String, f64)>, descending: bool, limit: usize) -> Vec<(String, f64)> {
+    rows.sort_by(|a, b| {
+        let by_value = if descending {
+            b.1.partial_cmp(&a.1).unwrap()
+        } else {
+            a.1.partial_cmp(&b.1).unwrap()
+        };
+        by_value.then(a.0.cmp(&b.0))
+    });
+    rows.truncate(limit);
+    rows
+}
+
+fn single(value: f64) -> Vec<(String, f64)> {
+    vec![(String::new(), value)]
+}
+
+/// Everything one post produced, up to the analyst's final state.
+struct Answer {
+    events: Vec<Value>,
+    state: Value,
+}
+
+impl Answer {
+    fn step(&self, name: &str, progress: &str) -> Option<&Value> {
+        self.events
+            .iter()
+            .find(|e| e["event"] == name && e["payload"]["progress"] == progress)
+    }
+
+    /// The rows of fetchingData as (first column as text, last column as number).
+    fn rows(&self) -> Vec<(String, f64)> {
+        let fetched = self
+            .step("fetchingData", "completed")
+            .unwrap_or_else(|| panic!("no data: {:?}", self.failure()));
+        let columns: Vec<String> = fetched["payload"]["data_metadata"]["column_metadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        fetched["payload"]["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let value = row[columns.last().unwrap()].as_f64().unwrap_or(f64::NAN);
+                let label = if columns.len() == 1 {
+                    String::new()
+                } else {
+                    match &row[&columns[0]] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }
+                };
+                (label, value)
+            })
+            .collect()
+    }
+
+    fn failure(&self) -> Option<&Value> {
+        self.events
+            .iter()
+            .find(|e| e["payload"]["progress"] == "failed")
+    }
+
+    fn message(&self) -> &Value {
+        let messages = self.state["payload"][0]["messages"].as_array().unwrap();
+        messages.last().unwrap()
+    }
+
+    fn thread_id(&self) -> String {
+        self.state["payload"][0]["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// Posts a question and collects every event up to the analyst's final updateThreadState.
+async fn ask(client: &mut Client, prompt: &str, thread_id: Option<&str>) -> Answer {
+    let reply = client
+        .ok(
+            "/threads/post",
+            json!({"prompt": prompt, "thread_id": thread_id}),
+        )
+        .await;
+    let id = reply["payload"]["id"].clone();
+    let mut events = vec![reply];
+    loop {
+        let event = client.next().await;
+        let done = event["route"] == "/threads/post"
+            && event["event"] == "updateThreadState"
+            && event["payload"][0]["id"] == id;
+        if done {
+            return Answer {
+                events,
+                state: event,
+            };
+        }
+        events.push(event);
+    }
+}
+
+fn assert_rows(question: &str, got: &[(String, f64)], want: &[(String, f64)]) {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{question}: {} rows, expected {}\n got {got:?}\nwant {want:?}",
+        got.len(),
+        want.len()
+    );
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(
+            g.0, w.0,
+            "{question}: labels differ\n got {got:?}\nwant {want:?}"
+        );
+        assert!(
+            (g.1 - w.1).abs() < 0.005,
+            "{question}: {} is {} , expected {}",
+            g.0,
+            g.1,
+            w.1
+        );
+    }
+}
+
+#[tokio::test]
+async fn questions_over_the_sample_dataset_get_the_right_numbers() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let o = orders();
+    let all = || o.iter();
+    let total = |o: &Order| o.total;
+    let qty = |o: &Order| o.quantity;
+    let count = |_: &Order| 1.0;
+    let in_year = |y: i32| move |o: &&Order| o.date.year() == y;
+
+    type Case<'a> = (&'a str, Vec<(String, f64)>);
+    let cases: Vec<Case> = vec![
+        (
+            "show me my top customer",
+            ranked(sum_by(all(), |o| o.customer.clone(), total), true, 1),
+        ),
+        (
+            "top 5 customers by sales",
+            ranked(sum_by(all(), |o| o.customer.clone(), total), true, 5),
+        ),
+        (
+            "bottom 3 regions by quantity",
+            ranked(sum_by(all(), |o| o.region.clone(), qty), false, 3),
+        ),
+        ("total sales by month", sum_by(all(), month, total)),
+        ("total sales by year", sum_by(all(), year, total)),
+        (
+            "sales by quarter in 2023",
+            sum_by(all().filter(in_year(2023)), quarter, total),
+        ),
+        (
+            "weekly sales in March 2024",
+            sum_by(
+                all().filter(|o| between(o, day(2024, 3, 1), day(2024, 3, 31))),
+                week,
+                total,
+            ),
+        ),
+        (
+            "daily sales last month",
+            sum_by(
+                all().filter(|o| between(o, day(2024, 11, 1), day(2024, 11, 30))),
+                date,
+                total,
+            ),
+        ),
+        ("average order value last year", {
+            let rows: Vec<&Order> = all().filter(in_year(2023)).collect();
+            single(rows.iter().map(|o| o.total).sum::<f64>() / rows.len() as f64)
+        }),
+        (
+            "how many orders in 2023",
+            single(all().filter(in_year(2023)).count() as f64),
+        ),
+        (
+            "sales in the last 30 days",
+            single(
+                all()
+                    .filter(|o| between(o, day(2024, 12, 2), day(2024, 12, 31)))
+                    .map(total)
+                    .sum(),
+            ),
+        ),
+        (
+            "this month",
+            single(
+                all()
+                    .filter(|o| between(o, day(2024, 12, 1), day(2024, 12, 31)))
+                    .map(total)
+                    .sum(),
+            ),
+        ),
+        (
+            "sales by region",
+            ranked(sum_by(all(), |o| o.region.clone(), total), true, 99),
+        ),
+        (
+            "sales for QUICK-Stop by quarter",
+            sum_by(all().filter(|o| o.customer == "QUICK-Stop"), quarter, total),
+        ),
+        (
+            "total quantity by product",
+            ranked(sum_by(all(), |o| o.product.clone(), qty), true, 99),
+        ),
+        (
+            "average quantity per order",
+            single(all().map(qty).sum::<f64>() / o.len() as f64),
+        ),
+        ("how many customers do we have", {
+            let customers: std::collections::BTreeSet<&str> =
+                all().map(|o| o.customer.as_str()).collect();
+            single(customers.len() as f64)
+        }),
+        (
+            "maximum order value",
+            single(all().map(total).fold(f64::MIN, f64::max)),
+        ),
+        (
+            "smallest order in 2022",
+            single(
+                all()
+                    .filter(in_year(2022))
+                    .map(total)
+                    .fold(f64::MAX, f64::min),
+            ),
+        ),
+        (
+            "sales for West and East by year",
+            sum_by(
+                all().filter(|o| o.region == "West" || o.region == "East"),
+                year,
+                total,
+            ),
+        ),
+        (
+            "revenue by custmer",
+            ranked(sum_by(all(), |o| o.customer.clone(), total), true, 99),
+        ),
+        (
+            "sales of chai by month in 2024",
+            sum_by(
+                all().filter(|o| o.product == "Chai" && o.date.year() == 2024),
+                month,
+                total,
+            ),
+        ),
+        (
+            "number of orders by region",
+            ranked(sum_by(all(), |o| o.region.clone(), count), true, 99),
+        ),
+        (
+            "top 3 products by units sold in 2024",
+            ranked(
+                sum_by(all().filter(in_year(2024)), |o| o.product.clone(), qty),
+                true,
+                3,
+            ),
+        ),
+        (
+            "total sales for Ernst Handel in Q4 2023",
+            single(
+                all()
+                    .filter(|o| {
+                        o.customer == "Ernst Handel"
+                            && between(o, day(2023, 10, 1), day(2023, 12, 31))
+                    })
+                    .map(total)
+                    .sum(),
+            ),
+        ),
+        (
+            "best month for sales",
+            ranked(sum_by(all(), month, total), true, 1),
+        ),
+        ("average order value by year", {
+            let sums = sum_by(all(), year, total);
+            let counts = sum_by(all(), year, count);
+            sums.iter()
+                .zip(&counts)
+                .map(|(s, c)| (s.0.clone(), s.1 / c.1))
+                .collect()
+        }),
+        (
+            "Königlich Essen sales by year",
+            sum_by(
+                all().filter(|o| o.customer == "Königlich Essen"),
+                year,
+                total,
+            ),
+        ),
+        (
+            "sales of Chef Anton's Cajun Seasoning in 2024",
+            single(
+                all()
+                    .filter(|o| {
+                        o.product == "Chef Anton's Cajun Seasoning" && o.date.year() == 2024
+                    })
+                    .map(total)
+                    .sum(),
+            ),
+        ),
+    ];
+    assert!(cases.len() >= 25);
+    for (question, want) in &cases {
+        let answer = ask(&mut client, question, None).await;
+        assert!(
+            answer.failure().is_none(),
+            "{question}: {:?}",
+            answer.failure()
+        );
+        assert_rows(question, &answer.rows(), want);
+        let message = answer.message();
+        let summary = message["responses"]["messages"][0].as_str().unwrap();
+        // The summary speaks of the actual result: its leading label or value appears in it.
+        let (label, value) = &want[0];
+        let mentioned = if label.is_empty() {
+            summary.contains(&format_thousands(*value))
+        } else {
+            summary.contains(label.as_str())
+        };
+        assert!(
+            mentioned,
+            "{question}: summary {summary:?} does not mention {label:?} / {value}"
+        );
+        assert!(!message["title"].as_str().unwrap().is_empty());
+    }
+}
+
+/// The integer part of a value with thousands separators, as summaries print it.
+fn format_thousands(value: f64) -> String {
+    let digits = format!("{}", value.trunc().abs() as i64);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+const STEPS: [&str; 8] = [
+    "identifyingDataset",
+    "identifyingTerms",
+    "generatingSql",
+    "fetchingData",
+    "generatingDataExplanation",
+    "generatingTimeFrame",
+    "generatingMetricTitle",
+    "generatingDataSummary",
+];
+
+#[tokio::test]
+async fn steps_stream_in_order_chunks_add_up_and_everything_is_persisted() {
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &token).await;
+    let answer = ask(&mut client, "total sales by month in 2024", None).await;
+
+    // Order of events: each step starts in progress and completes before the next begins.
+    let mut order: Vec<&str> = Vec::new();
+    for event in &answer.events {
+        let name = event["event"].as_str().unwrap();
+        if order.last() != Some(&name) {
+            order.push(name);
+        }
+    }
+    let mut expected = vec!["initializeThread", "joinedThread"];
+    expected.extend(STEPS);
+    assert_eq!(order, expected);
+    for step in STEPS {
+        let progress: Vec<&str> = answer
+            .events
+            .iter()
+            .filter(|e| e["event"] == step)
+            .map(|e| e["payload"]["progress"].as_str().unwrap())
+            .collect();
+        assert_eq!(progress.last(), Some(&"completed"), "{step}");
+        assert!(
+            progress[..progress.len() - 1]
+                .iter()
+                .all(|p| *p == "inProgress"),
+            "{step}: {progress:?}"
+        );
+        assert!(
+            progress.len() >= 2,
+            "{step} reports progress before completing"
+        );
+    }
+    // Every step event names its thread and message.
+    let message_id = answer.message()["id"].clone();
+    for event in answer
+        .events
+        .iter()
+        .filter(|e| STEPS.contains(&e["event"].as_str().unwrap()))
+    {
+        assert_eq!(event["payload"]["message_id"], message_id);
+        assert_eq!(event["payload"]["thread_id"], answer.thread_id());
+    }
+
+    // Chunks concatenate to the final field.
+    for (step, field) in [
+        ("generatingSql", "sql"),
+        ("generatingDataExplanation", "data_explanation"),
+        ("generatingTimeFrame", "time_frame"),
+        ("generatingMetricTitle", "metric_title"),
+        ("generatingDataSummary", "data_summary"),
+    ] {
+        let chunk_field = format!("{field}_chunk");
+        let chunks: String = answer
+            .events
+            .iter()
+            .filter(|e| e["event"] == step && e["payload"]["progress"] == "inProgress")
+            .filter_map(|e| e["payload"][&chunk_field].as_str())
+            .collect();
+        let last = answer.step(step, "completed").unwrap();
+        assert!(!chunks.is_empty(), "{step} streamed no chunks");
+        assert_eq!(chunks, last["payload"][field].as_str().unwrap(), "{step}");
+        assert!(
+            last["payload"][&chunk_field].is_null() || last["payload"].get(&chunk_field).is_none()
+        );
+    }
+    let sql = answer.step("generatingSql", "completed").unwrap()["payload"]["sql"].clone();
+    let title = answer.step("generatingMetricTitle", "completed").unwrap()["payload"]
+        ["metric_title"]
+        .clone();
+    let summary = answer.step("generatingDataSummary", "completed").unwrap()["payload"]
+        ["data_summary"]
+        .clone();
+    let explanation = answer
+        .step("generatingDataExplanation", "completed")
+        .unwrap()["payload"]["data_explanation"]
+        .clone();
+    assert_eq!(title, "Total Sales by Month");
+    assert_eq!(
+        answer.step("generatingTimeFrame", "completed").unwrap()["payload"]["time_frame"],
+        "2024"
+    );
+    let metadata = &answer.step("fetchingData", "completed").unwrap()["payload"]["data_metadata"];
+    assert_eq!(metadata["column_count"], 2);
+    assert_eq!(metadata["row_count"], 12);
+    assert_eq!(
+        metadata["column_metadata"][1],
+        json!({"name": "total_sales", "type": "float8"})
+    );
+    assert_eq!(metadata["row_cap"], 1000);
+
+    // Persisted: a fresh connection reads the same answer, steps included.
+    let id = answer.thread_id();
+    let mut other = Client::connect(&server, &token).await;
+    let state = other.ok("/threads/get", json!({"id": id})).await;
+    let thread = &state["payload"][0];
+    assert_eq!(
+        thread["title"], "Total Sales by Month",
+        "the untitled thread took the metric title"
+    );
+    let message = &thread["messages"][0];
+    assert_eq!(message["code"], sql);
+    assert_eq!(message["title"], title);
+    assert_eq!(message["time_frame"], "2024");
+    assert_eq!(
+        message["responses"]["messages"],
+        json!([summary, explanation])
+    );
+    assert_eq!(message["data_metadata"], *metadata);
+    assert_eq!(message["chart_config"]["type"], "line");
+    assert_eq!(message["chart_recommendations"]["recommended"], "line");
+    assert!(message["dataset_id"].is_string());
+    let steps = message["context"]["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps
+        .iter()
+        .map(|s| s.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(names, STEPS);
+    assert_eq!(steps[2]["generatingSql"]["sql"], sql);
+    assert!(steps[2]["generatingSql"]["sqlChunk"].is_null());
+    assert_eq!(steps[2]["generatingSql"]["progress"], "completed");
+    assert_eq!(steps[2]["generatingSql"]["threadId"], id.as_str());
+    assert_eq!(
+        steps[3]["fetchingData"]["data"].as_array().unwrap().len(),
+        12
+    );
+    assert_eq!(
+        steps[0]["identifyingDataset"]["dataset"]["name"],
+        "Sales Dataset"
+    );
+}
+
+#[tokio::test]
+async fn follow_ups_change_the_previous_question() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let o = orders();
+    let november = |o: &&Order| between(o, day(2024, 11, 1), day(2024, 11, 30));
+
+    let first = ask(&mut client, "total sales last month", None).await;
+    assert_rows(
+        "last month",
+        &first.rows(),
+        &single(o.iter().filter(november).map(|o| o.total).sum()),
+    );
+    let id = first.thread_id();
+
+    let weekly = ask(
+        &mut client,
+        "this is great, can you break that down week by week",
+        Some(&id),
+    )
+    .await;
+    let want = sum_by(o.iter().filter(november), week, |o| o.total);
+    assert_rows("week by week", &weekly.rows(), &want);
+    assert_eq!(weekly.message()["title"], "Total Sales by Week");
+
+    let west = ask(&mut client, "now only for the West region", Some(&id)).await;
+    let want = sum_by(
+        o.iter().filter(november).filter(|o| o.region == "West"),
+        week,
+        |o| o.total,
+    );
+    assert_rows("only West", &west.rows(), &want);
+    assert_eq!(west.message()["title"], "Total Sales for West by Week");
+    assert_eq!(
+        west.state["payload"][0]["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        west.state["payload"][0]["title"], "Total Sales",
+        "the thread keeps the title of its first answer"
+    );
+
+    // A complete new question in the same thread starts over.
+    let fresh = ask(&mut client, "sales by region", Some(&id)).await;
+    assert_eq!(fresh.rows().len(), 5);
+}
+
+#[tokio::test]
+async fn questions_it_cannot_answer_fail_honestly() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(&mut client, "what is the meaning of life", None).await;
+    let failed = answer.failure().expect("a failed step");
+    assert_eq!(failed["event"], "generatingSql");
+    assert_eq!(failed["error"]["code"], "BAD_REQUEST");
+    let why = failed["error"]["message"].as_str().unwrap();
+    assert!(why.contains("Questions that work"), "{why}");
+    assert!(why.contains("total sales by month"), "{why}");
+    assert!(
+        answer.step("fetchingData", "completed").is_none(),
+        "no invented numbers"
+    );
+    let message = answer.message();
+    assert_eq!(message["responses"]["messages"][0], why);
+    assert!(message["code"].is_null());
+    let steps = message["context"]["steps"].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["generatingSql"]["progress"], "failed");
+}
+
+#[tokio::test]
+async fn bad_sql_is_repaired_as_fixing_sql_or_refused_without_changes() {
+    let server = TestServer::start_with(&["--query-timeout-secs", "1"]);
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(&mut client, "total sales by year", None).await;
+    let id = answer.thread_id();
+    let before = client.ok("/threads/get", json!({"id": id})).await["payload"].clone();
+
+    // An unknown column is replaced by the nearest one; the fixed SQL is what is stored.
+    let reply = client
+        .ok(
+            "/threads/update",
+            json!({"id": id, "code": "SELECT SUM(total_sale_amount) AS total FROM sales_summary"}),
+        )
+        .await;
+    let message = &reply["payload"][0]["messages"][0];
+    assert_eq!(
+        message["code"],
+        "SELECT SUM(total_sales_amount) AS total FROM sales_summary"
+    );
+    assert_eq!(message["data_metadata"]["row_count"], 1);
+    let fixing = client
+        .take(|m| m["event"] == "fixingSql" && m["payload"]["progress"] == "completed")
+        .await;
+    assert_eq!(fixing["payload"]["sql"], message["code"]);
+    let steps = message["context"]["steps"].as_array().unwrap();
+    assert!(steps
+        .iter()
+        .any(|s| s["fixingSql"]["progress"] == "completed"));
+
+    // The seed's PostgreSQL-style update runs after EXTRACT is rewritten.
+    let seed_sql = "\nWITH yearly_sales AS (\n    SELECT \n        DISTINCT EXTRACT(YEAR FROM order_date) AS year,\n        SUM(total_sales_amount) AS total_sales\n    FROM \n        sales_summary\n    GROUP BY \n        EXTRACT(YEAR FROM order_date)\n)\nSELECT \n    year,\n    total_sales\nFROM \n    yearly_sales\nORDER BY \n    year;";
+    let reply = client
+        .ok("/threads/update", json!({"id": id, "code": seed_sql}))
+        .await;
+    let message = &reply["payload"][0]["messages"][0];
+    assert!(message["code"]
+        .as_str()
+        .unwrap()
+        .contains("date_part('year', order_date)"));
+    assert_eq!(message["data_metadata"]["row_count"], 3);
+    assert_eq!(
+        message["data_metadata"]["column_metadata"][0]["type"],
+        "float8"
+    );
+    let after_seed = client.ok("/threads/get", json!({"id": id})).await["payload"].clone();
+
+    // Unfixable, writing, or runaway SQL: a clear error, and nothing changes.
+    for (code, needle) in [
+        ("SELECT nothing_like_this FROM sales_summary", "no such column"),
+        ("DELETE FROM sales_summary", "read-only"),
+        ("SELECT 1; SELECT 2", "single"),
+        ("ATTACH DATABASE '/tmp/x.db' AS x", "read-only"),
+        (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            "longer than 1 s",
+        ),
+    ] {
+        let message = client
+            .fails("/threads/update", json!({"id": id, "code": code}), "BAD_REQUEST")
+            .await;
+        assert!(message.contains(needle), "{code}: {message}");
+        assert!(message.contains("Nothing was changed"), "{message}");
+    }
+    let after = client.ok("/threads/get", json!({"id": id})).await["payload"].clone();
+    assert_eq!(after, after_seed);
+    assert_ne!(after, before);
+
+    // The data itself is untouched by the DELETE attempt.
+    let again = ask(&mut client, "how many orders", None).await;
+    assert_rows("how many orders", &again.rows(), &single(4000.0));
+
+    // A row cap applies to big results, and data_metadata says so.
+    let reply = client
+        .ok(
+            "/threads/update",
+            json!({"id": id, "code": "SELECT * FROM sales_summary"}),
+        )
+        .await;
+    let meta = &reply["payload"][0]["messages"][0]["data_metadata"];
+    assert_eq!(meta["row_count"], 1000);
+    assert_eq!(meta["row_cap"], 1000);
+    assert_eq!(meta["truncated"], true);
+}
+
+#[tokio::test]
+async fn ten_concurrent_posts_on_different_threads_all_get_their_own_answers() {
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let o = orders();
+    let questions = [
+        ("sales in 2022", 2022),
+        ("sales in 2023", 2023),
+        ("sales in 2024", 2024),
+        ("total sales in 2022", 2022),
+        ("total sales in 2023", 2023),
+        ("total sales in 2024", 2024),
+        ("revenue in 2022", 2022),
+        ("revenue in 2023", 2023),
+        ("revenue in 2024", 2024),
+        ("sales for 2023", 2023),
+    ];
+    let mut clients = Vec::new();
+    for _ in &questions {
+        clients.push(Client::connect(&server, &token).await);
+    }
+    let runs = clients
+        .iter_mut()
+        .zip(questions)
+        .map(|(client, (question, year))| async move { (ask(client, question, None).await, year) });
+    let answers = futures_util::future::join_all(runs).await;
+    let mut threads = std::collections::HashSet::new();
+    for (answer, y) in answers {
+        let want: f64 = o
+            .iter()
+            .filter(|o| o.date.year() == y)
+            .map(|o| o.total)
+            .sum();
+        assert_rows(&format!("sales {y}"), &answer.rows(), &single(want));
+        threads.insert(answer.thread_id());
+    }
+    assert_eq!(threads.len(), 10);
+}
+
+#[tokio::test]
+async fn csv_and_sqlite_datasets_can_be_added_and_queried() {
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let dir = server.dir.parent().unwrap().to_path_buf();
+
+    // A CSV with a bad row is refused with its line number, and nothing is imported.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "city,visits\nOslo,3\nLima,4\nRome,5,extra\n").unwrap();
+    let out = common::run_cli(
+        &server.dir,
+        &["dataset", "add", "visits", "--csv", bad.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 4"), "{stderr}");
+    // A declared type is enforced with the line number too.
+    let describe = dir.join("visits.toml");
+    std::fs::write(&describe, "[columns.visits]\ntype = \"integer\"\n").unwrap();
+    let typed = dir.join("typed.csv");
+    std::fs::write(&typed, "city,visits\nOslo,3\nLima,many\n").unwrap();
+    let out = common::run_cli(
+        &server.dir,
+        &[
+            "dataset",
+            "add",
+            "visits",
+            "--csv",
+            typed.to_str().unwrap(),
+            "--describe",
+            describe.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 3") && stderr.contains("visits"),
+        "{stderr}"
+    );
+    assert!(!server.cli(&["dataset", "list"]).contains("visits"));
+    let files: Vec<_> = std::fs::read_dir(server.dir.join("datasets"))
+        .unwrap()
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "only the sample's file, no half-imported one"
+    );
+
+    // A good CSV: every type inferred.
+    let good = dir.join("visits.csv");
+    std::fs::write(
+        &good,
+        "City Name,visits,share,first_visit,last_seen\nOslo,3,0.5,2024-01-02,2024-05-01 10:00:00\nLima,4,0.25,2024-02-03,2024-05-02 11:30:00\nOslo,6,0.25,2024-03-04,\n",
+    )
+    .unwrap();
+    let added = server.cli(&["dataset", "add", "visits", "--csv", good.to_str().unwrap()]);
+    assert!(
+        added.contains(
+            "city_name text, visits int8, share float8, first_visit date, last_seen timestamp"
+        ),
+        "{added}"
+    );
+    let dataset_id = added
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    // An existing SQLite table, opened read-only.
+    let file = dir.join("inventory.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE stock (item TEXT, units INTEGER);
+             INSERT INTO stock VALUES ('bolts', 10), ('nuts', 25), ('bolts', 5);",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&file).unwrap();
+    let added = server.cli(&[
+        "dataset",
+        "add",
+        "inventory",
+        "--sqlite",
+        file.to_str().unwrap(),
+        "--table",
+        "stock",
+    ]);
+    let inventory_id = added
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let mut client = Client::connect(&server, &token).await;
+    let list = client.ok("/datasets/list", json!({})).await;
+    assert_eq!(list["event"], "getDatasetsList");
+    let names: Vec<&str> = list["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Sales Dataset", "visits", "inventory"]);
+
+    let reply = client
+        .ok(
+            "/threads/post",
+            json!({"prompt": "total visits by city name", "dataset_id": dataset_id}),
+        )
+        .await;
+    let answer = answered(&mut client, &reply["payload"]["id"]).await;
+    let code = answer["payload"][0]["messages"][0]["code"]
+        .as_str()
+        .unwrap();
+    assert!(
+        code.contains("SUM(visits)") && code.contains("city_name"),
+        "{code}"
+    );
+    let reply = client
+        .ok(
+            "/threads/post",
+            json!({"prompt": "units by item", "dataset_id": inventory_id}),
+        )
+        .await;
+    let thread_id = reply["payload"]["id"].clone();
+    let mut fetched = None;
+    loop {
+        let event = client.next().await;
+        if event["event"] == "fetchingData" && event["payload"]["progress"] == "completed" {
+            fetched = Some(event["payload"]["data"].clone());
+        }
+        if event["event"] == "updateThreadState" && event["payload"][0]["id"] == thread_id {
+            break;
+        }
+    }
+    assert_eq!(
+        fetched.unwrap(),
+        json!([{"item": "nuts", "total_units": 25}, {"item": "bolts", "total_units": 15}])
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the SQLite file was only read"
+    );
+
+    // Auto-picking: a question about visits goes to the visits dataset.
+    let reply = client
+        .ok(
+            "/threads/post",
+            json!({"prompt": "average share by city name"}),
+        )
+        .await;
+    let answer = answered(&mut client, &reply["payload"]["id"]).await;
+    assert_eq!(
+        answer["payload"][0]["messages"][0]["dataset_id"],
+        dataset_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn datasets_belong_to_their_organization() {
+    let server = TestServer::start();
+    let mut admin = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let list = admin.ok("/datasets/list", json!({})).await;
+    let sample_id = list["payload"][0]["id"].as_str().unwrap().to_string();
+
+    server.cli(&["org", "add", "Acme"]);
+    let outsider = server.add_user_with("Out", "out@acme.test", &["--org", "Acme"]);
+    let mut client = Client::connect(&server, &outsider.token).await;
+    let list = client.ok("/datasets/list", json!({})).await;
+    assert_eq!(list["payload"], json!([]));
+    client
+        .fails(
+            "/threads/post",
+            json!({"prompt": "sales by month", "dataset_id": sample_id}),
+            "NOT_FOUND",
+        )
+        .await;
+    let answer = ask(&mut client, "total sales by month", None).await;
+    let failed = answer.failure().unwrap();
+    assert_eq!(failed["event"], "identifyingDataset");
+    assert!(failed["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("skein dataset add"));
+}
+
+#[test]
+fn the_sample_csv_is_exactly_what_its_generator_writes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample");
+    let out = std::process::Command::new("python3")
+        .arg("generate.py")
+        .current_dir(dir)
+        .output()
+        .expect("python3 runs the generator");
+    assert!(out.status.success());
+    let committed = std::fs::read(format!("{dir}/sales_summary.csv")).unwrap();
+    assert!(
+        out.stdout == committed,
+        "regenerate with: python3 generate.py > sales_summary.csv"
+    );
+}
