@@ -48,9 +48,8 @@ pub async fn run(
         }
     }
 
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
+    let listener =
+        listen(args.addr).map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
     let addr = listener.local_addr()?;
     let admin_task = match admin::bind(data_dir) {
         Ok(socket) => Some(tokio::spawn(admin::serve(socket, services.clone()))),
@@ -105,6 +104,22 @@ pub async fn run(
     store.flush().await?;
     tracing::info!("stopped; data flushed");
     Ok(())
+}
+
+/// Binds the listener with TCP_NODELAY, which accepted sockets inherit on Linux.
+///
+/// The analyst streams many small frames; with Nagle's algorithm each one could wait for the
+/// peer's delayed ACK (about 40 ms) before leaving.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Creates the data dir readable only by its owner (tokens and the admin socket live there).

@@ -1,0 +1,115 @@
+//! Time from `/threads/post` to `initializeThread` (the message is on disk and acknowledged) and
+//! to the analyst's last step, over the sample dataset, through the real server binary and a
+//! real WebSocket on loopback.
+//!
+//! Run: `cargo bench --bench post_latency`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+use tokio_tungstenite::tungstenite::Message;
+
+const QUESTIONS: [&str; 4] = [
+    "total sales by month",
+    "top 5 customers by sales in 2024",
+    "sales for QUICK-Stop by quarter",
+    "how many orders in 2023",
+];
+
+struct Server {
+    child: Child,
+    addr: String,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skein"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("SKEIN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut addr, mut token) = (String::new(), String::new());
+    while token.is_empty() {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            addr = a.to_string();
+        }
+        if let Some(t) = line.split("?token=").nth(1) {
+            token = t.to_string();
+        }
+    }
+    Server {
+        child,
+        addr,
+        token,
+        _dir: dir,
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Posts one question; returns (time to initializeThread, time to the final state).
+async fn post(ws: &mut Socket, prompt: &str) -> (Duration, Duration) {
+    let started = Instant::now();
+    let request = json!({"route": "/threads/post", "data": {"prompt": prompt, "thread_id": null}});
+    ws.send(Message::text(request.to_string())).await.unwrap();
+    let mut initialized = None;
+    loop {
+        let Message::Text(text) = ws.next().await.unwrap().unwrap() else {
+            continue;
+        };
+        let event: Value = serde_json::from_str(&text).unwrap();
+        match event["event"].as_str() {
+            Some("initializeThread") => initialized = Some(started.elapsed()),
+            Some("updateThreadState") if event["route"] == "/threads/post" => {
+                return (initialized.unwrap(), started.elapsed());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let server = start_server();
+    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let mut ws = runtime.block_on(async { tokio_tungstenite::connect_async(url).await.unwrap().0 });
+    let mut group = c.benchmark_group("post");
+    group.sample_size(20);
+    for (name, pick) in [("to_initialize_thread", 0), ("to_last_step", 1)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                runtime.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for i in 0..iterations {
+                        let times = post(&mut ws, QUESTIONS[i as usize % QUESTIONS.len()]).await;
+                        total += if pick == 0 { times.0 } else { times.1 };
+                    }
+                    total
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
