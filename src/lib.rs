@@ -1,7 +1,8 @@
 //! Skein: a self-hosted threads server for AI data-analyst chat.
 //!
-//! One binary keeps conversation threads and messages in sled and speaks the threads WebSocket
-//! protocol (`shared/seeds/000_*`): lists, thread state, live updates and presence.
+//! One binary keeps conversation threads and messages in sled, speaks the threads WebSocket
+//! protocol (`shared/seeds/000_*`): lists, thread state, live updates and presence, and answers
+//! data questions over SQLite datasets with a built-in analyst that streams its steps.
 //!
 //! # Layout
 //!
@@ -12,6 +13,8 @@
 //! | `store`    | sled trees, keys, record encoding, transactions, the write sequence  |
 //! | `auth`     | tokens, accounts, and who may see or change a thread                 |
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
+//! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
+//! | `pipeline` | the `/threads/post` steps: planner, SQL, repairs, narratives          |
 //! | `ws`       | the wire envelope, the connection loop, one handler per route        |
 //! | `http`     | warp filters: `/ws` with authentication, health, start page          |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
@@ -20,8 +23,9 @@
 //! | `cli`      | the `skein` subcommands                                               |
 //! | `limits`   | protocol limits (frame, prompt and title sizes)                       |
 //!
-//! Dependencies point one way: `ws` and `http` use `hub`, `auth` and `store`; `store` knows
-//! nothing of the wire format and `hub` only moves already-serialized text.
+//! Dependencies point one way: `ws` and `http` use `hub`, `auth`, `pipeline`, `datasets` and
+//! `store`; `pipeline` reports steps through a sink that `ws` implements, so it never sees the
+//! wire format; `store` knows nothing of it either, and `hub` only moves serialized text.
 
 pub mod admin;
 pub mod auth;
