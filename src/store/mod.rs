@@ -134,9 +134,16 @@ impl Store {
         Ok(store)
     }
 
-    /// Waits until everything written so far is on disk. Concurrent callers share one flush.
+    /// Waits until everything written so far is on disk.
+    ///
+    /// Uses sled's blocking `flush` on tokio's blocking pool: concurrent `flush_async` calls
+    /// deadlock in sled 0.34.7 (spacejam/sled#1308, fixed on sled's main branch but never
+    /// released), which stalled the server under ten concurrent posts.
     pub async fn flush(&self) -> Result<(), Error> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .expect("flush task")?;
         Ok(())
     }
 

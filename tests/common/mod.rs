@@ -70,7 +70,10 @@ impl TestServer {
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(&self.dir)
             .args(&self.extra_args)
-            .env("SKEIN_LOG", "info")
+            .env(
+                "SKEIN_LOG",
+                std::env::var("SKEIN_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -168,6 +171,12 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- server log ---\n{}--- end of server log ---",
+                self.log()
+            );
+        }
     }
 }
 
