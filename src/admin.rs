@@ -8,6 +8,7 @@
 use crate::auth::{self, NewUser};
 use crate::datasets::{Datasets, Describe};
 use crate::model::DatasetSource;
+use crate::search::Search;
 use crate::services::Services;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,12 @@ pub enum AdminCommand {
         org: Option<String>,
     },
     ListDatasets,
+    Reindex,
+    /// Adds a generated benchmark corpus (see `skein bench seed`).
+    Seed {
+        corpus: PathBuf,
+        messages: usize,
+    },
 }
 
 /// The text the CLI prints, or an error message.
@@ -173,6 +180,21 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             }));
             Ok(lines.join("\n"))
         }
+        AdminCommand::Reindex => {
+            Err("reindex needs the search index; run it through `skein reindex`".into())
+        }
+        AdminCommand::Seed { corpus, messages } => {
+            let org = store
+                .org_by_name(auth::DEFAULT_ORG)
+                .map_err(|e| e.to_string())?
+                .ok_or("no organization \"Local\"; start the server once first")?;
+            let users = store.users().map_err(|e| e.to_string())?;
+            let owner = users
+                .iter()
+                .find(|u| u.org_id == org.id && u.admin)
+                .ok_or("no admin in \"Local\"")?;
+            crate::bench::seed(store, &corpus, messages, org.id, owner.id).await
+        }
         AdminCommand::ListOrgs => {
             let orgs = store.orgs().map_err(|e| e.to_string())?;
             let mut lines = vec!["ID\tNAME".to_string()];
@@ -180,6 +202,16 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             Ok(lines.join("\n"))
         }
     }
+}
+
+/// Rebuilds the search index from the stored threads.
+pub async fn reindex(search: &Search) -> AdminResult {
+    let started = std::time::Instant::now();
+    let messages = search.reindex().await.map_err(|e| e.to_string())?;
+    Ok(format!(
+        "reindexed {messages} messages in {:.2} s",
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 /// Binds the admin socket, replacing a stale one left by a killed server.
@@ -213,6 +245,7 @@ async fn answer(stream: UnixStream, services: &Services) -> std::io::Result<()> 
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     let result: AdminResult = match serde_json::from_str::<AdminCommand>(&line) {
+        Ok(AdminCommand::Reindex) => reindex(&services.search).await,
         Ok(command) => execute(&services.store, &services.datasets, command).await,
         Err(err) => Err(format!("unreadable admin command: {err}")),
     };

@@ -1,11 +1,13 @@
 //! The `skein` subcommands.
 
 use crate::admin::{self, AdminCommand};
-use crate::config::{Cli, Command, DatasetCommand, OrgCommand, UserCommand};
+use crate::config::{BenchCommand, Cli, Command, DatasetCommand, OrgCommand, UserCommand};
 use crate::datasets::{Datasets, QueryLimits};
+use crate::search::{HashedNgrams, Search, DEFAULT_DIM};
 use crate::store::Store;
 use std::error::Error;
 use std::path::Path;
+use std::sync::Arc;
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
     let command = match cli.command {
@@ -44,6 +46,42 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             org,
         },
         Command::Dataset(DatasetCommand::List) => AdminCommand::ListDatasets,
+        Command::Reindex => AdminCommand::Reindex,
+        Command::Bench(BenchCommand::Search {
+            corpus,
+            messages,
+            threads,
+            seconds,
+            dim,
+        }) => {
+            println!(
+                "{}",
+                crate::bench::search(&corpus, messages, threads, seconds, dim).await?
+            );
+            return Ok(());
+        }
+        Command::Bench(BenchCommand::Seed { corpus, messages }) => AdminCommand::Seed {
+            corpus: absolute(corpus)?,
+            messages,
+        },
+        Command::Bench(BenchCommand::Ws {
+            corpus,
+            addr,
+            token,
+            clients,
+            seconds,
+        }) => {
+            println!(
+                "{}",
+                crate::bench::ws(&addr, &token, &corpus, clients, seconds).await?
+            );
+            return Ok(());
+        }
+        Command::Eval { dir, dim } => {
+            let embedder = std::sync::Arc::new(crate::search::HashedNgrams::new(dim));
+            println!("{}", crate::search::eval::report(&dir, embedder).await?);
+            return Ok(());
+        }
     };
     let output = administer(&cli.data_dir, command).await?;
     println!("{output}");
@@ -70,8 +108,17 @@ async fn administer(
         .into());
     }
     let store = Store::open(data_dir)?;
-    let datasets = Datasets::new(store.clone(), data_dir, QueryLimits::default());
-    let result = admin::execute(&store, &datasets, command).await;
+    let result = if matches!(command, AdminCommand::Reindex) {
+        let search = Search::open(
+            store.clone(),
+            Some(data_dir),
+            Arc::new(HashedNgrams::new(DEFAULT_DIM)),
+        )?;
+        admin::reindex(&search).await
+    } else {
+        let datasets = Datasets::new(store.clone(), data_dir, QueryLimits::default());
+        admin::execute(&store, &datasets, command).await
+    };
     store.flush().await?;
     Ok(result?)
 }

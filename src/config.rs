@@ -37,6 +37,19 @@ pub enum Command {
     /// Manage datasets the analyst can query.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// Rebuild the search index from the stored threads.
+    Reindex,
+    /// Benchmark search throughput and latency.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Measure search quality (nDCG@10, recall@10) on a test collection such as Cranfield.
+    Eval {
+        /// Folder with docs.jsonl, queries.jsonl and qrels.tsv.
+        dir: PathBuf,
+        /// Dimension of the built-in embedder's vectors.
+        #[arg(long, default_value_t = crate::search::DEFAULT_DIM)]
+        dim: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +133,44 @@ pub enum DatasetCommand {
     },
     /// List datasets.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// In process: index a generated corpus, then query each leg from several threads.
+    Search {
+        /// Test collection whose texts make the corpus and whose queries are asked.
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = crate::search::DEFAULT_DIM)]
+        dim: usize,
+    },
+    /// Add a generated corpus to the data dir, as threads of the first admin of "Local".
+    Seed {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+    },
+    /// Load generator: WebSocket clients sending /threads/search to a running server.
+    Ws {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, env = "SKEIN_ADDR", default_value = "127.0.0.1:7878")]
+        addr: String,
+        #[arg(long, env = "SKEIN_TOKEN")]
+        token: String,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod datasets;
@@ -37,6 +38,7 @@ pub mod hub;
 pub mod limits;
 pub mod model;
 pub mod pipeline;
+pub mod search;
 pub mod server;
 pub mod services;
 pub mod store;

@@ -40,7 +40,7 @@ pub async fn run(
     }
     let store = Store::open(data_dir)?;
     let created_admin = auth::bootstrap(&store).await?;
-    let services = Arc::new(Services::new(store.clone(), data_dir, args.settings()));
+    let services = Arc::new(Services::new(store.clone(), data_dir, args.settings())?);
     if let Some((admin, _)) = &created_admin {
         // First start: register the sample dataset so questions work out of the box.
         if let Err(err) = services.datasets.add_sample(admin.org_id).await {
@@ -59,6 +59,8 @@ pub async fn run(
         }
     };
 
+    // Keeps the search index current, starting with what changed while the server was down.
+    let indexer = tokio::spawn(services.search.clone().run_indexer());
     let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
     let routes = crate::http::routes(services.clone(), open_connections);
 
@@ -100,6 +102,7 @@ pub async fn run(
     if let Some(task) = admin_task {
         task.abort();
     }
+    indexer.abort();
     let _ = std::fs::remove_file(admin::socket_path(data_dir));
     store.flush().await?;
     tracing::info!("stopped; data flushed");

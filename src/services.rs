@@ -2,6 +2,7 @@
 
 use crate::datasets::{Datasets, QueryLimits};
 use crate::hub::Hub;
+use crate::search::{HashedNgrams, Search, DEFAULT_DIM};
 use crate::store::Store;
 use std::path::Path;
 use std::time::Duration;
@@ -34,16 +35,24 @@ pub struct Services {
     pub store: Store,
     pub hub: Hub,
     pub datasets: Datasets,
+    pub search: std::sync::Arc<Search>,
     pub settings: Settings,
 }
 
 impl Services {
-    pub fn new(store: Store, data_dir: &Path, settings: Settings) -> Services {
-        Services {
+    pub fn new(
+        store: Store,
+        data_dir: &Path,
+        settings: Settings,
+    ) -> Result<Services, crate::search::SearchError> {
+        let embedder = std::sync::Arc::new(HashedNgrams::new(DEFAULT_DIM));
+        let search = Search::open(store.clone(), Some(data_dir), embedder)?;
+        Ok(Services {
+            search: std::sync::Arc::new(search),
             datasets: Datasets::new(store.clone(), data_dir, settings.query_limits),
             store,
             hub: Hub::new(settings.send_queue),
             settings,
-        }
+        })
     }
 }

@@ -16,6 +16,7 @@
 //! | `message_keys`   | message id                  | thread id ++ seq           |
 //! | `changes`        | seq                         | thread id                  |
 //! | `datasets`       | dataset id                  | [`Dataset`]                |
+//! | `vectors`        | message id                  | [`StoredVector`] (derived) |
 //!
 //! Every write runs in one sled transaction that also takes the next value of `seq`; thread
 //! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
@@ -31,11 +32,13 @@ mod accounts;
 mod codec;
 mod datasets;
 mod threads;
+mod vectors;
 
 pub use accounts::AccountError;
 pub use datasets::DatasetExists;
 
 pub use threads::ThreadTxn;
+pub use vectors::StoredVector;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::Path;
@@ -83,6 +86,9 @@ pub struct Store {
     message_keys: sled::Tree,
     changes: sled::Tree,
     datasets: sled::Tree,
+    vectors: sled::Tree,
+    /// Woken after every durable thread write, for the search indexer.
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -115,6 +121,8 @@ impl Store {
             message_keys: tree("message_keys")?,
             changes: tree("changes")?,
             datasets: tree("datasets")?,
+            vectors: tree("vectors")?,
+            changed: Default::default(),
             db,
         };
         match store.meta.get(KEY_FORMAT)? {
@@ -145,6 +153,11 @@ impl Store {
             .await
             .expect("flush task")?;
         Ok(())
+    }
+
+    /// Resolves after a thread write that happened since the last wake-up (none are missed).
+    pub async fn changed(&self) {
+        self.changed.notified().await
     }
 
     /// The sequence number of the latest committed write.

@@ -143,7 +143,56 @@ impl Store {
         );
         let value = finish(result)?;
         self.flush().await?;
+        self.changed.notify_one();
         Ok(value)
+    }
+
+    /// Threads changed after sequence `seq`: (sequence, thread id), oldest first.
+    pub fn changes_since(&self, seq: u64) -> Result<Vec<(u64, Uuid)>, Error> {
+        let start = (seq + 1).to_be_bytes();
+        let mut changes = Vec::new();
+        for key in self.changes.range(start..).keys() {
+            let key = key?;
+            let seq = codec::decode_u64(&key[..8]);
+            let thread = Uuid::from_slice(&key[8..24])
+                .map_err(|e| sled::Error::Unsupported(e.to_string()))?;
+            changes.push((seq, thread));
+        }
+        Ok(changes)
+    }
+
+    /// Forgets changes up to and including `seq` (the indexes have them).
+    pub fn prune_changes(&self, seq: u64) -> Result<(), Error> {
+        let end = (seq + 1).to_be_bytes();
+        let mut batch = sled::Batch::default();
+        for key in self.changes.range(..end).keys() {
+            batch.remove(key?);
+        }
+        self.changes.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Every thread id, deleted threads included.
+    pub fn thread_ids(&self) -> Result<Vec<Uuid>, Error> {
+        self.threads
+            .iter()
+            .keys()
+            .map(|key| {
+                Uuid::from_slice(&key?)
+                    .map_err(|e| Error::Sled(sled::Error::Unsupported(e.to_string())))
+            })
+            .collect()
+    }
+
+    /// A message by id, wherever it is.
+    pub fn message_by_id(&self, message_id: Uuid) -> Result<Option<Message>, Error> {
+        let Some(key) = self.message_keys.get(message_id.as_bytes())? else {
+            return Ok(None);
+        };
+        match self.messages.get(key)? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn thread(&self, id: Uuid) -> Result<Option<Thread>, Error> {

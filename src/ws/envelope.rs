@@ -58,6 +58,14 @@ impl ApiError {
         }
     }
 
+    /// A fault of the server; the details go to its log, not to the client.
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            code: ErrorCode::InternalServerError,
+            message: message.into(),
+        }
+    }
+
     /// The same answer for "does not exist" and "you may not see it".
     pub fn thread_not_found(id: uuid::Uuid) -> Self {
         Self::not_found(format!("thread {id} not found"))

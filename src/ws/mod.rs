@@ -18,6 +18,7 @@ mod fanout;
 mod get;
 mod list;
 mod post;
+mod search;
 mod stream;
 mod unsubscribe;
 mod update;
@@ -137,9 +138,7 @@ async fn dispatch(ctx: &Context<'_>, data: Value) {
         Route::Delete => delete::handle(ctx, data).await,
         Route::Unsubscribe => unsubscribe::handle(ctx, data).await,
         Route::DatasetsList => datasets_list::handle(ctx, data).await,
-        Route::Search => Err(ApiError::bad_request(
-            "/threads/search is not available in this version of Skein yet",
-        )),
+        Route::Search => search::handle(ctx, data).await,
     };
     if let Err(error) = result {
         ctx.fail(&error);

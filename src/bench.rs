@@ -1,0 +1,233 @@
+//! `skein bench`: search throughput and latency, in process and over WebSockets.
+//!
+//! - `search`: builds a corpus of N messages from a test collection in a temporary data dir,
+//!   reports how long indexing took, then queries it from T threads for each leg.
+//! - `seed`: adds such a corpus to a data dir (through a running server if one is up).
+//! - `ws`: the load generator, C WebSocket clients sending `/threads/search` to a server.
+
+use crate::search::{corpus, eval, HashedNgrams, Legs, Scope, Search};
+use crate::store::Store;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Latency percentiles and throughput of one run.
+pub struct Measured {
+    pub queries: usize,
+    pub errors: usize,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+impl Measured {
+    fn from(mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) -> Measured {
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        Measured {
+            queries: latencies.len(),
+            errors,
+            elapsed,
+            p50: at(0.50),
+            p99: at(0.99),
+        }
+    }
+
+    pub fn line(&self, name: &str) -> String {
+        format!(
+            "{name:<8} {:>9.0} queries/s   p50 {:>7.3} ms   p99 {:>7.3} ms   ({} queries, {} errors)",
+            self.queries as f64 / self.elapsed.as_secs_f64(),
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
+            self.queries,
+            self.errors
+        )
+    }
+}
+
+/// In-process search over `messages` generated messages, queried from `threads` threads.
+pub async fn search(
+    corpus_dir: &Path,
+    messages: usize,
+    threads: usize,
+    seconds: u64,
+    dim: usize,
+) -> Result<String, String> {
+    let collection = eval::load(corpus_dir)?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let store = Store::open(dir.path()).map_err(|e| e.to_string())?;
+    let org = Uuid::new_v4();
+    let texts = corpus::messages(&collection, messages, 7);
+    let started = Instant::now();
+    corpus::store_messages(&store, &texts, org, Uuid::new_v4())
+        .await
+        .map_err(|e| e.to_string())?;
+    let stored = started.elapsed();
+    let search = Search::open(store, Some(dir.path()), Arc::new(HashedNgrams::new(dim)))
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let indexed = search.reindex().await.map_err(|e| e.to_string())?;
+    let index_time = started.elapsed();
+    let mut out = format!(
+        "{indexed} messages (dim {dim}): stored in {:.1} s, indexed (BM25 + vectors) in {:.1} s\n{threads} threads, {seconds} s per leg\n",
+        stored.as_secs_f64(),
+        index_time.as_secs_f64()
+    );
+    let search = Arc::new(search);
+    let prompts: Arc<Vec<String>> =
+        Arc::new(collection.queries.iter().map(|(_, q)| q.clone()).collect());
+    for (name, legs) in [
+        ("bm25", Legs::Text),
+        ("vector", Legs::Vector),
+        ("hybrid", Legs::Hybrid),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let started = Instant::now();
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                let search = search.clone();
+                let prompts = prompts.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .expect("runtime");
+                    let mut latencies = Vec::new();
+                    let mut errors = 0;
+                    let mut i = worker * 7919;
+                    while Instant::now() < deadline {
+                        let prompt = &prompts[i % prompts.len()];
+                        i += 1;
+                        let began = Instant::now();
+                        match runtime.block_on(search.query_scoped(
+                            prompt,
+                            Scope::Org(org),
+                            legs,
+                            10,
+                        )) {
+                            Ok(_) => latencies.push(began.elapsed()),
+                            Err(_) => errors += 1,
+                        }
+                    }
+                    (latencies, errors)
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        let mut errors = 0;
+        for worker in workers {
+            let (l, e) = worker
+                .join()
+                .map_err(|_| "a benchmark thread panicked".to_string())?;
+            latencies.extend(l);
+            errors += e;
+        }
+        out.push_str(&Measured::from(latencies, errors, started.elapsed()).line(name));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Generates `messages` messages from the collection in `corpus_dir` and stores them as threads
+/// of `owner` in `org`.
+pub async fn seed(
+    store: &Store,
+    corpus_dir: &Path,
+    messages: usize,
+    org: Uuid,
+    owner: Uuid,
+) -> Result<String, String> {
+    let collection = eval::load(corpus_dir)?;
+    let texts = corpus::messages(&collection, messages, 7);
+    let started = Instant::now();
+    corpus::store_messages(store, &texts, org, owner)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "stored {messages} messages in {:.1} s; the server indexes them in the background",
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+/// `clients` WebSocket clients each sending `/threads/search` one after another for `seconds`.
+pub async fn ws(
+    addr: &str,
+    token: &str,
+    corpus_dir: &Path,
+    clients: usize,
+    seconds: u64,
+) -> Result<String, String> {
+    let collection = eval::load(corpus_dir)?;
+    let prompts: Arc<Vec<String>> =
+        Arc::new(collection.queries.iter().map(|(_, q)| q.clone()).collect());
+    let url = format!("ws://{addr}/ws?token={token}");
+    let mut sockets = Vec::new();
+    for _ in 0..clients {
+        let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        sockets.push(socket);
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(client, mut socket)| {
+            let prompts = prompts.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0usize;
+                let mut i = client * 7919;
+                while Instant::now() < deadline {
+                    let prompt = &prompts[i % prompts.len()];
+                    i += 1;
+                    let request = json!({"route": "/threads/search", "data": {"prompt": prompt}, "request_id": i});
+                    let began = Instant::now();
+                    if socket.send(request.to_string().into()).await.is_err() {
+                        errors += 1;
+                        break;
+                    }
+                    loop {
+                        match socket.next().await {
+                            Some(Ok(message)) if message.is_text() => {
+                                let reply: serde_json::Value =
+                                    serde_json::from_str(message.to_text().unwrap_or("null")).unwrap_or_default();
+                                if reply["request_id"] == json!(i) {
+                                    if reply["error"].is_null() {
+                                        latencies.push(began.elapsed());
+                                    } else {
+                                        errors += 1;
+                                    }
+                                    break;
+                                }
+                            }
+                            Some(Ok(_)) => continue,
+                            _ => return (latencies, errors + 1),
+                        }
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let measured = Measured::from(latencies, errors, started.elapsed());
+    Ok(format!(
+        "{clients} clients, {seconds} s\n{}",
+        measured.line("search")
+    ))
+}

@@ -1,0 +1,66 @@
+//! `/threads/search`: hybrid search over the messages of every thread the user may see.
+
+use super::envelope::{decode_data, ApiError};
+use super::views::{self, Users};
+use super::Context;
+use crate::auth;
+use crate::limits::MAX_PROMPT_CHARS;
+use crate::search::SearchError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+struct SearchRequest {
+    prompt: String,
+}
+
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+    let request: SearchRequest = decode_data(data)?;
+    let prompt = request.prompt.trim();
+    if prompt.is_empty() {
+        return Err(ApiError::bad_request("prompt must not be empty"));
+    }
+    let length = prompt.chars().count();
+    if length > MAX_PROMPT_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "prompt is {length} characters; the limit is {MAX_PROMPT_CHARS}"
+        )));
+    }
+    let services = ctx.services;
+    let hits = services
+        .search
+        .query(ctx.user, prompt)
+        .await
+        .map_err(|err| match err {
+            SearchError::EmptyQuery => ApiError::bad_request(
+                "the search prompt has no words to search for; use letters or digits",
+            ),
+            other => {
+                tracing::error!(error = %other, "search failed");
+                ApiError::internal("the search failed; see the server log")
+            }
+        })?;
+
+    // The index filters by access already; checking the stored thread again keeps a result
+    // from a change not yet indexed (a share just taken back, a thread just deleted) out.
+    let mut users = Users::new(&services.store);
+    let mut results = Vec::with_capacity(hits.len());
+    for (message_id, score) in hits {
+        let Some(message) = services.store.message_by_id(message_id)? else {
+            continue;
+        };
+        let Some(thread) = services.store.thread(message.thread_id)? else {
+            continue;
+        };
+        if auth::access(ctx.user, &thread).is_none() || message.deleted_at.is_some() {
+            continue;
+        }
+        let name = users.get(message.sent_by)?.map(|u| u.name.clone());
+        let mut item = views::message(&message, name.as_deref());
+        item["thread_title"] = json!(thread.title);
+        item["score"] = json!(score);
+        results.push(item);
+    }
+    ctx.reply("searchThreads", Value::Array(results));
+    Ok(())
+}
