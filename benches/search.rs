@@ -1,5 +1,5 @@
 //! Search cost per query at 10k and 100k messages: hybrid, and each leg alone, in process.
-//! The corpus is made from the Cranfield texts (`shared/data/cranfield`), varied, and indexed
+//! The corpus is made from the Cranfield texts (`tests/data/cranfield`), varied, and indexed
 //! through the same path as messages.
 //!
 //! Run: `cargo bench --bench search` (building the 100k index takes a little while).
@@ -13,7 +13,7 @@ use std::time::Instant;
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 
-const COLLECTION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cranfield");
+const COLLECTION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cranfield");
 
 struct Indexed {
     search: Search,
@@ -51,10 +51,6 @@ fn build(runtime: &Runtime, collection: &eval::Collection, messages: usize) -> I
 }
 
 fn bench(c: &mut Criterion) {
-    if !Path::new(COLLECTION).exists() {
-        eprintln!("skipped: the Cranfield collection is not at {COLLECTION}");
-        return;
-    }
     let collection = eval::load(Path::new(COLLECTION)).unwrap();
     let prompts: Vec<String> = collection.queries.iter().map(|(_, q)| q.clone()).collect();
     let runtime = Runtime::new().unwrap();

@@ -15,6 +15,8 @@
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
 //! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
 //! | `pipeline` | the `/threads/post` steps: planner, SQL, repairs, narratives          |
+//! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation              |
+//! | `bench`    | `skein bench`: search throughput in process and over WebSockets        |
 //! | `ws`       | the wire envelope, the connection loop, one handler per route        |
 //! | `http`     | warp filters: `/ws` with authentication, health, start page          |
 //! | `admin`    | account commands, run directly or through a running server's socket  |

@@ -364,9 +364,18 @@ impl Search {
     /// Keeps the index current: wakes on every thread write and catches up.
     pub async fn run_indexer(self: Arc<Self>) {
         loop {
-            if let Err(err) = self.catch_up().await {
-                tracing::error!(error = %err, "search indexing failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            let started = std::time::Instant::now();
+            match self.catch_up().await {
+                Ok(0) => {}
+                Ok(threads) => tracing::info!(
+                    threads,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "search index caught up"
+                ),
+                Err(err) => {
+                    tracing::error!(error = %err, "search indexing failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
             self.store.changed().await;
             // Let a burst of writes land in one commit.
