@@ -70,6 +70,35 @@ pub enum TitleSource {
     User,
 }
 
+impl Thread {
+    /// A new thread of `owner` in `org`, with no messages yet.
+    pub fn new(
+        id: Uuid,
+        org_id: Uuid,
+        owner: Uuid,
+        title: String,
+        titled_by: TitleSource,
+        at: Timestamp,
+    ) -> Self {
+        Thread {
+            id,
+            org_id,
+            title,
+            titled_by,
+            created_by: owner,
+            created_at: at,
+            updated_at: None,
+            updated_by: owner,
+            deleted_at: None,
+            last_edited: at,
+            shares: Vec::new(),
+            message_count: 0,
+            dashboard_id: None,
+            folder_id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verification {
     NotVerified,

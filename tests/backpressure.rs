@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 #[tokio::test]
 async fn a_slow_client_is_closed_and_others_get_everything() {
     const RENAMES: usize = 60;
-    let server = TestServer::start_with(&["--send-queue", "4"]);
+    let server = TestServer::start_with(&["--send-queue", "16"]);
     let bob = server.add_user("Bob", "bob@example.com");
     let mut writer = Client::connect(&server, &bob.token).await;
     let id = new_thread_id(&mut writer, "big thread").await;
@@ -60,21 +60,27 @@ async fn a_slow_client_is_closed_and_others_get_everything() {
         updates
     });
 
-    for n in 0..RENAMES {
-        writer
-            .ok(
-                "/threads/update",
-                json!({"id": id, "title": format!("rename {n}")}),
-            )
-            .await;
-    }
-    assert_eq!(
-        fast_reader.await.unwrap(),
-        RENAMES,
-        "the fast client got every update"
-    );
+    let renames = tokio::spawn(async move {
+        for n in 0..RENAMES {
+            writer
+                .ok(
+                    "/threads/update",
+                    json!({"id": id, "title": format!("rename {n}")}),
+                )
+                .await;
+        }
+    });
 
-    // Now the slow client reads: what was in flight, then a close frame saying why.
+    // Like a client that was stalled and comes back: once the server has given up on the slow
+    // client (its log says so), read what was in flight, then a close frame saying why.
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !server.log().contains("send queue full") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow client was never closed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let close = loop {
         match slow.next().await {
             Some(Ok(Message::Close(frame))) => break frame.expect("close frame with a code"),
@@ -82,6 +88,12 @@ async fn a_slow_client_is_closed_and_others_get_everything() {
             other => panic!("expected a close frame, got {other:?}"),
         }
     };
+    renames.await.unwrap();
+    assert_eq!(
+        fast_reader.await.unwrap(),
+        RENAMES,
+        "the fast client got every update"
+    );
     assert_eq!(u16::from(close.code), 1008);
     assert!(close.reason.contains("too slow"), "{}", close.reason);
 }

@@ -73,22 +73,8 @@ pub async fn store_messages(
             .map(|(title, text)| {
                 let thread_id = Uuid::new_v4();
                 let message = Message::new(thread_id, owner, text.clone(), now);
-                let thread = Thread {
-                    id: thread_id,
-                    org_id: org,
-                    title: title.clone(),
-                    titled_by: TitleSource::User,
-                    created_by: owner,
-                    created_at: now,
-                    updated_at: None,
-                    updated_by: owner,
-                    deleted_at: None,
-                    last_edited: now,
-                    shares: Vec::new(),
-                    message_count: 0,
-                    dashboard_id: None,
-                    folder_id: None,
-                };
+                let thread =
+                    Thread::new(thread_id, org, owner, title.clone(), TitleSource::User, now);
                 (thread, message)
             })
             .collect();

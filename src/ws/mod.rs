@@ -128,6 +128,22 @@ impl Context<'_> {
     }
 }
 
+/// A prompt without surrounding whitespace, refused when empty or over the limit.
+fn prompt(raw: &str) -> Result<&str, ApiError> {
+    use crate::limits::MAX_PROMPT_CHARS;
+    let prompt = raw.trim();
+    if prompt.is_empty() {
+        return Err(ApiError::bad_request("prompt must not be empty"));
+    }
+    let length = prompt.chars().count();
+    if length > MAX_PROMPT_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "prompt is {length} characters; the limit is {MAX_PROMPT_CHARS}"
+        )));
+    }
+    Ok(prompt)
+}
+
 /// Runs one request; every request gets an answer, an error envelope if it fails.
 async fn dispatch(ctx: &Context<'_>, data: Value) {
     let result = match ctx.route {

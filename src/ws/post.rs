@@ -8,7 +8,7 @@ use super::envelope::{decode_data, ApiError};
 use super::stream::ThreadStream;
 use super::{fanout, views, Context};
 use crate::auth;
-use crate::limits::{MAX_PROMPT_CHARS, MAX_TITLE_CHARS};
+use crate::limits::MAX_TITLE_CHARS;
 use crate::model::{Message, Thread, TitleSource};
 use crate::pipeline::{self, Job};
 use crate::store::abort;
@@ -31,16 +31,7 @@ struct PostRequest {
 
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     let request: PostRequest = decode_data(data)?;
-    let prompt = request.prompt.trim().to_string();
-    if prompt.is_empty() {
-        return Err(ApiError::bad_request("prompt must not be empty"));
-    }
-    let length = prompt.chars().count();
-    if length > MAX_PROMPT_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "prompt is {length} characters; the limit is {MAX_PROMPT_CHARS}"
-        )));
-    }
+    let prompt = super::prompt(&request.prompt)?.to_string();
     if let Some(dataset_id) = request.dataset_id {
         if ctx
             .services
@@ -65,22 +56,14 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
         .write_threads(|tx| {
             let mut message = message_template.clone();
             let mut thread = match request.thread_id {
-                None => Thread {
-                    id: new_thread_id,
-                    org_id: user.org_id,
-                    title: derived_title(&prompt),
-                    titled_by: TitleSource::Prompt,
-                    created_by: user.id,
-                    created_at: now,
-                    updated_at: None,
-                    updated_by: user.id,
-                    deleted_at: None,
-                    last_edited: now,
-                    shares: Vec::new(),
-                    message_count: 0,
-                    dashboard_id: None,
-                    folder_id: None,
-                },
+                None => Thread::new(
+                    new_thread_id,
+                    user.org_id,
+                    user.id,
+                    derived_title(&prompt),
+                    TitleSource::Prompt,
+                    now,
+                ),
                 Some(id) => {
                     let Some(thread) = tx.thread(id)? else {
                         return abort(ApiError::thread_not_found(id));

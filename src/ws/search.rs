@@ -4,7 +4,6 @@ use super::envelope::{decode_data, ApiError};
 use super::views::{self, Users};
 use super::Context;
 use crate::auth;
-use crate::limits::MAX_PROMPT_CHARS;
 use crate::search::SearchError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -16,16 +15,7 @@ struct SearchRequest {
 
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     let request: SearchRequest = decode_data(data)?;
-    let prompt = request.prompt.trim();
-    if prompt.is_empty() {
-        return Err(ApiError::bad_request("prompt must not be empty"));
-    }
-    let length = prompt.chars().count();
-    if length > MAX_PROMPT_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "prompt is {length} characters; the limit is {MAX_PROMPT_CHARS}"
-        )));
-    }
+    let prompt = super::prompt(&request.prompt)?;
     let services = ctx.services;
     let hits = services
         .search
