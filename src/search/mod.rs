@@ -36,6 +36,9 @@ use vectors::VectorIndex;
 
 /// Results of a search, best first.
 pub const MAX_RESULTS: usize = 10;
+/// Extra fused hits beyond [`MAX_RESULTS`], so that results dropped by the final access check
+/// (a change the indexer has not processed yet) still leave a full page.
+pub const RESULT_MARGIN: usize = 10;
 /// Candidates taken from each leg before fusion.
 pub const CANDIDATES: usize = 100;
 /// Dimension of the built-in embedder.
@@ -222,6 +225,11 @@ impl Search {
             access.push((thread.id, thread.org_id, members(&thread)));
             docs.extend(doc::thread_docs(&thread, &messages));
         }
+        tracing::debug!(
+            threads = threads.len(),
+            docs = docs.len(),
+            "indexing threads"
+        );
         for doc in &docs {
             self.text.add(doc)?;
         }
@@ -286,7 +294,8 @@ impl Search {
         Ok(out)
     }
 
-    /// The best messages for `prompt` that `user` may see, best first (at most [`MAX_RESULTS`]).
+    /// The best messages for `prompt` that `user` may see, best first: [`MAX_RESULTS`] plus a
+    /// [`RESULT_MARGIN`] for the caller's final check against the store.
     pub async fn query(&self, user: &User, prompt: &str) -> Result<Vec<(Uuid, f32)>, SearchError> {
         let scope = if user.admin {
             Scope::Org(user.org_id)
@@ -296,7 +305,7 @@ impl Search {
                 user: user.id,
             }
         };
-        self.query_scoped(prompt, scope, Legs::Hybrid, MAX_RESULTS)
+        self.query_scoped(prompt, scope, Legs::Hybrid, MAX_RESULTS + RESULT_MARGIN)
             .await
     }
 

@@ -4,7 +4,7 @@ use super::envelope::{decode_data, ApiError};
 use super::views::{self, Users};
 use super::Context;
 use crate::auth;
-use crate::search::SearchError;
+use crate::search::{SearchError, MAX_RESULTS};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -36,6 +36,9 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     let mut users = Users::new(&services.store);
     let mut results = Vec::with_capacity(hits.len());
     for (message_id, score) in hits {
+        if results.len() == MAX_RESULTS {
+            break;
+        }
         let Some(message) = services.store.message_by_id(message_id)? else {
             continue;
         };
