@@ -1,4 +1,5 @@
-//! warp filters: the authenticated WebSocket endpoint `/ws`, health, and the start page.
+//! warp filters: the authenticated WebSocket endpoint `/ws`, health, and the web UI (`/`,
+//! `/assets/…`) served from files compiled into the binary.
 
 use crate::auth;
 use crate::limits::HARD_FRAME_BYTES;
@@ -53,8 +54,16 @@ pub fn routes(
         .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})));
     let index = warp::path::end()
         .and(warp::get())
-        .map(|| warp::reply::html(START_PAGE));
-    socket.or(health).or(index).recover(rejection_reply)
+        .map(|| asset("index.html"));
+    let assets = warp::path("assets")
+        .and(warp::path::tail())
+        .and(warp::get())
+        .map(|tail: warp::path::Tail| asset(tail.as_str()));
+    socket
+        .or(health)
+        .or(index)
+        .or(assets)
+        .recover(rejection_reply)
 }
 
 /// The user of the bearer token in `Authorization: Bearer …` or `?token=…`.
@@ -115,13 +124,30 @@ async fn rejection_reply(rejection: Rejection) -> Result<warp::reply::Response, 
     Ok(warp::reply::with_status(body, status).into_response())
 }
 
-/// Until the web UI lands, the start page says how to connect.
-const START_PAGE: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Skein</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
-<h1>Skein is running</h1>
-<p>The threads WebSocket API is at <code>/ws</code>: connect with
-<code>Authorization: Bearer &lt;token&gt;</code> or <code>?token=&lt;token&gt;</code>.
-The web interface is not part of this version yet.</p>
-</body></html>
-"#;
+/// The web UI's files, compiled into the binary (nothing is fetched at run time).
+#[derive(rust_embed::RustEmbed)]
+#[folder = "assets/ui/"]
+struct Ui;
+
+/// One embedded UI file, or 404.
+fn asset(path: &str) -> warp::reply::Response {
+    match Ui::get(path) {
+        Some(file) => {
+            let mime = mime_guess::from_path(path).first_or_octet_stream();
+            let mut response = warp::reply::Response::new(file.data.into_owned().into());
+            let headers = response.headers_mut();
+            headers.insert(
+                "content-type",
+                mime.as_ref().parse().expect("a valid mime type"),
+            );
+            // The UI changes with the binary: always ask again.
+            headers.insert("cache-control", "no-store".parse().expect("a valid header"));
+            response
+        }
+        None => warp::reply::with_status(
+            warp::reply::json(&serde_json::json!({"error": "not found"})),
+            StatusCode::NOT_FOUND,
+        )
+        .into_response(),
+    }
+}

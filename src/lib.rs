@@ -18,7 +18,7 @@
 //! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation              |
 //! | `bench`    | `skein bench`: search throughput in process and over WebSockets        |
 //! | `ws`       | the wire envelope, the connection loop, one handler per route        |
-//! | `http`     | warp filters: `/ws` with authentication, health, start page          |
+//! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
 //! | `services` | the shared services handed to connections and handlers              |
 //! | `server`   | start-up, serving, graceful shutdown                                  |

@@ -109,7 +109,7 @@ async fn handle_text(services: &Arc<Services>, conn: u64, user: &User, text: &st
     let Some(route) = Route::parse(&request.route) else {
         let error = ApiError::bad_request(format!(
             "unknown route {:?}; routes are /threads/list, /threads/get, /threads/post, \
-             /threads/update, /threads/delete, /threads/unsubscribe, /threads/search, /datasets/list",
+             /threads/update, /threads/delete, /threads/unsubscribe, /threads/search, /datasets/list, /users/me",
             request.route
         ));
         let text = Outgoing {

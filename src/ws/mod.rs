@@ -22,6 +22,7 @@ mod search;
 mod stream;
 mod unsubscribe;
 mod update;
+mod users_me;
 mod views;
 
 pub use connection::serve_connection;
@@ -45,6 +46,7 @@ pub enum Route {
     Unsubscribe,
     Search,
     DatasetsList,
+    UsersMe,
 }
 
 impl Route {
@@ -58,6 +60,7 @@ impl Route {
             "/threads/unsubscribe" => Route::Unsubscribe,
             "/threads/search" => Route::Search,
             "/datasets/list" => Route::DatasetsList,
+            "/users/me" => Route::UsersMe,
             _ => return None,
         })
     }
@@ -72,6 +75,7 @@ impl Route {
             Route::Unsubscribe => "/threads/unsubscribe",
             Route::Search => "/threads/search",
             Route::DatasetsList => "/datasets/list",
+            Route::UsersMe => "/users/me",
         }
     }
 
@@ -86,6 +90,7 @@ impl Route {
             Route::Unsubscribe => "unsubscribed",
             Route::Search => "searchThreads",
             Route::DatasetsList => "getDatasetsList",
+            Route::UsersMe => "getCurrentUser",
         }
     }
 }
@@ -154,6 +159,7 @@ async fn dispatch(ctx: &Context<'_>, data: Value) {
         Route::Delete => delete::handle(ctx, data).await,
         Route::Unsubscribe => unsubscribe::handle(ctx, data).await,
         Route::DatasetsList => datasets_list::handle(ctx, data).await,
+        Route::UsersMe => users_me::handle(ctx, data).await,
         Route::Search => search::handle(ctx, data).await,
     };
     if let Err(error) = result {

@@ -1,0 +1,631 @@
+// Skein's web UI. Plain JavaScript, no build step; it speaks only the public WebSocket protocol.
+//
+// Layout of this file: connection (socket, requests, reconnect) → state → event handling →
+// rendering (sidebar, thread, answer: steps, chart, table, SQL) → user actions → start-up.
+"use strict";
+
+const STEPS = [
+  ["identifyingDataset", "Dataset"],
+  ["identifyingTerms", "Terms"],
+  ["generatingSql", "SQL"],
+  ["fixingSql", "Fixing SQL"],
+  ["fetchingData", "Data"],
+  ["generatingDataExplanation", "Explanation"],
+  ["generatingTimeFrame", "Time frame"],
+  ["generatingMetricTitle", "Title"],
+  ["generatingDataSummary", "Summary"],
+];
+const STEP_NAMES = new Set(STEPS.map(([name]) => name));
+const TOKEN_KEY = "skein.token";
+
+const $ = (id) => document.getElementById(id);
+
+// ---- state -------------------------------------------------------------------------------
+
+const state = {
+  token: null,
+  me: null,
+  socket: null,
+  nextRequest: 1,
+  pending: new Map(), // request_id → {resolve, reject}
+  connected: false,
+  everConnected: false,
+  backoff: 1000,
+  threads: new Map(), // id → list item
+  current: null, // id of the open thread
+  thread: null, // its state
+  streams: new Map(), // message id → {steps: Map(name → {progress, text, payload, error})}
+  presence: new Map(), // user id → name
+  datasets: [],
+  focusMessage: null,
+};
+
+// ---- connection --------------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws?token=${encodeURIComponent(state.token)}`);
+  state.socket = socket;
+  setStatus("Connecting…", "");
+  socket.onopen = () => {
+    state.connected = true;
+    state.everConnected = true;
+    state.backoff = 1000;
+    setStatus("Online", "online");
+    resubscribe();
+  };
+  socket.onmessage = (event) => handle(JSON.parse(event.data));
+  socket.onclose = async (event) => {
+    const wasConnected = state.connected;
+    state.connected = false;
+    for (const { reject } of state.pending.values()) reject(new Error("the connection was lost"));
+    state.pending.clear();
+    if (!wasConnected && !state.everConnected && (await tokenRejected())) {
+      showSignin("That token is not valid. Paste a valid one.");
+      return;
+    }
+    const seconds = Math.round(state.backoff / 1000);
+    setStatus(`Offline — reconnecting in ${seconds} s`, "offline");
+    setTimeout(connect, state.backoff);
+    state.backoff = Math.min(state.backoff * 2, 15000);
+  };
+}
+
+/// Whether the server refuses the token (HTTP 401 on the upgrade endpoint).
+async function tokenRejected() {
+  try {
+    const response = await fetch(`/ws?token=${encodeURIComponent(state.token)}`);
+    return response.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+function setStatus(text, kind) {
+  const status = $("status");
+  status.textContent = text;
+  status.className = `status ${kind}`;
+}
+
+/// Sends a request; resolves with its reply, rejects with the server's error message.
+function request(route, data) {
+  return new Promise((resolve, reject) => {
+    if (!state.connected) {
+      reject(new Error("offline: the request was not sent"));
+      return;
+    }
+    const id = `ui${state.nextRequest++}`;
+    state.pending.set(id, { resolve, reject });
+    state.socket.send(JSON.stringify({ route, data, request_id: id }));
+  });
+}
+
+/// After (re)connecting: who am I, datasets, the list, and the open thread again.
+function resubscribe() {
+  request("/users/me", {}).then((reply) => {
+    state.me = reply.payload;
+    $("me").textContent = `${state.me.name} · ${state.me.org.name ?? ""}`;
+  }).catch(toastError);
+  request("/datasets/list", {}).then((reply) => {
+    state.datasets = reply.payload;
+    renderDatasets();
+  }).catch(toastError);
+  request("/threads/list", { page_size: 100, page_token: 0 }).catch(toastError);
+  if (state.current) openThread(state.current, state.focusMessage);
+}
+
+// ---- events ------------------------------------------------------------------------------
+
+function handle(message) {
+  const pending = message.request_id != null && state.pending.get(message.request_id);
+  if (pending) {
+    state.pending.delete(message.request_id);
+    if (message.error) pending.reject(new Error(message.error.message));
+    else pending.resolve(message);
+    // Replies carry state too: fall through so it is applied like any event.
+  } else if (message.error && !STEP_NAMES.has(message.event)) {
+    toast(message.error.message, true);
+  }
+  if (message.error && !STEP_NAMES.has(message.event)) return;
+
+  switch (message.event) {
+    case "getThreadsList":
+      state.threads.clear();
+      for (const item of message.payload) state.threads.set(item.id, item);
+      renderThreadList();
+      break;
+    case "updateThreadsList":
+      for (const item of message.payload) state.threads.set(item.id, item);
+      renderThreadList();
+      break;
+    case "deleteThreadState":
+      for (const id of message.payload) {
+        state.threads.delete(id);
+        if (id === state.current) closeThread("This thread was deleted.");
+      }
+      renderThreadList();
+      break;
+    case "getThreadState":
+    case "updateThreadState":
+      applyThreadState(message.payload[0]);
+      break;
+    case "initializeThread":
+      applyThreadState(message.payload);
+      break;
+    case "joinedThread":
+      for (const person of [].concat(message.payload)) state.presence.set(person.id, person.name);
+      renderPresence();
+      break;
+    case "leftThread":
+      for (const person of [].concat(message.payload)) state.presence.delete(person.id);
+      renderPresence();
+      break;
+    default:
+      if (STEP_NAMES.has(message.event)) applyStep(message);
+  }
+}
+
+function applyThreadState(thread) {
+  if (!thread || thread.id !== state.current) return;
+  state.thread = thread;
+  // A message whose steps are persisted no longer needs its live stream.
+  for (const msg of thread.messages) {
+    if (msg.context && msg.context.steps) state.streams.delete(msg.id);
+  }
+  renderThread();
+}
+
+function applyStep(event) {
+  const payload = event.payload || {};
+  const messageId = payload.message_id;
+  if (!messageId || payload.thread_id !== state.current) return;
+  let stream = state.streams.get(messageId);
+  if (!stream) {
+    stream = { steps: new Map() };
+    state.streams.set(messageId, stream);
+  }
+  const step = stream.steps.get(event.event) || { text: "", payload: {} };
+  step.progress = payload.progress;
+  const chunkKey = Object.keys(payload).find((key) => key.endsWith("_chunk"));
+  if (chunkKey && typeof payload[chunkKey] === "string") step.text += payload[chunkKey];
+  if (payload.progress !== "inProgress") step.payload = payload;
+  if (event.error) step.error = event.error.message;
+  stream.steps.set(event.event, step);
+  renderThread();
+}
+
+// ---- rendering: sidebar ------------------------------------------------------------------
+
+function renderThreadList() {
+  const list = $("thread-list");
+  const items = [...state.threads.values()].sort((a, b) =>
+    b.last_edited.localeCompare(a.last_edited) || a.id.localeCompare(b.id));
+  list.replaceChildren(...items.map((item) => {
+    const li = el("li", { tabindex: "0", "data-thread-id": item.id });
+    if (item.id === state.current) li.classList.add("current");
+    li.append(el("span", { class: "title" }, item.title || "Untitled"));
+    const meta = el("span", { class: "meta" });
+    meta.append(el("span", { class: `badge ${item.status}` }, statusLabel(item.status)));
+    meta.append(el("span", {}, new Date(item.last_edited).toLocaleString()));
+    li.append(meta);
+    li.addEventListener("click", () => openThread(item.id));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter") openThread(item.id); });
+    return li;
+  }));
+  $("thread-list-empty").hidden = items.length > 0;
+}
+
+function statusLabel(status) {
+  return { verified: "Verified", notVerified: "Not verified", rejected: "Rejected" }[status] || status;
+}
+
+function renderDatasets() {
+  const picker = $("dataset-picker");
+  const chosen = picker.value;
+  const auto = el("option", {}, "auto");
+  auto.value = ""; // no dataset_id: the analyst picks
+  picker.replaceChildren(auto, ...state.datasets.map((d) => el("option", { value: d.id }, d.name)));
+  picker.value = chosen;
+}
+
+function renderPresence() {
+  const others = [...state.presence.entries()].filter(([id]) => !state.me || id !== state.me.id);
+  $("presence").textContent = others.length
+    ? `Also here: ${others.map(([, name]) => name).join(", ")}`
+    : "";
+}
+
+// ---- rendering: a thread -----------------------------------------------------------------
+
+function renderThread() {
+  const thread = state.thread;
+  $("thread-title").textContent = thread ? thread.title : "New question";
+  const container = $("messages");
+  if (!thread) {
+    container.replaceChildren();
+    return;
+  }
+  container.replaceChildren(...thread.messages.map(renderMessage));
+  if (state.focusMessage) {
+    const target = document.getElementById(`msg-${state.focusMessage}`);
+    if (target) {
+      target.classList.add("highlight");
+      target.scrollIntoView({ block: "center" });
+      state.focusMessage = null;
+    }
+  }
+}
+
+/// The steps of a message: live while it streams, else as persisted in its context.
+function stepsOf(message) {
+  const live = state.streams.get(message.id);
+  if (live) return live.steps;
+  const steps = new Map();
+  for (const entry of (message.context && message.context.steps) || []) {
+    const [name, body] = Object.entries(entry)[0];
+    steps.set(name, { progress: body.progress, text: "", payload: snakeCase(body), error: body.error });
+  }
+  return steps;
+}
+
+function snakeCase(object) {
+  const out = {};
+  for (const [key, value] of Object.entries(object)) {
+    out[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+  }
+  return out;
+}
+
+function renderMessage(message) {
+  const box = el("article", { class: "message", id: `msg-${message.id}` });
+  const question = el("div", { class: "question" });
+  question.append(el("span", { class: "who" }, message.sent_by_name || ""), message.message);
+  box.append(question);
+
+  const steps = stepsOf(message);
+  if (steps.size) {
+    const list = el("ul", { class: "steps", "aria-label": "Analysis steps" });
+    for (const [name, label] of STEPS) {
+      const step = steps.get(name);
+      if (step) list.append(el("li", { class: step.progress, "data-step": name }, `${label}: ${progressLabel(step.progress)}`));
+    }
+    box.append(list);
+  }
+  const failed = [...steps.values()].find((s) => s.progress === "failed");
+  if (failed) box.append(el("p", { class: "failure", role: "alert" }, failed.error || "This step failed."));
+
+  const title = message.title || textOf(steps, "generatingMetricTitle", "metric_title");
+  if (title) {
+    const heading = el("div", { class: "answer-title" }, title);
+    const frame = message.time_frame || textOf(steps, "generatingTimeFrame", "time_frame");
+    if (frame) heading.append(el("span", { class: "time-frame" }, frame));
+    box.append(heading);
+  }
+
+  const data = stepField(steps, "fetchingData", "data");
+  const meta = message.data_metadata || stepField(steps, "fetchingData", "data_metadata");
+  if (Array.isArray(data) && data.length && message.chart_config) {
+    box.append(renderChart(message.chart_config, data, meta));
+  }
+  const summary = (message.responses && message.responses.messages && !failed && message.responses.messages[0])
+    || textOf(steps, "generatingDataSummary", "data_summary");
+  if (summary) box.append(el("p", { class: "summary" }, summary));
+  const explanation = (message.responses && message.responses.messages && message.responses.messages[1])
+    || textOf(steps, "generatingDataExplanation", "data_explanation");
+  if (explanation) box.append(el("p", { class: "explanation" }, explanation));
+  if (Array.isArray(data)) box.append(renderTable(data, meta));
+
+  const sql = message.code || textOf(steps, "fixingSql", "sql") || textOf(steps, "generatingSql", "sql");
+  if (sql) {
+    const pre = el("pre", { class: "sql", "aria-label": "SQL" });
+    pre.innerHTML = highlightSql(sql);
+    box.append(pre);
+  }
+  return box;
+}
+
+function progressLabel(progress) {
+  return { inProgress: "working", completed: "done", failed: "failed" }[progress] || progress;
+}
+
+/// A step's final field, or its chunks so far while it streams.
+function textOf(steps, name, field) {
+  const step = steps.get(name);
+  if (!step) return "";
+  if (step.payload && typeof step.payload[field] === "string") return step.payload[field];
+  return step.text || "";
+}
+
+function stepField(steps, name, field) {
+  const step = steps.get(name);
+  return step && step.payload ? step.payload[field] : undefined;
+}
+
+// ---- rendering: answer parts -------------------------------------------------------------
+
+function renderChart(config, rows, meta) {
+  const box = el("figure", { class: "chart", "data-chart-type": config.type });
+  if (config.type === "single_value") {
+    const row = rows[0];
+    const value = row[config.value];
+    const label = config.label && row[config.label] !== undefined ? row[config.label] : config.label;
+    box.append(el("div", { class: "single" }, formatNumber(value)));
+    if (label) box.append(el("figcaption", { class: "muted" }, String(label)));
+    return box;
+  }
+  const x = config.x;
+  const y = config.y;
+  const points = rows.map((row) => ({ label: String(row[x]), value: Number(row[y]) || 0 }));
+  const width = 640, height = 260, left = 70, bottom = 40, top = 10;
+  const max = Math.max(...points.map((p) => p.value), 0) || 1;
+  const plotWidth = width - left - 10;
+  const plotHeight = height - bottom - top;
+  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${config.type} chart of ${y} by ${x}` });
+  for (const fraction of [0, 0.5, 1]) {
+    const yPos = top + plotHeight * (1 - fraction);
+    svg.append(svgEl("line", { x1: left, x2: width - 10, y1: yPos, y2: yPos, stroke: "#e2e1dc" }));
+    const label = svgEl("text", { x: left - 6, y: yPos + 4, "text-anchor": "end", "font-size": 11, fill: "#6b6b66" });
+    label.textContent = formatNumber(max * fraction);
+    svg.append(label);
+  }
+  const step = plotWidth / Math.max(points.length, 1);
+  const yOf = (value) => top + plotHeight * (1 - value / max);
+  if (config.type === "line") {
+    const path = points.map((p, i) => `${i ? "L" : "M"}${left + step * (i + 0.5)},${yOf(p.value)}`).join(" ");
+    svg.append(svgEl("path", { d: path, fill: "none", stroke: "#2f5bd3", "stroke-width": 2, class: "series" }));
+  } else {
+    points.forEach((p, i) => {
+      const bar = svgEl("rect", {
+        x: left + step * i + step * 0.15, width: step * 0.7,
+        y: yOf(p.value), height: Math.max(top + plotHeight - yOf(p.value), 0), fill: "#2f5bd3", class: "bar",
+      });
+      const tip = svgEl("title", {});
+      tip.textContent = `${p.label}: ${formatNumber(p.value)}`;
+      bar.append(tip);
+      svg.append(bar);
+    });
+  }
+  const every = Math.ceil(points.length / 12);
+  points.forEach((p, i) => {
+    if (i % every) return;
+    const label = svgEl("text", { x: left + step * (i + 0.5), y: height - bottom + 16, "text-anchor": "middle", "font-size": 10, fill: "#6b6b66" });
+    label.textContent = p.label.length > 14 ? `${p.label.slice(0, 13)}…` : p.label;
+    svg.append(label);
+  });
+  box.append(svg);
+  return box;
+}
+
+function renderTable(rows, meta) {
+  const wrap = el("div", { class: "table-block" });
+  const columns = meta && meta.column_metadata ? meta.column_metadata.map((c) => c.name) : Object.keys(rows[0] || {});
+  const sort = { column: null, descending: false };
+  const table = el("table", { "aria-label": "Data" });
+  const draw = () => {
+    const sorted = [...rows];
+    if (sort.column) {
+      sorted.sort((a, b) => compare(a[sort.column], b[sort.column]) * (sort.descending ? -1 : 1));
+    }
+    const head = el("tr");
+    for (const column of columns) {
+      const button = el("button", { type: "button" }, column + (sort.column === column ? (sort.descending ? " ▼" : " ▲") : ""));
+      button.addEventListener("click", () => {
+        sort.descending = sort.column === column ? !sort.descending : false;
+        sort.column = column;
+        draw();
+      });
+      const th = el("th", { scope: "col" });
+      th.append(button);
+      head.append(th);
+    }
+    const body = sorted.map((row) => {
+      const tr = el("tr");
+      for (const column of columns) {
+        const value = row[column];
+        tr.append(el("td", { class: typeof value === "number" ? "num" : "" }, value === null || value === undefined ? "" : typeof value === "number" ? formatNumber(value) : String(value)));
+      }
+      return tr;
+    });
+    table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+  };
+  draw();
+  const scroll = el("div", { class: "table-wrap" });
+  scroll.append(table);
+  wrap.append(scroll);
+  if (meta && meta.truncated) {
+    wrap.append(el("p", { class: "cap-note" }, `Showing the first ${meta.row_cap} rows; the result had more.`));
+  } else if (meta) {
+    wrap.append(el("p", { class: "cap-note" }, `${meta.row_count} row${meta.row_count === 1 ? "" : "s"}`));
+  }
+  return wrap;
+}
+
+function compare(a, b) {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a ?? "").localeCompare(String(b ?? ""));
+}
+
+function formatNumber(value) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return String(value ?? "");
+  return value.toLocaleString(undefined, { maximumFractionDigits: 2 });
+}
+
+const SQL_KEYWORDS = /\b(SELECT|FROM|WHERE|GROUP|BY|ORDER|LIMIT|AND|OR|NOT|AS|IN|IS|NULL|WITH|JOIN|LEFT|RIGHT|INNER|ON|DISTINCT|HAVING|CASE|WHEN|THEN|ELSE|END|DESC|ASC|UNION|ALL)\b/gi;
+
+/// SQL as HTML with keywords, functions, strings and numbers marked (input is escaped first).
+function highlightSql(sql) {
+  const escaped = sql.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return escaped
+    .split(/('(?:[^']|'')*')/g)
+    .map((part, i) => {
+      if (i % 2 === 1) return `<span class="str">${part}</span>`;
+      return part
+        .replace(/\b(\d+(?:\.\d+)?)\b/g, '<span class="num">$1</span>')
+        .replace(/\b([a-z_]+)(?=\()/gi, '<span class="fn">$1</span>')
+        .replace(SQL_KEYWORDS, (k) => `<span class="kw">${k}</span>`);
+    })
+    .join("");
+}
+
+// ---- helpers -----------------------------------------------------------------------------
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== "") node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+function svgEl(tag, attributes) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  return node;
+}
+
+function toast(text, isError = false) {
+  const note = el("div", { class: `toast${isError ? " error" : ""}`, role: isError ? "alert" : "status" }, text);
+  $("toasts").append(note);
+  setTimeout(() => note.remove(), 8000);
+}
+
+function toastError(error) {
+  toast(error.message || String(error), true);
+}
+
+// ---- actions -----------------------------------------------------------------------------
+
+function openThread(id, focusMessage = null) {
+  if (state.current && state.current !== id && state.connected) {
+    request("/threads/unsubscribe", { id: state.current }).catch(() => {});
+  }
+  state.current = id;
+  state.thread = null;
+  state.focusMessage = focusMessage;
+  state.presence.clear();
+  renderPresence();
+  renderThreadList();
+  $("search-results").hidden = true;
+  request("/threads/get", { id }).catch((error) => {
+    toastError(error);
+    closeThread();
+  });
+}
+
+function closeThread(reason) {
+  if (reason) toast(reason);
+  state.current = null;
+  state.thread = null;
+  state.presence.clear();
+  renderPresence();
+  renderThread();
+  renderThreadList();
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const prompt = $("prompt").value.trim();
+  if (!prompt) return;
+  const data = { prompt, thread_id: state.current, dataset_id: $("dataset-picker").value || null };
+  try {
+    const reply = await request("/threads/post", data);
+    $("prompt").value = "";
+    if (!state.current) {
+      state.current = reply.payload.id;
+      applyThreadState(reply.payload);
+      renderThreadList();
+    }
+  } catch (error) {
+    toastError(error);
+  }
+}
+
+async function search(event) {
+  event.preventDefault();
+  const prompt = $("search-input").value.trim();
+  if (!prompt) return;
+  try {
+    const reply = await request("/threads/search", { prompt });
+    renderResults(reply.payload);
+  } catch (error) {
+    toastError(error);
+  }
+}
+
+function renderResults(results) {
+  const list = $("results");
+  if (!results.length) {
+    list.replaceChildren(el("li", { class: "muted" }, "Nothing found."));
+  } else {
+    list.replaceChildren(...results.map((result) => {
+      const li = el("li", { tabindex: "0", "data-message-id": result.id });
+      li.append(el("span", { class: "thread" }, result.thread_title || ""));
+      li.append(el("span", { class: "text" }, result.message));
+      const summary = result.responses && result.responses.messages && result.responses.messages[0];
+      if (summary) li.append(el("span", { class: "muted" }, summary));
+      const open = () => openThread(result.thread_id, result.id);
+      li.addEventListener("click", open);
+      li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+      return li;
+    }));
+  }
+  $("search-results").hidden = false;
+}
+
+function showSignin(error = "") {
+  if (state.socket) {
+    state.socket.onclose = null;
+    state.socket.close();
+  }
+  $("app").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = error;
+  $("token-input").focus();
+}
+
+function signIn(token) {
+  state.token = token;
+  localStorage.setItem(TOKEN_KEY, token);
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  state.everConnected = false;
+  connect();
+}
+
+// ---- start-up ----------------------------------------------------------------------------
+
+function start() {
+  $("signin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (token) signIn(token);
+  });
+  $("signout").addEventListener("click", () => {
+    localStorage.removeItem(TOKEN_KEY);
+    showSignin();
+  });
+  $("composer").addEventListener("submit", ask);
+  $("prompt").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) ask(event);
+  });
+  $("new-thread").addEventListener("click", () => {
+    closeThread();
+    $("prompt").focus();
+  });
+  $("search-form").addEventListener("submit", search);
+  $("close-search").addEventListener("click", () => { $("search-results").hidden = true; });
+
+  // A login link carries the token once; keep it, and take it out of the address bar.
+  const url = new URL(location.href);
+  const fromLink = url.searchParams.get("token");
+  if (fromLink) {
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+  const token = fromLink || localStorage.getItem(TOKEN_KEY);
+  if (token) signIn(token);
+  else showSignin();
+}
+
+start();

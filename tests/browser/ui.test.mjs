@@ -1,0 +1,220 @@
+// The web UI in a real browser: Debian's Chromium driven by playwright-core, against the real
+// server binary on a temporary data dir. Screenshots of the main screens go to ./output/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import net from "node:net";
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = process.env.SKEIN_BIN || join(ROOT, "target/debug/skein");
+const OUTPUT = join(import.meta.dirname, "output");
+const PATIENCE = 20_000;
+
+mkdirSync(OUTPUT, { recursive: true });
+
+/// A free loopback port, so a restarted server can come back on the same address.
+function freePort() {
+  return new Promise((done) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+class Server {
+  static async start() {
+    const server = new Server();
+    server.dir = mkdtempSync(join(tmpdir(), "skein-ui-"));
+    server.port = await freePort();
+    server.addr = `127.0.0.1:${server.port}`;
+    await server.launch();
+    return server;
+  }
+
+  launch() {
+    return new Promise((ready, fail) => {
+      this.child = spawn(BIN, ["serve", "--addr", this.addr, "--data-dir", join(this.dir, "data")], {
+        env: { ...process.env, SKEIN_LOG: "warn" },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      this.child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const login = out.match(/login: (\S+)/);
+        if (login) this.loginUrl = login[1];
+        if (/^(login:|sign in)/m.test(out)) ready();
+      });
+      this.child.on("exit", (code) => fail(new Error(`server exited with ${code}`)));
+    });
+  }
+
+  async stop() {
+    const exited = new Promise((done) => this.child.once("exit", done));
+    this.child.kill("SIGTERM");
+    await exited;
+  }
+
+  cli(...args) {
+    return execFileSync(BIN, ["--data-dir", join(this.dir, "data"), ...args], { encoding: "utf8" });
+  }
+
+  url(path = "/") {
+    return `http://${this.addr}${path}`;
+  }
+}
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  server = await Server.start();
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) {
+    await server.stop().catch(() => {});
+    rmSync(server.dir, { recursive: true, force: true });
+  }
+});
+
+async function signedInPage(context) {
+  const page = await context.newPage();
+  await page.goto(server.loginUrl);
+  await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
+  return page;
+}
+
+async function askQuestion(page, question) {
+  await page.getByRole("textbox", { name: "Question", exact: true }).fill(question);
+  await page.getByRole("button", { name: "Ask" }).click();
+}
+
+test("a page without a valid token shows the sign-in form; the login link signs in", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url());
+  await page.getByLabel("Access token").waitFor({ timeout: PATIENCE });
+  await page.screenshot({ path: join(OUTPUT, "sign-in.png") });
+
+  await page.getByLabel("Access token").fill("skn_not_a_real_token");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "not valid" }).waitFor({ timeout: PATIENCE });
+
+  await page.goto(server.loginUrl);
+  await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
+  assert.ok(!page.url().includes("token="), "the token leaves the address bar");
+  assert.match(await page.evaluate(() => localStorage.getItem("skein.token")), /^skn_/);
+  await page.getByText("Admin · Local").waitFor();
+  // Coming back later needs no link.
+  await page.goto(server.url());
+  await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
+  await context.close();
+});
+
+test("asking a question streams the steps and shows chart, table and SQL; follow-ups work", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(context);
+  await page.getByLabel("Dataset").locator("option", { hasText: "Sales Dataset" }).waitFor({ state: "attached" });
+  assert.equal(await page.getByLabel("Dataset").inputValue(), "", "the picker defaults to auto");
+  assert.equal(await page.getByLabel("Dataset").locator("option:checked").innerText(), "auto");
+  await askQuestion(page, "total sales by month");
+
+  const message = page.locator("article.message").first();
+  for (const step of ["Dataset", "Terms", "SQL", "Data", "Explanation", "Time frame", "Title", "Summary"]) {
+    await message.locator(".steps li", { hasText: `${step}: done` }).waitFor({ timeout: PATIENCE });
+  }
+  await message.getByText("Total Sales by Month").first().waitFor();
+  assert.equal(await message.locator("figure.chart").getAttribute("data-chart-type"), "line");
+  assert.equal(await message.locator("svg path.series").count(), 1);
+  assert.equal(await message.locator("table tbody tr").count(), 36);
+  await message.getByText("36 rows").waitFor();
+  const sql = message.getByLabel("SQL");
+  assert.match(await sql.innerText(), /SUM\(total_sales_amount\)/);
+  assert.ok(await sql.locator(".kw").count() > 3, "SQL keywords are highlighted");
+  assert.match(await message.locator(".summary").innerText(), /Over 36 months, total sales came to \$3,689,352\.27/);
+  // The sidebar shows the thread under its metric title.
+  await page.locator("#thread-list li", { hasText: "Total Sales by Month" }).waitFor({ timeout: PATIENCE });
+  await page.screenshot({ path: join(OUTPUT, "answer.png"), fullPage: true });
+
+  // Sorting the table by a column.
+  await message.locator("th button", { hasText: "total_sales" }).click();
+  await message.locator("th button", { hasText: "total_sales ▲" }).waitFor();
+
+  // A follow-up in the same thread.
+  await askQuestion(page, "now only for the West region");
+  const second = page.locator("article.message").nth(1);
+  await second.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+  await second.getByText("Total Sales for West by Month").first().waitFor();
+  assert.equal(await second.locator("table tbody tr").count(), 36);
+  await context.close();
+});
+
+test("a thread created in another tab appears in the list without reloading", async () => {
+  const context = await browser.newContext();
+  const watcher = await signedInPage(context);
+  const other = await signedInPage(context);
+  await askQuestion(other, "how many orders in 2023");
+  await watcher.locator("#thread-list li", { hasText: "Number of Orders" }).waitFor({ timeout: PATIENCE });
+  await context.close();
+});
+
+test("search finds past answers and opens the thread at that message", async () => {
+  const context = await browser.newContext();
+  const page = await signedInPage(context);
+  await askQuestion(page, "show me my top customer");
+  await page.locator("article.message .steps li", { hasText: "Summary: done" }).first().waitFor({ timeout: PATIENCE });
+
+  await page.getByRole("button", { name: "New question" }).click();
+  const deadline = Date.now() + PATIENCE;
+  let found = 0;
+  while (!found && Date.now() < deadline) {
+    await page.getByLabel("Search past conversations").fill("QUICK-Stop top customer");
+    await page.getByLabel("Search past conversations").press("Enter");
+    await page.locator("#search-results").waitFor();
+    found = await page.locator("#results li[data-message-id]", { hasText: "show me my top customer" }).count();
+    if (!found) await page.waitForTimeout(100);
+  }
+  assert.ok(found, "the answer is found");
+  await page.screenshot({ path: join(OUTPUT, "search.png") });
+  await page.locator("#results li[data-message-id]", { hasText: "show me my top customer" }).first().click();
+  await page.locator("article.message.highlight", { hasText: "show me my top customer" }).waitFor({ timeout: PATIENCE });
+  await page.getByRole("heading", { name: "Top Customer by Total Sales" }).waitFor();
+  await context.close();
+});
+
+test("a bad request shows a readable error", async () => {
+  const context = await browser.newContext();
+  const page = await signedInPage(context);
+  await askQuestion(page, "x".repeat(10_001));
+  await page.getByRole("alert").filter({ hasText: "prompt is 10001 characters; the limit is 10000" }).waitFor({ timeout: PATIENCE });
+  await page.screenshot({ path: join(OUTPUT, "error.png") });
+  await context.close();
+});
+
+test("the UI says it is offline while the server is down and recovers after a restart", async () => {
+  const context = await browser.newContext();
+  const page = await signedInPage(context);
+  await page.locator("#thread-list li").first().waitFor({ timeout: PATIENCE });
+  const threads = await page.locator("#thread-list li").count();
+
+  await server.stop();
+  await page.getByRole("status").filter({ hasText: "Offline" }).waitFor({ timeout: PATIENCE });
+  await page.screenshot({ path: join(OUTPUT, "offline.png") });
+  await server.launch();
+  await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
+  await page.waitForFunction((n) => document.querySelectorAll("#thread-list li").length === n, threads, { timeout: PATIENCE });
+  await context.close();
+});
