@@ -38,6 +38,8 @@ const state = {
   presence: new Map(), // user id → name
   datasets: [],
   focusMessage: null,
+  editing: null, // {messageId, text} while SQL is being edited
+  rendered: new Map(), // message id → {key, node}: messages are re-rendered only when they change
 };
 
 // ---- connection --------------------------------------------------------------------------
@@ -161,7 +163,8 @@ function handle(message) {
       renderPresence();
       break;
     default:
-      if (STEP_NAMES.has(message.event)) applyStep(message);
+      // Steps of an analysis run; an edited query's repairs come back as the update's reply.
+      if (STEP_NAMES.has(message.event) && message.route === "/threads/post") applyStep(message);
   }
 }
 
@@ -240,12 +243,29 @@ function renderPresence() {
 function renderThread() {
   const thread = state.thread;
   $("thread-title").textContent = thread ? thread.title : "New question";
+  $("thread-actions").hidden = !thread;
   const container = $("messages");
   if (!thread) {
+    state.rendered.clear();
     container.replaceChildren();
     return;
   }
-  container.replaceChildren(...thread.messages.map(renderMessage));
+  // Rebuild only messages that changed, and patch the DOM in place, so that an open SQL editor
+  // keeps its text and focus while other messages update.
+  const nodes = thread.messages.map((message) => {
+    const stream = state.streams.get(message.id);
+    const key = JSON.stringify(message) + JSON.stringify(stream ? [...stream.steps] : null)
+      + (state.editing && state.editing.messageId === message.id ? "editing" : "");
+    const previous = state.rendered.get(message.id);
+    if (previous && previous.key === key) return previous.node;
+    const node = renderMessage(message);
+    state.rendered.set(message.id, { key, node });
+    return node;
+  });
+  nodes.forEach((node, i) => {
+    if (container.children[i] !== node) container.insertBefore(node, container.children[i] || null);
+  });
+  while (container.children.length > nodes.length) container.lastElementChild.remove();
   if (state.focusMessage) {
     const target = document.getElementById(`msg-${state.focusMessage}`);
     if (target) {
@@ -316,12 +336,78 @@ function renderMessage(message) {
   if (Array.isArray(data)) box.append(renderTable(data, meta));
 
   const sql = message.code || textOf(steps, "fixingSql", "sql") || textOf(steps, "generatingSql", "sql");
-  if (sql) {
+  if (state.editing && state.editing.messageId === message.id) {
+    box.append(renderSqlEditor(message));
+  } else if (sql) {
     const pre = el("pre", { class: "sql", "aria-label": "SQL" });
     pre.innerHTML = highlightSql(sql);
     box.append(pre);
   }
+  if (message.dataset_id) box.append(renderMessageActions(message));
   return box;
+}
+
+/// Status, feedback and SQL editing for an answered message.
+function renderMessageActions(message) {
+  const bar = el("div", { class: "message-actions" });
+  const status = el("select", { "aria-label": "Verification status" });
+  for (const [value, label] of [["notVerified", "Not verified"], ["verified", "Verified"], ["rejected", "Rejected"]]) {
+    const option = el("option", {}, label);
+    option.value = value;
+    status.append(option);
+  }
+  status.value = message.status;
+  status.addEventListener("change", () => updateMessage(message, { status: status.value }));
+  bar.append(status);
+  for (const [value, label, symbol] of [["positive", "Thumbs up", "▲"], ["negative", "Thumbs down", "▼"]]) {
+    const pressed = message.feedback === value;
+    const button = el("button", { type: "button", "aria-label": label, "aria-pressed": String(pressed) }, symbol);
+    button.addEventListener("click", () => updateMessage(message, { feedback: pressed ? null : value }));
+    bar.append(button);
+  }
+  if (!state.editing) {
+    const edit = el("button", { type: "button" }, "Edit SQL");
+    edit.addEventListener("click", () => {
+      state.editing = { messageId: message.id, text: message.code || "" };
+      renderThread();
+      document.getElementById(`sql-editor-${message.id}`)?.focus();
+    });
+    bar.append(edit);
+  }
+  return bar;
+}
+
+function renderSqlEditor(message) {
+  const form = el("form", { class: "sql-editor" });
+  const area = el("textarea", { id: `sql-editor-${message.id}`, "aria-label": "Edit SQL", spellcheck: "false" });
+  area.value = state.editing.text;
+  area.addEventListener("input", () => { state.editing.text = area.value; });
+  const save = el("button", { type: "submit", class: "primary" }, "Run and save");
+  const cancel = el("button", { type: "button", class: "link" }, "Cancel");
+  cancel.addEventListener("click", () => { state.editing = null; renderThread(); });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    const saved = await updateMessage(message, { code: state.editing.text });
+    save.disabled = false;
+    if (saved) {
+      state.editing = null;
+      renderThread();
+    }
+  });
+  form.append(area, el("div", { class: "row" }, cancel, save));
+  return form;
+}
+
+/// Sends a change of one message; the new state arrives as updateThreadState. Returns success.
+async function updateMessage(message, change) {
+  try {
+    await request("/threads/update", { id: message.thread_id, message_id: message.id, ...change });
+    return true;
+  } catch (error) {
+    toastError(error);
+    return false;
+  }
 }
 
 function progressLabel(progress) {
@@ -502,6 +588,8 @@ function openThread(id, focusMessage = null) {
   }
   state.current = id;
   state.thread = null;
+  state.rendered.clear();
+  state.editing = null;
   state.focusMessage = focusMessage;
   state.presence.clear();
   renderPresence();
@@ -513,10 +601,68 @@ function openThread(id, focusMessage = null) {
   });
 }
 
+function startRename() {
+  if (!state.thread) return;
+  $("rename-input").value = state.thread.title;
+  $("thread-title").hidden = true;
+  $("thread-actions").hidden = true;
+  $("rename-form").hidden = false;
+  $("rename-input").focus();
+  $("rename-input").select();
+}
+
+function endRename() {
+  $("rename-form").hidden = true;
+  $("thread-title").hidden = false;
+  $("thread-actions").hidden = !state.thread;
+}
+
+async function rename(event) {
+  event.preventDefault();
+  const title = $("rename-input").value.trim();
+  if (!title || !state.current) return;
+  try {
+    await request("/threads/update", { id: state.current, title });
+    endRename();
+  } catch (error) {
+    toastError(error);
+  }
+}
+
+function confirmDelete() {
+  const dialog = $("delete-dialog");
+  dialog.returnValue = "";
+  dialog.showModal();
+}
+
+async function deleteCurrent() {
+  if ($("delete-dialog").returnValue !== "delete" || !state.current) return;
+  try {
+    await request("/threads/delete", { id: [state.current] });
+    closeThread("Thread deleted.");
+  } catch (error) {
+    toastError(error);
+  }
+}
+
+async function shareCurrent() {
+  if ($("share-dialog").returnValue !== "share" || !state.current) return;
+  const email = $("share-email").value.trim();
+  const role = $("share-role").value;
+  try {
+    await request("/threads/update", { id: state.current, share: [{ email, role }] });
+    toast(role === "none" ? `${email} no longer has access.` : `Shared with ${email} as ${role}.`);
+  } catch (error) {
+    toastError(error);
+  }
+}
+
 function closeThread(reason) {
   if (reason) toast(reason);
   state.current = null;
   state.thread = null;
+  state.editing = null;
+  endRename();
   state.presence.clear();
   renderPresence();
   renderThread();
@@ -614,6 +760,17 @@ function start() {
     $("prompt").focus();
   });
   $("search-form").addEventListener("submit", search);
+  $("rename").addEventListener("click", startRename);
+  $("rename-form").addEventListener("submit", rename);
+  $("rename-cancel").addEventListener("click", endRename);
+  $("rename-input").addEventListener("keydown", (event) => { if (event.key === "Escape") endRename(); });
+  $("delete").addEventListener("click", confirmDelete);
+  $("delete-dialog").addEventListener("close", deleteCurrent);
+  $("share").addEventListener("click", () => {
+    $("share-dialog").returnValue = "";
+    $("share-dialog").showModal();
+  });
+  $("share-dialog").addEventListener("close", shareCurrent);
   $("close-search").addEventListener("click", () => { $("search-results").hidden = true; });
 
   // A login link carries the token once; keep it, and take it out of the address bar.

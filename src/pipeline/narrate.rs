@@ -414,6 +414,46 @@ pub fn group_digits(value: f64, decimals: usize) -> String {
     }
 }
 
+/// A chart for a result whatever SQL made it: a single number, a line over a date-like first
+/// column, else bars of the first column against the last numeric one.
+pub fn chart_for_result(result: &QueryResult) -> (Value, Value) {
+    use crate::model::ColumnType;
+    let numeric = |kind: ColumnType| matches!(kind, ColumnType::Integer | ColumnType::Real);
+    let Some(y) = result.columns.iter().rev().find(|c| numeric(c.kind)) else {
+        return (json!({}), json!({"recommended": null, "alternatives": []}));
+    };
+    if result.columns.len() == 1 || result.rows.len() == 1 {
+        return (
+            json!({"type": "single_value", "value": y.name, "label": y.name}),
+            json!({"recommended": "single_value", "alternatives": ["bar"]}),
+        );
+    }
+    let x = &result.columns[0];
+    let over_time = matches!(x.kind, ColumnType::Date | ColumnType::Timestamp)
+        || result.rows.iter().all(|row| {
+            row[0]
+                .as_str()
+                .is_some_and(|s| s.len() >= 4 && s[..4].chars().all(|c| c.is_ascii_digit()))
+        });
+    let kind = if over_time { "line" } else { "bar" };
+    let other = if over_time { "bar" } else { "line" };
+    (
+        json!({"type": kind, "x": x.name, "y": y.name}),
+        json!({"recommended": kind, "alternatives": [other]}),
+    )
+}
+
+/// Whether a chart config still names columns of `result`.
+pub fn chart_fits(config: &Value, result: &QueryResult) -> bool {
+    let has = |key: &str| {
+        config
+            .get(key)
+            .and_then(Value::as_str)
+            .is_none_or(|name| result.columns.iter().any(|c| c.name == name))
+    };
+    config.get("type").is_some() && has("x") && has("y") && has("value")
+}
+
 /// (chart_config, chart_recommendations) for the result's shape.
 pub fn chart(plan: &Plan, result: &QueryResult) -> (Value, Value) {
     let y = plan.measure.alias.clone();

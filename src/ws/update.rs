@@ -151,6 +151,17 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
                     }
                     message.code = Some(ran.sql.clone());
                     message.data_metadata = Some(Json(ran.data_metadata.clone()));
+                    // A chart naming columns the new result lacks is replaced by one that fits.
+                    let fits = message
+                        .chart_config
+                        .as_ref()
+                        .is_some_and(|c| pipeline::narrate::chart_fits(&c.0, &ran.result));
+                    if !fits && changes.chart_config.is_none() {
+                        let (config, recommendations) =
+                            pipeline::narrate::chart_for_result(&ran.result);
+                        message.chart_config = Some(Json(config));
+                        message.chart_recommendations = Some(Json(recommendations));
+                    }
                     message.context = Some(Json(merge_steps(message.context.take(), &ran.steps)));
                 }
                 if let Some(feedback) = changes.feedback {
@@ -193,6 +204,7 @@ struct RanCode {
     dataset_id: Uuid,
     sql: String,
     data_metadata: Value,
+    result: crate::datasets::QueryResult,
     /// `fixingSql` (if repaired) and `fetchingData`, as persisted steps.
     steps: Vec<Value>,
 }
@@ -265,6 +277,7 @@ async fn run_code(
         dataset_id: dataset.id,
         sql,
         data_metadata: pipeline::data_metadata(&result),
+        result,
         steps,
     })
 }

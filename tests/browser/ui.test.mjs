@@ -218,3 +218,74 @@ test("the UI says it is offline while the server is down and recovers after a re
   await page.waitForFunction((n) => document.querySelectorAll("#thread-list li").length === n, threads, { timeout: PATIENCE });
   await context.close();
 });
+
+test("rename, verify, feedback, edit SQL and delete a thread", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(context);
+  await askQuestion(page, "sales by region");
+  const message = page.locator("article.message").first();
+  await message.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+
+  // Rename, by keyboard.
+  await page.getByRole("button", { name: "Rename" }).click();
+  await page.getByLabel("Thread title").fill("Regional revenue");
+  await page.getByLabel("Thread title").press("Enter");
+  await page.getByRole("heading", { name: "Regional revenue" }).waitFor({ timeout: PATIENCE });
+  await page.locator("#thread-list li", { hasText: "Regional revenue" }).waitFor({ timeout: PATIENCE });
+
+  // Verify, and thumbs up.
+  await message.getByLabel("Verification status").selectOption("verified");
+  await page.locator("#thread-list li", { hasText: "Regional revenue" }).locator(".badge.verified").waitFor({ timeout: PATIENCE });
+  await message.getByRole("button", { name: "Thumbs up" }).click();
+  await page.locator('article.message button[aria-label="Thumbs up"][aria-pressed="true"]').waitFor({ timeout: PATIENCE });
+
+  // Edit SQL: a bad statement says why and changes nothing; a good one re-runs.
+  await message.getByRole("button", { name: "Edit SQL" }).click();
+  await page.getByLabel("Edit SQL").fill("SELECT nothing_like_this FROM sales_summary");
+  await page.getByRole("button", { name: "Run and save" }).click();
+  await page.getByRole("alert").filter({ hasText: "no such column" }).waitFor({ timeout: PATIENCE });
+  await page.getByLabel("Edit SQL").fill("SELECT region, COUNT(*) AS orders FROM sales_summary GROUP BY region ORDER BY region");
+  await page.getByRole("button", { name: "Run and save" }).click();
+  await page.locator("article.message").first().getByLabel("SQL").filter({ hasText: "COUNT(*) AS orders" }).waitFor({ timeout: PATIENCE });
+  await page.locator("article.message").first().getByText("5 rows").waitFor({ timeout: PATIENCE });
+  // The chart follows the new columns.
+  await page.locator('article.message svg[aria-label="bar chart of orders by region"]').waitFor({ timeout: PATIENCE });
+  assert.equal(await page.locator("article.message").first().locator("rect.bar").count(), 5);
+  await page.screenshot({ path: join(OUTPUT, "edited.png"), fullPage: true });
+
+  // Delete, after confirming.
+  await page.getByRole("button", { name: "Delete", exact: true }).click();
+  await page.getByRole("button", { name: "Delete thread" }).click();
+  await page.getByText("Thread deleted.").waitFor({ timeout: PATIENCE });
+  assert.equal(await page.locator("#thread-list li", { hasText: "Regional revenue" }).count(), 0);
+  await context.close();
+});
+
+test("sharing shows the thread to the other user live, and both see each other present", async () => {
+  const added = server.cli("user", "add", "--name", "Blake", "--email", "blake@example.com");
+  const blakeToken = added.match(/token: (\S+)/)[1];
+  const owner = await signedInPage(await browser.newContext());
+  const blakeContext = await browser.newContext();
+  const blake = await blakeContext.newPage();
+  await blake.goto(server.url(`/?token=${blakeToken}`));
+  await blake.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
+
+  await askQuestion(owner, "top 5 customers by sales");
+  await owner.locator("article.message .steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+  await owner.getByRole("button", { name: "Share" }).click();
+  await owner.getByLabel("Email").fill("blake@example.com");
+  await owner.getByLabel("Role").selectOption("viewer");
+  await owner.getByRole("button", { name: "Share", exact: true }).last().click();
+  await owner.getByText("Shared with blake@example.com as viewer.").waitFor({ timeout: PATIENCE });
+
+  const item = blake.locator("#thread-list li", { hasText: "Top 5 Customers" });
+  await item.waitFor({ timeout: PATIENCE });
+  await item.click();
+  await blake.getByText("Also here: Admin").waitFor({ timeout: PATIENCE });
+  await owner.getByText("Also here: Blake").waitFor({ timeout: PATIENCE });
+  await owner.screenshot({ path: join(OUTPUT, "presence.png") });
+
+  // Blake leaves: the owner sees it.
+  await blakeContext.close();
+  await owner.waitForFunction(() => !document.getElementById("presence").textContent.includes("Blake"), null, { timeout: PATIENCE });
+});
