@@ -17,6 +17,7 @@ const STEPS = [
 ];
 const STEP_NAMES = new Set(STEPS.map(([name]) => name));
 const TOKEN_KEY = "skein.token";
+const PAGE_SIZE = 50;
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +33,7 @@ const state = {
   everConnected: false,
   backoff: 1000,
   threads: new Map(), // id → list item
+  pages: { loaded: 0, more: true, loading: false, requests: new Set() }, // sidebar paging
   current: null, // id of the open thread
   thread: null, // its state
   streams: new Map(), // message id → {steps: Map(name → {progress, text, payload, error})}
@@ -90,7 +92,8 @@ function setStatus(text, kind) {
 }
 
 /// Sends a request; resolves with its reply, rejects with the server's error message.
-function request(route, data) {
+/// `sent`, if given, learns the request id before any reply can arrive.
+function request(route, data, sent = () => {}) {
   return new Promise((resolve, reject) => {
     if (!state.connected) {
       reject(new Error("offline: the request was not sent"));
@@ -98,6 +101,7 @@ function request(route, data) {
     }
     const id = `ui${state.nextRequest++}`;
     state.pending.set(id, { resolve, reject });
+    sent(id);
     state.socket.send(JSON.stringify({ route, data, request_id: id }));
   });
 }
@@ -112,7 +116,8 @@ function resubscribe() {
     state.datasets = reply.payload;
     renderDatasets();
   }).catch(toastError);
-  request("/threads/list", { page_size: 100, page_token: 0 }).catch(toastError);
+  state.pages = { loaded: 0, more: true, loading: false, requests: new Set() };
+  loadPage(0);
   if (state.current) openThread(state.current, state.focusMessage);
 }
 
@@ -132,7 +137,9 @@ function handle(message) {
 
   switch (message.event) {
     case "getThreadsList":
-      state.threads.clear();
+      // The first page replaces the list; later pages (scrolling) add to it.
+      if (!state.pages.requests.has(message.request_id)) state.threads.clear();
+      state.pages.requests.delete(message.request_id);
       for (const item of message.payload) state.threads.set(item.id, item);
       renderThreadList();
       break;
@@ -216,6 +223,26 @@ function renderThreadList() {
     return li;
   }));
   $("thread-list-empty").hidden = items.length > 0;
+}
+
+/// Requests one page of the thread list (page 0 replaces the list).
+function loadPage(page) {
+  state.pages.loading = true;
+  const remember = (id) => { if (page > 0) state.pages.requests.add(id); };
+  request("/threads/list", { page_size: PAGE_SIZE, page_token: page }, remember)
+    .then((reply) => {
+      state.pages.loaded = page + 1;
+      state.pages.more = reply.payload.length === PAGE_SIZE;
+    })
+    .catch(toastError)
+    .finally(() => { state.pages.loading = false; });
+}
+
+/// Near the bottom of the sidebar, the next page loads.
+function maybeLoadMore() {
+  const sidebar = $("sidebar");
+  const nearBottom = sidebar.scrollTop + sidebar.clientHeight >= sidebar.scrollHeight - 80;
+  if (nearBottom && state.pages.more && !state.pages.loading && state.connected) loadPage(state.pages.loaded);
 }
 
 function statusLabel(status) {
@@ -693,13 +720,21 @@ async function search(event) {
   if (!prompt) return;
   try {
     const reply = await request("/threads/search", { prompt });
-    renderResults(reply.payload);
+    renderResults(reply.payload, prompt);
   } catch (error) {
     toastError(error);
   }
 }
 
-function renderResults(results) {
+/// `text` as nodes with the query's words marked.
+function marked(text, query) {
+  const words = query.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length >= 3);
+  if (!words.length) return [text];
+  const pattern = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "giu");
+  return text.split(pattern).map((part, i) => (i % 2 ? el("mark", {}, part) : part));
+}
+
+function renderResults(results, query = "") {
   const list = $("results");
   if (!results.length) {
     list.replaceChildren(el("li", { class: "muted" }, "Nothing found."));
@@ -707,9 +742,9 @@ function renderResults(results) {
     list.replaceChildren(...results.map((result) => {
       const li = el("li", { tabindex: "0", "data-message-id": result.id });
       li.append(el("span", { class: "thread" }, result.thread_title || ""));
-      li.append(el("span", { class: "text" }, result.message));
+      li.append(el("span", { class: "text" }, ...marked(result.message, query)));
       const summary = result.responses && result.responses.messages && result.responses.messages[0];
-      if (summary) li.append(el("span", { class: "muted" }, summary));
+      if (summary) li.append(el("span", { class: "muted" }, ...marked(summary, query)));
       const open = () => openThread(result.thread_id, result.id);
       li.addEventListener("click", open);
       li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
@@ -760,6 +795,7 @@ function start() {
     $("prompt").focus();
   });
   $("search-form").addEventListener("submit", search);
+  $("sidebar").addEventListener("scroll", maybeLoadMore);
   $("rename").addEventListener("click", startRename);
   $("rename-form").addEventListener("submit", rename);
   $("rename-cancel").addEventListener("click", endRename);

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import net from "node:net";
@@ -188,6 +188,7 @@ test("search finds past answers and opens the thread at that message", async () 
     if (!found) await page.waitForTimeout(100);
   }
   assert.ok(found, "the answer is found");
+  assert.ok(await page.locator("#results mark").count() > 0, "the matching words are marked");
   await page.screenshot({ path: join(OUTPUT, "search.png") });
   await page.locator("#results li[data-message-id]", { hasText: "show me my top customer" }).first().click();
   await page.locator("article.message.highlight", { hasText: "show me my top customer" }).waitFor({ timeout: PATIENCE });
@@ -200,6 +201,12 @@ test("a bad request shows a readable error", async () => {
   const page = await signedInPage(context);
   await askQuestion(page, "x".repeat(10_001));
   await page.getByRole("alert").filter({ hasText: "prompt is 10001 characters; the limit is 10000" }).waitFor({ timeout: PATIENCE });
+  // A question the analyst cannot answer: the failed step, and why, in the thread.
+  await page.getByRole("button", { name: "New question" }).click();
+  await askQuestion(page, "what is the meaning of life");
+  const message = page.locator("article.message").first();
+  await message.locator(".steps li", { hasText: "SQL: failed" }).waitFor({ timeout: PATIENCE });
+  await message.getByRole("alert").filter({ hasText: "Questions that work look like" }).waitFor();
   await page.screenshot({ path: join(OUTPUT, "error.png") });
   await context.close();
 });
@@ -285,7 +292,58 @@ test("sharing shows the thread to the other user live, and both see each other p
   await owner.getByText("Also here: Blake").waitFor({ timeout: PATIENCE });
   await owner.screenshot({ path: join(OUTPUT, "presence.png") });
 
+  // Changes by one reach the other live: the owner renames, Blake's page follows.
+  await owner.getByRole("button", { name: "Rename" }).click();
+  await owner.getByLabel("Thread title").fill("Best customers");
+  await owner.getByLabel("Thread title").press("Enter");
+  await blake.getByRole("heading", { name: "Best customers" }).waitFor({ timeout: PATIENCE });
+  await blake.locator("#thread-list li", { hasText: "Best customers" }).waitFor({ timeout: PATIENCE });
+
   // Blake leaves: the owner sees it.
   await blakeContext.close();
   await owner.waitForFunction(() => !document.getElementById("presence").textContent.includes("Blake"), null, { timeout: PATIENCE });
+});
+
+test("the thread list pages in as it scrolls, and works by keyboard", async () => {
+  // 120 more threads, written through the running server's admin socket.
+  const corpus = join(server.dir, "corpus");
+  mkdirSync(corpus, { recursive: true });
+  writeFileSync(join(corpus, "docs.jsonl"), '{"id": "1", "title": "paging check", "text": "a thread for paging . more text"}\n');
+  writeFileSync(join(corpus, "queries.jsonl"), '{"id": "1", "text": "paging"}\n');
+  writeFileSync(join(corpus, "qrels.tsv"), "query_id\tdoc_id\trelevance\n1\t1\t1\n");
+  server.cli("bench", "seed", "--corpus", corpus, "--messages", "120");
+
+  const context = await browser.newContext();
+  const page = await signedInPage(context);
+  const items = page.locator("#thread-list li");
+  await page.waitForFunction(() => document.querySelectorAll("#thread-list li").length === 50, null, { timeout: PATIENCE });
+  for (let round = 0; round < 10 && (await items.count()) < 120; round++) {
+    await page.locator("#sidebar").evaluate((sidebar) => { sidebar.scrollTop = sidebar.scrollHeight; });
+    await page.waitForTimeout(200);
+  }
+  const count = await items.count();
+  assert.ok(count >= 120, `scrolling loaded more pages (${count} threads listed)`);
+  const ids = await items.evaluateAll((nodes) => nodes.map((n) => n.dataset.threadId));
+  assert.equal(new Set(ids).size, ids.length, "no thread is listed twice");
+
+  // By keyboard: focus a thread and press Enter.
+  const first = items.first();
+  const title = (await first.locator(".title").innerText()).trim();
+  await first.focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: title }).waitFor({ timeout: PATIENCE });
+  await context.close();
+});
+
+test("a narrow window still shows the list, the thread and the question box", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await signedInPage(context);
+  await page.locator("#thread-list li").first().click();
+  await page.locator("article.message").first().waitFor({ timeout: PATIENCE });
+  for (const selector of ["#sidebar", "#thread-view", "#composer"]) {
+    const box = await page.locator(selector).boundingBox();
+    assert.ok(box && box.width <= 390 && box.width > 300, `${selector} fits the width`);
+  }
+  await page.screenshot({ path: join(OUTPUT, "narrow.png") });
+  await context.close();
 });
