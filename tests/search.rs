@@ -219,6 +219,12 @@ async fn answers_are_searchable_too() {
     let id = thread["id"].as_str().unwrap().to_string();
     // "QUICK-Stop" appears only in the analyst's summary, not in the question.
     let results = search_until(&mut client, "QUICK-Stop", |r| has_thread(r, &id)).await;
+    let steps = results[0]["context"]["steps"].as_array().unwrap();
+    let fetched = steps.iter().find_map(|s| s.get("fetchingData")).unwrap();
+    assert!(
+        fetched["data"].is_null(),
+        "results carry no rows, as in the seed"
+    );
     assert!(results[0]["responses"]["messages"][0]
         .as_str()
         .unwrap()

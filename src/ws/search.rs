@@ -50,6 +50,14 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
         }
         let name = users.get(message.sent_by)?.map(|u| u.name.clone());
         let mut item = views::message(&message, name.as_deref());
+        // A result list needs no result rows (up to the row cap each); the thread has them.
+        if let Some(steps) = item["context"]["steps"].as_array_mut() {
+            for step in steps {
+                if let Some(fetched) = step.get_mut("fetchingData") {
+                    fetched["data"] = Value::Null;
+                }
+            }
+        }
         item["thread_title"] = json!(thread.title);
         item["score"] = json!(score);
         results.push(item);
