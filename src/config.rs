@@ -69,6 +69,22 @@ pub struct ServeArgs {
     /// Seconds a dataset query may run before it is stopped.
     #[arg(long, default_value_t = 10, hide = true)]
     pub query_timeout_secs: u64,
+    /// Base URL of an OpenAI-compatible API (e.g. http://127.0.0.1:11434/v1 for Ollama).
+    #[arg(long, env = "SKEIN_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// Model name at that API.
+    #[arg(long, env = "SKEIN_LLM_MODEL", requires = "llm_base_url")]
+    pub llm_model: Option<String>,
+    /// API key, if the API needs one (prefer the environment variable: arguments are visible to
+    /// other local users).
+    #[arg(long, env = "SKEIN_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// Seconds to wait for the model's first token.
+    #[arg(long, default_value_t = 30)]
+    pub llm_first_token_timeout_secs: u64,
+    /// Seconds one model answer may take in all.
+    #[arg(long, default_value_t = 120)]
+    pub llm_total_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -81,6 +97,20 @@ impl ServeArgs {
                 time_limit: Duration::from_secs(self.query_timeout_secs.max(1)),
                 ..Default::default()
             },
+            llm: self
+                .llm_base_url
+                .as_ref()
+                .map(|base_url| crate::llm::LlmConfig {
+                    base_url: base_url.clone(),
+                    model: self.llm_model.clone().unwrap_or_else(|| "default".into()),
+                    api_key: self.llm_api_key.clone().filter(|k| !k.is_empty()),
+                    connect_timeout: Duration::from_secs(10),
+                    first_token_timeout: Duration::from_secs(
+                        self.llm_first_token_timeout_secs.max(1),
+                    ),
+                    total_timeout: Duration::from_secs(self.llm_total_timeout_secs.max(1)),
+                    attempts: 3,
+                }),
         }
     }
 }

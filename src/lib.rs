@@ -15,6 +15,7 @@
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
 //! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
 //! | `pipeline` | the `/threads/post` steps: planner, SQL, repairs, narratives          |
+//! | `llm`      | an OpenAI-compatible chat model, streamed (optional)                 |
 //! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation              |
 //! | `bench`    | `skein bench`: search throughput in process and over WebSockets        |
 //! | `ws`       | the wire envelope, the connection loop, one handler per route        |
@@ -38,6 +39,7 @@ pub mod datasets;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod llm;
 pub mod model;
 pub mod pipeline;
 pub mod search;

@@ -18,6 +18,8 @@ pub struct Settings {
     pub send_queue: usize,
     /// Time limit and row cap of dataset queries.
     pub query_limits: QueryLimits,
+    /// An OpenAI-compatible model for questions the built-in analyst cannot plan.
+    pub llm: Option<crate::llm::LlmConfig>,
 }
 
 impl Default for Settings {
@@ -27,6 +29,7 @@ impl Default for Settings {
             pong_timeout: Duration::from_secs(30),
             send_queue: 1024,
             query_limits: QueryLimits::default(),
+            llm: None,
         }
     }
 }
@@ -36,6 +39,7 @@ pub struct Services {
     pub hub: Hub,
     pub datasets: Datasets,
     pub search: std::sync::Arc<Search>,
+    pub llm: Option<std::sync::Arc<crate::llm::LlmClient>>,
     pub settings: Settings,
 }
 
@@ -44,10 +48,17 @@ impl Services {
         store: Store,
         data_dir: &Path,
         settings: Settings,
-    ) -> Result<Services, crate::search::SearchError> {
+    ) -> Result<Services, Box<dyn std::error::Error + Send + Sync>> {
         let embedder = std::sync::Arc::new(HashedNgrams::new(DEFAULT_DIM));
         let search = Search::open(store.clone(), Some(data_dir), embedder)?;
+        let llm = match &settings.llm {
+            Some(config) => Some(std::sync::Arc::new(crate::llm::LlmClient::new(
+                config.clone(),
+            )?)),
+            None => None,
+        };
         Ok(Services {
+            llm,
             search: std::sync::Arc::new(search),
             datasets: Datasets::new(store.clone(), data_dir, settings.query_limits),
             store,

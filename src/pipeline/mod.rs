@@ -10,6 +10,7 @@
 //! failed), fetchingData, generatingDataExplanation, generatingTimeFrame, generatingMetricTitle,
 //! generatingDataSummary. A failed step ends the run; the message keeps what was done.
 
+pub mod model;
 pub mod narrate;
 pub mod planner;
 pub mod repair;
@@ -21,6 +22,7 @@ pub mod timeframe;
 pub use steps::{Failure, FailureKind, Progress, Step, StepSink, StepUpdate};
 
 use crate::datasets::{Datasets, QueryResult};
+use crate::llm::LlmClient;
 use crate::model::{Dataset, Json, Thread, TitleSource, User};
 use crate::store::{self, Store};
 use chrono::Utc;
@@ -41,7 +43,8 @@ pub struct Job {
 
 /// What a completed run found.
 struct Answer {
-    plan: Plan,
+    /// The built-in planner's plan; `None` when the model wrote the SQL.
+    plan: Option<Plan>,
     sql: String,
     result: QueryResult,
     explanation: String,
@@ -106,17 +109,23 @@ impl<'a> Recorder<'a> {
         failure
     }
 
-    /// Streams `text` as `<field>_chunk`s, then completes the step with the whole text.
-    fn stream(&mut self, step: Step, text: &str) {
+    /// One `<field>_chunk` of a step that is streaming.
+    pub fn chunk(&mut self, step: Step, text: &str) {
         let field = step.field();
-        for chunk in steps::chunks(text) {
-            let mut fields = Map::new();
-            fields.insert(field.into(), Value::Null);
-            fields.insert(format!("{field}_chunk"), chunk.into());
-            self.emit(step, Progress::InProgress, fields, None);
-        }
         let mut fields = Map::new();
-        fields.insert(field.into(), text.into());
+        fields.insert(field.into(), Value::Null);
+        fields.insert(format!("{field}_chunk"), text.into());
+        self.emit(step, Progress::InProgress, fields, None);
+    }
+
+    /// Streams `text` as `<field>_chunk`s, then completes the step with the whole text (and
+    /// `extra` fields).
+    fn stream(&mut self, step: Step, text: &str, extra: Map<String, Value>) {
+        for chunk in steps::chunks(text) {
+            self.chunk(step, chunk);
+        }
+        let mut fields = extra;
+        fields.insert(step.field().into(), text.into());
         self.complete(step, fields);
     }
 
@@ -126,23 +135,26 @@ impl<'a> Recorder<'a> {
 }
 
 /// Answers `job`, streaming every step to `sink`, and stores the result in the message.
+/// With `llm`, questions the built-in planner cannot plan go to the model.
 ///
 /// Returns the thread as it is after the run, or `None` if it was deleted meanwhile.
 pub async fn run(
     store: &Store,
     datasets: &Datasets,
+    llm: Option<&LlmClient>,
     job: &Job,
     sink: &dyn StepSink,
 ) -> Result<Option<Thread>, store::Error> {
     let mut recorder = Recorder::new(sink, job.thread_id, job.message_id);
     let mut dataset = None;
-    let outcome = analyze(store, datasets, job, &mut recorder, &mut dataset).await;
+    let outcome = analyze(store, datasets, llm, job, &mut recorder, &mut dataset).await;
     persist(store, job, dataset.as_ref(), recorder.into_steps(), outcome).await
 }
 
 async fn analyze(
     store: &Store,
     datasets: &Datasets,
+    llm: Option<&LlmClient>,
     job: &Job,
     recorder: &mut Recorder<'_>,
     chosen: &mut Option<Dataset>,
@@ -203,9 +215,41 @@ async fn analyze(
     fields.insert("terms".into(), Value::Array(terms));
     recorder.complete(Step::IdentifyingTerms, fields);
 
-    let plan = match planned {
-        Ok(plan) => plan,
-        Err(err) => {
+    let plan = match (planned, llm) {
+        (Ok(plan), _) => plan,
+        // The model takes the questions the built-in planner cannot plan.
+        (Err(_), Some(llm)) => {
+            let earlier: Vec<_> = history
+                .iter()
+                .filter(|m| m.id != job.message_id)
+                .cloned()
+                .collect();
+            let cancelled = || {
+                store
+                    .thread(job.thread_id)
+                    .ok()
+                    .flatten()
+                    .is_none_or(|thread| thread.deleted_at.is_some())
+            };
+            let sql = model::write_sql(llm, recorder, &dataset, &earlier, &job.prompt, &cancelled)
+                .await?;
+            let (sql, result) =
+                model::execute_with_model_fixes(llm, datasets, &dataset, sql, recorder, &cancelled)
+                    .await?;
+            fetched(recorder, &result);
+            let words =
+                model::narrate(llm, recorder, &job.prompt, &sql, &result, &cancelled).await?;
+            return Ok(Answer {
+                plan: None,
+                sql,
+                result,
+                explanation: words.explanation,
+                time_frame: words.time_frame,
+                title: words.title,
+                summary: words.summary,
+            });
+        }
+        (Err(err), None) => {
             let failure = Failure {
                 kind: FailureKind::NotUnderstood,
                 message: err.explain(),
@@ -214,27 +258,25 @@ async fn analyze(
         }
     };
     let sql = sqlgen::sql(&plan);
-    recorder.stream(Step::GeneratingSql, &sql);
+    let mut engine = Map::new();
+    engine.insert("engine".into(), "built-in".into());
+    recorder.stream(Step::GeneratingSql, &sql, engine);
 
     let (sql, result) = execute_with_repairs(datasets, &dataset, sql, recorder).await?;
 
-    recorder.start(Step::FetchingData);
-    let mut fields = Map::new();
-    fields.insert("data".into(), rows_as_objects(&result));
-    fields.insert("data_metadata".into(), data_metadata(&result));
-    recorder.complete(Step::FetchingData, fields);
+    fetched(recorder, &result);
 
     let explanation = narrate::explanation(&plan, &dataset.name);
-    recorder.stream(Step::GeneratingDataExplanation, &explanation);
+    recorder.stream(Step::GeneratingDataExplanation, &explanation, Map::new());
     let time_frame = narrate::time_frame(&plan);
-    recorder.stream(Step::GeneratingTimeFrame, &time_frame);
+    recorder.stream(Step::GeneratingTimeFrame, &time_frame, Map::new());
     let title = narrate::metric_title(&plan);
-    recorder.stream(Step::GeneratingMetricTitle, &title);
+    recorder.stream(Step::GeneratingMetricTitle, &title, Map::new());
     let summary = narrate::summary(&plan, &result);
-    recorder.stream(Step::GeneratingDataSummary, &summary);
+    recorder.stream(Step::GeneratingDataSummary, &summary, Map::new());
 
     Ok(Answer {
-        plan,
+        plan: Some(plan),
         sql,
         result,
         explanation,
@@ -242,6 +284,15 @@ async fn analyze(
         title,
         summary,
     })
+}
+
+/// The `fetchingData` step: the rows and their metadata.
+fn fetched(recorder: &mut Recorder<'_>, result: &QueryResult) {
+    recorder.start(Step::FetchingData);
+    let mut fields = Map::new();
+    fields.insert("data".into(), rows_as_objects(result));
+    fields.insert("data_metadata".into(), data_metadata(result));
+    recorder.complete(Step::FetchingData, fields);
 }
 
 /// Runs SQL; when it fails, tries bounded repairs as `fixingSql` steps.
@@ -391,7 +442,10 @@ async fn persist(
             message.updated_at = Some(now);
             match &outcome {
                 Ok(answer) => {
-                    let (chart, recommendations) = narrate::chart(&answer.plan, &answer.result);
+                    let (chart, recommendations) = match &answer.plan {
+                        Some(plan) => narrate::chart(plan, &answer.result),
+                        None => narrate::chart_for_result(&answer.result),
+                    };
                     message.code = Some(answer.sql.clone());
                     message.title = Some(answer.title.clone());
                     message.time_frame = Some(answer.time_frame.clone());
@@ -401,7 +455,11 @@ async fn persist(
                     message.data_metadata = Some(Json(data_metadata(&answer.result)));
                     message.chart_config = Some(Json(chart));
                     message.chart_recommendations = Some(Json(recommendations));
-                    message.plan = serde_json::to_value(&answer.plan).ok().map(Json);
+                    message.plan = answer
+                        .plan
+                        .as_ref()
+                        .and_then(|p| serde_json::to_value(p).ok())
+                        .map(Json);
                     if thread.titled_by == TitleSource::Prompt {
                         thread.title = answer.title.clone();
                         thread.titled_by = TitleSource::Analysis;

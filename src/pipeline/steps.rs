@@ -84,6 +84,8 @@ pub enum FailureKind {
     QueryFailed,
     /// Storage or another fault of the server.
     Internal,
+    /// The language model could not be reached, failed, timed out or sent garbage.
+    Provider,
 }
 
 #[derive(Debug, Clone, PartialEq)]

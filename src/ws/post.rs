@@ -116,7 +116,8 @@ async fn analyze(services: std::sync::Arc<crate::services::Services>, job: Job) 
         services: services.clone(),
         user: job.user.clone(),
     };
-    match pipeline::run(&services.store, &services.datasets, &job, &sink).await {
+    let llm = services.llm.as_deref();
+    match pipeline::run(&services.store, &services.datasets, llm, &job, &sink).await {
         Ok(Some(thread)) => {
             if let Err(err) = fanout::analysis_finished(&services, &thread, &job.user) {
                 tracing::error!(error = %err, "could not announce the analysis");

@@ -33,7 +33,7 @@ fn render(update: &StepUpdate, route: &str, user: &User) -> Arc<str> {
         code: match failure.kind {
             FailureKind::NotUnderstood | FailureKind::QueryFailed => ErrorCode::BadRequest,
             FailureKind::NoDataset => ErrorCode::NotFound,
-            FailureKind::Internal => ErrorCode::InternalServerError,
+            FailureKind::Internal | FailureKind::Provider => ErrorCode::InternalServerError,
         },
         message: failure.message.clone(),
     });

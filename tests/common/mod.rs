@@ -30,6 +30,7 @@ pub struct TestServer {
     /// The admin token printed on first start.
     pub admin_token: Option<String>,
     extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +48,11 @@ impl TestServer {
 
     /// Starts a server with extra `serve` flags on a fresh data dir.
     pub fn start_with(extra: &[&str]) -> TestServer {
+        Self::start_configured(extra, &[])
+    }
+
+    /// Starts a server with extra `serve` flags and environment variables.
+    pub fn start_configured(extra: &[&str], env: &[(&str, &str)]) -> TestServer {
         let temp = tempfile::tempdir().expect("temp dir");
         let mut server = TestServer {
             dir: temp.path().join("data"),
@@ -55,6 +61,10 @@ impl TestServer {
             addr: String::new(),
             admin_token: None,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         server.launch();
         server
@@ -70,6 +80,7 @@ impl TestServer {
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(&self.dir)
             .args(&self.extra_args)
+            .envs(self.extra_env.iter().cloned())
             .env(
                 "SKEIN_LOG",
                 std::env::var("SKEIN_TEST_LOG").unwrap_or_else(|_| "info".into()),
