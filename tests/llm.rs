@@ -330,3 +330,37 @@ async fn deleting_the_thread_mid_stream_cancels_the_run() {
         .fails("/threads/get", json!({"id": id}), "NOT_FOUND")
         .await;
 }
+
+#[tokio::test]
+async fn when_the_planner_can_plan_it_writes_the_sql_and_the_model_words_the_answer() {
+    let (fake, _server, mut client) = setup().await;
+    fake.script(words());
+    let (events, state) = ask(&mut client, "how many orders in 2023").await;
+    let generated = completed(&events, "generatingSql");
+    assert_eq!(
+        generated["payload"]["engine"], "built-in",
+        "the step says who wrote the SQL"
+    );
+    assert!(generated["payload"]["sql"]
+        .as_str()
+        .unwrap()
+        .contains("COUNT(DISTINCT order_id)"));
+    assert_eq!(
+        completed(&events, "generatingMetricTitle")["payload"]["metric_title"],
+        "Number of Orders"
+    );
+    assert_eq!(
+        completed(&events, "generatingDataSummary")["payload"]["data_summary"],
+        "There are 4,000 orders in all."
+    );
+    assert_eq!(
+        fake.requests().len(),
+        4,
+        "no model call for the SQL, four for the words"
+    );
+    // The plan is kept, so follow-ups still build on it.
+    assert_eq!(
+        state["payload"][0]["messages"][0]["title"],
+        "Number of Orders"
+    );
+}

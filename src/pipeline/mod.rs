@@ -224,13 +224,7 @@ async fn analyze(
                 .filter(|m| m.id != job.message_id)
                 .cloned()
                 .collect();
-            let cancelled = || {
-                store
-                    .thread(job.thread_id)
-                    .ok()
-                    .flatten()
-                    .is_none_or(|thread| thread.deleted_at.is_some())
-            };
+            let cancelled = || thread_gone(store, job.thread_id);
             let sql = model::write_sql(llm, recorder, &dataset, &earlier, &job.prompt, &cancelled)
                 .await?;
             let (sql, result) =
@@ -266,6 +260,20 @@ async fn analyze(
 
     fetched(recorder, &result);
 
+    // With a model configured it words the answer; the built-in planner kept the SQL.
+    if let Some(llm) = llm {
+        let cancelled = || thread_gone(store, job.thread_id);
+        let words = model::narrate(llm, recorder, &job.prompt, &sql, &result, &cancelled).await?;
+        return Ok(Answer {
+            plan: Some(plan),
+            sql,
+            result,
+            explanation: words.explanation,
+            time_frame: words.time_frame,
+            title: words.title,
+            summary: words.summary,
+        });
+    }
     let explanation = narrate::explanation(&plan, &dataset.name);
     recorder.stream(Step::GeneratingDataExplanation, &explanation, Map::new());
     let time_frame = narrate::time_frame(&plan);
@@ -284,6 +292,15 @@ async fn analyze(
         title,
         summary,
     })
+}
+
+/// Whether the job's thread was deleted (which cancels a model's work on it).
+fn thread_gone(store: &Store, thread_id: Uuid) -> bool {
+    store
+        .thread(thread_id)
+        .ok()
+        .flatten()
+        .is_none_or(|thread| thread.deleted_at.is_some())
 }
 
 /// The `fetchingData` step: the rows and their metadata.
