@@ -364,3 +364,42 @@ async fn when_the_planner_can_plan_it_writes_the_sql_and_the_model_words_the_ans
         "Number of Orders"
     );
 }
+
+#[tokio::test]
+async fn the_model_settles_an_ambiguous_dataset_choice() {
+    let (fake, server, mut client) = setup().await;
+    let csv = server.dir.parent().unwrap().join("weather.csv");
+    std::fs::write(&csv, "city,temperature\nOslo,4.5\nLima,19.0\n").unwrap();
+    server.cli(&["dataset", "add", "weather", "--csv", csv.to_str().unwrap()]);
+
+    // Neither dataset's words are in the question: the built-in scores tie, the model picks.
+    let mut script = vec![
+        streamed("2", 1),
+        streamed("SELECT COUNT(*) AS cities FROM weather", 6),
+    ];
+    script.extend(words());
+    fake.script(script);
+    let (events, _) = ask(&mut client, QUESTION).await;
+    let chosen = completed(&events, "identifyingDataset");
+    assert_eq!(chosen["payload"]["dataset"]["name"], "weather");
+    assert_eq!(chosen["payload"]["chosen_by"], "model");
+    let asked = fake.requests()[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        asked.contains("1. Sales Dataset") && asked.contains("2. weather"),
+        "{asked}"
+    );
+    assert_eq!(
+        completed(&events, "fetchingData")["payload"]["data"],
+        json!([{"cities": 2}])
+    );
+
+    // A question whose words point at one dataset needs no model for the choice.
+    fake.script(words());
+    let (events, _) = ask(&mut client, "average temperature by city").await;
+    let chosen = completed(&events, "identifyingDataset");
+    assert_eq!(chosen["payload"]["dataset"]["name"], "weather");
+    assert_eq!(chosen["payload"]["chosen_by"], "built-in");
+}

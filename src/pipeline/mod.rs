@@ -179,8 +179,9 @@ async fn analyze(
         });
 
     recorder.start(Step::IdentifyingDataset);
-    let dataset = match choose_dataset(datasets, job, previous.as_ref().map(|p| p.1)).await {
-        Ok(dataset) => dataset,
+    let choice = choose_dataset(datasets, llm, job, previous.as_ref().map(|p| p.1)).await;
+    let (dataset, chosen_by) = match choice {
+        Ok(choice) => choice,
         Err(failure) => return Err(recorder.fail(Step::IdentifyingDataset, failure)),
     };
     let mut fields = Map::new();
@@ -188,6 +189,7 @@ async fn analyze(
         "dataset".into(),
         json!({"id": dataset.id, "name": dataset.name}),
     );
+    fields.insert("chosen_by".into(), chosen_by.into());
     recorder.complete(Step::IdentifyingDataset, fields);
     *chosen = Some(dataset.clone());
 
@@ -362,11 +364,14 @@ pub async fn execute_with_repairs(
     Err(recorder.fail(Step::FixingSql, failure))
 }
 
+/// The dataset to query and who chose it: the user, the thread's earlier answer, the built-in
+/// scoring, or (when the scoring ties and a model is configured) the model.
 async fn choose_dataset(
     datasets: &Datasets,
+    llm: Option<&LlmClient>,
     job: &Job,
     previous: Option<Uuid>,
-) -> Result<Dataset, Failure> {
+) -> Result<(Dataset, &'static str), Failure> {
     let visible = datasets.visible_to(&job.user).map_err(|err| Failure {
         kind: FailureKind::Internal,
         message: format!("the server could not read its datasets: {err}"),
@@ -374,7 +379,12 @@ async fn choose_dataset(
     let wanted = job.dataset_id.or(previous);
     if let Some(id) = wanted {
         if let Some(dataset) = visible.iter().find(|d| d.id == id) {
-            return Ok(dataset.clone());
+            let by = if job.dataset_id.is_some() {
+                "user"
+            } else {
+                "thread"
+            };
+            return Ok((dataset.clone(), by));
         }
         if job.dataset_id.is_some() {
             return Err(Failure {
@@ -383,20 +393,30 @@ async fn choose_dataset(
             });
         }
     }
-    let mut best: Option<(usize, &Dataset)> = None;
+    let mut scored: Vec<(usize, &Dataset)> = Vec::new();
     for dataset in &visible {
         let Ok(profile) = datasets.profile(dataset).await else {
             continue;
         };
-        let score = planner::relevance(&job.prompt, dataset, &profile);
-        if best.is_none_or(|(best_score, _)| score > best_score) {
-            best = Some((score, dataset));
+        scored.push((planner::relevance(&job.prompt, dataset, &profile), dataset));
+    }
+    let Some(top) = scored.iter().map(|(score, _)| *score).max() else {
+        return Err(Failure {
+            kind: FailureKind::NoDataset,
+            message: "there are no datasets to query yet; add one with `skein dataset add NAME --csv FILE`".into(),
+        });
+    };
+    let tied: Vec<&Dataset> = scored
+        .iter()
+        .filter(|(s, _)| *s == top)
+        .map(|(_, d)| *d)
+        .collect();
+    if let (true, Some(llm)) = (tied.len() > 1, llm) {
+        if let Some(dataset) = model::pick_dataset(llm, &tied, &job.prompt).await {
+            return Ok((dataset.clone(), "model"));
         }
     }
-    best.map(|(_, dataset)| dataset.clone()).ok_or_else(|| Failure {
-        kind: FailureKind::NoDataset,
-        message: "there are no datasets to query yet; add one with `skein dataset add NAME --csv FILE`".into(),
-    })
+    Ok((tied[0].clone(), "built-in"))
 }
 
 /// Rows as objects keyed by column name, the shape of `fetchingData`'s `data`.

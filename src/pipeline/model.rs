@@ -53,6 +53,47 @@ fn schema(dataset: &Dataset) -> String {
     text
 }
 
+/// Asks the model which of `candidates` can answer `question`; `None` if it gives no usable answer
+/// (the caller then keeps its own choice).
+pub async fn pick_dataset<'a>(
+    llm: &LlmClient,
+    candidates: &[&'a Dataset],
+    question: &str,
+) -> Option<&'a Dataset> {
+    let mut list = String::new();
+    for (n, dataset) in candidates.iter().enumerate() {
+        let columns: Vec<&str> = dataset.columns.iter().map(|c| c.name.as_str()).collect();
+        list.push_str(&format!(
+            "{}. {}{} (columns: {})\n",
+            n + 1,
+            dataset.name,
+            dataset
+                .description
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default(),
+            columns.join(", ")
+        ));
+    }
+    let messages = [
+        ChatMessage::system(
+            "Pick the dataset that can answer the question. Answer with its number only.",
+        ),
+        ChatMessage::user(format!("Datasets:\n{list}\nQuestion: {question}")),
+    ];
+    let answer = llm
+        .stream_chat(&messages, &mut |_| {}, &|| false)
+        .await
+        .ok()?;
+    let number: usize = answer
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())?
+        .parse()
+        .ok()?;
+    candidates.get(number.checked_sub(1)?).copied()
+}
+
 /// Streams a model answer as a step's chunks; returns exactly what was streamed.
 async fn stream_step(
     llm: &LlmClient,
