@@ -41,16 +41,21 @@ pub struct Job {
     pub user: User,
 }
 
+/// The worded parts of an answer, by the built-in narrator or the model.
+pub struct Words {
+    pub explanation: String,
+    pub time_frame: String,
+    pub title: String,
+    pub summary: String,
+}
+
 /// What a completed run found.
 struct Answer {
     /// The built-in planner's plan; `None` when the model wrote the SQL.
     plan: Option<Plan>,
     sql: String,
     result: QueryResult,
-    explanation: String,
-    time_frame: String,
-    title: String,
-    summary: String,
+    words: Words,
 }
 
 /// Emits updates and remembers each step's final state for `context.steps`.
@@ -239,10 +244,7 @@ async fn analyze(
                 plan: None,
                 sql,
                 result,
-                explanation: words.explanation,
-                time_frame: words.time_frame,
-                title: words.title,
-                summary: words.summary,
+                words,
             });
         }
         (Err(err), None) => {
@@ -263,37 +265,43 @@ async fn analyze(
     fetched(recorder, &result);
 
     // With a model configured it words the answer; the built-in planner kept the SQL.
-    if let Some(llm) = llm {
-        let cancelled = || thread_gone(store, job.thread_id);
-        let words = model::narrate(llm, recorder, &job.prompt, &sql, &result, &cancelled).await?;
-        return Ok(Answer {
-            plan: Some(plan),
-            sql,
-            result,
-            explanation: words.explanation,
-            time_frame: words.time_frame,
-            title: words.title,
-            summary: words.summary,
-        });
-    }
-    let explanation = narrate::explanation(&plan, &dataset.name);
-    recorder.stream(Step::GeneratingDataExplanation, &explanation, Map::new());
-    let time_frame = narrate::time_frame(&plan);
-    recorder.stream(Step::GeneratingTimeFrame, &time_frame, Map::new());
-    let title = narrate::metric_title(&plan);
-    recorder.stream(Step::GeneratingMetricTitle, &title, Map::new());
-    let summary = narrate::summary(&plan, &result);
-    recorder.stream(Step::GeneratingDataSummary, &summary, Map::new());
-
+    let words = match llm {
+        Some(llm) => {
+            let cancelled = || thread_gone(store, job.thread_id);
+            model::narrate(llm, recorder, &job.prompt, &sql, &result, &cancelled).await?
+        }
+        None => built_in_words(recorder, &plan, &dataset, &result),
+    };
     Ok(Answer {
         plan: Some(plan),
         sql,
         result,
-        explanation,
-        time_frame,
-        title,
-        summary,
+        words,
     })
+}
+
+/// The built-in narrator's explanation, time frame, title and summary, streamed in order.
+fn built_in_words(
+    recorder: &mut Recorder<'_>,
+    plan: &Plan,
+    dataset: &Dataset,
+    result: &QueryResult,
+) -> Words {
+    let words = Words {
+        explanation: narrate::explanation(plan, &dataset.name),
+        time_frame: narrate::time_frame(plan),
+        title: narrate::metric_title(plan),
+        summary: narrate::summary(plan, result),
+    };
+    recorder.stream(
+        Step::GeneratingDataExplanation,
+        &words.explanation,
+        Map::new(),
+    );
+    recorder.stream(Step::GeneratingTimeFrame, &words.time_frame, Map::new());
+    recorder.stream(Step::GeneratingMetricTitle, &words.title, Map::new());
+    recorder.stream(Step::GeneratingDataSummary, &words.summary, Map::new());
+    words
 }
 
 /// Whether the job's thread was deleted (which cancels a model's work on it).
@@ -484,10 +492,10 @@ async fn persist(
                         None => narrate::chart_for_result(&answer.result),
                     };
                     message.code = Some(answer.sql.clone());
-                    message.title = Some(answer.title.clone());
-                    message.time_frame = Some(answer.time_frame.clone());
+                    message.title = Some(answer.words.title.clone());
+                    message.time_frame = Some(answer.words.time_frame.clone());
                     message.responses = Some(Json(
-                        json!({"messages": [answer.summary, answer.explanation]}),
+                        json!({"messages": [answer.words.summary, answer.words.explanation]}),
                     ));
                     message.data_metadata = Some(Json(data_metadata(&answer.result)));
                     message.chart_config = Some(Json(chart));
@@ -498,7 +506,7 @@ async fn persist(
                         .and_then(|p| serde_json::to_value(p).ok())
                         .map(Json);
                     if thread.titled_by == TitleSource::Prompt {
-                        thread.title = answer.title.clone();
+                        thread.title = answer.words.title.clone();
                         thread.titled_by = TitleSource::Analysis;
                     }
                 }

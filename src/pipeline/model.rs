@@ -3,7 +3,7 @@
 //! time frame, title and summary from the actual rows. Every piece streams as it arrives.
 
 use super::steps::{Failure, FailureKind, Step};
-use super::Recorder;
+use super::{Recorder, Words};
 use crate::datasets::{Datasets, QueryResult};
 use crate::llm::{ChatMessage, FenceFilter, LlmClient, LlmError};
 use crate::model::{Dataset, Message};
@@ -212,14 +212,6 @@ pub async fn execute_with_model_fixes(
     Err(recorder.fail(Step::FixingSql, failure))
 }
 
-/// The four narrative steps, worded by the model from the question, the SQL and the rows.
-pub struct Narratives {
-    pub explanation: String,
-    pub time_frame: String,
-    pub title: String,
-    pub summary: String,
-}
-
 pub async fn narrate(
     llm: &LlmClient,
     recorder: &mut Recorder<'_>,
@@ -227,7 +219,7 @@ pub async fn narrate(
     sql: &str,
     result: &QueryResult,
     cancelled: &(dyn Fn() -> bool + Sync),
-) -> Result<Narratives, Failure> {
+) -> Result<Words, Failure> {
     let rows = super::rows_as_objects(result);
     let shown: Vec<&Value> = rows
         .as_array()
@@ -266,7 +258,7 @@ pub async fn narrate(
     }
     let [explanation, time_frame, title, summary]: [String; 4] =
         out.try_into().expect("four steps");
-    Ok(Narratives {
+    Ok(Words {
         explanation,
         time_frame: time_frame.trim().to_string(),
         title: title.trim().trim_matches('"').to_string(),
