@@ -97,6 +97,11 @@ impl Thread {
             folder_id: None,
         }
     }
+
+    /// The users a thread belongs to by ownership or share (org admins see it without being one).
+    pub fn members(&self) -> impl Iterator<Item = Uuid> + '_ {
+        std::iter::once(self.created_by).chain(self.shares.iter().map(|share| share.user_id))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,8 +27,7 @@ pub enum Scope {
 
 /// The documents of a thread's live messages.
 pub fn thread_docs(thread: &Thread, messages: &[Message]) -> Vec<IndexDoc> {
-    let mut members = vec![thread.created_by];
-    members.extend(thread.shares.iter().map(|share| share.user_id));
+    let members: Vec<Uuid> = thread.members().collect();
     messages
         .iter()
         .filter(|message| message.deleted_at.is_none())

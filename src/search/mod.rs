@@ -143,7 +143,8 @@ impl Search {
                     if thread.deleted_at.is_some() {
                         continue;
                     }
-                    let ordinal = index.set_thread(thread.id, thread.org_id, members(&thread));
+                    let ordinal =
+                        index.set_thread(thread.id, thread.org_id, thread.members().collect());
                     threads.insert(thread.id, ordinal);
                     ordinal
                 }
@@ -222,7 +223,7 @@ impl Search {
                 removed.extend(messages.iter().map(|m| m.id));
                 continue;
             }
-            access.push((thread.id, thread.org_id, members(&thread)));
+            access.push((thread.id, thread.org_id, thread.members().collect()));
             docs.extend(doc::thread_docs(&thread, &messages));
         }
         tracing::debug!(
@@ -391,12 +392,6 @@ impl Search {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-}
-
-fn members(thread: &crate::model::Thread) -> Vec<Uuid> {
-    std::iter::once(thread.created_by)
-        .chain(thread.shares.iter().map(|s| s.user_id))
-        .collect()
 }
 
 fn truncate(mut hits: Vec<(Uuid, f32)>, limit: usize) -> Vec<(Uuid, f32)> {

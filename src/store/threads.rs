@@ -31,12 +31,12 @@ impl ThreadTxn<'_> {
     /// Writes a thread and keeps the org and member indexes in step with its owner and shares.
     pub fn put_thread<E>(&self, thread: &Thread) -> TxResult<(), E> {
         if let Some(old) = self.thread::<E>(thread.id)? {
-            for user in members(&old) {
+            for user in old.members() {
                 self.member_threads
                     .remove(&codec::pair_key(&user, &thread.id)[..])?;
             }
         }
-        for user in members(thread) {
+        for user in thread.members() {
             self.member_threads
                 .insert(&codec::pair_key(&user, &thread.id)[..], &[][..])?;
         }
@@ -245,9 +245,4 @@ fn message_key(thread_id: Uuid, position: u32) -> [u8; 20] {
     key[..16].copy_from_slice(thread_id.as_bytes());
     key[16..].copy_from_slice(&position.to_be_bytes());
     key
-}
-
-/// The users indexed as members of a thread: its owner and everyone it is shared with.
-fn members(thread: &Thread) -> impl Iterator<Item = Uuid> + '_ {
-    std::iter::once(thread.created_by).chain(thread.shares.iter().map(|share| share.user_id))
 }
