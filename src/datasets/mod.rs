@@ -170,13 +170,9 @@ impl Datasets {
         Ok(dataset)
     }
 
+    /// Refuses a taken name before any import work (the store checks again when registering).
     fn check_free(&self, org_id: Uuid, name: &str, table: &str) -> Result<(), DatasetError> {
-        let taken = self.store.datasets()?.into_iter().any(|other| {
-            other.org_id == org_id
-                && (other.name.eq_ignore_ascii_case(name)
-                    || other.table.eq_ignore_ascii_case(table))
-        });
-        if taken {
+        if self.store.dataset_taken(org_id, name, table)? {
             return Err(DatasetExists::Name(name.to_string()).into());
         }
         Ok(())

@@ -1,6 +1,6 @@
 //! Organizations, users and token hashes.
 
-use super::{codec, finish, next_seq, Error, Store};
+use super::{codec, finish, get, next_seq, Error, Store};
 use crate::model::{Org, User};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
@@ -113,12 +113,5 @@ impl Store {
             Some(id) => get(&self.users, &id),
             None => Ok(None),
         }
-    }
-}
-
-fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, Error> {
-    match tree.get(key)? {
-        Some(raw) => Ok(Some(codec::decode(&raw)?)),
-        None => Ok(None),
     }
 }

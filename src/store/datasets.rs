@@ -1,6 +1,6 @@
 //! Dataset descriptions (the data itself lives in SQLite files, see `datasets`).
 
-use super::{codec, finish, next_seq, Error, Store};
+use super::{codec, finish, get, next_seq, Error, Store};
 use crate::model::Dataset;
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
@@ -27,20 +27,21 @@ impl Store {
     }
 
     pub fn dataset(&self, id: Uuid) -> Result<Option<Dataset>, Error> {
-        match self.datasets.get(id.as_bytes())? {
-            Some(raw) => Ok(Some(codec::decode(&raw)?)),
-            None => Ok(None),
-        }
+        get(&self.datasets, id.as_bytes())
+    }
+
+    /// Whether an org already has a dataset of this name or table name (ignoring case).
+    pub fn dataset_taken(&self, org_id: Uuid, name: &str, table: &str) -> Result<bool, Error> {
+        Ok(self.datasets()?.into_iter().any(|other| {
+            other.org_id == org_id
+                && (other.name.eq_ignore_ascii_case(name)
+                    || other.table.eq_ignore_ascii_case(table))
+        }))
     }
 
     /// Registers a dataset; names (and table names) are unique within an org.
     pub async fn add_dataset(&self, dataset: &Dataset) -> Result<(), DatasetExists> {
-        let taken = self.datasets()?.into_iter().any(|other| {
-            other.org_id == dataset.org_id
-                && (other.name.eq_ignore_ascii_case(&dataset.name)
-                    || other.table.eq_ignore_ascii_case(&dataset.table))
-        });
-        if taken {
+        if self.dataset_taken(dataset.org_id, &dataset.name, &dataset.table)? {
             return Err(DatasetExists::Name(dataset.name.clone()));
         }
         let result = (&self.datasets, &self.meta).transaction(|(datasets, meta)| {

@@ -170,6 +170,14 @@ impl Store {
     }
 }
 
+/// Reads and decodes one record.
+fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, Error> {
+    match tree.get(key)? {
+        Some(raw) => Ok(Some(codec::decode(&raw)?)),
+        None => Ok(None),
+    }
+}
+
 /// Takes the next write sequence number inside a transaction on the `meta` tree.
 fn next_seq<E>(meta: &sled::transaction::TransactionalTree) -> TxResult<u64, E> {
     let seq = meta

@@ -1,6 +1,6 @@
 //! Threads and their messages: transactional writes with index upkeep, and reads.
 
-use super::{codec, finish, next_seq, Error, Store, TxResult};
+use super::{codec, finish, get, next_seq, Error, Store, TxResult};
 use crate::model::{Message, Thread};
 use sled::transaction::TransactionalTree;
 use sled::Transactional;
@@ -196,10 +196,7 @@ impl Store {
     }
 
     pub fn thread(&self, id: Uuid) -> Result<Option<Thread>, Error> {
-        match self.threads.get(id.as_bytes())? {
-            Some(raw) => Ok(Some(codec::decode(&raw)?)),
-            None => Ok(None),
-        }
+        get(&self.threads, id.as_bytes())
     }
 
     /// All messages of a thread, oldest first.

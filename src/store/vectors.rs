@@ -1,6 +1,6 @@
 //! Stored message vectors (derived data: `skein reindex` can rebuild them).
 
-use super::{codec, Error, Store};
+use super::{codec, get, Error, Store};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,10 +18,7 @@ pub struct StoredVector {
 
 impl Store {
     pub fn vector(&self, message_id: Uuid) -> Result<Option<StoredVector>, Error> {
-        match self.vectors.get(message_id.as_bytes())? {
-            Some(raw) => Ok(Some(codec::decode(&raw)?)),
-            None => Ok(None),
-        }
+        get(&self.vectors, message_id.as_bytes())
     }
 
     /// Writes and removes vectors in one batch (not flushed: vectors can be rebuilt).
