@@ -232,10 +232,6 @@ impl Hub {
             conn.closer.close(code, reason);
         }
     }
-
-    pub fn connection_count(&self) -> usize {
-        self.channels.lock().unwrap().conns.len()
-    }
 }
 
 impl Channels {

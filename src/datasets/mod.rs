@@ -69,10 +69,6 @@ impl Datasets {
         }
     }
 
-    pub fn limits(&self) -> QueryLimits {
-        self.limits
-    }
-
     /// The datasets a user may query, oldest first.
     pub fn visible_to(&self, user: &User) -> Result<Vec<Dataset>, store::Error> {
         Ok(self

@@ -162,10 +162,6 @@ impl TextIndex {
         self.reader.reload()
     }
 
-    pub fn segment_count(&self) -> usize {
-        self.reader.searcher().segment_readers().len()
-    }
-
     /// The stemmed, de-duplicated terms of a prompt (at most [`MAX_QUERY_TERMS`]).
     pub fn terms(&self, prompt: &str) -> Vec<String> {
         let mut analyzer = self.analyzer.lock().unwrap();
