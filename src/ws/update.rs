@@ -227,10 +227,12 @@ async fn run_code(
             "viewers cannot change a thread; ask its owner for editor access",
         ));
     }
-    let messages = services.store.messages(thread_id)?;
     let message = match message_id {
-        Some(id) => messages.iter().find(|m| m.id == id),
-        None => messages.last(),
+        Some(id) => services
+            .store
+            .message_by_id(id)?
+            .filter(|m| m.thread_id == thread_id),
+        None => services.store.latest_message(thread_id)?,
     }
     .ok_or_else(|| ApiError::not_found(format!("message not found in thread {thread_id}")))?;
     let dataset = message
