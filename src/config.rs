@@ -85,6 +85,20 @@ pub struct ServeArgs {
     /// Seconds one model answer may take in all.
     #[arg(long, default_value_t = 120)]
     pub llm_total_timeout_secs: u64,
+    /// Base URL of an OpenAI-compatible embeddings API for search (default: the built-in
+    /// embedder, which needs no network).
+    #[arg(long, env = "SKEIN_EMBED_BASE_URL", requires = "embed_model")]
+    pub embed_base_url: Option<String>,
+    /// Embedding model name at that API; vectors record it, and changing it re-embeds every
+    /// message in the background.
+    #[arg(long, env = "SKEIN_EMBED_MODEL", requires = "embed_base_url")]
+    pub embed_model: Option<String>,
+    /// API key of the embeddings API, if it needs one.
+    #[arg(long, env = "SKEIN_EMBED_API_KEY", hide_env_values = true)]
+    pub embed_api_key: Option<String>,
+    /// Texts per embeddings request.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=2048))]
+    pub embed_batch_size: u16,
 }
 
 impl ServeArgs {
@@ -111,6 +125,17 @@ impl ServeArgs {
                     total_timeout: Duration::from_secs(self.llm_total_timeout_secs.max(1)),
                     attempts: 3,
                 }),
+            embed: self.embed_base_url.as_ref().map(|base_url| {
+                crate::llm::embeddings::EmbedConfig {
+                    base_url: base_url.clone(),
+                    model: self.embed_model.clone().unwrap_or_default(),
+                    api_key: self.embed_api_key.clone().filter(|k| !k.is_empty()),
+                    batch_size: self.embed_batch_size as usize,
+                    connect_timeout: Duration::from_secs(10),
+                    request_timeout: Duration::from_secs(60),
+                    attempts: 3,
+                }
+            }),
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn routes(
         .and(warp::path::end())
         .and(authenticated(services))
         .and(warp::ws())
-        .and(with_services)
+        .and(with_services.clone())
         .map(
             move |user: User, upgrade: warp::ws::Ws, services: Arc<Services>| {
                 let guard = open_connections.clone();
@@ -51,7 +51,18 @@ pub fn routes(
     let health = warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
-        .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})));
+        .and(with_services)
+        .map(|services: Arc<Services>| {
+            let search = &services.search;
+            warp::reply::json(&serde_json::json!({
+                "status": "ok",
+                "search": {
+                    "indexed_seq": search.indexed_seq(),
+                    "documents": search.num_docs(),
+                    "vectors": search.vector_status(),
+                },
+            }))
+        });
     let index = warp::path::end()
         .and(warp::get())
         .map(|| asset("index.html"));

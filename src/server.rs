@@ -61,6 +61,8 @@ pub async fn run(
 
     // Keeps the search index current, starting with what changed while the server was down.
     let indexer = tokio::spawn(services.search.clone().run_indexer());
+    // Embeds what the configured embedding model lacks (after a model change, or an outage).
+    let vector_filler = tokio::spawn(services.search.clone().run_vector_filler());
     let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
     let routes = crate::http::routes(services.clone(), open_connections);
 
@@ -103,6 +105,7 @@ pub async fn run(
         task.abort();
     }
     indexer.abort();
+    vector_filler.abort();
     let _ = std::fs::remove_file(admin::socket_path(data_dir));
     store.flush().await?;
     tracing::info!("stopped; data flushed");

@@ -2,7 +2,8 @@
 
 use crate::datasets::{Datasets, QueryLimits};
 use crate::hub::Hub;
-use crate::search::{HashedNgrams, Search, DEFAULT_DIM};
+use crate::llm::embeddings::RemoteEmbedder;
+use crate::search::{Embedder, HashedNgrams, Search, DEFAULT_DIM};
 use crate::store::Store;
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub struct Settings {
     pub query_limits: QueryLimits,
     /// An OpenAI-compatible model for questions the built-in analyst cannot plan.
     pub llm: Option<crate::llm::LlmConfig>,
+    /// An OpenAI-compatible embeddings API for search, instead of the built-in embedder.
+    pub embed: Option<crate::llm::embeddings::EmbedConfig>,
 }
 
 impl Default for Settings {
@@ -30,6 +33,7 @@ impl Default for Settings {
             send_queue: 1024,
             query_limits: QueryLimits::default(),
             llm: None,
+            embed: None,
         }
     }
 }
@@ -49,7 +53,10 @@ impl Services {
         data_dir: &Path,
         settings: Settings,
     ) -> Result<Services, Box<dyn std::error::Error + Send + Sync>> {
-        let embedder = std::sync::Arc::new(HashedNgrams::new(DEFAULT_DIM));
+        let embedder: std::sync::Arc<dyn Embedder> = match &settings.embed {
+            Some(config) => std::sync::Arc::new(RemoteEmbedder::new(config.clone())?),
+            None => std::sync::Arc::new(HashedNgrams::new(DEFAULT_DIM)),
+        };
         let search = Search::open(store.clone(), Some(data_dir), embedder)?;
         let llm = match &settings.llm {
             Some(config) => Some(std::sync::Arc::new(crate::llm::LlmClient::new(

@@ -1,4 +1,7 @@
-//! An OpenAI-compatible chat model (Ollama, vLLM, llama.cpp's server, LM Studio, OpenAI):
+//! OpenAI-compatible providers (Ollama, vLLM, llama.cpp's server, LM Studio, OpenAI). Here, the
+//! chat model; `embeddings` is the embeddings endpoint behind search's `Embedder`.
+//!
+//! The chat model:
 //! `POST {base}/chat/completions` with `stream: true`, server-sent events parsed as they arrive,
 //! tokens handed to the caller one by one.
 //!
@@ -11,6 +14,8 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+pub mod embeddings;
 
 /// Where the model is and how long to wait for it.
 #[derive(Clone)]
@@ -113,7 +118,7 @@ impl LlmClient {
                     after,
                     retryable: true,
                 }) if attempt < self.config.attempts => {
-                    let wait = after.unwrap_or(Duration::from_millis(250 * 2u64.pow(attempt - 1)));
+                    let wait = backoff(attempt, after);
                     if Instant::now() + wait >= deadline {
                         return Err(error);
                     }
@@ -162,30 +167,15 @@ impl LlmClient {
             }
             Ok(Ok(response)) => response,
         };
-        let status = response.status();
-        if !status.is_success() {
-            let after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| Duration::from_secs(s.min(30)));
-            let message: String = response
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect();
-            let error = LlmError::Status {
-                status: status.as_u16(),
-                message,
-            };
-            let retry = status.as_u16() == 429 || status.is_server_error();
+        if !response.status().is_success() {
+            let failure = HttpFailure::read(response).await;
             return Err(Retry {
-                error,
-                after,
-                retryable: retry,
+                retryable: failure.retryable(),
+                after: failure.retry_after,
+                error: LlmError::Status {
+                    status: failure.status,
+                    message: failure.message,
+                },
             });
         }
 
@@ -263,6 +253,51 @@ impl Retry {
             retryable: false,
         }
     }
+}
+
+/// An unsuccessful HTTP answer of a provider: what to report, and whether to try again.
+pub(crate) struct HttpFailure {
+    pub status: u16,
+    /// The start of the body (providers put their error message there).
+    pub message: String,
+    /// `Retry-After` in seconds, capped at 30.
+    pub retry_after: Option<Duration>,
+}
+
+impl HttpFailure {
+    pub async fn read(response: reqwest::Response) -> HttpFailure {
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(30)));
+        let message = response
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect();
+        HttpFailure {
+            status,
+            message,
+            retry_after,
+        }
+    }
+
+    /// Only rate limits and server errors are worth another attempt.
+    pub fn retryable(&self) -> bool {
+        self.status == 429 || self.status >= 500
+    }
+}
+
+/// The wait before attempt `attempt + 1`: the server's `Retry-After`, else exponential backoff.
+pub(crate) fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    retry_after.unwrap_or(Duration::from_millis(
+        250 * 2u64.pow(attempt.saturating_sub(1)),
+    ))
 }
 
 fn clip(text: &str) -> String {

@@ -1,7 +1,8 @@
 //! Embedders turn texts into vectors for the vector leg.
 //!
-//! [`Embedder`] is asynchronous and batched so that a remote embeddings endpoint can implement
-//! it later; vectors record the model that made them. [`HashedNgrams`] is the built-in one: no
+//! [`Embedder`] is asynchronous and batched, so that a remote embeddings endpoint
+//! ([`super::remote::RemoteEmbedder`]) implements it too; vectors record the model that made
+//! them. [`HashedNgrams`] is the built-in one: no
 //! download, no network. It is the feature-hashing trick over words and character n-grams of
 //! words (which match across inflections and compounds), signed to cancel collisions, with
 //! sublinear term frequency, L2-normalized.
@@ -19,7 +20,11 @@ pub struct EmbedError(pub String);
 pub trait Embedder: Send + Sync {
     /// Identifies the model; stored with each vector so a change of model can be detected.
     fn model(&self) -> &str;
-    fn dim(&self) -> usize;
+    /// Runs in-process and quickly, so indexing may wait for it (a remote one is left to the
+    /// background vector filler instead).
+    fn is_local(&self) -> bool {
+        false
+    }
     /// One vector of `dim()` values per text, in order.
     fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a>;
 }
@@ -36,6 +41,16 @@ impl HashedNgrams {
             dim,
             model: format!("skein-hashed-ngrams-v1-{dim}"),
         }
+    }
+
+    /// The built-in embedder that made vectors of `model`, if one did: its vectors can serve
+    /// queries while a new model's are built, since queries can still be embedded with it.
+    pub fn for_model(model: &str) -> Option<HashedNgrams> {
+        let dim: usize = model
+            .strip_prefix("skein-hashed-ngrams-v1-")?
+            .parse()
+            .ok()?;
+        (dim > 0).then(|| HashedNgrams::new(dim))
     }
 
     /// The vector of one text, computed in place.
@@ -84,8 +99,8 @@ impl Embedder for HashedNgrams {
         &self.model
     }
 
-    fn dim(&self) -> usize {
-        self.dim
+    fn is_local(&self) -> bool {
+        true
     }
 
     fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a> {
@@ -150,6 +165,18 @@ mod tests {
         );
         assert!((cosine(&a, &a) - 1.0).abs() < 1e-5);
         assert_eq!(embedder.vector("").iter().filter(|x| **x != 0.0).count(), 0);
+    }
+
+    #[test]
+    fn the_built_in_model_is_recognized_by_its_id() {
+        let embedder = HashedNgrams::new(64);
+        let again = HashedNgrams::for_model(embedder.model()).unwrap();
+        assert_eq!(
+            again.vector("monthly sales"),
+            embedder.vector("monthly sales")
+        );
+        assert!(HashedNgrams::for_model("text-embedding-3-small").is_none());
+        assert!(HashedNgrams::for_model("skein-hashed-ngrams-v1-0").is_none());
     }
 
     #[test]

@@ -2,21 +2,26 @@
 //!
 //! - `doc`: what is indexed per message, and the access scope of a query.
 //! - `text`: the tantivy index, with access terms so filtering happens inside the query.
-//! - `embed`: the [`Embedder`] interface and the built-in hashed n-gram embedder.
+//! - `embed`: the [`Embedder`] interface and the built-in hashed n-gram embedder (a remote one is
+//!   in `llm::embeddings`).
 //! - `vectors`: quantized vectors in memory and the dot-product scan.
+//! - `legs`: which model's vectors serve queries, and the one being built after a model change.
 //! - `fusion`: merging the two ranked lists.
 //! - `eval`: nDCG@10 and recall@10 on the Cranfield collection.
 //!
 //! sled stays the source of truth. Every thread write logs `seq → thread`; the indexer re-indexes
 //! the threads changed since the sequence stored in the last tantivy commit, so a crash between
-//! a write and a commit only delays indexing. Vectors are kept in sled too, and loaded into memory
-//! on start. `reindex` rebuilds everything from the threads.
+//! a write and a commit only delays indexing. Vectors are kept in sled too, per model, and loaded
+//! into memory on start. When the configured model lacks vectors for some messages (a new model,
+//! a provider that was down), [`Search::run_vector_filler`] embeds them in the background while
+//! the text leg and any complete older vectors keep serving. `reindex` rebuilds everything.
 
 pub mod corpus;
 pub mod doc;
 pub mod embed;
 pub mod eval;
 pub mod fusion;
+pub mod legs;
 pub mod text;
 pub mod vectors;
 
@@ -25,14 +30,14 @@ pub use embed::{Embedder, HashedNgrams};
 pub use fusion::Fusion;
 
 use crate::model::User;
-use crate::store::{self, Store, StoredVector};
-use std::collections::{BTreeMap, HashSet};
+use crate::store::{self, Store, StoredVector, VectorModel};
+use legs::{VectorLeg, VectorLegs};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use text::TextIndex;
 use uuid::Uuid;
-use vectors::VectorIndex;
 
 /// Results of a search, best first.
 pub const MAX_RESULTS: usize = 10;
@@ -65,6 +70,10 @@ pub const DEFAULT_FEEDBACK: Option<Feedback> = Some(Feedback {
 
 /// Threads re-indexed per commit while catching up.
 const BATCH_THREADS: usize = 500;
+/// Threads per step of filling in vectors (the indexer may run between steps).
+const FILL_THREADS: usize = 100;
+/// How long a search waits for its query's vector before answering from the text leg alone.
+const QUERY_EMBED_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -89,12 +98,32 @@ pub enum Legs {
 pub struct Search {
     store: Store,
     text: TextIndex,
-    vectors: RwLock<VectorIndex>,
+    legs: RwLock<VectorLegs>,
+    /// The configured embedding model.
     embedder: Arc<dyn Embedder>,
     fusion: Fusion,
     feedback: Option<Feedback>,
     /// One indexing pass at a time.
     indexing: tokio::sync::Mutex<()>,
+    /// Woken when the configured model's vectors need filling in.
+    fill: tokio::sync::Notify,
+    /// Threads whose vectors of the configured (remote) model are behind their text.
+    stale: std::sync::Mutex<HashSet<Uuid>>,
+}
+
+/// Which models' vectors serve and build, for `/healthz`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VectorStatus {
+    /// The configured model.
+    pub model: String,
+    /// The model whose vectors answer queries, if any.
+    pub serving: Option<String>,
+    /// The configured model while its vectors are built and another model serves.
+    pub building: Option<String>,
+    /// Every message has a vector of the configured model, and those serve.
+    pub complete: bool,
+    /// Vectors serving.
+    pub vectors: usize,
 }
 
 impl Search {
@@ -106,52 +135,27 @@ impl Search {
     ) -> Result<Search, SearchError> {
         let dir = data_dir.map(|d| d.join("search").join("text"));
         let text = TextIndex::open(dir.as_deref(), 64 * 1024 * 1024)?;
+        let legs = VectorLegs::open(&store, embedder.clone())?;
         let search = Search {
-            vectors: RwLock::new(VectorIndex::new(embedder.dim())),
+            legs: RwLock::new(legs),
             store,
             text,
             embedder,
             fusion: DEFAULT_FUSION,
             feedback: DEFAULT_FEEDBACK,
             indexing: tokio::sync::Mutex::new(()),
+            fill: tokio::sync::Notify::new(),
+            stale: Default::default(),
         };
-        search.load_vectors()?;
+        if !search.configured_model_complete()? {
+            search.fill.notify_one();
+        }
         Ok(search)
     }
 
     pub fn with_fusion(mut self, fusion: Fusion) -> Search {
         self.fusion = fusion;
         self
-    }
-
-    /// Loads the stored vectors of the current model into memory.
-    fn load_vectors(&self) -> Result<(), SearchError> {
-        let mut index = self.vectors.write().unwrap();
-        *index = VectorIndex::new(self.embedder.dim());
-        let mut threads = std::collections::HashMap::new();
-        for entry in self.store.vectors() {
-            let (message_id, stored) = entry?;
-            if stored.model != self.embedder.model() || stored.codes.len() != index.dim() {
-                continue;
-            }
-            let ordinal = match threads.get(&stored.thread_id) {
-                Some(ordinal) => *ordinal,
-                None => {
-                    let Some(thread) = self.store.thread(stored.thread_id)? else {
-                        continue;
-                    };
-                    if thread.deleted_at.is_some() {
-                        continue;
-                    }
-                    let ordinal =
-                        index.set_thread(thread.id, thread.org_id, thread.members().collect());
-                    threads.insert(thread.id, ordinal);
-                    ordinal
-                }
-            };
-            index.insert(message_id, ordinal, &stored.codes, stored.scale);
-        }
-        Ok(())
     }
 
     /// The store sequence the index covers.
@@ -191,78 +195,126 @@ impl Search {
     }
 
     /// Rebuilds both legs from the threads in sled; returns how many messages it indexed.
+    ///
+    /// Vectors the provider could not make are filled in later by the vector filler.
     pub async fn reindex(&self) -> Result<u64, SearchError> {
-        let _guard = self.indexing.lock().await;
-        let covered = self.store.last_seq()?;
-        self.text.delete_all()?;
-        self.store.clear_vectors()?;
-        *self.vectors.write().unwrap() = VectorIndex::new(self.embedder.dim());
-        let threads = self.store.thread_ids()?;
-        for batch in threads.chunks(BATCH_THREADS) {
-            self.index_threads(batch).await?;
+        {
+            let _guard = self.indexing.lock().await;
+            let covered = self.store.last_seq()?;
+            self.text.delete_all()?;
+            self.store.clear_vectors()?;
+            *self.legs.write().unwrap() = VectorLegs {
+                serving: Some(VectorLeg::empty(self.embedder.clone())),
+                building: None,
+            };
+            let threads = self.store.thread_ids()?;
+            for batch in threads.chunks(BATCH_THREADS) {
+                self.index_threads(batch).await?;
+            }
+            self.text.commit(&covered.to_string())?;
+            self.text.settle()?;
+            self.store.prune_changes(covered)?;
         }
-        self.text.commit(&covered.to_string())?;
-        self.text.settle()?;
-        self.store.prune_changes(covered)?;
+        if let Err(err) = self.fill_vectors().await {
+            tracing::warn!(error = %err, "vectors incomplete after reindexing; they will be filled in later");
+            self.fill.notify_one();
+        }
         Ok(self.text.num_docs())
     }
 
-    /// Replaces the indexed documents of these threads with their current messages.
+    /// Replaces the indexed documents of these threads with their current messages: the text
+    /// leg at once, and the vector legs of local embedders too. A remote embedder is never
+    /// waited for here (a slow provider must not hold up the text leg): its legs get the
+    /// threads' new access at once, and the threads are left to the vector filler.
     async fn index_threads(&self, threads: &[Uuid]) -> Result<(), SearchError> {
-        let mut docs = Vec::new();
-        let mut removed = Vec::new();
-        let mut access = Vec::new();
         for &thread_id in threads {
             self.text.delete_thread(thread_id);
-            self.vectors.write().unwrap().remove_thread(thread_id);
+        }
+        let live = self.live_docs(threads)?;
+        tracing::debug!(
+            threads = threads.len(),
+            docs = live.docs.len(),
+            "indexing threads"
+        );
+        for doc in &live.docs {
+            self.text.add(doc)?;
+        }
+        self.store.remove_vectors(&live.removed)?;
+        let embedders = self.legs.read().unwrap().embedders();
+        for embedder in embedders {
+            let model = embedder.model();
+            if !embedder.is_local() {
+                if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
+                    leg.update_access(threads, &live.access);
+                }
+                self.mark_stale(model, threads)?;
+                continue;
+            }
+            let (vectors, _) = self.vectors_for(&live.docs, embedder.as_ref()).await?;
+            self.store.put_vectors(model, &vectors)?;
+            if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
+                leg.replace(threads, &live.access, &vectors)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The documents of the threads that exist, who may see them, and the messages of deleted
+    /// threads.
+    fn live_docs(&self, threads: &[Uuid]) -> Result<LiveDocs, SearchError> {
+        let mut live = LiveDocs::default();
+        for &thread_id in threads {
             let Some(thread) = self.store.thread(thread_id)? else {
                 continue;
             };
             let messages = self.store.messages(thread_id)?;
             if thread.deleted_at.is_some() {
-                removed.extend(messages.iter().map(|m| m.id));
+                live.removed.extend(messages.iter().map(|m| m.id));
                 continue;
             }
-            access.push((thread.id, thread.org_id, thread.members().collect()));
-            docs.extend(doc::thread_docs(&thread, &messages));
+            live.access
+                .push((thread.id, thread.org_id, thread.members().collect()));
+            live.docs.extend(doc::thread_docs(&thread, &messages));
         }
-        tracing::debug!(
-            threads = threads.len(),
-            docs = docs.len(),
-            "indexing threads"
-        );
-        for doc in &docs {
-            self.text.add(doc)?;
+        Ok(live)
+    }
+
+    /// Leaves `threads` to the vector filler: the configured model's vectors of them are
+    /// behind. Recorded in the store too, so a restart before the filler is done still fills.
+    fn mark_stale(&self, model: &str, threads: &[Uuid]) -> Result<(), SearchError> {
+        if model != self.embedder.model() || threads.is_empty() {
+            return Ok(());
         }
-        let vectors = self.vectors_for(&docs).await?;
-        self.store.update_vectors(&vectors, &removed)?;
-        let mut index = self.vectors.write().unwrap();
-        let mut ordinals = BTreeMap::new();
-        for (thread, org, members) in access {
-            ordinals.insert(thread, index.set_thread(thread, org, members));
+        let mut stale = self.stale.lock().unwrap();
+        if stale.is_empty() {
+            self.store
+                .set_vector_model(model, VectorModel { complete: false })?;
         }
-        for (message_id, stored) in &vectors {
-            index.insert(
-                *message_id,
-                ordinals[&stored.thread_id],
-                &stored.codes,
-                stored.scale,
-            );
-        }
+        stale.extend(threads);
+        self.fill.notify_one();
         Ok(())
     }
 
-    /// Vectors for these documents, embedding only texts that changed since they were stored.
+    fn configured_model_complete(&self) -> Result<bool, SearchError> {
+        Ok(self
+            .store
+            .vector_model(self.embedder.model())?
+            .is_some_and(|state| state.complete))
+    }
+
+    /// Vectors of `embedder`'s model for these documents, embedding only texts that changed
+    /// since they were stored; also how many it embedded.
     async fn vectors_for(
         &self,
         docs: &[IndexDoc],
-    ) -> Result<Vec<(Uuid, StoredVector)>, SearchError> {
-        let model = self.embedder.model().to_string();
+        embedder: &dyn Embedder,
+    ) -> Result<(Vec<(Uuid, StoredVector)>, usize), SearchError> {
+        let model = embedder.model().to_string();
         let mut out = Vec::with_capacity(docs.len());
         let mut todo = Vec::new();
         for doc in docs {
             let hash = text_hash(&doc.text);
-            match self.store.vector(doc.message_id)? {
+            match self.store.vector(&model, doc.message_id)? {
                 Some(stored) if stored.model == model && stored.text_hash == hash => {
                     out.push((
                         doc.message_id,
@@ -275,24 +327,162 @@ impl Search {
                 _ => todo.push(doc),
             }
         }
-        for chunk in todo.chunks(256) {
-            let texts: Vec<String> = chunk.iter().map(|d| d.text.clone()).collect();
-            let embedded = self.embedder.embed(&texts).await?;
-            for (doc, vector) in chunk.iter().zip(embedded) {
-                let (codes, scale) = vectors::quantize(&vector);
-                out.push((
-                    doc.message_id,
-                    StoredVector {
-                        thread_id: doc.thread_id,
-                        model: model.clone(),
-                        text_hash: text_hash(&doc.text),
-                        scale,
-                        codes,
-                    },
-                ));
+        let texts: Vec<String> = todo.iter().map(|d| d.text.clone()).collect();
+        let embedded = embedder.embed(&texts).await?;
+        for (doc, vector) in todo.iter().zip(embedded) {
+            let (codes, scale) = vectors::quantize(&vector);
+            out.push((
+                doc.message_id,
+                StoredVector {
+                    thread_id: doc.thread_id,
+                    model: model.clone(),
+                    text_hash: text_hash(&doc.text),
+                    scale,
+                    codes,
+                },
+            ));
+        }
+        Ok((out, todo.len()))
+    }
+
+    /// Embeds the configured model's vectors of `threads` and puts them in its leg; returns how
+    /// many texts it embedded. The provider is called without holding the indexing lock, and
+    /// what it returns is matched against the threads as they are afterwards: vectors of text
+    /// that changed meanwhile are dropped (the change marked the thread stale again).
+    async fn embed_threads(&self, threads: &[Uuid]) -> Result<usize, SearchError> {
+        let model = self.embedder.model();
+        let before = self.live_docs(threads)?;
+        let (vectors, embedded) = self
+            .vectors_for(&before.docs, self.embedder.as_ref())
+            .await?;
+        let _guard = self.indexing.lock().await;
+        let now = self.live_docs(threads)?;
+        let current: HashSet<(Uuid, u64)> = now
+            .docs
+            .iter()
+            .map(|doc| (doc.message_id, text_hash(&doc.text)))
+            .collect();
+        let vectors: Vec<_> = vectors
+            .into_iter()
+            .filter(|(id, vector)| current.contains(&(*id, vector.text_hash)))
+            .collect();
+        self.store.put_vectors(model, &vectors)?;
+        let mut legs = self.legs.write().unwrap();
+        let leg = match legs.leg_mut(model) {
+            Some(leg) => leg,
+            None => legs
+                .building
+                .insert(VectorLeg::empty(self.embedder.clone())),
+        };
+        leg.replace(threads, &now.access, &vectors)?;
+        Ok(embedded)
+    }
+
+    /// Embeds every message lacking a vector of the configured model; then that model's vectors
+    /// serve and other models' are dropped. Returns how many texts it embedded. Runs in steps of
+    /// [`FILL_THREADS`] threads; indexing and searching go on meanwhile.
+    pub async fn fill_vectors(&self) -> Result<usize, SearchError> {
+        let model = self.embedder.model().to_string();
+        // This pass covers every thread, including those marked stale so far.
+        self.stale.lock().unwrap().clear();
+        let mut embedded = 0;
+        for batch in self.store.thread_ids()?.chunks(FILL_THREADS) {
+            embedded += self.embed_threads(batch).await?;
+        }
+        let _guard = self.indexing.lock().await;
+        if self.stale.lock().unwrap().is_empty() {
+            self.store
+                .set_vector_model(&model, VectorModel { complete: true })?;
+        }
+        {
+            let mut legs = self.legs.write().unwrap();
+            if let Some(building) = legs.building.take() {
+                legs.serving = Some(building);
             }
         }
-        Ok(out)
+        for (other, _) in self.store.vector_models()? {
+            if other != model {
+                self.store.drop_vector_model(&other)?;
+            }
+        }
+        Ok(embedded)
+    }
+
+    /// Embeds the threads marked stale since the last pass; returns how many texts it embedded.
+    async fn refresh_stale(&self) -> Result<usize, SearchError> {
+        let threads: Vec<Uuid> = self.stale.lock().unwrap().iter().copied().collect();
+        let mut embedded = 0;
+        for batch in threads.chunks(FILL_THREADS) {
+            match self.embed_threads(batch).await {
+                Ok(count) => embedded += count,
+                Err(err) => return Err(err),
+            }
+            let mut stale = self.stale.lock().unwrap();
+            for thread in batch {
+                stale.remove(thread);
+            }
+        }
+        let _guard = self.indexing.lock().await;
+        if self.stale.lock().unwrap().is_empty() {
+            self.store
+                .set_vector_model(self.embedder.model(), VectorModel { complete: true })?;
+        }
+        Ok(embedded)
+    }
+
+    /// Keeps the configured model's vectors complete: a full pass on start after a model change
+    /// (or after a stop with work left), then the threads the indexer marks stale. Retries with
+    /// backoff while the provider fails; search uses the text leg and older vectors meanwhile.
+    pub async fn run_vector_filler(self: Arc<Self>) {
+        let mut full_pass = !self.configured_model_complete().unwrap_or(false);
+        loop {
+            self.fill.notified().await;
+            let mut failures = 0u32;
+            loop {
+                let started = std::time::Instant::now();
+                let result = if full_pass {
+                    self.fill_vectors().await
+                } else {
+                    self.refresh_stale().await
+                };
+                match result {
+                    Ok(embedded) => {
+                        full_pass = false;
+                        if embedded > 0 {
+                            tracing::info!(
+                                model = self.embedder.model(),
+                                embedded,
+                                seconds = started.elapsed().as_secs_f64(),
+                                "vectors filled in"
+                            );
+                        }
+                        if self.stale.lock().unwrap().is_empty() {
+                            break;
+                        }
+                    }
+                    Err(err) => {
+                        failures += 1;
+                        let wait = Duration::from_secs(2u64.pow(failures.min(5)));
+                        tracing::warn!(error = %err, retry_in_secs = wait.as_secs(), "embedding failed; search uses the text leg and any older vectors meanwhile");
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn vector_status(&self) -> VectorStatus {
+        let legs = self.legs.read().unwrap();
+        let model = self.embedder.model().to_string();
+        let serving = legs.serving.as_ref().map(|leg| leg.model().to_string());
+        VectorStatus {
+            complete: serving.as_deref() == Some(model.as_str())
+                && self.configured_model_complete().unwrap_or(false),
+            building: legs.building.as_ref().map(|leg| leg.model().to_string()),
+            vectors: legs.serving.as_ref().map_or(0, |leg| leg.index.len()),
+            serving,
+            model,
+        }
     }
 
     /// The best messages for `prompt` that `user` may see, best first: [`MAX_RESULTS`] plus a
@@ -346,29 +536,74 @@ impl Search {
             Vec::new()
         };
         let vector_hits = if legs != Legs::Text {
-            let mut query = self.embedder.embed(&[prompt.to_string()]).await?.remove(0);
-            let index = self.vectors.read().unwrap();
-            if let (Legs::Hybrid, Some(feedback)) = (legs, feedback) {
-                let best: Vec<Vec<f32>> = text_hits
-                    .iter()
-                    .take(feedback.docs)
-                    .filter_map(|(id, _)| index.vector_of(*id))
-                    .collect();
-                if !best.is_empty() {
-                    let share = feedback.weight / best.len() as f32;
-                    for vector in &best {
-                        for (q, v) in query.iter_mut().zip(vector) {
-                            *q += share * v;
-                        }
-                    }
-                    embed::normalize(&mut query);
-                }
-            }
-            index.search(&query, scope, CANDIDATES)
+            self.vector_candidates(prompt, scope, &text_hits, legs, feedback)
+                .await
         } else {
             Vec::new()
         };
         Ok((text_hits, vector_hits))
+    }
+
+    /// The vector leg's candidates; none (the text leg answers alone) when no vectors serve or
+    /// the query cannot be embedded in time.
+    async fn vector_candidates(
+        &self,
+        prompt: &str,
+        scope: Scope,
+        text_hits: &[(Uuid, f32)],
+        legs: Legs,
+        feedback: Option<Feedback>,
+    ) -> Vec<(Uuid, f32)> {
+        let serving = self
+            .legs
+            .read()
+            .unwrap()
+            .serving
+            .as_ref()
+            .map(|leg| leg.embedder.clone());
+        let Some(embedder) = serving else {
+            return Vec::new();
+        };
+        let texts = [prompt.to_string()];
+        let mut query =
+            match tokio::time::timeout(QUERY_EMBED_TIMEOUT, embedder.embed(&texts)).await {
+                Ok(Ok(mut vectors)) if !vectors.is_empty() => vectors.swap_remove(0),
+                Ok(Ok(_)) => return Vec::new(),
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "query not embedded; answering from the text leg");
+                    return Vec::new();
+                }
+                Err(_) => {
+                    tracing::warn!("query embedding timed out; answering from the text leg");
+                    return Vec::new();
+                }
+            };
+        let all_legs = self.legs.read().unwrap();
+        // The serving leg may have been swapped while the query was embedded.
+        let Some(leg) = all_legs
+            .serving
+            .as_ref()
+            .filter(|leg| leg.model() == embedder.model())
+        else {
+            return Vec::new();
+        };
+        if let (Legs::Hybrid, Some(feedback)) = (legs, feedback) {
+            let best: Vec<Vec<f32>> = text_hits
+                .iter()
+                .take(feedback.docs)
+                .filter_map(|(id, _)| leg.index.vector_of(*id))
+                .collect();
+            if !best.is_empty() {
+                let share = feedback.weight / best.len() as f32;
+                for vector in &best {
+                    for (q, v) in query.iter_mut().zip(vector) {
+                        *q += share * v;
+                    }
+                }
+                embed::normalize(&mut query);
+            }
+        }
+        leg.index.search(&query, scope, CANDIDATES)
     }
 
     /// Keeps the index current: wakes on every thread write and catches up.
@@ -392,6 +627,14 @@ impl Search {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// What [`Search::live_docs`] found.
+#[derive(Default)]
+struct LiveDocs {
+    docs: Vec<IndexDoc>,
+    access: Vec<legs::ThreadAccess>,
+    removed: Vec<Uuid>,
 }
 
 fn truncate(mut hits: Vec<(Uuid, f32)>, limit: usize) -> Vec<(Uuid, f32)> {

@@ -99,8 +99,12 @@ impl VectorIndex {
         }
     }
 
-    /// Adds a message's vector (codes and scale from [`quantize`]).
+    /// Adds a message's vector (codes and scale from [`quantize`]). An index made with
+    /// dimension 0 takes the dimension of its first vector.
     pub fn insert(&mut self, message: Uuid, thread: u32, codes: &[i8], scale: f32) {
+        if self.dim == 0 && self.rows.is_empty() {
+            self.dim = codes.len();
+        }
         assert_eq!(codes.len(), self.dim, "vector of the wrong dimension");
         if let Some(&row) = self.row_of.get(&message) {
             self.codes[row * self.dim..(row + 1) * self.dim].copy_from_slice(codes);
@@ -166,7 +170,7 @@ impl VectorIndex {
 
     /// The best `limit` messages by cosine similarity to `query`, within `scope`.
     pub fn search(&self, query: &[f32], scope: Scope, limit: usize) -> Vec<(Uuid, f32)> {
-        if limit == 0 || self.rows.is_empty() {
+        if limit == 0 || self.rows.is_empty() || query.len() != self.dim {
             return Vec::new();
         }
         let (query_codes, query_scale) = quantize(query);

@@ -16,7 +16,8 @@
 //! | `message_keys`   | message id                  | thread id ++ seq           |
 //! | `changes`        | seq                         | thread id                  |
 //! | `datasets`       | dataset id                  | [`Dataset`]                |
-//! | `vectors`        | message id                  | [`StoredVector`] (derived) |
+//! | `vectors`        | model tag ++ message id     | [`StoredVector`] (derived) |
+//! | `vector_models`  | embedding model id          | [`VectorModel`] (derived)  |
 //!
 //! Every write runs in one sled transaction that also takes the next value of `seq`; thread
 //! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
@@ -38,13 +39,16 @@ pub use accounts::AccountError;
 pub use datasets::DatasetExists;
 
 pub use threads::ThreadTxn;
-pub use vectors::StoredVector;
+pub use vectors::{StoredVector, VectorModel};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::Path;
 
 /// The on-disk format this binary writes. Bump it with a migration when records change.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// 2: vectors are keyed by model tag and message id (format 1 keyed them by message id alone;
+/// being derived, they are dropped on upgrade and rebuilt in the background).
+pub const FORMAT_VERSION: u32 = 2;
 
 const KEY_FORMAT: &[u8] = b"format_version";
 const KEY_SEQ: &[u8] = b"seq";
@@ -87,6 +91,7 @@ pub struct Store {
     changes: sled::Tree,
     datasets: sled::Tree,
     vectors: sled::Tree,
+    vector_models: sled::Tree,
     /// Woken after every durable thread write, for the search indexer.
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -122,6 +127,7 @@ impl Store {
             changes: tree("changes")?,
             datasets: tree("datasets")?,
             vectors: tree("vectors")?,
+            vector_models: tree("vector_models")?,
             changed: Default::default(),
             db,
         };
@@ -130,6 +136,13 @@ impl Store {
                 let found = codec::decode_u32(&raw);
                 if found > FORMAT_VERSION {
                     return Err(Error::NewerFormat { found });
+                }
+                if found < 2 {
+                    store.clear_vectors()?;
+                    store
+                        .meta
+                        .insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                    store.db.flush()?;
                 }
             }
             None => {

@@ -1,4 +1,8 @@
-//! Stored message vectors (derived data: `skein reindex` can rebuild them).
+//! Stored message vectors, per embedding model (derived data: `skein reindex` rebuilds them).
+//!
+//! Keys are `model tag ++ message id`, so the vectors of an old model stay intact (and keep
+//! serving) while a new model's are being built; `vector_models` records, per model, whether
+//! its vectors cover every message.
 
 use super::{codec, get, Error, Store};
 use serde::{Deserialize, Serialize};
@@ -16,39 +20,119 @@ pub struct StoredVector {
     pub codes: Vec<i8>,
 }
 
+/// What is known of one model's stored vectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorModel {
+    /// Every live message had a vector of this model when this was last set.
+    pub complete: bool,
+}
+
 impl Store {
-    pub fn vector(&self, message_id: Uuid) -> Result<Option<StoredVector>, Error> {
-        get(&self.vectors, message_id.as_bytes())
+    pub fn vector(&self, model: &str, message_id: Uuid) -> Result<Option<StoredVector>, Error> {
+        get(&self.vectors, &vector_key(model, message_id))
     }
 
-    /// Writes and removes vectors in one batch (not flushed: vectors can be rebuilt).
-    pub fn update_vectors(
-        &self,
-        put: &[(Uuid, StoredVector)],
-        remove: &[Uuid],
-    ) -> Result<(), Error> {
-        let mut batch = sled::Batch::default();
-        for id in remove {
-            batch.remove(id.as_bytes());
+    /// Writes one model's vectors (not flushed: vectors can be rebuilt).
+    pub fn put_vectors(&self, model: &str, put: &[(Uuid, StoredVector)]) -> Result<(), Error> {
+        if put.is_empty() {
+            return Ok(());
         }
+        let mut batch = sled::Batch::default();
         for (id, vector) in put {
-            batch.insert(id.as_bytes(), codec::encode(vector));
+            batch.insert(vector_key(model, *id).to_vec(), codec::encode(vector));
+        }
+        self.vectors.apply_batch(batch)?;
+        if self.vector_model(model)?.is_none() {
+            self.set_vector_model(model, VectorModel { complete: false })?;
+        }
+        Ok(())
+    }
+
+    /// Removes messages' vectors of every model.
+    pub fn remove_vectors(&self, messages: &[Uuid]) -> Result<(), Error> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (model, _) in self.vector_models()? {
+            for id in messages {
+                batch.remove(vector_key(&model, *id).to_vec());
+            }
         }
         self.vectors.apply_batch(batch)?;
         Ok(())
     }
 
-    /// Every stored vector.
-    pub fn vectors(&self) -> impl Iterator<Item = Result<(Uuid, StoredVector), Error>> + '_ {
-        self.vectors.iter().map(|entry| {
-            let (key, raw) = entry?;
-            let id = Uuid::from_slice(&key).map_err(|e| sled::Error::Unsupported(e.to_string()))?;
-            Ok((id, codec::decode(&raw)?))
-        })
+    /// The stored vectors of one model.
+    pub fn vectors<'a>(
+        &'a self,
+        model: &str,
+    ) -> impl Iterator<Item = Result<(Uuid, StoredVector), Error>> + 'a {
+        self.vectors
+            .scan_prefix(model_tag(model).to_be_bytes())
+            .map(|entry| {
+                let (key, raw) = entry?;
+                let id = Uuid::from_slice(&key[8..])
+                    .map_err(|e| sled::Error::Unsupported(e.to_string()))?;
+                Ok((id, codec::decode(&raw)?))
+            })
+    }
+
+    /// Every model with stored vectors, and whether its vectors are complete.
+    pub fn vector_models(&self) -> Result<Vec<(String, VectorModel)>, Error> {
+        self.vector_models
+            .iter()
+            .map(|entry| {
+                let (key, raw) = entry?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    codec::decode(&raw)?,
+                ))
+            })
+            .collect()
+    }
+
+    pub fn vector_model(&self, model: &str) -> Result<Option<VectorModel>, Error> {
+        get(&self.vector_models, model.as_bytes())
+    }
+
+    pub fn set_vector_model(&self, model: &str, state: VectorModel) -> Result<(), Error> {
+        self.vector_models
+            .insert(model.as_bytes(), codec::encode(&state))?;
+        Ok(())
+    }
+
+    /// Removes one model's vectors and its record.
+    pub fn drop_vector_model(&self, model: &str) -> Result<(), Error> {
+        let mut batch = sled::Batch::default();
+        for entry in self.vectors.scan_prefix(model_tag(model).to_be_bytes()) {
+            batch.remove(entry?.0);
+        }
+        self.vectors.apply_batch(batch)?;
+        self.vector_models.remove(model.as_bytes())?;
+        Ok(())
     }
 
     pub fn clear_vectors(&self) -> Result<(), Error> {
         self.vectors.clear()?;
+        self.vector_models.clear()?;
         Ok(())
     }
+}
+
+fn vector_key(model: &str, message_id: Uuid) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..8].copy_from_slice(&model_tag(model).to_be_bytes());
+    key[8..].copy_from_slice(message_id.as_bytes());
+    key
+}
+
+/// FNV-1a of the model id: a fixed-size key prefix per model.
+fn model_tag(model: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in model.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }

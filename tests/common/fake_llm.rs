@@ -116,7 +116,9 @@ impl FakeLlm {
     }
 }
 
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(String, serde_json::Value)> {
+pub async fn read_request(
+    socket: &mut tokio::net::TcpStream,
+) -> Option<(String, serde_json::Value)> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {

@@ -147,6 +147,41 @@ impl TestServer {
         self.launch();
     }
 
+    /// Changes the extra `serve` flags and environment used by the next [`Self::restart`].
+    pub fn reconfigure(&mut self, extra: &[&str], env: &[(&str, &str)]) {
+        self.extra_args = extra.iter().map(|s| s.to_string()).collect();
+        self.extra_env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Value {
+        reqwest::get(format!("http://{}/healthz", self.addr))
+            .await
+            .expect("healthz")
+            .json()
+            .await
+            .expect("healthz JSON")
+    }
+
+    /// Polls `/healthz` until `ready` holds of it (within [`PATIENCE`]); returns it.
+    pub async fn health_until(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let health = self.health().await;
+            if ready(&health) {
+                return health;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited for {what}; /healthz says {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs a `skein` subcommand against this data dir and returns its stdout.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = run_cli(&self.dir, args);
