@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Outbound messages a connection may have queued before it is closed as too slow.
     #[arg(long, default_value_t = 1024, hide = true)]
     pub send_queue: usize,
+    /// Seconds between sweeps for threads whose TTL ran out.
+    #[arg(long, default_value_t = 60, hide = true)]
+    pub ttl_sweep_secs: u64,
     /// Seconds a dataset query may run before it is stopped.
     #[arg(long, default_value_t = 10, hide = true)]
     pub query_timeout_secs: u64,
@@ -107,6 +110,7 @@ impl ServeArgs {
             ping_interval: Duration::from_secs(self.ping_interval_secs.max(1)),
             pong_timeout: Duration::from_secs(self.pong_timeout_secs.max(1)),
             send_queue: self.send_queue,
+            ttl_sweep: Duration::from_secs(self.ttl_sweep_secs.max(1)),
             query_limits: crate::datasets::QueryLimits {
                 time_limit: Duration::from_secs(self.query_timeout_secs.max(1)),
                 ..Default::default()

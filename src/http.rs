@@ -27,6 +27,7 @@ pub fn routes(
     services: Arc<Services>,
     open_connections: mpsc::Sender<()>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let rest = crate::rest::routes(services.clone());
     let with_services = {
         let services = services.clone();
         warp::any().map(move || services.clone())
@@ -74,6 +75,7 @@ pub fn routes(
         .or(health)
         .or(index)
         .or(assets)
+        .or(rest)
         .recover(rejection_reply)
 }
 

@@ -15,11 +15,13 @@
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
 //! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
 //! | `pipeline` | the `/threads/post` steps: planner, SQL, repairs, narratives          |
-//! | `llm`      | an OpenAI-compatible chat model, streamed (optional)                 |
+//! | `llm`      | OpenAI-compatible providers: a streamed chat model, embeddings       |
 //! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation              |
 //! | `bench`    | `skein bench`: search throughput in process and over WebSockets        |
 //! | `ws`       | the wire envelope, the connection loop, one handler per route        |
 //! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
+//! | `rest`     | the LangGraph-compatible REST threads API, one file per endpoint      |
+//! | `runs`     | which threads the analyst is working on (REST `status: busy`)         |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
 //! | `services` | the shared services handed to connections and handlers              |
 //! | `server`   | start-up, serving, graceful shutdown                                  |
@@ -42,6 +44,8 @@ pub mod limits;
 pub mod llm;
 pub mod model;
 pub mod pipeline;
+pub mod rest;
+pub mod runs;
 pub mod search;
 pub mod server;
 pub mod services;

@@ -58,6 +58,37 @@ pub struct Thread {
     pub message_count: u32,
     pub dashboard_id: Option<Uuid>,
     pub folder_id: Option<Uuid>,
+    /// What the LangGraph-style REST API adds: metadata, TTL, extra state values.
+    pub api: ThreadApi,
+}
+
+/// A thread's REST-facing attributes (see `rest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadApi {
+    /// Free-form metadata, always a JSON object; searched by containment.
+    pub metadata: Json,
+    pub ttl: Option<ThreadTtl>,
+    /// State values other than `messages` (which are the thread's messages), always an object.
+    pub values: Json,
+    /// When those values were last written; message times count as state changes too.
+    pub state_updated_at: Option<Timestamp>,
+}
+
+impl Default for ThreadApi {
+    fn default() -> Self {
+        ThreadApi {
+            metadata: Json(serde_json::json!({})),
+            ttl: None,
+            values: Json(serde_json::json!({})),
+            state_updated_at: None,
+        }
+    }
+}
+
+/// Delete the thread after this many minutes without a change.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ThreadTtl {
+    pub minutes: f64,
 }
 
 /// Where a thread's title came from: a person's rename is never overwritten.
@@ -95,6 +126,7 @@ impl Thread {
             message_count: 0,
             dashboard_id: None,
             folder_id: None,
+            api: ThreadApi::default(),
         }
     }
 

@@ -63,6 +63,11 @@ pub async fn run(
     let indexer = tokio::spawn(services.search.clone().run_indexer());
     // Embeds what the configured embedding model lacks (after a model change, or an outage).
     let vector_filler = tokio::spawn(services.search.clone().run_vector_filler());
+    // Deletes threads whose REST TTL ran out.
+    let ttl_sweeper = tokio::spawn(crate::rest::ttl::run_sweeper(
+        services.clone(),
+        services.settings.ttl_sweep,
+    ));
     let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
     let routes = crate::http::routes(services.clone(), open_connections);
 
@@ -106,6 +111,7 @@ pub async fn run(
     }
     indexer.abort();
     vector_filler.abort();
+    ttl_sweeper.abort();
     let _ = std::fs::remove_file(admin::socket_path(data_dir));
     store.flush().await?;
     tracing::info!("stopped; data flushed");

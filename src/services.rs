@@ -17,6 +17,8 @@ pub struct Settings {
     pub pong_timeout: Duration,
     /// Outbound frames a connection may have waiting before it is closed as too slow.
     pub send_queue: usize,
+    /// How often threads whose TTL ran out are looked for.
+    pub ttl_sweep: Duration,
     /// Time limit and row cap of dataset queries.
     pub query_limits: QueryLimits,
     /// An OpenAI-compatible model for questions the built-in analyst cannot plan.
@@ -31,6 +33,7 @@ impl Default for Settings {
             ping_interval: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(30),
             send_queue: 1024,
+            ttl_sweep: Duration::from_secs(60),
             query_limits: QueryLimits::default(),
             llm: None,
             embed: None,
@@ -44,6 +47,8 @@ pub struct Services {
     pub datasets: Datasets,
     pub search: std::sync::Arc<Search>,
     pub llm: Option<std::sync::Arc<crate::llm::LlmClient>>,
+    /// Threads the analyst is working on.
+    pub runs: std::sync::Arc<crate::runs::Runs>,
     pub settings: Settings,
 }
 
@@ -66,6 +71,7 @@ impl Services {
         };
         Ok(Services {
             llm,
+            runs: Default::default(),
             search: std::sync::Arc::new(search),
             datasets: Datasets::new(store.clone(), data_dir, settings.query_limits),
             store,

@@ -15,6 +15,7 @@
 //! | `messages`       | thread id ++ seq            | [`Message`] (oldest first) |
 //! | `message_keys`   | message id                  | thread id ++ seq           |
 //! | `changes`        | seq                         | thread id                  |
+//! | `expiring`       | thread id                   | empty (threads with a TTL) |
 //! | `datasets`       | dataset id                  | [`Dataset`]                |
 //! | `vectors`        | model tag ++ message id     | [`StoredVector`] (derived) |
 //! | `vector_models`  | embedding model id          | [`VectorModel`] (derived)  |
@@ -32,6 +33,7 @@
 mod accounts;
 mod codec;
 mod datasets;
+mod migrate;
 mod threads;
 mod vectors;
 
@@ -46,8 +48,8 @@ use std::path::Path;
 
 /// The on-disk format this binary writes. Bump it with a migration when records change.
 ///
-/// 2: vectors are keyed by model tag and message id (format 1 keyed them by message id alone;
-/// being derived, they are dropped on upgrade and rebuilt in the background).
+/// 2: threads carry their REST attributes; vectors are keyed by model tag and message id
+/// (being derived, format 1's are dropped on upgrade and rebuilt in the background).
 pub const FORMAT_VERSION: u32 = 2;
 
 const KEY_FORMAT: &[u8] = b"format_version";
@@ -89,6 +91,7 @@ pub struct Store {
     messages: sled::Tree,
     message_keys: sled::Tree,
     changes: sled::Tree,
+    expiring: sled::Tree,
     datasets: sled::Tree,
     vectors: sled::Tree,
     vector_models: sled::Tree,
@@ -125,6 +128,7 @@ impl Store {
             messages: tree("messages")?,
             message_keys: tree("message_keys")?,
             changes: tree("changes")?,
+            expiring: tree("expiring")?,
             datasets: tree("datasets")?,
             vectors: tree("vectors")?,
             vector_models: tree("vector_models")?,
@@ -138,7 +142,7 @@ impl Store {
                     return Err(Error::NewerFormat { found });
                 }
                 if found < 2 {
-                    store.clear_vectors()?;
+                    migrate::format_1_to_2(&store)?;
                     store
                         .meta
                         .insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;

@@ -17,6 +17,7 @@ pub struct ThreadTxn<'a> {
     member_threads: &'a TransactionalTree,
     messages: &'a TransactionalTree,
     message_keys: &'a TransactionalTree,
+    expiring: &'a TransactionalTree,
     touched: RefCell<Vec<Uuid>>,
 }
 
@@ -42,6 +43,11 @@ impl ThreadTxn<'_> {
         }
         self.org_threads
             .insert(&codec::pair_key(&thread.org_id, &thread.id)[..], &[][..])?;
+        if thread.api.ttl.is_some() && thread.deleted_at.is_none() {
+            self.expiring.insert(thread.id.as_bytes(), &[][..])?;
+        } else {
+            self.expiring.remove(thread.id.as_bytes())?;
+        }
         self.threads
             .insert(thread.id.as_bytes(), codec::encode(thread))?;
         self.touch(thread.id);
@@ -67,6 +73,19 @@ impl ThreadTxn<'_> {
             return Ok(None);
         }
         match self.messages.get(&key)? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether any thread has a message with this id.
+    pub fn message_exists<E>(&self, message_id: Uuid) -> TxResult<bool, E> {
+        Ok(self.message_keys.get(message_id.as_bytes())?.is_some())
+    }
+
+    /// The message at `position` (0 = first) of a thread.
+    pub fn message_at<E>(&self, thread_id: Uuid, position: u32) -> TxResult<Option<Message>, E> {
+        match self.messages.get(&message_key(thread_id, position)[..])? {
             Some(raw) => Ok(Some(codec::decode(&raw)?)),
             None => Ok(None),
         }
@@ -119,15 +138,26 @@ impl Store {
             &self.message_keys,
             &self.changes,
             &self.meta,
+            &self.expiring,
         );
         let result = trees.transaction(
-            |(threads, org_threads, member_threads, messages, message_keys, changes, meta)| {
+            |(
+                threads,
+                org_threads,
+                member_threads,
+                messages,
+                message_keys,
+                changes,
+                meta,
+                expiring,
+            )| {
                 let txn = ThreadTxn {
                     threads,
                     org_threads,
                     member_threads,
                     messages,
                     message_keys,
+                    expiring,
                     touched: RefCell::new(Vec::new()),
                 };
                 let value = body(&txn)?;
@@ -145,6 +175,17 @@ impl Store {
         self.flush().await?;
         self.changed.notify_one();
         Ok(value)
+    }
+
+    /// Threads that have a TTL (deleted ones excluded).
+    pub fn expiring_threads(&self) -> Result<Vec<Uuid>, Error> {
+        self.expiring
+            .iter()
+            .keys()
+            .map(|key| {
+                Ok(Uuid::from_slice(&key?).map_err(|e| sled::Error::Unsupported(e.to_string()))?)
+            })
+            .collect()
     }
 
     /// Threads changed after sequence `seq`: (sequence, thread id), oldest first.

@@ -87,18 +87,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
         .await?;
 
     for thread in &deleted {
-        let gone = super::envelope::event(
-            "/threads/get",
-            "deleteThreadState",
-            json!([thread.id]),
-            Some(user),
-        );
-        services
-            .hub
-            .broadcast_thread(thread.id, gone, Some(ctx.conn));
-        // Everyone leaves a deleted thread; there is nobody left to tell.
-        services.hub.evict(thread.id, |_| false);
-        fanout::list_removed(services, thread, |u| auth::access(u, thread).is_some());
+        fanout::thread_deleted(services, thread, Some(user), Some(ctx.conn));
     }
     ctx.reply("deleteThreadState", json!(ids));
     Ok(())

@@ -15,7 +15,7 @@ pub fn thread_changed(
     thread: &Thread,
     state: &Value,
     sent_by: &User,
-    except: ConnId,
+    except: Option<ConnId>,
 ) -> Result<(), crate::store::Error> {
     let update = event(
         "/threads/get",
@@ -23,9 +23,7 @@ pub fn thread_changed(
         json!([state]),
         Some(sent_by),
     );
-    services
-        .hub
-        .broadcast_thread(thread.id, update, Some(except));
+    services.hub.broadcast_thread(thread.id, update, except);
     list_changed(services, thread, sent_by)
 }
 
@@ -63,6 +61,26 @@ pub fn list_changed(
         .hub
         .broadcast_lists(update, |user| auth::access(user, thread).is_some());
     Ok(())
+}
+
+/// Tells a deleted thread's watchers and everyone whose list showed it (`thread` as it was
+/// before the deletion) that it is gone, and ends the watchers' subscriptions.
+pub fn thread_deleted(
+    services: &Services,
+    thread: &Thread,
+    deleted_by: Option<&User>,
+    except: Option<ConnId>,
+) {
+    let gone = event(
+        "/threads/get",
+        "deleteThreadState",
+        json!([thread.id]),
+        deleted_by,
+    );
+    services.hub.broadcast_thread(thread.id, gone, except);
+    // Everyone leaves a deleted thread; there is nobody left to tell.
+    services.hub.evict(thread.id, |_| false);
+    list_removed(services, thread, |u| auth::access(u, thread).is_some());
 }
 
 /// Tells the list subscribers who could see `thread` (as it was) that it is gone for them.

@@ -14,7 +14,7 @@ mod connection;
 mod datasets_list;
 mod delete;
 mod envelope;
-mod fanout;
+pub mod fanout;
 mod get;
 mod list;
 mod post;
@@ -23,7 +23,7 @@ mod stream;
 mod unsubscribe;
 mod update;
 mod users_me;
-mod views;
+pub mod views;
 
 pub use connection::serve_connection;
 pub use envelope::{ApiError, ErrorCode};

@@ -97,7 +97,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     ctx.reply("initializeThread", state.clone());
     ctx.reply("joinedThread", views::presence(user, thread.id));
     fanout::announce_join(services, ctx.conn, &thread, user, &joined);
-    fanout::thread_changed(services, &thread, &state, user, ctx.conn)?;
+    fanout::thread_changed(services, &thread, &state, user, Some(ctx.conn))?;
 
     let job = Job {
         thread_id: thread.id,
@@ -106,12 +106,18 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
         dataset_id: request.dataset_id,
         user: user.clone(),
     };
-    tokio::spawn(analyze(services.clone(), job));
+    // Busy from the moment the message is acknowledged.
+    let run = services.runs.start(thread.id);
+    tokio::spawn(analyze(services.clone(), job, run));
     Ok(())
 }
 
 /// Runs the analyst on a posted message and tells everyone the outcome.
-async fn analyze(services: std::sync::Arc<crate::services::Services>, job: Job) {
+async fn analyze(
+    services: std::sync::Arc<crate::services::Services>,
+    job: Job,
+    _run: crate::runs::Run,
+) {
     let sink = ThreadStream {
         services: services.clone(),
         user: job.user.clone(),

@@ -187,7 +187,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     let state = views::load_thread_state(&services.store, &after)?;
     ctx.reply("updateThreadState", json!([state]));
     fanout::announce_join(services, ctx.conn, &after, user, &joined);
-    fanout::thread_changed(services, &after, &state, user, ctx.conn)?;
+    fanout::thread_changed(services, &after, &state, user, Some(ctx.conn))?;
 
     // Whoever lost access by this change leaves the thread and loses it from their list.
     let still_allowed = |u: &User| auth::access(u, &after).is_some();

@@ -1,0 +1,18 @@
+//! `POST /threads/count`: how many threads match the filters of a search (a bare integer).
+
+use super::error::RestResult;
+use super::query::Filters;
+use super::schema::Body;
+use super::{ok_json, Request};
+
+pub fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
+    let body = Body::parse(&request.body, true)?;
+    let filters = Filters::parse(&body)?;
+    let mut count = 0u64;
+    for thread in request.visible_threads()? {
+        if filters.matches(&request.view(thread)?) {
+            count += 1;
+        }
+    }
+    ok_json(&count.into())
+}

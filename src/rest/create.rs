@@ -1,0 +1,109 @@
+//! `POST /threads`: create a thread (`thread_id`, `metadata`, `if_exists`, `ttl`, `supersteps`).
+
+use super::error::{RestError, RestResult};
+use super::schema::{parse_uuid, Body};
+use super::{ok_json, state, Request};
+use crate::model::{Thread, ThreadTtl, TitleSource};
+use crate::store::abort;
+use chrono::Utc;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// The title of a thread created without a prompt; the first answer renames it.
+pub const NEW_THREAD_TITLE: &str = "New thread";
+
+/// Why `keep_latest` (keep only the latest checkpoint) is refused.
+pub const KEEP_LATEST_UNSUPPORTED: &str = "keep_latest strategy is not supported: a Skein thread's state is its messages, so only \"delete\" is";
+
+/// Metadata keys the reference server strips silently on create and patch.
+const RESERVED_METADATA: [&str; 5] = [
+    "thread_id",
+    "assistant_id",
+    "run_id",
+    "cron_id",
+    "counters_since_delta_snapshot",
+];
+
+pub async fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
+    let body = Body::parse(&request.body, true)?;
+    let id = match body.string("thread_id")? {
+        Some(text) => parse_uuid(text)
+            .ok_or_else(|| RestError::unprocessable("Invalid thread ID: must be a UUID"))?,
+        None => Uuid::now_v7(),
+    };
+    let metadata = metadata(&body)?.unwrap_or_default();
+    let raise = body.one_of("if_exists", &["raise", "do_nothing"])? != Some("do_nothing");
+    let ttl = ttl(&body)?;
+    let supersteps = state::supersteps(&body)?;
+
+    let user = &request.user;
+    let services = request.services;
+    let now = Utc::now();
+    let (thread, created) = services
+        .store
+        .write_threads(|tx| {
+            if let Some(existing) = tx.thread(id)? {
+                let visible = crate::auth::access(user, &existing).is_some();
+                if raise || !visible {
+                    return abort(RestError::conflict(format!(
+                        "Thread with ID {id} already exists"
+                    )));
+                }
+                return Ok((existing, false));
+            }
+            let mut thread = Thread::new(
+                id,
+                user.org_id,
+                user.id,
+                NEW_THREAD_TITLE.into(),
+                TitleSource::Prompt,
+                now,
+            );
+            thread.api.metadata.0 = Value::Object(metadata.clone());
+            thread.api.ttl = ttl;
+            for update in &supersteps {
+                state::apply(tx, &mut thread, user, update, now)?;
+            }
+            tx.put_thread(&thread)?;
+            Ok((thread, true))
+        })
+        .await?;
+    if created {
+        crate::ws::fanout::list_changed(services, &thread, user)?;
+    }
+    ok_json(&request.view(thread)?.to_json(false))
+}
+
+/// The `metadata` of a create or patch, without the reserved keys.
+pub fn metadata(body: &Body) -> RestResult<Option<Map<String, Value>>> {
+    Ok(body.object("metadata")?.map(|map| {
+        let mut map = map.clone();
+        for key in RESERVED_METADATA {
+            map.remove(key);
+        }
+        map
+    }))
+}
+
+/// `ttl: {ttl: minutes, strategy?: "delete"}` of a create or patch.
+pub fn ttl(body: &Body) -> RestResult<Option<ThreadTtl>> {
+    let Some(ttl) = body.object("ttl")? else {
+        return Ok(None);
+    };
+    let ttl = Body(ttl.clone());
+    if ttl.one_of("strategy", &["delete", "keep_latest"])? == Some("keep_latest") {
+        return Err(RestError::unprocessable(KEEP_LATEST_UNSUPPORTED));
+    }
+    let minutes = match ttl.get("ttl") {
+        None => return Err(super::schema::required("ttl")),
+        Some(value) => value
+            .as_f64()
+            .ok_or_else(|| super::schema::type_error("ttl", value, "number"))?,
+    };
+    if minutes <= 0.0 || !minutes.is_finite() {
+        return Err(RestError::unprocessable(format!(
+            "ttl must be a positive number of minutes, got {minutes}"
+        )));
+    }
+    Ok(Some(ThreadTtl { minutes }))
+}

@@ -1,0 +1,11 @@
+//! `GET /threads/{thread_id}` (`?include=ttl` adds the TTL).
+
+use super::error::RestResult;
+use super::{ok_json, Request};
+use uuid::Uuid;
+
+pub fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+    let (thread, _) = request.visible_thread(id)?;
+    let with_ttl = request.query_values("include").iter().any(|v| v == "ttl");
+    ok_json(&request.view(thread)?.to_json(with_ttl))
+}

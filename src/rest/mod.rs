@@ -1,0 +1,272 @@
+//! The LangGraph-compatible REST threads API (seed 002 and the LangGraph Agent Server's thread
+//! endpoints), on the same port, store and tokens as the WebSocket API. A thread is one thread
+//! whichever API made it: changes made here reach WebSocket watchers and lists.
+//!
+//! - `error`: `{"detail"}` errors; `schema`: body validation with the reference's messages.
+//! - `view`: the Thread and ThreadState objects; `query`: filters, sorting, select, extract.
+//! - one file per endpoint: `create`, `get`, `patch`, `delete`, `search`, `count`, `copy`,
+//!   `prune`, `state` (GET and POST), `history`, `meta` (`/ok`, `/info`, `/openapi.json`).
+//! - `ttl`: the sweeper deleting threads whose time-to-live ran out.
+//!
+//! Authentication: `Authorization: Bearer <token>` or `X-Api-Key: <token>`, the same tokens as
+//! the WebSocket API; `/ok`, `/info` and `/openapi.json` are open.
+
+mod copy;
+mod count;
+mod create;
+mod delete;
+pub mod error;
+mod get;
+mod history;
+mod meta;
+mod patch;
+mod prune;
+pub mod query;
+pub mod schema;
+mod search;
+mod state;
+pub mod ttl;
+pub mod view;
+
+use crate::auth;
+use crate::limits::MAX_REST_BODY_BYTES;
+use crate::model::{Thread, User};
+use crate::services::Services;
+use bytes::Buf;
+use error::{RestError, RestResult};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use uuid::Uuid;
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::Filter;
+
+/// One authenticated request.
+pub struct Request<'a> {
+    pub services: &'a Arc<Services>,
+    pub user: User,
+    pub headers: HeaderMap,
+    /// The raw query string.
+    pub query: String,
+    pub body: Vec<u8>,
+}
+
+impl Request<'_> {
+    /// A query parameter's values, comma lists split.
+    pub fn query_values(&self, name: &str) -> Vec<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .filter(|(key, _)| key == name)
+            .flat_map(|(_, value)| {
+                value
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// The thread `id` if this user may see it, else 404 (whether it exists or not).
+    pub fn visible_thread(&self, id: Uuid) -> RestResult<(Thread, auth::Access)> {
+        let thread = self.services.store.thread(id)?;
+        match thread.and_then(|t| auth::access(&self.user, &t).map(|access| (t, access))) {
+            Some(found) => Ok(found),
+            None => Err(RestError::not_found(id)),
+        }
+    }
+
+    /// Every thread this user may see (an org admin: the org's; others: their own and shared).
+    pub fn visible_threads(&self) -> RestResult<Vec<Thread>> {
+        let store = &self.services.store;
+        let threads = if self.user.admin {
+            store.threads_in_org(self.user.org_id)?
+        } else {
+            store.threads_of_member(self.user.id)?
+        };
+        Ok(threads
+            .into_iter()
+            .filter(|t| auth::access(&self.user, t).is_some())
+            .collect())
+    }
+
+    pub fn view(&self, thread: Thread) -> RestResult<view::ThreadView> {
+        Ok(view::ThreadView::load(
+            &self.services.store,
+            &self.services.runs,
+            thread,
+        )?)
+    }
+}
+
+/// The REST routes: every request whose path is one of the API's, answered here whatever its
+/// method, so unknown methods get 405 and bad ids 422 in the reference server's shape.
+pub fn routes(
+    services: Arc<Services>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    warp::path::full()
+        .and_then(|path: warp::path::FullPath| async move {
+            if is_api_path(path.as_str()) {
+                Ok(path)
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .and(warp::method())
+        .and(warp::header::headers_cloned())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::body::stream())
+        .and(warp::any().map(move || services.clone()))
+        .then(
+            |path: warp::path::FullPath,
+             method: Method,
+             headers: HeaderMap,
+             query: String,
+             body,
+             services: Arc<Services>| async move {
+                match read_body(body).await {
+                    Ok(body) => handle(&services, path.as_str(), method, headers, query, body)
+                        .await
+                        .unwrap_or_else(RestError::into_response),
+                    Err(err) => err.into_response(),
+                }
+            },
+        )
+}
+
+fn is_api_path(path: &str) -> bool {
+    path == "/threads"
+        || path.starts_with("/threads/")
+        || matches!(path, "/ok" | "/info" | "/openapi.json")
+}
+
+/// Reads a body up to [`MAX_REST_BODY_BYTES`]. A larger one gets 413 after the rest has been
+/// read and dropped (up to a hard cap), so the client sees the answer rather than a reset.
+async fn read_body(
+    mut stream: impl futures_util::Stream<Item = Result<impl Buf, warp::Error>> + Unpin,
+) -> RestResult<Vec<u8>> {
+    const HARD_CAP: usize = 8 * MAX_REST_BODY_BYTES;
+    let mut body = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk
+            .map_err(|err| RestError::bad_request(format!("could not read the body: {err}")))?;
+        seen += chunk.remaining();
+        if seen > MAX_REST_BODY_BYTES {
+            body = Vec::new();
+            chunk.advance(chunk.remaining());
+            if seen > HARD_CAP {
+                break;
+            }
+            continue;
+        }
+        while chunk.has_remaining() {
+            let piece = chunk.chunk();
+            body.extend_from_slice(piece);
+            let n = piece.len();
+            chunk.advance(n);
+        }
+    }
+    if seen > MAX_REST_BODY_BYTES {
+        return Err(RestError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body too large (limit: {MAX_REST_BODY_BYTES} bytes)"),
+        ));
+    }
+    Ok(body)
+}
+
+async fn handle(
+    services: &Arc<Services>,
+    path: &str,
+    method: Method,
+    headers: HeaderMap,
+    query: String,
+    body: Vec<u8>,
+) -> RestResult<warp::reply::Response> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (segments.as_slice(), &method) {
+        (["ok"], &Method::GET) => return Ok(meta::ok()),
+        (["info"], &Method::GET) => return Ok(meta::info()),
+        (["openapi.json"], &Method::GET) => return Ok(meta::openapi()),
+        (["ok" | "info" | "openapi.json"], _) => return Err(method_not_allowed()),
+        _ => {}
+    }
+    let user = authenticate(services, &headers)?;
+    let request = Request {
+        services,
+        user,
+        headers,
+        query,
+        body,
+    };
+    match (segments.as_slice(), method) {
+        (["threads"], Method::POST) => create::handle(&request).await,
+        (["threads", "search"], Method::POST) => search::handle(&request),
+        (["threads", "count"], Method::POST) => count::handle(&request),
+        (["threads", "prune"], Method::POST) => prune::handle(&request).await,
+        (["threads", id], method) => {
+            let id = thread_id(id)?;
+            match method {
+                Method::GET => get::handle(&request, id),
+                Method::PATCH => patch::handle(&request, id).await,
+                Method::DELETE => delete::handle(&request, id).await,
+                _ => Err(method_not_allowed()),
+            }
+        }
+        (["threads", id, "copy"], Method::POST) => copy::handle(&request, thread_id(id)?).await,
+        (["threads", id, "state"], Method::GET) => state::get(&request, thread_id(id)?),
+        (["threads", id, "state"], Method::POST) => state::post(&request, thread_id(id)?).await,
+        (["threads", id, "history"], Method::GET) => history::get(&request, thread_id(id)?),
+        (["threads", id, "history"], Method::POST) => history::post(&request, thread_id(id)?),
+        (["threads"] | ["threads", _, "copy" | "state" | "history"], _) => {
+            Err(method_not_allowed())
+        }
+        _ => Err(RestError::new(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
+fn thread_id(text: &str) -> RestResult<Uuid> {
+    schema::parse_uuid(text)
+        .ok_or_else(|| RestError::unprocessable("Invalid thread ID: must be a UUID"))
+}
+
+fn method_not_allowed() -> RestError {
+    RestError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+/// The user of `Authorization: Bearer` or `X-Api-Key`.
+fn authenticate(services: &Services, headers: &HeaderMap) -> RestResult<User> {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let Some(token) = bearer.or(api_key).map(str::trim) else {
+        return Err(RestError::new(
+            StatusCode::UNAUTHORIZED,
+            "Missing authentication: send Authorization: Bearer <token> or X-Api-Key: <token>",
+        ));
+    };
+    match auth::authenticate(&services.store, token)? {
+        Some(user) => Ok(user),
+        None => Err(RestError::new(StatusCode::UNAUTHORIZED, "Invalid token")),
+    }
+}
+
+/// A JSON reply with a status.
+pub fn json_reply(status: StatusCode, value: &serde_json::Value) -> warp::reply::Response {
+    use warp::Reply;
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}
+
+pub fn ok_json(value: &serde_json::Value) -> RestResult<warp::reply::Response> {
+    Ok(json_reply(StatusCode::OK, value))
+}
+
+/// 204 No Content.
+pub fn no_content() -> warp::reply::Response {
+    use warp::Reply;
+    StatusCode::NO_CONTENT.into_response()
+}
