@@ -1,0 +1,63 @@
+"""Starts the real `skein` binary (SKEIN_BIN) on 127.0.0.1:0 with a temporary data dir, and
+hands the tests official `langgraph_sdk` clients pointed at it."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+from langgraph_sdk import get_sync_client
+
+
+class Server:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="skein-sdk-")
+        binary = os.environ.get("SKEIN_BIN", "target/debug/skein")
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.process = subprocess.Popen(
+            [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "data")],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
+        self.url = None
+        self.token = None
+        for line in self.process.stdout:
+            if m := re.match(r"listening on (http://\S+)", line):
+                self.url = m.group(1)
+            if m := re.search(r"\?token=(\S+)", line):
+                self.token = m.group(1)
+                break
+        assert self.url and self.token, "the server did not start"
+
+    def add_user(self, name, email):
+        out = subprocess.run(
+            [os.environ.get("SKEIN_BIN", "target/debug/skein"), "user", "add",
+             "--name", name, "--email", email, "--data-dir", os.path.join(self.dir, "data")],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        return re.search(r"(skn_[0-9a-f]+)", out).group(1)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server():
+    server = Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(server):
+    """A client of the first admin; every thread it made is deleted afterwards."""
+    client = get_sync_client(url=server.url, api_key=server.token)
+    yield client
+    for thread in client.threads.search(limit=1000):
+        client.threads.delete(thread["thread_id"])
