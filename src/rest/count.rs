@@ -10,7 +10,7 @@ pub fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
     let filters = Filters::parse(&body)?;
     let mut count = 0u64;
     for thread in request.visible_threads()? {
-        if filters.matches(&request.view(thread)?) {
+        if filters.matches_thread(&thread) && filters.matches(&request.view(thread)?) {
             count += 1;
         }
     }

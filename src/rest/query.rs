@@ -50,14 +50,20 @@ impl Filters {
         })
     }
 
+    /// The filters a thread record decides alone (so messages are read only for threads that
+    /// pass them).
+    pub fn matches_thread(&self, thread: &crate::model::Thread) -> bool {
+        self.metadata
+            .as_ref()
+            .is_none_or(|metadata| contains(&thread.api.metadata.0, metadata))
+    }
+
     pub fn matches(&self, view: &ThreadView) -> bool {
+        if !self.matches_thread(&view.thread) {
+            return false;
+        }
         if let Some(status) = &self.status {
             if view.status() != status {
-                return false;
-            }
-        }
-        if let Some(metadata) = &self.metadata {
-            if !contains(&view.thread.api.metadata.0, metadata) {
                 return false;
             }
         }

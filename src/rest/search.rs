@@ -38,7 +38,9 @@ pub fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
 
     let mut views = Vec::new();
     for thread in request.visible_threads()? {
-        if ids.as_ref().is_some_and(|ids| !ids.contains(&thread.id)) {
+        if ids.as_ref().is_some_and(|ids| !ids.contains(&thread.id))
+            || !filters.matches_thread(&thread)
+        {
             continue;
         }
         let view = request.view(thread)?;
