@@ -324,19 +324,19 @@ impl Search {
                         },
                     ));
                 }
-                _ => todo.push(doc),
+                _ => todo.push((doc, hash)),
             }
         }
-        let texts: Vec<String> = todo.iter().map(|d| d.text.clone()).collect();
+        let texts: Vec<String> = todo.iter().map(|(d, _)| d.text.clone()).collect();
         let embedded = embedder.embed(&texts).await?;
-        for (doc, vector) in todo.iter().zip(embedded) {
+        for ((doc, hash), vector) in todo.iter().zip(embedded) {
             let (codes, scale) = vectors::quantize(&vector);
             out.push((
                 doc.message_id,
                 StoredVector {
                     thread_id: doc.thread_id,
                     model: model.clone(),
-                    text_hash: text_hash(&doc.text),
+                    text_hash: *hash,
                     scale,
                     codes,
                 },
@@ -642,12 +642,10 @@ fn truncate(mut hits: Vec<(Uuid, f32)>, limit: usize) -> Vec<(Uuid, f32)> {
     hits
 }
 
-/// FNV-1a of the text (stable across builds, like the stored vectors).
+/// FNV-1a of the text: stable across builds and platforms, as stored hashes need (the standard
+/// library's hasher makes no such promise).
 fn text_hash(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    let mut hasher = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut hasher, text.as_bytes());
+    std::hash::Hasher::finish(&hasher)
 }

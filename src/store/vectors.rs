@@ -127,12 +127,19 @@ fn vector_key(model: &str, message_id: Uuid) -> [u8; 24] {
     key
 }
 
-/// FNV-1a of the model id: a fixed-size key prefix per model.
+/// FNV-1a of the model id: a fixed-size key prefix per model, stable across builds.
 fn model_tag(model: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in model.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut hasher = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut hasher, model.as_bytes());
+    std::hash::Hasher::finish(&hasher)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Keys on disk depend on this value: it must never change.
+    #[test]
+    fn the_model_tag_is_fnv_1a() {
+        assert_eq!(super::model_tag(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::model_tag("a"), 0xaf63_dc4c_8601_ec8c);
     }
-    h
 }
