@@ -55,6 +55,20 @@ pub fn access(user: &User, thread: &Thread) -> Option<Access> {
         })
 }
 
+/// Every thread `user` may see: an org admin's are the org's, anyone else's those they own or
+/// were shared (deleted ones left out by [`access`]).
+pub fn visible_threads(store: &Store, user: &User) -> Result<Vec<Thread>, store::Error> {
+    let candidates = if user.admin {
+        store.threads_in_org(user.org_id)?
+    } else {
+        store.threads_of_member(user.id)?
+    };
+    Ok(candidates
+        .into_iter()
+        .filter(|thread| access(user, thread).is_some())
+        .collect())
+}
+
 pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::random();
     format!("skn_{}", hex::encode(bytes))

@@ -74,18 +74,9 @@ impl Request<'_> {
         }
     }
 
-    /// Every thread this user may see (an org admin: the org's; others: their own and shared).
+    /// Every thread this user may see.
     pub fn visible_threads(&self) -> RestResult<Vec<Thread>> {
-        let store = &self.services.store;
-        let threads = if self.user.admin {
-            store.threads_in_org(self.user.org_id)?
-        } else {
-            store.threads_of_member(self.user.id)?
-        };
-        Ok(threads
-            .into_iter()
-            .filter(|t| auth::access(&self.user, t).is_some())
-            .collect())
+        Ok(auth::visible_threads(&self.services.store, &self.user)?)
     }
 
     pub fn view(&self, thread: Thread) -> RestResult<view::ThreadView> {

@@ -179,13 +179,7 @@ impl Store {
 
     /// Threads that have a TTL (deleted ones excluded).
     pub fn expiring_threads(&self) -> Result<Vec<Uuid>, Error> {
-        self.expiring
-            .iter()
-            .keys()
-            .map(|key| {
-                Ok(Uuid::from_slice(&key?).map_err(|e| sled::Error::Unsupported(e.to_string()))?)
-            })
-            .collect()
+        uuid_keys(&self.expiring)
     }
 
     /// Threads changed after sequence `seq`: (sequence, thread id), oldest first.
@@ -215,14 +209,7 @@ impl Store {
 
     /// Every thread id, deleted threads included.
     pub fn thread_ids(&self) -> Result<Vec<Uuid>, Error> {
-        self.threads
-            .iter()
-            .keys()
-            .map(|key| {
-                Uuid::from_slice(&key?)
-                    .map_err(|e| Error::Sled(sled::Error::Unsupported(e.to_string())))
-            })
-            .collect()
+        uuid_keys(&self.threads)
     }
 
     /// A message by id, wherever it is.
@@ -283,4 +270,15 @@ fn message_key(thread_id: Uuid, position: u32) -> [u8; 20] {
     key[..16].copy_from_slice(thread_id.as_bytes());
     key[16..].copy_from_slice(&position.to_be_bytes());
     key
+}
+
+/// The keys of a tree keyed by id.
+fn uuid_keys(tree: &sled::Tree) -> Result<Vec<Uuid>, Error> {
+    tree.iter()
+        .keys()
+        .map(|key| {
+            Uuid::from_slice(&key?)
+                .map_err(|e| Error::Sled(sled::Error::Unsupported(e.to_string())))
+        })
+        .collect()
 }

@@ -49,15 +49,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
     services.hub.subscribe_lists(ctx.conn);
 
     let user = ctx.user;
-    let candidates = if user.admin {
-        services.store.threads_in_org(user.org_id)?
-    } else {
-        services.store.threads_of_member(user.id)?
-    };
-    let mut threads: Vec<_> = candidates
-        .into_iter()
-        .filter(|thread| auth::access(user, thread).is_some())
-        .collect();
+    let mut threads = auth::visible_threads(&services.store, user)?;
     threads.sort_by(|a, b| b.last_edited.cmp(&a.last_edited).then(a.id.cmp(&b.id)));
 
     let mut users = Users::new(&services.store);
