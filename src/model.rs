@@ -134,6 +134,25 @@ impl Thread {
     pub fn members(&self) -> impl Iterator<Item = Uuid> + '_ {
         std::iter::once(self.created_by).chain(self.shares.iter().map(|share| share.user_id))
     }
+
+    /// This thread soft-deleted at `at` by `by` (or, when nobody did it, by its last editor).
+    pub fn deleted(&self, by: Option<Uuid>, at: Timestamp) -> Thread {
+        Thread {
+            deleted_at: Some(at),
+            last_edited: at,
+            updated_at: Some(at),
+            updated_by: by.unwrap_or(self.updated_by),
+            ..self.clone()
+        }
+    }
+
+    /// When a thread with a TTL expires: that many minutes after its last change.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        let ttl = self.api.ttl?;
+        let millis = (ttl.minutes * 60_000.0).min(i64::MAX as f64 / 2.0) as i64;
+        self.last_edited
+            .checked_add_signed(chrono::Duration::milliseconds(millis))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +217,21 @@ impl Message {
             data_metadata: None,
             plan: None,
         }
+    }
+
+    /// The answer's texts, first the one that answers (a summary, or what went wrong).
+    pub fn set_responses(&mut self, texts: &[&str]) {
+        self.responses = Some(Json(serde_json::json!({ "messages": texts })));
+    }
+
+    /// The text that answers the prompt, if it was answered.
+    pub fn answer(&self) -> Option<&str> {
+        self.responses.as_ref()?.0["messages"][0].as_str()
+    }
+
+    /// The analyst ran on the message and failed: it recorded its steps but no data.
+    pub fn analysis_failed(&self) -> bool {
+        self.context.is_some() && self.data_metadata.is_none()
     }
 }
 

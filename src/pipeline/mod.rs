@@ -494,9 +494,7 @@ async fn persist(
                     message.code = Some(answer.sql.clone());
                     message.title = Some(answer.words.title.clone());
                     message.time_frame = Some(answer.words.time_frame.clone());
-                    message.responses = Some(Json(
-                        json!({"messages": [answer.words.summary, answer.words.explanation]}),
-                    ));
+                    message.set_responses(&[&answer.words.summary, &answer.words.explanation]);
                     message.data_metadata = Some(Json(data_metadata(&answer.result)));
                     message.chart_config = Some(Json(chart));
                     message.chart_recommendations = Some(Json(recommendations));
@@ -511,7 +509,7 @@ async fn persist(
                     }
                 }
                 Err(failure) => {
-                    message.responses = Some(Json(json!({"messages": [failure.message]})));
+                    message.set_responses(&[&failure.message]);
                 }
             }
             tx.replace_message(&message)?;

@@ -38,13 +38,7 @@ pub async fn delete_thread(
                 }
                 Some(_) => {}
             }
-            tx.put_thread(&Thread {
-                deleted_at: Some(now),
-                last_edited: now,
-                updated_at: Some(now),
-                updated_by: user.id,
-                ..thread.clone()
-            })?;
+            tx.put_thread(&thread.deleted(Some(user.id), now))?;
             Ok(Some(thread))
         })
         .await?;

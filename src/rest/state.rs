@@ -11,7 +11,7 @@ use super::schema::{parse_uuid, Body};
 use super::view::ai_turn_id;
 use super::{ok_json, Request};
 use crate::limits::MAX_PROMPT_CHARS;
-use crate::model::{Json, Message, Thread, Timestamp, User};
+use crate::model::{Message, Thread, Timestamp, User};
 use crate::store::{abort, ThreadTxn, TxResult};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
@@ -255,6 +255,6 @@ fn find(tx: &ThreadTxn, thread: &Thread, id: Uuid) -> TxResult<Option<(Message, 
 
 /// Makes `content` the message's answer, as the analyst stores its summary.
 fn answer(message: &mut Message, content: &str, now: Timestamp) {
-    message.responses = Some(Json(json!({"messages": [content]})));
+    message.set_responses(&[content]);
     message.updated_at = Some(now);
 }

@@ -1,8 +1,6 @@
 //! The TTL sweeper: deletes threads whose time-to-live has run out since their last change,
 //! and tells their watchers and lists, as a delete through either API would.
 
-use super::view::expires_at;
-use crate::model::Thread;
 use crate::services::Services;
 use chrono::Utc;
 use std::sync::Arc;
@@ -32,15 +30,10 @@ pub async fn sweep(services: &Services) -> Result<usize, crate::store::Error> {
                     return Ok(None);
                 };
                 // Checked again inside the write: a change since the scan extends the life.
-                if thread.deleted_at.is_some() || expires_at(&thread).is_none_or(|at| at > now) {
+                if thread.deleted_at.is_some() || thread.expires_at().is_none_or(|at| at > now) {
                     return Ok(None);
                 }
-                tx.put_thread(&Thread {
-                    deleted_at: Some(now),
-                    last_edited: now,
-                    updated_at: Some(now),
-                    ..thread.clone()
-                })?;
+                tx.put_thread(&thread.deleted(None, now))?;
                 Ok(Some(thread))
             })
             .await?;

@@ -50,7 +50,7 @@ impl ThreadView {
     pub fn status(&self) -> &'static str {
         if self.busy {
             "busy"
-        } else if self.messages.last().is_some_and(run_failed) {
+        } else if self.messages.last().is_some_and(Message::analysis_failed) {
             "error"
         } else {
             "idle"
@@ -132,7 +132,7 @@ pub fn values_of(thread: &Thread, messages: &[Message]) -> Value {
         if !message.message.is_empty() {
             turns.push(json!({"type": "human", "content": message.message, "id": message.id}));
         }
-        if let Some(answer) = answer_of(message) {
+        if let Some(answer) = message.answer() {
             turns.push(json!({"type": "ai", "content": answer, "id": ai_turn_id(message.id)}));
         }
     }
@@ -160,19 +160,9 @@ pub fn values_of(thread: &Thread, messages: &[Message]) -> Value {
     Value::Object(values)
 }
 
-/// The text of a message's answer: the summary, or what went wrong.
-pub fn answer_of(message: &Message) -> Option<&str> {
-    message.responses.as_ref()?.0["messages"][0].as_str()
-}
-
 /// The id of the `ai` turn answering `message` (stable, derived from the message's id).
 pub fn ai_turn_id(message_id: Uuid) -> Uuid {
     Uuid::new_v5(&message_id, b"ai")
-}
-
-/// The analyst ran on the message and failed: it wrote steps but no data.
-fn run_failed(message: &Message) -> bool {
-    message.context.is_some() && message.data_metadata.is_none()
 }
 
 pub fn ttl_json(thread: &Thread) -> Option<Value> {
@@ -180,17 +170,8 @@ pub fn ttl_json(thread: &Thread) -> Option<Value> {
     Some(json!({
         "strategy": "delete",
         "ttl_minutes": ttl.minutes,
-        "expires_at": time(expires_at(thread)?),
+        "expires_at": time(thread.expires_at()?),
     }))
-}
-
-/// When a thread with a TTL expires: that many minutes after its last change.
-pub fn expires_at(thread: &Thread) -> Option<Timestamp> {
-    let ttl = thread.api.ttl?;
-    let millis = (ttl.minutes * 60_000.0).min(i64::MAX as f64 / 2.0) as i64;
-    thread
-        .last_edited
-        .checked_add_signed(chrono::Duration::milliseconds(millis))
 }
 
 /// RFC 3339 with microseconds and `+00:00`, as the reference server writes times.

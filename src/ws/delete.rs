@@ -72,14 +72,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
                     }
                     Some(_) => {}
                 }
-                let gone = Thread {
-                    deleted_at: Some(now),
-                    last_edited: now,
-                    updated_at: Some(now),
-                    updated_by: user.id,
-                    ..thread.clone()
-                };
-                tx.put_thread(&gone)?;
+                tx.put_thread(&thread.deleted(Some(user.id), now))?;
                 before.push(thread);
             }
             Ok(before)
