@@ -32,6 +32,7 @@ use crate::auth;
 use crate::limits::MAX_REST_BODY_BYTES;
 use crate::model::{Thread, User};
 use crate::services::Services;
+use crate::store::{abort, ThreadTxn, TxResult};
 use bytes::Buf;
 use error::{RestError, RestResult};
 use futures_util::StreamExt;
@@ -212,6 +213,40 @@ async fn handle(
             Err(method_not_allowed())
         }
         _ => Err(RestError::new(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
+/// What a change asks of the caller's access to a thread.
+#[derive(Clone, Copy)]
+pub enum Right {
+    /// Change metadata or state: owners, editors, org admins.
+    Edit,
+    /// Delete: owners and org admins.
+    Manage,
+}
+
+/// Inside a write: the thread `id` if `user` has `right` to it; 404 if they cannot see it
+/// (whether it exists or not), 403 if they see it without the right.
+pub fn changeable(
+    tx: &ThreadTxn,
+    user: &User,
+    id: Uuid,
+    right: Right,
+) -> TxResult<Thread, RestError> {
+    let Some(thread) = tx.thread(id)? else {
+        return abort(RestError::not_found(id));
+    };
+    let Some(access) = auth::access(user, &thread) else {
+        return abort(RestError::not_found(id));
+    };
+    match right {
+        Right::Edit if !access.can_edit() => abort(RestError::forbidden(
+            "viewers cannot change a thread; ask its owner for editor access",
+        )),
+        Right::Manage if !access.can_manage() => abort(RestError::forbidden(format!(
+            "only the owner or an org admin can delete thread {id}"
+        ))),
+        _ => Ok(thread),
     }
 }
 

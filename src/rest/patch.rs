@@ -2,10 +2,9 @@
 //! return=minimal` answers 204 instead of the thread.
 
 use super::create;
-use super::error::{RestError, RestResult};
+use super::error::RestResult;
 use super::schema::Body;
-use super::{no_content, ok_json, Request};
-use crate::store::abort;
+use super::{changeable, no_content, ok_json, Request, Right};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -19,18 +18,7 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::
     let thread = services
         .store
         .write_threads(|tx| {
-            let Some(mut thread) = tx.thread(id)? else {
-                return abort(RestError::not_found(id));
-            };
-            match crate::auth::access(user, &thread) {
-                None => return abort(RestError::not_found(id)),
-                Some(access) if !access.can_edit() => {
-                    return abort(RestError::forbidden(
-                        "viewers cannot change a thread; ask its owner for editor access",
-                    ))
-                }
-                Some(_) => {}
-            }
+            let mut thread = changeable(tx, user, id, Right::Edit)?;
             if let Some(metadata) = &metadata {
                 let merged = thread.api.metadata.0.as_object_mut();
                 let merged = merged.expect("metadata is always an object");

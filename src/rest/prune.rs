@@ -6,6 +6,7 @@ use super::error::{RestError, RestResult};
 use super::schema::{parse_uuid, required, Body};
 use super::{ok_json, Request};
 use serde_json::json;
+use warp::http::StatusCode;
 
 pub async fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
     let body = Body::parse(&request.body, false)?;
@@ -27,10 +28,9 @@ pub async fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> 
     let mut pruned = 0u64;
     for id in ids {
         match delete_thread(request.services, &request.user, id).await {
-            Ok(Some(_)) => pruned += 1,
+            Ok(_) => pruned += 1,
             // Missing, invisible, or not the caller's to delete: skipped.
-            Ok(None) => {}
-            Err(err) if err.status == warp::http::StatusCode::FORBIDDEN => {}
+            Err(err) if matches!(err.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) => {}
             Err(err) => return Err(err),
         }
     }

@@ -5,7 +5,6 @@ use super::error::{RestError, RestResult};
 use super::schema::{check_enum, invalid, type_error, Body};
 use super::view::{ThreadView, THREAD_FIELDS};
 use serde_json::{Map, Value};
-use std::cmp::Ordering;
 
 pub const STATUSES: [&str; 4] = ["idle", "busy", "interrupted", "error"];
 pub const SORT_FIELDS: [&str; 5] = [
@@ -105,15 +104,18 @@ impl Sort {
     }
 
     /// Orders threads; equal keys are ordered by `thread_id` (ascending), so pages are stable.
-    pub fn apply(&self, views: &mut [ThreadView]) {
-        views.sort_by(|a, b| {
-            let key = match self.by {
-                SortBy::ThreadId => Ordering::Equal,
-                SortBy::Status => a.status().cmp(b.status()),
-                SortBy::CreatedAt => a.thread.created_at.cmp(&b.thread.created_at),
-                SortBy::UpdatedAt => a.thread.last_edited.cmp(&b.thread.last_edited),
-                SortBy::StateUpdatedAt => a.state_updated_at().cmp(&b.state_updated_at()),
-            };
+    /// Each thread's key is computed once (status and state time read its messages).
+    pub fn apply(&self, views: &mut Vec<ThreadView>) {
+        let key = |view: &ThreadView| match self.by {
+            SortBy::ThreadId => SortKey::None,
+            SortBy::Status => SortKey::Status(view.status()),
+            SortBy::CreatedAt => SortKey::Time(view.thread.created_at),
+            SortBy::UpdatedAt => SortKey::Time(view.thread.last_edited),
+            SortBy::StateUpdatedAt => SortKey::Time(view.state_updated_at()),
+        };
+        let mut keyed: Vec<(SortKey, ThreadView)> = views.drain(..).map(|v| (key(&v), v)).collect();
+        keyed.sort_by(|(key_a, a), (key_b, b)| {
+            let key = key_a.cmp(key_b);
             let key = if self.descending { key.reverse() } else { key };
             let id = a.thread.id.cmp(&b.thread.id);
             let id = if self.by == SortBy::ThreadId && self.descending {
@@ -123,7 +125,15 @@ impl Sort {
             };
             key.then(id)
         });
+        views.extend(keyed.into_iter().map(|(_, view)| view));
     }
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey {
+    None,
+    Status(&'static str),
+    Time(crate::model::Timestamp),
 }
 
 /// `select`: the fields to return (all when absent or empty).

@@ -57,14 +57,15 @@ pub fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
         .map(|view| query::project(view.to_json(false), select.as_deref(), &extracts))
         .collect();
 
-    let mut response = super::json_reply(warp::http::StatusCode::OK, &Value::Array(page.clone()));
+    let page_len = page.len();
+    let mut response = super::json_reply(warp::http::StatusCode::OK, &Value::Array(page));
     let headers = response.headers_mut();
     let header = |n: usize| HeaderValue::from_str(&n.to_string()).expect("a number");
     if offset + limit < total {
         headers.insert("x-pagination-next", header(offset + limit));
         headers.insert("x-pagination-total", header(offset + limit + 1));
     } else {
-        headers.insert("x-pagination-total", header(offset + page.len()));
+        headers.insert("x-pagination-total", header(offset + page_len));
     }
     Ok(response)
 }

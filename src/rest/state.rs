@@ -9,7 +9,7 @@
 use super::error::{RestError, RestResult};
 use super::schema::{parse_uuid, Body};
 use super::view::ai_turn_id;
-use super::{ok_json, Request};
+use super::{changeable, ok_json, Request, Right};
 use crate::limits::MAX_PROMPT_CHARS;
 use crate::model::{Message, Thread, Timestamp, User};
 use crate::store::{abort, ThreadTxn, TxResult};
@@ -30,36 +30,24 @@ pub async fn post(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Re
         Some(Value::Object(values)) => Update::parse(values)?,
         Some(other) => return Err(super::schema::type_error("values", other, "object")),
     };
-    let (_, access) = request.visible_thread(id)?;
-    if !access.can_edit() {
-        return Err(RestError::forbidden(
-            "viewers cannot change a thread; ask its owner for editor access",
-        ));
-    }
-    if request.services.runs.is_busy(id) {
-        return Err(RestError::conflict(
-            "Thread is busy: the analyst is answering on it; try again when it is idle",
-        ));
-    }
     let user = &request.user;
     let services = request.services;
     let now = Utc::now();
     let thread = services
         .store
         .write_threads(|tx| {
-            let Some(mut thread) = tx.thread(id)? else {
-                return abort(RestError::not_found(id));
-            };
-            if crate::auth::access(user, &thread).is_none() {
-                return abort(RestError::not_found(id));
+            let mut thread = changeable(tx, user, id, Right::Edit)?;
+            if services.runs.is_busy(id) {
+                return abort(RestError::conflict(
+                    "Thread is busy: the analyst is answering on it; try again when it is idle",
+                ));
             }
             apply(tx, &mut thread, user, &update, now)?;
             tx.put_thread(&thread)?;
             Ok(thread)
         })
         .await?;
-    let ws_state = crate::ws::views::load_thread_state(&services.store, &thread)?;
-    crate::ws::fanout::thread_changed(services, &thread, &ws_state, user, None)?;
+    crate::ws::fanout::thread_updated(services, &thread, user)?;
     let view = request.view(thread)?;
     let state = view.state(view.messages.len());
     ok_json(&json!({"checkpoint": state["checkpoint"]}))

@@ -27,6 +27,17 @@ pub fn thread_changed(
     list_changed(services, thread, sent_by)
 }
 
+/// Tells everyone watching a thread and every list that may show it what a change made
+/// outside a WebSocket connection (the REST API) did to it.
+pub fn thread_updated(
+    services: &Services,
+    thread: &Thread,
+    sent_by: &User,
+) -> Result<(), crate::store::Error> {
+    let state = views::load_thread_state(&services.store, thread)?;
+    thread_changed(services, thread, &state, sent_by, None)
+}
+
 /// Tells everyone watching a thread (the poster too) its state after an analysis, and the lists.
 pub fn analysis_finished(
     services: &Services,

@@ -23,7 +23,7 @@ mod stream;
 mod unsubscribe;
 mod update;
 mod users_me;
-pub mod views;
+mod views;
 
 pub use connection::serve_connection;
 pub use envelope::{ApiError, ErrorCode};
