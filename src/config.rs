@@ -121,7 +121,10 @@ impl ServeArgs {
                 .map(|base_url| crate::llm::LlmConfig {
                     base_url: base_url.clone(),
                     model: self.llm_model.clone().unwrap_or_else(|| "default".into()),
-                    api_key: self.llm_api_key.clone().filter(|k| !k.is_empty()),
+                    api_key: self
+                        .llm_api_key
+                        .as_deref()
+                        .and_then(crate::llm::ApiKey::new),
                     connect_timeout: Duration::from_secs(10),
                     first_token_timeout: Duration::from_secs(
                         self.llm_first_token_timeout_secs.max(1),
@@ -133,7 +136,10 @@ impl ServeArgs {
                 crate::llm::embeddings::EmbedConfig {
                     base_url: base_url.clone(),
                     model: self.embed_model.clone().unwrap_or_default(),
-                    api_key: self.embed_api_key.clone().filter(|k| !k.is_empty()),
+                    api_key: self
+                        .embed_api_key
+                        .as_deref()
+                        .and_then(crate::llm::ApiKey::new),
                     batch_size: self.embed_batch_size as usize,
                     connect_timeout: Duration::from_secs(10),
                     request_timeout: Duration::from_secs(60),

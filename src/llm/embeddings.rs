@@ -5,17 +5,17 @@
 //! limit. The answer is checked: one finite vector per input, all of one dimension. The API key
 //! goes only into the `Authorization` header.
 
-use super::{backoff, HttpFailure};
+use super::{backoff, ApiKey, HttpFailure};
 use crate::search::embed::{normalize, EmbedError, EmbedFuture, Embedder};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct EmbedConfig {
     pub base_url: String,
     pub model: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKey>,
     /// Texts per request.
     pub batch_size: usize,
     pub connect_timeout: Duration,
@@ -23,17 +23,6 @@ pub struct EmbedConfig {
     pub request_timeout: Duration,
     /// Attempts for one batch when the server answers 429 or 5xx.
     pub attempts: u32,
-}
-
-impl std::fmt::Debug for EmbedConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbedConfig")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("batch_size", &self.batch_size)
-            .finish()
-    }
 }
 
 pub struct RemoteEmbedder {
@@ -94,13 +83,8 @@ impl RemoteEmbedder {
         batch: &[String],
     ) -> Result<Vec<Vec<f32>>, (EmbedError, Option<Option<Duration>>)> {
         let url = format!("{}/embeddings", self.config.base_url.trim_end_matches('/'));
-        let mut request = self
-            .http
-            .post(&url)
-            .json(&json!({"model": self.config.model, "input": batch}));
-        if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key);
-        }
+        let body = json!({"model": self.config.model, "input": batch});
+        let request = ApiKey::authorize(&self.config.api_key, self.http.post(&url).json(&body));
         let response = request.send().await.map_err(|err| {
             let what = if err.is_timeout() {
                 "timed out"
@@ -193,7 +177,7 @@ mod tests {
         let config = EmbedConfig {
             base_url: "http://x".into(),
             model: "m".into(),
-            api_key: Some("sk-secret".into()),
+            api_key: ApiKey::new("sk-secret"),
             batch_size: 8,
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(1),

@@ -17,27 +17,46 @@ use std::time::{Duration, Instant};
 
 pub mod embeddings;
 
-/// Where the model is and how long to wait for it.
+/// A provider's API key. It only ever leaves as an `Authorization` header: `Debug` prints
+/// `<redacted>`, and there is no `Display`.
 #[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// The key, or `None` when it is empty (no key configured).
+    pub fn new(key: &str) -> Option<ApiKey> {
+        (!key.is_empty()).then(|| ApiKey(key.to_string()))
+    }
+
+    /// `request` with this key as its bearer token, if there is a key.
+    pub fn authorize(
+        key: &Option<ApiKey>,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::RequestBuilder {
+        match key {
+            Some(ApiKey(key)) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Where the model is and how long to wait for it.
+#[derive(Debug, Clone)]
 pub struct LlmConfig {
     pub base_url: String,
     pub model: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKey>,
     pub connect_timeout: Duration,
     pub first_token_timeout: Duration,
     pub total_timeout: Duration,
     /// Attempts for one request when the server answers 429 or 5xx.
     pub attempts: u32,
-}
-
-impl std::fmt::Debug for LlmConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlmConfig")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -148,10 +167,7 @@ impl LlmClient {
             "temperature": 0,
             "messages": messages.iter().map(|m| json!({"role": m.role, "content": m.content})).collect::<Vec<_>>(),
         });
-        let mut request = self.http.post(&url).json(&body);
-        if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key);
-        }
+        let request = ApiKey::authorize(&self.config.api_key, self.http.post(&url).json(&body));
         let remaining = deadline.saturating_duration_since(Instant::now());
         let response = match tokio::time::timeout(
             remaining.min(self.config.first_token_timeout),
@@ -399,7 +415,7 @@ mod tests {
         let config = LlmConfig {
             base_url: "http://x".into(),
             model: "m".into(),
-            api_key: Some("sk-secret".into()),
+            api_key: ApiKey::new("sk-secret"),
             connect_timeout: Duration::from_secs(1),
             first_token_timeout: Duration::from_secs(1),
             total_timeout: Duration::from_secs(1),
