@@ -22,7 +22,7 @@ impl Body {
                 &other,
                 "type",
                 "",
-                &format!("{} is not of type \"object\"", show(&other)),
+                &format!("{} is not of type \"object\"", other),
             )),
             Err(_) => Err(RestError::unprocessable("Invalid JSON in request body")),
         }
@@ -127,7 +127,7 @@ pub fn type_error(field: &str, value: &Value, expected: &str) -> RestError {
         value,
         "type",
         field,
-        &format!("{} is not of type \"{expected}\"", show(value)),
+        &format!("{} is not of type \"{expected}\"", value),
     )
 }
 
@@ -149,12 +149,8 @@ pub fn invalid(value: &Value, rule: &str, field: &str, message: &str) -> RestErr
     };
     RestError::unprocessable(format!(
         "{message}\n\nFailed validating \"{rule}\" in {schema}\n\nOn {instance}:\n    {}",
-        show(value)
+        value
     ))
-}
-
-fn show(value: &Value) -> String {
-    value.to_string()
 }
 
 /// A thread id as the reference server reads it: any form Python's `uuid.UUID` takes

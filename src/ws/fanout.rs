@@ -17,14 +17,7 @@ pub fn thread_changed(
     sent_by: &User,
     except: Option<ConnId>,
 ) -> Result<(), crate::store::Error> {
-    let update = event(
-        "/threads/get",
-        "updateThreadState",
-        json!([state]),
-        Some(sent_by),
-    );
-    services.hub.broadcast_thread(thread.id, update, except);
-    list_changed(services, thread, sent_by)
+    broadcast_state(services, thread, "/threads/get", state, sent_by, except)
 }
 
 /// Tells everyone watching a thread and every list that may show it what a change made
@@ -45,13 +38,20 @@ pub fn analysis_finished(
     sent_by: &User,
 ) -> Result<(), crate::store::Error> {
     let state = views::load_thread_state(&services.store, thread)?;
-    let update = event(
-        "/threads/post",
-        "updateThreadState",
-        json!([state]),
-        Some(sent_by),
-    );
-    services.hub.broadcast_thread(thread.id, update, None);
+    broadcast_state(services, thread, "/threads/post", &state, sent_by, None)
+}
+
+/// `updateThreadState` under `route` to the thread's subscribers (but `except`), then the lists.
+fn broadcast_state(
+    services: &Services,
+    thread: &Thread,
+    route: &str,
+    state: &Value,
+    sent_by: &User,
+    except: Option<ConnId>,
+) -> Result<(), crate::store::Error> {
+    let update = event(route, "updateThreadState", json!([state]), Some(sent_by));
+    services.hub.broadcast_thread(thread.id, update, except);
     list_changed(services, thread, sent_by)
 }
 
