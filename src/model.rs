@@ -322,6 +322,43 @@ pub struct Column {
     pub meaning: Option<String>,
     pub synonyms: Vec<String>,
     pub unit: Option<String>,
+    /// How a measure combines when a question names no aggregation; `None` for other roles.
+    pub aggregate: Option<Aggregate>,
+}
+
+/// How a measure's values combine over many rows. Sums mean something only for amounts,
+/// quantities and counts; prices, rates, temperatures or sizes are averaged instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Aggregate {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// The value at the latest time (levels such as a population or a balance).
+    Last,
+}
+
+impl Aggregate {
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::Sum => "sum",
+            Aggregate::Avg => "avg",
+            Aggregate::Min => "min",
+            Aggregate::Max => "max",
+            Aggregate::Last => "last",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Aggregate> {
+        Some(match text.to_ascii_lowercase().as_str() {
+            "sum" => Aggregate::Sum,
+            "avg" | "average" | "mean" => Aggregate::Avg,
+            "min" => Aggregate::Min,
+            "max" => Aggregate::Max,
+            "last" => Aggregate::Last,
+            _ => return None,
+        })
+    }
 }
 
 /// A business term: a named SQL expression over the dataset's columns.

@@ -1,7 +1,8 @@
 //! The optional TOML description of a dataset (`--describe FILE.toml`): display name,
 //! description, per-column notes and business terms. See `assets/sample/sales_summary.toml`.
 
-use crate::model::{Column, ColumnRole, ColumnType, Term};
+use super::roles::{default_role, infer_aggregate};
+use crate::model::{Aggregate, Column, ColumnRole, ColumnType, Term};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -29,6 +30,8 @@ pub struct ColumnNotes {
     /// `integer`, `real`, `date`, `timestamp` or `text`; enforces the type on import.
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// For measures: `sum`, `avg`, `min`, `max` or `last`; inferred when absent.
+    pub aggregate: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +78,23 @@ impl Describe {
                     Some(role) => parse_role(role)?,
                     None => default_role(name, *kind),
                 };
+                let aggregate = match (&notes.aggregate, role) {
+                    (Some(text), ColumnRole::Measure) => Some(Aggregate::parse(text).ok_or_else(|| {
+                        format!("unknown aggregate {text:?} for column {name:?}; use sum, avg, min, max or last")
+                    })?),
+                    (Some(_), _) => {
+                        return Err(format!(
+                            "column {name:?} has an aggregate but is not a measure"
+                        ))
+                    }
+                    (None, ColumnRole::Measure) => Some(infer_aggregate(
+                        name,
+                        notes.meaning.as_deref(),
+                        notes.unit.as_deref(),
+                        &notes.synonyms,
+                    )),
+                    (None, _) => None,
+                };
                 Ok(Column {
                     name: name.clone(),
                     kind: *kind,
@@ -82,6 +102,7 @@ impl Describe {
                     meaning: notes.meaning,
                     synonyms: notes.synonyms,
                     unit: notes.unit,
+                    aggregate,
                 })
             })
             .collect()
@@ -128,20 +149,4 @@ fn parse_role(text: &str) -> Result<ColumnRole, String> {
             ))
         }
     })
-}
-
-/// Numbers are measures (but `id` / `*_id` columns identify rows), dates are time, text is a dimension.
-pub fn default_role(name: &str, kind: ColumnType) -> ColumnRole {
-    match kind {
-        ColumnType::Date | ColumnType::Timestamp => ColumnRole::Time,
-        ColumnType::Text => ColumnRole::Dimension,
-        ColumnType::Integer | ColumnType::Real => {
-            let lower = name.to_ascii_lowercase();
-            if lower == "id" || lower.ends_with("_id") {
-                ColumnRole::Id
-            } else {
-                ColumnRole::Measure
-            }
-        }
-    }
 }

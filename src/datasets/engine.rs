@@ -60,6 +60,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, QueryError> {
     let mut conn =
         Connection::open_with_flags(path, flags).map_err(|e| QueryError::Open(e.to_string()))?;
     sqlfns::register(&conn).map_err(|e| QueryError::Open(e.to_string()))?;
+    super::aggregates::register(&conn).map_err(|e| QueryError::Open(e.to_string()))?;
     conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
         AuthAction::Select
         | AuthAction::Read { .. }

@@ -2,17 +2,21 @@
 //!
 //! - `describe`: the TOML description of columns and business terms.
 //! - `import`: CSV to SQLite, all rows or none.
+//! - `roles`: what a column is for, and how a measure combines, when the description is silent.
 //! - `engine`: read-only query execution with a time limit and a row cap.
 //! - `sqlfns`: `date_trunc`, `to_char`, `date_part`, `now` for the seed's SQL style.
+//! - `aggregates`: `median`, `percentile` and `latest`, which SQLite lacks.
 //!
 //! Imported data lives in `DATA_DIR/datasets/<id>.sqlite`; an existing SQLite file is opened
 //! read-only where it is. Descriptions are stored in sled. A dataset belongs to one org, and
 //! only that org's users may query it. Keeping each dataset in its own file means one org's SQL
 //! can never read another org's table.
 
+pub mod aggregates;
 pub mod describe;
 pub mod engine;
 pub mod import;
+pub mod roles;
 pub mod sqlfns;
 
 pub use describe::Describe;
@@ -50,6 +54,9 @@ pub struct Profile {
     pub values: HashMap<String, Vec<String>>,
     /// First and last day of each time column.
     pub time_range: HashMap<String, (NaiveDate, NaiveDate)>,
+    /// Time columns whose every row has a time of its own (one row per day, or per month),
+    /// with the number of rows: such rows are counted as periods ("how many days").
+    pub one_row_per_time: HashMap<String, u64>,
 }
 
 pub struct Datasets {
@@ -203,7 +210,8 @@ impl Datasets {
         for column in &dataset.columns {
             let quoted = format!("\"{}\"", column.name);
             match (column.role, column.kind) {
-                (ColumnRole::Dimension, ColumnType::Text) => {
+                // Dimensions of any type ("origin", "year", "cylinders") are named by their values.
+                (ColumnRole::Dimension, _) => {
                     let sql = format!(
                         "SELECT DISTINCT {quoted} FROM \"{}\" WHERE {quoted} IS NOT NULL LIMIT {}",
                         dataset.table,
@@ -214,14 +222,18 @@ impl Datasets {
                         let values = result
                             .rows
                             .into_iter()
-                            .filter_map(|row| row[0].as_str().map(str::to_string))
+                            .filter_map(|row| match &row[0] {
+                                serde_json::Value::String(text) => Some(text.clone()),
+                                serde_json::Value::Number(number) => Some(number.to_string()),
+                                _ => None,
+                            })
                             .collect();
                         profile.values.insert(column.name.clone(), values);
                     }
                 }
                 (ColumnRole::Time, _) => {
                     let sql = format!(
-                        "SELECT MIN({quoted}), MAX({quoted}) FROM \"{}\"",
+                        "SELECT MIN({quoted}), MAX({quoted}), COUNT(*), COUNT(DISTINCT {quoted}) FROM \"{}\"",
                         dataset.table
                     );
                     let result = self.query(dataset, &sql).await?;
@@ -236,6 +248,11 @@ impl Datasets {
                             profile
                                 .time_range
                                 .insert(column.name.clone(), (first, last));
+                        }
+                        if let (Some(rows), Some(distinct)) = (row[2].as_u64(), row[3].as_u64()) {
+                            if rows > 1 && rows == distinct {
+                                profile.one_row_per_time.insert(column.name.clone(), rows);
+                            }
                         }
                     }
                 }

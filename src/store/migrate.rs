@@ -1,7 +1,11 @@
 //! Upgrades of older on-disk formats, run by [`super::Store::open`].
 
 use super::{codec, Error, Store};
-use crate::model::{Share, Thread, ThreadApi, Timestamp, TitleSource};
+use crate::datasets::roles::infer_aggregate;
+use crate::model::{
+    Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Thread, ThreadApi,
+    Timestamp, TitleSource,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -51,6 +55,73 @@ pub fn format_1_to_2(store: &Store) -> Result<(), Error> {
         store.threads.insert(key, codec::encode(&thread))?;
     }
     store.clear_vectors()?;
+    Ok(())
+}
+
+/// A dataset as formats 1 and 2 stored it: columns without `aggregate`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+struct DatasetV2 {
+    id: Uuid,
+    org_id: Uuid,
+    name: String,
+    table: String,
+    description: Option<String>,
+    source: DatasetSource,
+    columns: Vec<ColumnV2>,
+    terms: Vec<Term>,
+    created_at: Timestamp,
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+struct ColumnV2 {
+    name: String,
+    kind: ColumnType,
+    role: ColumnRole,
+    meaning: Option<String>,
+    synonyms: Vec<String>,
+    unit: Option<String>,
+}
+
+/// Format 2 → 3: each measure learns how its values combine, inferred as an import would.
+pub fn format_2_to_3(store: &Store) -> Result<(), Error> {
+    for entry in store.datasets.iter() {
+        let (key, raw) = entry?;
+        let old: DatasetV2 = codec::decode(&raw)?;
+        let columns = old
+            .columns
+            .into_iter()
+            .map(|c| Column {
+                aggregate: (c.role == ColumnRole::Measure).then(|| {
+                    infer_aggregate(
+                        &c.name,
+                        c.meaning.as_deref(),
+                        c.unit.as_deref(),
+                        &c.synonyms,
+                    )
+                }),
+                name: c.name,
+                kind: c.kind,
+                role: c.role,
+                meaning: c.meaning,
+                synonyms: c.synonyms,
+                unit: c.unit,
+            })
+            .collect();
+        let dataset = Dataset {
+            id: old.id,
+            org_id: old.org_id,
+            name: old.name,
+            table: old.table,
+            description: old.description,
+            source: old.source,
+            columns,
+            terms: old.terms,
+            created_at: old.created_at,
+        };
+        store.datasets.insert(key, codec::encode(&dataset))?;
+    }
     Ok(())
 }
 
@@ -105,5 +176,55 @@ mod tests {
             store.meta.get("format_version").unwrap().unwrap().as_ref(),
             &super::super::FORMAT_VERSION.to_be_bytes()
         );
+    }
+
+    #[test]
+    fn a_format_2_dataset_gains_how_its_measures_combine() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Uuid::new_v4();
+        let column = |name: &str, role, unit: Option<&str>| ColumnV2 {
+            name: name.into(),
+            kind: ColumnType::Real,
+            role,
+            meaning: None,
+            synonyms: Vec::new(),
+            unit: unit.map(String::from),
+        };
+        let old = DatasetV2 {
+            id,
+            org_id: Uuid::new_v4(),
+            name: "Weather".into(),
+            table: "weather".into(),
+            description: None,
+            source: DatasetSource::Imported,
+            columns: vec![
+                column("temp_max", ColumnRole::Measure, Some("°C")),
+                column("rain_amount", ColumnRole::Measure, Some("mm")),
+                column("station", ColumnRole::Dimension, None),
+            ],
+            terms: Vec::new(),
+            created_at: Utc::now(),
+        };
+        {
+            let db = sled::open(dir.path().join("db")).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert("format_version", &2u32.to_be_bytes())
+                .unwrap();
+            db.open_tree("datasets")
+                .unwrap()
+                .insert(id.as_bytes(), codec::encode(&old))
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let dataset = store.dataset(id).unwrap().unwrap();
+        let aggregates: Vec<_> = dataset.columns.iter().map(|c| c.aggregate).collect();
+        use crate::model::Aggregate;
+        assert_eq!(
+            aggregates,
+            [Some(Aggregate::Avg), Some(Aggregate::Sum), None]
+        );
+        assert_eq!(dataset.name, "Weather");
     }
 }
