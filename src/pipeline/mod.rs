@@ -2,7 +2,8 @@
 //! watchers and persisted into the message.
 //!
 //! - `steps`: step names, progress updates, the persisted `context.steps` shape.
-//! - `text`, `timeframe`, `planner`: reading a question against a dataset into a plan.
+//! - `text`, `timeframe`, `compare`, `planner`: reading a question against a dataset into a plan;
+//!   `coverage`: every word of it accounted for, or the question is refused naming the rest.
 //! - `sqlgen`: the plan as SQL; `repair`: bounded fixes of SQL that fails (`fixingSql`).
 //! - `narrate`: explanation, time frame, metric title, summary and chart from plan and rows.
 //!
@@ -10,6 +11,8 @@
 //! failed), fetchingData, generatingDataExplanation, generatingTimeFrame, generatingMetricTitle,
 //! generatingDataSummary. A failed step ends the run; the message keeps what was done.
 
+pub mod compare;
+pub mod coverage;
 pub mod model;
 pub mod narrate;
 pub mod planner;
@@ -18,6 +21,8 @@ pub mod sqlgen;
 pub mod steps;
 pub mod text;
 pub mod timeframe;
+#[cfg(test)]
+mod understanding_tests;
 
 pub use steps::{Failure, FailureKind, Progress, Step, StepSink, StepUpdate};
 
@@ -419,12 +424,29 @@ async fn choose_dataset(
         .filter(|(s, _)| *s == top)
         .map(|(_, d)| *d)
         .collect();
-    if let (true, Some(llm)) = (tied.len() > 1, llm) {
+    if tied.len() == 1 {
+        return Ok((tied[0].clone(), "built-in"));
+    }
+    if let Some(llm) = llm {
         if let Some(dataset) = model::pick_dataset(llm, &tied, &job.prompt).await {
             return Ok((dataset.clone(), "model"));
         }
     }
-    Ok((tied[0].clone(), "built-in"))
+    // Guessing between datasets that fit equally would answer from the wrong data half the time.
+    let names: Vec<String> = tied.iter().map(|d| format!("\"{}\"", d.name)).collect();
+    let reason = if top == 0 {
+        "none of them has a column, value or term named in it"
+    } else {
+        "it fits them equally well"
+    };
+    Err(Failure {
+        kind: FailureKind::NotUnderstood,
+        message: format!(
+            "I couldn't tell which dataset this question is about: {reason}. Pick one of {} \
+             with the dataset picker, or name a column of the one you mean.",
+            names.join(", ")
+        ),
+    })
 }
 
 /// Rows as objects keyed by column name, the shape of `fetchingData`'s `data`.

@@ -100,6 +100,8 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         (None, Agg::Avg, Some(column)) => format!("averaged {column}"),
         (None, Agg::Min, Some(column)) => format!("took the smallest {column}"),
         (None, Agg::Max, Some(column)) => format!("took the largest {column}"),
+        (None, Agg::Median, Some(column)) => format!("took the median of {column}"),
+        (None, Agg::Last, Some(column)) => format!("took the latest {column}"),
         (None, _, None) => "counted the rows".to_string(),
     };
     let mut text = format!(

@@ -1,19 +1,21 @@
 //! From a [`Plan`] to SQL in the seed's style: SQLite with `date_trunc` and `to_char`, one
 //! clause per line so it reads well as it streams in.
 
+use super::compare::Op;
 use super::planner::{Agg, Group, Plan};
 
 pub fn sql(plan: &Plan) -> String {
     let measure = measure_expression(plan);
     let alias = &plan.measure.alias;
     let mut select = Vec::new();
-    let mut group_by = None;
-    let mut order_by = format!("{alias} DESC");
+    let mut group_by = Vec::new();
+    // Rankings put missing values last, whichever the direction.
+    let mut order_by = vec![format!("{alias} DESC NULLS LAST")];
     match &plan.group {
         Some(Group::Dimension { column, .. }) => {
             select.push(format!("    {}", ident(column)));
-            group_by = Some(ident(column));
-            order_by = format!("{alias} DESC, {}", ident(column));
+            group_by.push(ident(column));
+            order_by.push(ident(column));
         }
         Some(Group::Time { column, grain }) => {
             let period = grain.unit();
@@ -22,21 +24,21 @@ pub fn sql(plan: &Plan) -> String {
                 ident(column),
                 grain.format().replace('\'', "''")
             ));
-            group_by = Some(period.to_string());
-            order_by = period.to_string();
+            group_by.push(period.to_string());
+            order_by = vec![period.to_string()];
         }
         None => {}
+    }
+    if let Some(split) = &plan.split {
+        select.push(format!("    {}", ident(split)));
+        group_by.push(ident(split));
+        order_by.push(ident(split));
     }
     select.push(format!("    {measure} AS {alias}"));
     if let Some(ranking) = plan.ranking {
         let direction = if ranking.descending { "DESC" } else { "ASC" };
-        order_by = match &plan.group {
-            Some(Group::Dimension { column, .. }) => {
-                format!("{alias} {direction}, {}", ident(column))
-            }
-            Some(Group::Time { grain, .. }) => format!("{alias} {direction}, {}", grain.unit()),
-            None => format!("{alias} {direction}"),
-        };
+        order_by = vec![format!("{alias} {direction} NULLS LAST")];
+        order_by.extend(group_by.iter().cloned());
     }
 
     let mut lines = vec![
@@ -48,9 +50,9 @@ pub fn sql(plan: &Plan) -> String {
     if !conditions.is_empty() {
         lines.push(format!("WHERE {}", conditions.join("\n  AND ")));
     }
-    if let Some(group_by) = group_by {
-        lines.push(format!("GROUP BY {group_by}"));
-        lines.push(format!("ORDER BY {order_by}"));
+    if !group_by.is_empty() {
+        lines.push(format!("GROUP BY {}", group_by.join(", ")));
+        lines.push(format!("ORDER BY {}", order_by.join(", ")));
     }
     if let Some(ranking) = plan.ranking {
         lines.push(format!("LIMIT {}", ranking.limit));
@@ -73,6 +75,11 @@ fn measure_expression(plan: &Plan) -> String {
         (Agg::Avg, Some(column)) => format!("AVG({column})"),
         (Agg::Min, Some(column)) => format!("MIN({column})"),
         (Agg::Max, Some(column)) => format!("MAX({column})"),
+        (Agg::Median, Some(column)) => format!("median({column})"),
+        (Agg::Last, Some(column)) => match &plan.time_column {
+            Some(time) => format!("latest({column}, {})", ident(time)),
+            None => format!("AVG({column})"),
+        },
         (_, None) => "COUNT(*)".to_string(),
     }
 }
@@ -87,6 +94,20 @@ fn conditions(plan: &Plan) -> Vec<String> {
             let values: Vec<String> = filter.values.iter().map(|v| literal(v)).collect();
             conditions.push(format!("{column} IN ({})", values.join(", ")));
         }
+    }
+    for condition in &plan.conditions {
+        let column = ident(&condition.column);
+        let value = condition.value;
+        conditions.push(match (condition.op, condition.upper) {
+            (Op::Gt, _) => format!("{column} > {value}"),
+            (Op::Ge, _) => format!("{column} >= {value}"),
+            (Op::Lt, _) => format!("{column} < {value}"),
+            (Op::Le, _) => format!("{column} <= {value}"),
+            (Op::Eq, _) => format!("{column} = {value}"),
+            (Op::Between, upper) => {
+                format!("{column} BETWEEN {value} AND {}", upper.unwrap_or(value))
+            }
+        });
     }
     if let (Some(range), Some(column)) = (&plan.range, &plan.time_column) {
         let column = ident(column);
@@ -136,7 +157,7 @@ mod tests {
         assert_eq!(
             sql_for("show me my top customer"),
             "SELECT\n    customer_name,\n    SUM(total_sales_amount) AS total_sales\nFROM sales_summary\n\
-             GROUP BY customer_name\nORDER BY total_sales DESC, customer_name\nLIMIT 1;"
+             GROUP BY customer_name\nORDER BY total_sales DESC NULLS LAST, customer_name\nLIMIT 1;"
         );
         assert_eq!(
             sql_for("total sales by month in 2023"),

@@ -1,12 +1,39 @@
 //! Words and fuzzy matching for the planner: tokenizing questions and names alike, and deciding
 //! whether a word of a question means a word of the schema (plurals and small typos allowed).
 
-/// Lower-case alphanumeric words; every other character separates words ("QUICK-Stop" → quick, stop).
+/// Lower-case alphanumeric words; every other character separates words ("QUICK-Stop" → quick,
+/// stop), except a point or comma inside a number ("2.5", "5,000" stay one word).
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    let chars: Vec<char> = text.chars().collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        let inside_number = matches!(c, '.' | ',')
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
+            && current
+                .chars()
+                .all(|d| d.is_ascii_digit() || d == '.' || d == ',');
+        if c.is_alphanumeric() || inside_number {
+            current.extend(c.to_lowercase());
+        } else if !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// A number written in a question ("5000", "5,000", "2.5", "-3"), or a number word.
+pub fn number_value(word: &str) -> Option<f64> {
+    let plain = word.replace(',', "");
+    if let Ok(n) = plain.parse::<f64>() {
+        return n.is_finite().then_some(n);
+    }
+    number_word(word).map(|n| n as f64)
 }
 
 /// Words that carry the question's grammar, never fuzzily taken for names or values.
@@ -147,6 +174,17 @@ pub fn word_match(question: &str, schema: &str) -> u8 {
     if question == schema {
         return 3;
     }
+    if abbreviates(question, schema) || abbreviates(schema, question) {
+        return 2;
+    }
+    // "European" cars are from Europe, "Japanese" ones from Japan.
+    if schema.len() >= 4
+        && ["an", "ese"]
+            .iter()
+            .any(|suffix| question.strip_suffix(suffix) == Some(schema))
+    {
+        return 2;
+    }
     if singular(question) == singular(schema) {
         return 2;
     }
@@ -166,6 +204,21 @@ pub fn word_match(question: &str, schema: &str) -> u8 {
         }
     }
     0
+}
+
+/// Common short forms of schema words ("max temperature" names "maximum temperature").
+fn abbreviates(short: &str, long: &str) -> bool {
+    const SHORT: &[(&str, &str)] = &[
+        ("max", "maximum"),
+        ("min", "minimum"),
+        ("avg", "average"),
+        ("temp", "temperature"),
+        ("qty", "quantity"),
+        ("no", "number"),
+        ("pct", "percent"),
+        ("amt", "amount"),
+    ];
+    SHORT.contains(&(short, long))
 }
 
 /// A crude singular form: enough for "customers", "regions", "categories", "boxes".
@@ -258,6 +311,10 @@ mod tests {
             ["sales", "for", "quick", "stop", "by", "quarter"]
         );
         assert_eq!(words("Königlich Essen"), ["königlich", "essen"]);
+        assert_eq!(
+            words("over 2.5 carats, or 5,000 g. on 2014-07-04"),
+            ["over", "2.5", "carats", "or", "5,000", "g", "on", "2014", "07", "04"]
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Grain {
         }
     }
 
-    fn parse(word: &str) -> Option<Grain> {
+    pub fn parse(word: &str) -> Option<Grain> {
         Some(match word {
             "day" | "days" | "daily" | "date" | "dates" => Grain::Day,
             "week" | "weeks" | "weekly" => Grain::Week,
@@ -317,7 +317,11 @@ pub fn find_grain(tokens: &[String], used: &[bool]) -> Option<(Grain, Range<usiz
                     Some("top" | "best" | "worst" | "bottom" | "highest" | "lowest" | "biggest")
                 )
             };
-            if ranked(before(1)) || (before(1).and_then(number_word).is_some() && ranked(before(2)))
+            // "which month had the most …": the periods, to be ranked.
+            let asked = matches!(before(1), Some("which" | "what"));
+            if asked
+                || ranked(before(1))
+                || (before(1).and_then(number_word).is_some() && ranked(before(2)))
             {
                 return Some((grain, i..i + 1));
             }

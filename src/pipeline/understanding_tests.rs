@@ -1,0 +1,223 @@
+//! The planner's reading of questions over a dataset it was not written for (a small fleet
+//! of cars): every word accounted for or the question refused naming the rest, measures
+//! combined by what they are, row counts, numeric conditions, medians, NULLs last.
+
+use super::compare::Op;
+use super::planner::{plan, Agg, Condition, Group, Plan, PlanError};
+use super::sqlgen::sql;
+use crate::datasets::{Describe, Profile};
+use crate::model::{ColumnType, Dataset, DatasetSource};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+const DESCRIBE: &str = r#"
+name = "Cars"
+description = "Specifications of cars sold in 1970 to 1982: one row per car."
+[columns.horsepower]
+meaning = "Engine power"
+unit = "hp"
+[columns.weight]
+meaning = "Weight of the car"
+unit = "lbs"
+[columns.units_sold]
+meaning = "Number of cars sold"
+"#;
+
+fn cars() -> (Dataset, Profile) {
+    let describe = Describe::parse(DESCRIBE).unwrap();
+    let columns = [
+        ("name", ColumnType::Text),
+        ("origin", ColumnType::Text),
+        ("horsepower", ColumnType::Integer),
+        ("weight", ColumnType::Real),
+        ("units_sold", ColumnType::Integer),
+        ("model_year", ColumnType::Integer),
+    ]
+    .map(|(n, t)| (n.to_string(), t));
+    let dataset = Dataset {
+        id: uuid::Uuid::nil(),
+        org_id: uuid::Uuid::nil(),
+        name: describe.name.clone().unwrap(),
+        table: "cars".into(),
+        description: describe.description.clone(),
+        source: DatasetSource::Imported,
+        columns: describe.columns(&columns).unwrap(),
+        terms: describe.terms(),
+        created_at: chrono::Utc::now(),
+    };
+    let mut values = HashMap::new();
+    values.insert(
+        "origin".to_string(),
+        ["USA", "Europe", "Japan"].map(String::from).to_vec(),
+    );
+    values.insert(
+        "name".to_string(),
+        ["ford pinto", "vw rabbit", "toyota corolla"]
+            .map(String::from)
+            .to_vec(),
+    );
+    values.insert(
+        "model_year".to_string(),
+        ["1970", "1976", "1982"].map(String::from).to_vec(),
+    );
+    let profile = Profile {
+        values,
+        ..Profile::default()
+    };
+    (dataset, profile)
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+}
+
+fn ask(question: &str) -> Plan {
+    let (dataset, profile) = cars();
+    plan(question, &dataset, &profile, None, today())
+        .unwrap_or_else(|e| panic!("{question}: {}", e.explain()))
+}
+
+fn refused(question: &str) -> PlanError {
+    let (dataset, profile) = cars();
+    match plan(question, &dataset, &profile, None, today()) {
+        Ok(plan) => panic!("{question} was answered: {}", sql(&plan)),
+        Err(err) => err,
+    }
+}
+
+#[test]
+fn words_it_does_not_understand_are_named_and_nothing_is_answered() {
+    let err = refused("average horsepower of cars with a turbocharger");
+    assert_eq!(err.leftover, ["turbocharger"]);
+    let text = err.explain();
+    assert!(text.contains("\"turbocharger\""), "{text}");
+    assert!(text.contains("the column horsepower"), "{text}");
+    assert!(text.contains("Questions that work look like"), "{text}");
+    // A typo'd period is not silently dropped.
+    assert_eq!(
+        refused("horsepower by yeer of production").leftover,
+        ["yeer", "production"]
+    );
+    // A comparison with no column to apply to stays unexplained rather than ignored.
+    assert!(refused("how many cars cost more than 10000")
+        .leftover
+        .contains(&"cost".to_string()));
+}
+
+#[test]
+fn measures_that_do_not_add_up_are_averaged() {
+    let (dataset, _) = cars();
+    let horsepower = dataset
+        .columns
+        .iter()
+        .find(|c| c.name == "horsepower")
+        .unwrap();
+    assert_eq!(horsepower.aggregate, Some(crate::model::Aggregate::Avg));
+    let plan = ask("horsepower by origin");
+    assert_eq!(plan.measure.agg, Agg::Avg);
+    assert_eq!(plan.measure.label, "Average Horsepower");
+    // Quantities still add up, and an explicit word always wins.
+    assert_eq!(ask("units sold by origin").measure.agg, Agg::Sum);
+    assert_eq!(ask("total horsepower by origin").measure.agg, Agg::Sum);
+}
+
+#[test]
+fn how_many_counts_rows_or_distinct_values_as_asked() {
+    let plan = ask("how many cars are there");
+    assert_eq!(
+        (plan.measure.agg, plan.measure.column.as_deref()),
+        (Agg::Count, None)
+    );
+    assert_eq!(plan.measure.label, "Number of Cars");
+    let plan = ask("how many cars per origin");
+    assert_eq!(
+        (plan.measure.agg, plan.measure.column.as_deref()),
+        (Agg::Count, None)
+    );
+    assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "origin"));
+    let plan = ask("how many origins are there");
+    assert_eq!(plan.measure.column.as_deref(), Some("origin"));
+    assert!(sql(&plan).contains("COUNT(DISTINCT origin)"));
+    // The most cars: a ranking of the rows themselves.
+    let plan = ask("which origin has the most cars");
+    assert_eq!(plan.measure.agg, Agg::Count);
+    assert_eq!(
+        plan.ranking.map(|r| (r.descending, r.limit)),
+        Some((true, 1))
+    );
+}
+
+#[test]
+fn numeric_comparisons_filter_rows() {
+    let condition = |column: &str, op, value, upper| Condition {
+        column: column.into(),
+        op,
+        value,
+        upper,
+    };
+    let plan = ask("how many cars have more than 200 horsepower");
+    assert_eq!(
+        plan.conditions,
+        [condition("horsepower", Op::Gt, 200.0, None)]
+    );
+    assert_eq!(plan.measure.agg, Agg::Count);
+    assert!(
+        sql(&plan).contains("WHERE horsepower > 200"),
+        "{}",
+        sql(&plan)
+    );
+    let plan = ask("average weight of cars with a horsepower of at least 150");
+    assert_eq!(
+        plan.conditions,
+        [condition("horsepower", Op::Ge, 150.0, None)]
+    );
+    assert_eq!(plan.measure.column.as_deref(), Some("weight"));
+    let plan = ask("average horsepower of cars between 2000 and 3000 lbs");
+    assert_eq!(
+        plan.conditions,
+        [condition("weight", Op::Between, 2000.0, Some(3000.0))]
+    );
+    assert!(sql(&plan).contains("weight BETWEEN 2000 AND 3000"));
+}
+
+#[test]
+fn values_of_any_dimension_and_calendar_numbers_filter() {
+    let plan = ask("average horsepower of European cars by model year");
+    assert_eq!(plan.filters[0].column, "origin");
+    assert_eq!(plan.filters[0].values, ["Europe"]);
+    assert!(
+        matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "model_year")
+    );
+    let plan = ask("how many cars from 1976");
+    assert_eq!(plan.filters[0].column, "model_year");
+    assert!(sql(&plan).contains("model_year = '1976'"));
+}
+
+#[test]
+fn median_and_nulls_last() {
+    let plan = ask("median horsepower by origin");
+    assert_eq!(plan.measure.agg, Agg::Median);
+    assert!(sql(&plan).contains("median(horsepower)"));
+    let plan = ask("bottom 2 origins by weight");
+    assert!(
+        sql(&plan).contains("ORDER BY average_weight ASC NULLS LAST"),
+        "{}",
+        sql(&plan)
+    );
+}
+
+#[test]
+fn two_groupings_and_no_more() {
+    let plan = ask("number of cars by origin and model year");
+    assert_eq!(plan.split.as_deref(), Some("model_year"));
+    assert!(sql(&plan).contains("GROUP BY origin, model_year"));
+    assert_eq!(
+        refused("horsepower by origin and model year and name").leftover,
+        ["name"]
+    );
+}
+
+#[test]
+fn conflicting_aggregations_are_refused() {
+    assert_eq!(refused("maximum median horsepower").leftover, ["median"]);
+}
