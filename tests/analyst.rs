@@ -972,3 +972,79 @@ fn the_sample_csv_is_exactly_what_its_generator_writes() {
         "regenerate with: python3 generate.py > sales_summary.csv"
     );
 }
+
+#[tokio::test]
+async fn words_it_does_not_understand_are_named_and_nothing_is_computed() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(
+        &mut client,
+        "median sales by region for repeat customers",
+        None,
+    )
+    .await;
+    let message = answer.failure().expect("a failed step").to_string();
+    assert!(
+        message.contains("did not understand") && message.contains("repeat"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Questions that work look like"),
+        "{message}"
+    );
+    assert!(answer.step("generatingSql", "completed").is_none());
+    assert!(answer.step("fetchingData", "completed").is_none());
+}
+
+#[tokio::test]
+async fn the_dataset_is_chosen_by_the_column_a_question_names_and_ties_are_asked() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let dir = server.dir.parent().unwrap();
+    let weather = dir.join("weather.csv");
+    std::fs::write(
+        &weather,
+        "day,temp_min,rain\n2013-01-01,-1.5,0\n2013-01-02,2.5,3.1\n2013-02-01,4.0,1\n",
+    )
+    .unwrap();
+    server.cli(&[
+        "dataset",
+        "add",
+        "weather",
+        "--csv",
+        weather.to_str().unwrap(),
+    ]);
+    let visits = dir.join("visits.csv");
+    std::fs::write(&visits, "day,visits\n2013-01-01,3\n2013-01-02,5\n").unwrap();
+    server.cli(&[
+        "dataset",
+        "add",
+        "visits",
+        "--csv",
+        visits.to_str().unwrap(),
+    ]);
+
+    // The sample dataset is richly described; the question names a column of "weather".
+    let answer = ask(&mut client, "temp_min by day in January 2013", None).await;
+    assert_eq!(
+        answer.step("identifyingDataset", "completed").unwrap()["payload"]["dataset"]["name"],
+        "weather"
+    );
+    // A temperature is averaged, never summed.
+    assert!(
+        answer.step("generatingSql", "completed").unwrap()["payload"]["sql"]
+            .as_str()
+            .unwrap()
+            .contains("AVG(temp_min)")
+    );
+    assert_eq!(answer.rows().len(), 2);
+
+    // Nothing names one dataset over the others: the analyst asks which.
+    let answer = ask(&mut client, "how many days are there", None).await;
+    let message = answer.failure().expect("a failed step").to_string();
+    assert!(message.contains("which dataset"), "{message}");
+    assert!(
+        message.contains("weather") && message.contains("visits"),
+        "{message}"
+    );
+}

@@ -403,3 +403,30 @@ async fn the_model_settles_an_ambiguous_dataset_choice() {
     assert_eq!(chosen["payload"]["dataset"]["name"], "weather");
     assert_eq!(chosen["payload"]["chosen_by"], "built-in");
 }
+
+#[tokio::test]
+async fn a_question_with_words_the_planner_cannot_place_goes_to_the_model() {
+    let (fake, _server, mut client) = setup().await;
+    // The planner reads "sales by region" but not "weekend": the model writes the SQL instead.
+    let mut script = vec![streamed(
+        "SELECT region, SUM(total_sales_amount) AS sales FROM sales_summary \
+         WHERE strftime('%w', order_date) IN ('0', '6') GROUP BY region ORDER BY region",
+        9,
+    )];
+    script.extend(words());
+    fake.script(script);
+    let (events, _) = ask(&mut client, "sales by region on weekend days").await;
+    let generated = completed(&events, "generatingSql");
+    assert_eq!(generated["payload"]["engine"], "model test-model");
+    assert!(generated["payload"]["sql"]
+        .as_str()
+        .unwrap()
+        .contains("strftime('%w'"));
+    let rows = completed(&events, "fetchingData")["payload"]["data"].clone();
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        5,
+        "the model's SQL ran: {rows}"
+    );
+    assert!(rows[0]["sales"].as_f64().unwrap() > 0.0);
+}
