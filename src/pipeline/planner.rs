@@ -392,11 +392,11 @@ fn read(
 
     // The rows themselves: "penguins" in "how many penguins", "cars" in "the most cars".
     let entities = entity_words(dataset, profile);
-    let mut entity_named = false;
+    let mut entity_named: Option<&str> = None;
     for i in 0..tokens.len() {
         if !used[i] && entities.iter().any(|e| word_match(&tokens[i], e) >= 2) {
             used[i] = true;
-            entity_named = true;
+            entity_named = entity_named.or(Some(&tokens[i]));
         }
     }
 
@@ -550,13 +550,13 @@ fn read(
     let mut dimensions = dimensions.into_iter();
     // "How many species": distinct values of a dimension; "how many penguins per species":
     // rows (the entity was named), grouped by the dimension; "number of orders": the id.
-    let count_dimension = if counting && id_column.is_none() && !entity_named {
+    let count_dimension = if counting && id_column.is_none() && entity_named.is_none() {
         dimensions.next().map(|(column, _, _)| column)
     } else {
         None
     };
     // "Which island has the most penguins": a ranking of the rows themselves counts them.
-    let count_rows = entity_named
+    let count_rows = entity_named.is_some()
         && (counting || (ranking.is_some() && measure_column.is_none() && agg.is_none()))
         && term.is_none()
         && id_column.is_none();
@@ -571,8 +571,8 @@ fn read(
             alias: snake(&term.name),
             unit: term.unit.clone(),
         })
-    } else if count_rows {
-        Some(rows_measure(dataset))
+    } else if let (true, Some(entity)) = (count_rows, entity_named) {
+        Some(rows_measure(entity))
     } else if counting
         || (measure_column.is_none() && id_column.is_some() && agg.is_none() && ranking.is_none())
     {
@@ -1001,29 +1001,24 @@ fn aggregate_measure(dataset: &Dataset, column: &str, agg: Agg) -> Measure {
     }
 }
 
-/// The number of rows, named by what a row is when the dataset says ("Number of Penguins").
-fn rows_measure(dataset: &Dataset) -> Measure {
-    let entity = entity_words(dataset, &Profile::default())
-        .into_iter()
-        .next()
-        .filter(|w| !ROW_NOUNS.contains(&singular(w)));
-    match entity {
-        Some(word) => {
-            let plural = if is_plural(&word) {
-                word.clone()
-            } else {
-                format!("{word}s")
-            };
-            Measure {
-                agg: Agg::Count,
-                column: None,
-                term_sql: None,
-                label: title_case(&format!("number of {plural}")),
-                alias: "row_count".into(),
-                unit: None,
-            }
-        }
-        None => count_measure(None),
+/// The number of rows, named as the question named them ("how many penguins": "Number of
+/// Penguins"); generic names ("rows", "records") give "Number of Rows".
+fn rows_measure(entity: &str) -> Measure {
+    if ROW_NOUNS.contains(&singular(entity)) {
+        return count_measure(None);
+    }
+    let plural = if is_plural(entity) {
+        entity.to_string()
+    } else {
+        format!("{entity}s")
+    };
+    Measure {
+        agg: Agg::Count,
+        column: None,
+        term_sql: None,
+        label: title_case(&format!("number of {plural}")),
+        alias: "row_count".into(),
+        unit: None,
     }
 }
 

@@ -148,6 +148,30 @@ fn how_many_counts_rows_or_distinct_values_as_asked() {
 }
 
 #[test]
+fn a_row_count_is_named_as_the_question_names_the_rows() {
+    // The dataset is "Cars"; its description says a row is a car; "vehicles" is neither.
+    assert_eq!(
+        ask("how many car are there").measure.label,
+        "Number of Cars"
+    );
+    assert_eq!(
+        ask("how many rows per origin").measure.label,
+        "Number of Rows"
+    );
+    let (mut dataset, profile) = cars();
+    dataset.name = "Classic Cars".into();
+    let plan = plan(
+        "how many cars per origin",
+        &dataset,
+        &profile,
+        None,
+        today(),
+    )
+    .unwrap();
+    assert_eq!(plan.measure.label, "Number of Cars");
+}
+
+#[test]
 fn numeric_comparisons_filter_rows() {
     let condition = |column: &str, op, value, upper| Condition {
         column: column.into(),
