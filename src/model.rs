@@ -289,6 +289,10 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ColumnType::Integer | ColumnType::Real)
+    }
+
     /// The PostgreSQL-style name clients see in `data_metadata`.
     pub fn pg_name(self) -> &'static str {
         match self {

@@ -21,8 +21,6 @@ pub mod sqlgen;
 pub mod steps;
 pub mod text;
 pub mod timeframe;
-#[cfg(test)]
-mod understanding_tests;
 
 pub use steps::{Failure, FailureKind, Progress, Step, StepSink, StepUpdate};
 

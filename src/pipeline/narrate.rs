@@ -420,8 +420,7 @@ pub fn group_digits(value: f64, decimals: usize) -> String {
 /// column, else bars of the first column against the last numeric one.
 pub fn chart_for_result(result: &QueryResult) -> (Value, Value) {
     use crate::model::ColumnType;
-    let numeric = |kind: ColumnType| matches!(kind, ColumnType::Integer | ColumnType::Real);
-    let Some(y) = result.columns.iter().rev().find(|c| numeric(c.kind)) else {
+    let Some(y) = result.columns.iter().rev().find(|c| c.kind.is_numeric()) else {
         return (json!({}), json!({"recommended": null, "alternatives": []}));
     };
     if result.columns.len() == 1 || result.rows.len() == 1 {

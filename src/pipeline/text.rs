@@ -261,6 +261,21 @@ pub fn phrase_score(tokens: &[String], start: usize, phrase: &[String]) -> u32 {
     total
 }
 
+/// A superlative and whether it ranks downwards: "highest" → `Some(true)`, "fewest" → `Some(false)`.
+pub fn superlative(word: &str) -> Option<bool> {
+    match word {
+        "highest" | "largest" | "biggest" | "most" => Some(true),
+        "lowest" | "smallest" | "least" | "fewest" => Some(false),
+        _ => None,
+    }
+}
+
+/// Superlatives of size, which can describe a value itself ("lowest city mpg"); "most" and
+/// "fewest" only rank things.
+pub fn is_size_superlative(word: &str) -> bool {
+    superlative(word).is_some() && !matches!(word, "most" | "least" | "fewest")
+}
+
 /// Parses "3", "three", … as a count.
 pub fn number_word(word: &str) -> Option<usize> {
     if let Ok(n) = word.parse::<usize>() {

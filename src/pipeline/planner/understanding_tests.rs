@@ -2,11 +2,12 @@
 //! of cars): every word accounted for or the question refused naming the rest, measures
 //! combined by what they are, row counts, numeric conditions, medians, NULLs last.
 
-use super::compare::Op;
-use super::planner::{plan, Agg, Condition, Group, Plan, PlanError};
-use super::sqlgen::sql;
-use crate::datasets::{Describe, Profile};
-use crate::model::{ColumnType, Dataset, DatasetSource};
+use super::tests::described;
+use super::{plan, Agg, Condition, Group, Plan, PlanError};
+use crate::datasets::Profile;
+use crate::model::{ColumnType, Dataset};
+use crate::pipeline::compare::Op;
+use crate::pipeline::sqlgen::sql;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
@@ -24,27 +25,18 @@ meaning = "Number of cars sold"
 "#;
 
 fn cars() -> (Dataset, Profile) {
-    let describe = Describe::parse(DESCRIBE).unwrap();
-    let columns = [
-        ("name", ColumnType::Text),
-        ("origin", ColumnType::Text),
-        ("horsepower", ColumnType::Integer),
-        ("weight", ColumnType::Real),
-        ("units_sold", ColumnType::Integer),
-        ("model_year", ColumnType::Integer),
-    ]
-    .map(|(n, t)| (n.to_string(), t));
-    let dataset = Dataset {
-        id: uuid::Uuid::nil(),
-        org_id: uuid::Uuid::nil(),
-        name: describe.name.clone().unwrap(),
-        table: "cars".into(),
-        description: describe.description.clone(),
-        source: DatasetSource::Imported,
-        columns: describe.columns(&columns).unwrap(),
-        terms: describe.terms(),
-        created_at: chrono::Utc::now(),
-    };
+    let dataset = described(
+        DESCRIBE,
+        "cars",
+        &[
+            ("name", ColumnType::Text),
+            ("origin", ColumnType::Text),
+            ("horsepower", ColumnType::Integer),
+            ("weight", ColumnType::Real),
+            ("units_sold", ColumnType::Integer),
+            ("model_year", ColumnType::Integer),
+        ],
+    );
     let mut values = HashMap::new();
     values.insert(
         "origin".to_string(),

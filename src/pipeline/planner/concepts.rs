@@ -1,0 +1,202 @@
+//! Which runs of a question's words name something of the dataset: a column (by name or
+//! synonym), a value of a dimension, a business term, or the rows themselves ("penguins").
+
+use super::Grain;
+use crate::datasets::Profile;
+use crate::model::{Column, Dataset};
+use crate::pipeline::coverage;
+use crate::pipeline::text::{is_protected, phrase_score, word_match, words};
+
+/// Something of the dataset a run of question words named.
+#[derive(Debug, Clone)]
+pub(super) enum Concept<'a> {
+    Column(&'a Column),
+    Value(&'a Column, String),
+    Term(usize),
+}
+
+pub(super) struct Found<'a> {
+    pub(super) concept: Concept<'a>,
+    /// The question's last word of the match ("customers" in "top customers").
+    pub(super) last_word: String,
+    /// Token positions of the match.
+    pub(super) span: std::ops::Range<usize>,
+}
+
+/// Generic names of a table's rows, counted when asked "how many".
+pub(super) const ROW_NOUNS: &[&str] = &["row", "record", "entry", "entries", "observation", "item"];
+
+/// The words of a column's name and synonyms.
+pub(super) fn column_words(column: &Column) -> impl Iterator<Item = String> + '_ {
+    words(&column.name.replace('_', " "))
+        .into_iter()
+        .chain(column.synonyms.iter().flat_map(|s| words(s)))
+}
+
+/// Words of a column's meaning next to where the column is named only describe it further
+/// ("engine" in "engine displacement" when the meaning is "Engine displacement").
+pub(super) fn absorb_descriptions(tokens: &[String], used: &mut [bool], found: &[Found<'_>]) {
+    for item in found {
+        let Concept::Column(column) = &item.concept else {
+            continue;
+        };
+        let described: Vec<String> = column
+            .meaning
+            .iter()
+            .flat_map(|m| words(m))
+            // Grammar words ("Highest temperature of the day") keep their meaning.
+            .filter(|w| !coverage::is_filler(w) && !is_protected(w))
+            .collect();
+        let mut absorb = |i: usize| {
+            if !used[i] && described.iter().any(|w| word_match(&tokens[i], w) >= 2) {
+                used[i] = true;
+                true
+            } else {
+                false
+            }
+        };
+        let mut before = item.span.start;
+        while before > 0 && absorb(before - 1) {
+            before -= 1;
+        }
+        let mut after = item.span.end;
+        while after < tokens.len() && absorb(after) {
+            after += 1;
+        }
+    }
+}
+
+/// Words naming the dataset's rows: its name and table ("penguins"), what its description
+/// says a row is ("one row per car"), and generic ones ("rows", "records").
+pub(super) fn entity_words(dataset: &Dataset, profile: &Profile) -> Vec<String> {
+    let mut entities: Vec<String> = words(&dataset.name);
+    // One row per day (or month…): the rows are those periods.
+    for (column, rows) in &profile.one_row_per_time {
+        if let Some((first, last)) = profile.time_range.get(column) {
+            let spacing = (*last - *first).num_days() as f64 / (*rows - 1).max(1) as f64;
+            let period = match spacing {
+                s if (0.9..=1.1).contains(&s) => "day",
+                s if (6.5..=7.5).contains(&s) => "week",
+                s if (27.0..=32.0).contains(&s) => "month",
+                s if (88.0..=93.0).contains(&s) => "quarter",
+                s if (360.0..=370.0).contains(&s) => "year",
+                _ => continue,
+            };
+            entities.push(period.to_string());
+        }
+    }
+    entities.extend(words(&dataset.table.replace('_', " ")));
+    if let Some(description) = &dataset.description {
+        let tokens = words(description);
+        for pair in tokens.windows(3) {
+            if pair[0] == "row" && pair[1] == "per" {
+                entities.push(pair[2].clone());
+            }
+        }
+    }
+    entities.extend(ROW_NOUNS.iter().map(|w| w.to_string()));
+    entities.retain(|w| !coverage::is_filler(w) && w.chars().any(char::is_alphabetic));
+    entities
+}
+
+/// How much of `question` names things of this dataset (for choosing among datasets): words
+/// naming its columns, values and terms count most, then words naming its rows.
+pub fn relevance(question: &str, dataset: &Dataset, profile: &Profile) -> usize {
+    let tokens = words(question);
+    let mut used = vec![false; tokens.len()];
+    let found = find_concepts(&tokens, &mut used, dataset, profile);
+    // "year" or "day" fits any dataset with a time column; a measure, a value or a term does not.
+    let weight = |f: &Found<'_>| match &f.concept {
+        Concept::Column(_) if Grain::parse(&f.last_word).is_some() => 1,
+        _ => 3 * f.span.len(),
+    };
+    let mut score: usize = found.iter().map(weight).sum();
+    let entities = entity_words(dataset, profile);
+    score += tokens
+        .iter()
+        .zip(&used)
+        .filter(|(t, used)| !**used && entities.iter().any(|e| word_match(t, e) >= 2))
+        .count();
+    score
+}
+
+/// Longest, best-scoring runs of unused words that name a term, a column or a value.
+pub(super) fn find_concepts<'a>(
+    tokens: &[String],
+    used: &mut [bool],
+    dataset: &'a Dataset,
+    profile: &'a Profile,
+) -> Vec<Found<'a>> {
+    // (phrase words, concept, minimum words that must match: a prefix of long values counts).
+    let mut phrases: Vec<(Vec<String>, Concept<'a>)> = Vec::new();
+    for (index, term) in dataset.terms.iter().enumerate() {
+        phrases.push((words(&term.name), Concept::Term(index)));
+    }
+    for column in &dataset.columns {
+        phrases.push((
+            words(&column.name.replace('_', " ")),
+            Concept::Column(column),
+        ));
+        for synonym in &column.synonyms {
+            phrases.push((words(synonym), Concept::Column(column)));
+        }
+        if let Some(values) = profile.values.get(&column.name) {
+            for value in values {
+                let value_words = words(value);
+                if value_words.is_empty() {
+                    continue;
+                }
+                // Long names may be given by their first two words ("Great Lakes").
+                if value_words.len() > 2 {
+                    phrases.push((
+                        value_words[..2].to_vec(),
+                        Concept::Value(column, value.clone()),
+                    ));
+                }
+                phrases.push((value_words, Concept::Value(column, value.clone())));
+            }
+        }
+    }
+
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if used[i] {
+            i += 1;
+            continue;
+        }
+        let mut best: Option<(usize, u32, &Concept<'a>)> = None;
+        for (phrase, concept) in &phrases {
+            let len = phrase.len();
+            if i + len > tokens.len() || used[i..i + len].iter().any(|u| *u) {
+                continue;
+            }
+            let score = phrase_score(tokens, i, phrase);
+            if score == 0 {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((best_len, best_score, _)) => (len, score) > (best_len, best_score),
+            };
+            if better {
+                best = Some((len, score, concept));
+            }
+        }
+        match best {
+            Some((len, _, concept)) => {
+                for slot in &mut used[i..i + len] {
+                    *slot = true;
+                }
+                found.push(Found {
+                    concept: concept.clone(),
+                    last_word: tokens[i + len - 1].clone(),
+                    span: i..i + len,
+                });
+                i += len;
+            }
+            None => i += 1,
+        }
+    }
+    found
+}

@@ -1,0 +1,175 @@
+//! Measures: the one people most likely mean, how a column combines, row and distinct
+//! counts, their labels, and example questions in the dataset's own words.
+
+use super::concepts::ROW_NOUNS;
+use super::{Agg, Measure};
+use crate::model::{Aggregate, Column, ColumnRole, Dataset};
+use crate::pipeline::text::{is_plural, singular, title_case, words};
+
+/// The measure people most likely mean: money first, then any measure with a unit, then the first.
+pub(super) fn default_measure(dataset: &Dataset) -> Measure {
+    let measures: Vec<&Column> = dataset
+        .columns
+        .iter()
+        .filter(|c| c.role == ColumnRole::Measure)
+        .collect();
+    let is_money = |c: &&&Column| {
+        c.unit.as_deref().is_some_and(|u| {
+            u == "$"
+                || u == "€"
+                || u == "£"
+                || (u.len() == 3 && u.chars().all(|ch| ch.is_ascii_uppercase()))
+        })
+    };
+    let choice = measures
+        .iter()
+        .find(is_money)
+        .or_else(|| measures.iter().find(|c| c.unit.is_some()))
+        .or(measures.first());
+    match choice {
+        Some(column) => aggregate_measure(dataset, &column.name, default_agg(column)),
+        None => count_measure(dataset.columns.iter().find(|c| c.role == ColumnRole::Id)),
+    }
+}
+
+/// How a measure combines when the question names no aggregation (see `datasets::roles`).
+pub(super) fn default_agg(column: &Column) -> Agg {
+    match column.aggregate {
+        Some(Aggregate::Sum) => Agg::Sum,
+        Some(Aggregate::Min) => Agg::Min,
+        Some(Aggregate::Max) => Agg::Max,
+        Some(Aggregate::Last) => Agg::Last,
+        Some(Aggregate::Avg) | None => Agg::Avg,
+    }
+}
+
+pub(super) fn aggregate_measure(dataset: &Dataset, column: &str, agg: Agg) -> Measure {
+    let found = dataset.columns.iter().find(|c| c.name == column);
+    let noun = found.map(noun).unwrap_or_else(|| column.replace('_', " "));
+    let prefix = match agg {
+        Agg::Sum => "Total",
+        Agg::Avg => "Average",
+        Agg::Min => "Minimum",
+        Agg::Max => "Maximum",
+        Agg::Count => "Number of",
+        Agg::Median => "Median",
+        Agg::Last => "Latest",
+    };
+    let label = title_case(&format!("{prefix} {noun}"));
+    Measure {
+        agg,
+        column: Some(column.to_string()),
+        term_sql: None,
+        alias: snake(&label),
+        label,
+        unit: found.and_then(|c| c.unit.clone()),
+    }
+}
+
+/// The number of rows, named as the question named them ("how many penguins": "Number of
+/// Penguins"); generic names ("rows", "records") give "Number of Rows".
+pub(super) fn rows_measure(entity: &str) -> Measure {
+    if ROW_NOUNS.contains(&singular(entity)) {
+        return count_measure(None);
+    }
+    let plural = if is_plural(entity) {
+        entity.to_string()
+    } else {
+        format!("{entity}s")
+    };
+    Measure {
+        agg: Agg::Count,
+        column: None,
+        term_sql: None,
+        label: title_case(&format!("number of {plural}")),
+        alias: "row_count".into(),
+        unit: None,
+    }
+}
+
+pub(super) fn count_measure(column: Option<&Column>) -> Measure {
+    let plural = column
+        .map(plural_noun)
+        .unwrap_or_else(|| "rows".to_string());
+    let singular = column.map(noun).unwrap_or_else(|| "row".to_string());
+    Measure {
+        agg: Agg::Count,
+        column: column.map(|c| c.name.clone()),
+        term_sql: None,
+        label: title_case(&format!("number of {plural}")),
+        alias: format!("{}_count", snake(&singular)),
+        unit: None,
+    }
+}
+
+/// A one-word name for a column: a one-word column name as it is ("region"), else its first
+/// one-word synonym, singular for categories ("customer") and as written for measures ("sales").
+pub fn noun(column: &Column) -> String {
+    if !column.name.contains('_') && column.role != ColumnRole::Measure {
+        return column.name.clone();
+    }
+    let one_word = |s: &&String| !s.contains(' ');
+    let synonym = if column.role == ColumnRole::Measure {
+        column.synonyms.iter().find(one_word)
+    } else {
+        column
+            .synonyms
+            .iter()
+            .filter(one_word)
+            .find(|s| !is_plural(s))
+            .or_else(|| column.synonyms.iter().find(one_word))
+    };
+    synonym
+        .cloned()
+        .unwrap_or_else(|| column.name.replace('_', " "))
+}
+
+pub fn plural_noun(column: &Column) -> String {
+    if let Some(plural) = column
+        .synonyms
+        .iter()
+        .find(|s| !s.contains(' ') && is_plural(s))
+    {
+        return plural.clone();
+    }
+    let singular = noun(column);
+    if is_plural(&singular) {
+        singular
+    } else if let Some(stem) = singular.strip_suffix('y') {
+        format!("{stem}ies")
+    } else {
+        format!("{singular}s")
+    }
+}
+
+pub(super) fn snake(text: &str) -> String {
+    words(text).join("_")
+}
+
+/// Example questions phrased in this dataset's own words.
+pub(super) fn examples(dataset: &Dataset) -> Vec<String> {
+    let default = default_measure(dataset);
+    let measure = default
+        .column
+        .as_ref()
+        .and_then(|name| dataset.columns.iter().find(|c| &c.name == name))
+        .map(noun)
+        .unwrap_or_else(|| "rows".into());
+    let dimensions: Vec<&Column> = dataset
+        .columns
+        .iter()
+        .filter(|c| c.role == ColumnRole::Dimension)
+        .collect();
+    let mut examples = vec![format!("total {measure} by month")];
+    if let Some(first) = dimensions.first() {
+        examples.push(format!("top 5 {} by {measure}", plural_noun(first)));
+    }
+    if let Some(last) = dimensions.last() {
+        examples.push(format!("{measure} by {}", noun(last)));
+    }
+    if let Some(id) = dataset.columns.iter().find(|c| c.role == ColumnRole::Id) {
+        examples.push(format!("how many {} last year", plural_noun(id)));
+    }
+    examples.push(format!("average {measure} in the last 30 days"));
+    examples
+}

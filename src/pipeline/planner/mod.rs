@@ -1,0 +1,277 @@
+//! The built-in analyst's planner: a question, read against a dataset's columns, notes, values
+//! and terms, becomes a [`Plan`]: one measure, at most two groupings (a dimension or a time
+//! grain, then a dimension to split by), filters, numeric conditions, a time range and an
+//! optional top/bottom ranking. A follow-up in the same thread changes the previous plan
+//! instead of starting over.
+//!
+//! - `read`: the question's words into an [`read::Intent`], every word accounted for.
+//! - `concepts`: which runs of words name columns, values, terms or the rows themselves.
+//! - `conditions`: numeric comparisons and the column each is about.
+//! - `measures`: measures, their aggregations and labels, and example questions.
+
+mod concepts;
+mod conditions;
+mod measures;
+mod read;
+#[cfg(test)]
+pub(crate) mod tests;
+#[cfg(test)]
+mod understanding_tests;
+
+pub use concepts::relevance;
+pub use measures::{noun, plural_noun};
+
+use super::compare::Op;
+use super::timeframe::{Grain, TimeRange};
+use crate::datasets::Profile;
+use crate::model::{ColumnRole, Dataset};
+use chrono::NaiveDate;
+use measures::{aggregate_measure, default_measure, examples};
+use read::{read, Intent};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Agg {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// Distinct values of `column`, or rows when there is none.
+    Count,
+    Median,
+    /// The value at the latest time of the period (levels such as a population).
+    Last,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    pub agg: Agg,
+    pub column: Option<String>,
+    /// A business term's SQL expression, used as is (its aggregation is inside).
+    pub term_sql: Option<String>,
+    /// "Total Sales", "Number of Orders", "Average Order Value".
+    pub label: String,
+    /// SQL alias of the measure's result column.
+    pub alias: String,
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Group {
+    Dimension { column: String, noun: String },
+    Time { column: String, grain: Grain },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Filter {
+    pub column: String,
+    pub values: Vec<String>,
+}
+
+/// A numeric condition on a column: "body mass over 5000".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub column: String,
+    pub op: Op,
+    pub value: f64,
+    /// The upper bound of `Op::Between`.
+    pub upper: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Ranking {
+    pub descending: bool,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub table: String,
+    pub measure: Measure,
+    pub group: Option<Group>,
+    pub filters: Vec<Filter>,
+    /// The time column ranges filter on.
+    pub time_column: Option<String>,
+    pub range: Option<TimeRange>,
+    pub ranking: Option<Ranking>,
+    /// The day relative ranges were resolved against, when it is the end of the data.
+    pub data_ends: Option<NaiveDate>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// A second dimension each group is split by ("by class and year").
+    #[serde(default)]
+    pub split: Option<String>,
+}
+
+/// A question the planner could not turn into a query, with what it did understand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanError {
+    pub understood: Vec<String>,
+    /// Words of the question the planner could not place: answering without them would
+    /// answer a different question.
+    pub leftover: Vec<String>,
+    pub examples: Vec<String>,
+}
+
+impl PlanError {
+    pub fn explain(&self) -> String {
+        let mut text = String::from("I couldn't turn this question into a query.");
+        if !self.leftover.is_empty() {
+            let quoted: Vec<String> = self.leftover.iter().map(|w| format!("\"{w}\"")).collect();
+            text.push_str(&format!(
+                " I did not understand {}, and answering without {} would answer a different question.",
+                quoted.join(", "),
+                if self.leftover.len() == 1 { "it" } else { "them" }
+            ));
+            if !self.understood.is_empty() {
+                text.push_str(&format!(" I understood {}.", self.understood.join(", ")));
+            }
+        } else if self.understood.is_empty() {
+            text.push_str(" I didn't recognize any column, value, measure or time period of the dataset in it.");
+        } else {
+            text.push_str(&format!(
+                " I understood {}, but not what to calculate.",
+                self.understood.join(", ")
+            ));
+        }
+        text.push_str(" Questions that work look like: ");
+        let quoted: Vec<String> = self.examples.iter().map(|e| format!("\"{e}\"")).collect();
+        text.push_str(&quoted.join(", "));
+        text.push('.');
+        text
+    }
+}
+
+/// Plans `question` over `dataset`; `previous` is the plan of the thread's last answer.
+pub fn plan(
+    question: &str,
+    dataset: &Dataset,
+    profile: &Profile,
+    previous: Option<&Plan>,
+    today: NaiveDate,
+) -> Result<Plan, PlanError> {
+    let time_column = dataset
+        .columns
+        .iter()
+        .find(|c| c.role == ColumnRole::Time)
+        .map(|c| c.name.clone());
+    let data_end = time_column
+        .as_ref()
+        .and_then(|c| profile.time_range.get(c))
+        .map(|(_, last)| *last);
+    let anchor = match data_end {
+        Some(last) if last < today => last,
+        _ => today,
+    };
+    let intent = read(question, dataset, profile, time_column.as_deref(), anchor);
+    if !intent.leftover.is_empty() {
+        return Err(PlanError {
+            understood: intent.understood,
+            leftover: intent.leftover,
+            examples: examples(dataset),
+        });
+    }
+
+    let says_something = intent.group.is_some()
+        || !intent.filters.is_empty()
+        || !intent.conditions.is_empty()
+        || intent.range.is_some()
+        || intent.ranking.is_some();
+    let follows_up =
+        previous.is_some() && (intent.refers_back || (intent.measure.is_none() && says_something));
+    let mut plan = match previous {
+        Some(previous) if follows_up => merge(previous.clone(), intent),
+        _ => {
+            if intent.measure.is_none() && !says_something {
+                return Err(PlanError {
+                    understood: intent.understood,
+                    leftover: Vec::new(),
+                    examples: examples(dataset),
+                });
+            }
+            Plan {
+                table: dataset.table.clone(),
+                measure: intent.measure.unwrap_or_else(|| default_measure(dataset)),
+                group: intent.group,
+                filters: intent.filters,
+                time_column: time_column.clone(),
+                range: intent.range,
+                ranking: intent.ranking,
+                data_ends: None,
+                conditions: intent.conditions,
+                split: intent.split,
+            }
+        }
+    };
+    plan.data_ends = match (&plan.range, data_end) {
+        (Some(range), Some(last)) if range.relative && last < today => Some(last),
+        _ => None,
+    };
+    // Ranking a time series means "the best N periods"; ranking nothing means a single extreme.
+    if plan.group.is_none() {
+        if let Some(ranking) = plan.ranking.take() {
+            if plan.measure.term_sql.is_none() && plan.measure.agg != Agg::Count {
+                if let Some(column) = plan.measure.column.clone() {
+                    let agg = if ranking.descending {
+                        Agg::Max
+                    } else {
+                        Agg::Min
+                    };
+                    plan.measure = aggregate_measure(dataset, &column, agg);
+                }
+            }
+        }
+    }
+    // The latest value needs a time to order by; without one, average.
+    if plan.measure.agg == Agg::Last && plan.time_column.is_none() {
+        if let Some(column) = plan.measure.column.clone() {
+            plan.measure = aggregate_measure(dataset, &column, Agg::Avg);
+        }
+    }
+    Ok(plan)
+}
+
+fn merge(mut plan: Plan, intent: Intent) -> Plan {
+    if let Some(measure) = intent.measure {
+        plan.measure = measure;
+    }
+    if let Some(group) = intent.group {
+        // A new grouping replaces the old one; a ranking of the old grouping no longer applies.
+        if Some(&group) != plan.group.as_ref() && intent.ranking.is_none() {
+            plan.ranking = None;
+        }
+        plan.group = Some(group);
+        plan.split = intent.split;
+    }
+    for filter in intent.filters {
+        plan.filters.retain(|f| f.column != filter.column);
+        // Filtering on the grouped dimension leaves nothing to group.
+        if matches!(&plan.group, Some(Group::Dimension { column, .. }) if *column == filter.column)
+        {
+            plan.group = None;
+            plan.ranking = None;
+        }
+        if plan.split.as_ref() == Some(&filter.column) {
+            plan.split = None;
+        }
+        plan.filters.push(filter);
+    }
+    for condition in intent.conditions {
+        plan.conditions.retain(|c| c.column != condition.column);
+        plan.conditions.push(condition);
+    }
+    if intent.range.is_some() {
+        plan.range = intent.range;
+    }
+    if intent.ranking.is_some() {
+        plan.ranking = intent.ranking;
+    }
+    plan
+}
+
+fn group_column(group: &Option<Group>) -> Option<&String> {
+    match group {
+        Some(Group::Dimension { column, .. }) => Some(column),
+        _ => None,
+    }
+}

@@ -1,0 +1,396 @@
+//! Reading one question: which words say what (time frame, grain, comparisons, concepts,
+//! aggregation, ranking), settled into an [`Intent`]. Every word used is marked; what is
+//! left over, unless filler, makes the question unanswerable by the planner.
+
+use super::concepts::{absorb_descriptions, entity_words, find_concepts, Concept, Found};
+use super::conditions::{attach, find_comparisons, number_text};
+use super::measures::{
+    aggregate_measure, count_measure, default_agg, default_measure, noun, rows_measure, snake,
+};
+use super::{group_column, Agg, Condition, Filter, Group, Measure, Ranking};
+use crate::datasets::Profile;
+use crate::model::{Column, ColumnRole, Dataset};
+use crate::pipeline::coverage;
+use crate::pipeline::text::{
+    is_plural, is_size_superlative, number_word, superlative, title_case, word_match, words,
+};
+use crate::pipeline::timeframe::{find_grain, find_range, Grain, TimeRange};
+use chrono::NaiveDate;
+
+/// What one question says, before it is settled into a plan.
+#[derive(Debug, Default)]
+pub(super) struct Intent {
+    pub(super) measure: Option<Measure>,
+    pub(super) group: Option<Group>,
+    pub(super) filters: Vec<Filter>,
+    pub(super) range: Option<TimeRange>,
+    pub(super) ranking: Option<Ranking>,
+    /// "that", "now", "instead", "only": the question refers to the previous one.
+    pub(super) refers_back: bool,
+    pub(super) conditions: Vec<Condition>,
+    pub(super) split: Option<String>,
+    pub(super) understood: Vec<String>,
+    /// Words not accounted for: any makes the question unanswerable by the planner.
+    pub(super) leftover: Vec<String>,
+}
+
+/// Reads what a question says about the dataset, marking every word it uses.
+pub(super) fn read(
+    question: &str,
+    dataset: &Dataset,
+    profile: &Profile,
+    time_column: Option<&str>,
+    anchor: NaiveDate,
+) -> Intent {
+    let tokens = words(question);
+    let mut used = vec![false; tokens.len()];
+    let mut intent = Intent::default();
+    let mark = |used: &mut Vec<bool>, range: std::ops::Range<usize>, on: bool| {
+        for i in range {
+            if let Some(slot) = used.get_mut(i) {
+                *slot = on;
+            }
+        }
+    };
+
+    if time_column.is_some() {
+        if let Some((range, span)) = find_range(&tokens, anchor) {
+            intent
+                .understood
+                .push(format!("the time frame {}", range.label));
+            intent.range = Some(range);
+            mark(&mut used, span, true);
+        }
+    }
+    let mut grain = None;
+    let mut grain_span = None;
+    if let Some(column) = time_column {
+        if let Some((found, span)) = find_grain(&tokens, &used) {
+            grain_span = Some(span.clone());
+            intent
+                .understood
+                .push(format!("{} by {}", column, found.unit()));
+            grain = Some((column.to_string(), found));
+            mark(&mut used, span, true);
+        }
+    }
+    // The number of a ranking ("top 5") is neither a value nor a comparison.
+    for i in 0..tokens.len().saturating_sub(1) {
+        if matches!(tokens[i].as_str(), "top" | "bottom" | "best" | "worst")
+            && number_word(&tokens[i + 1]).is_some()
+        {
+            used[i + 1] = true;
+        }
+    }
+    let comparisons = find_comparisons(&tokens, &used, dataset);
+    for comparison in &comparisons {
+        mark(&mut used, comparison.span.clone(), true);
+    }
+
+    let mut found = find_concepts(&tokens, &mut used, dataset, profile);
+    absorb_descriptions(&tokens, &mut used, &found);
+
+    for comparison in comparisons {
+        match attach(&tokens, &mut used, &mut found, dataset, &comparison) {
+            Some(column) => {
+                intent.understood.push(format!(
+                    "{column} {} {}",
+                    comparison.op.words(),
+                    number_text(comparison.value)
+                ));
+                intent.conditions.push(Condition {
+                    column,
+                    op: comparison.op,
+                    value: comparison.value,
+                    upper: comparison.upper,
+                });
+            }
+            // Unattached, its words stay unused and the question is refused naming them.
+            None => mark(&mut used, comparison.span, false),
+        }
+    }
+
+    // The rows themselves: "penguins" in "how many penguins", "cars" in "the most cars".
+    let entities = entity_words(dataset, profile);
+    let mut entity_named: Option<&str> = None;
+    for i in 0..tokens.len() {
+        if !used[i] && entities.iter().any(|e| word_match(&tokens[i], e) >= 2) {
+            used[i] = true;
+            entity_named = entity_named.or(Some(&tokens[i]));
+        }
+    }
+
+    // Grammar of the rest: aggregation, ranking, counting, references to the last question.
+    let word = |i: usize| tokens.get(i).map(String::as_str).unwrap_or("");
+    let mut agg: Option<Agg> = None;
+    let mut asks_when = false;
+    let mut counting = false;
+    // Two different aggregations ("maximum median …") leave the second one unread.
+    let set_agg = |agg: &mut Option<Agg>, new: Agg| match agg {
+        Some(old) if *old != new => false,
+        _ => {
+            *agg = Some(new);
+            true
+        }
+    };
+    let measure_at = |i: usize| {
+        found.iter().any(|f| {
+            f.span.start == i
+                && matches!(&f.concept, Concept::Column(c) if c.role == ColumnRole::Measure)
+        })
+    };
+    let mut ranking: Option<(bool, Option<usize>, bool)> = None; // (descending, n, superlative only)
+    for (i, slot) in used.iter_mut().enumerate() {
+        if *slot {
+            continue;
+        }
+        let recognized = match word(i) {
+            "average" | "avg" | "mean" => set_agg(&mut agg, Agg::Avg),
+            "median" => set_agg(&mut agg, Agg::Median),
+            // "Total" only says to add up what adds up; it never overrides another aggregation.
+            "total" | "sum" => {
+                agg = agg.or(Some(Agg::Sum));
+                true
+            }
+            "count" | "many" => {
+                counting = true;
+                true
+            }
+            // "Number of unemployed" names a measure holding a number; "number of cars" counts.
+            "number" if word(i + 1) == "of" => {
+                counting = !measure_at(i + 2);
+                true
+            }
+            "minimum" | "min" => set_agg(&mut agg, Agg::Min),
+            "maximum" | "max" => set_agg(&mut agg, Agg::Max),
+            "when" if time_column.is_some() => {
+                asks_when = true;
+                true
+            }
+            w @ ("top" | "best" | "bottom" | "worst") => {
+                let n = number_word(word(i + 1));
+                ranking = Some((matches!(w, "top" | "best"), n, false));
+                true
+            }
+            w if ranking.is_none() && superlative(w).is_some() => {
+                let descending = superlative(w) == Some(true);
+                ranking = Some((descending, number_word(word(i + 1)), true));
+                true
+            }
+            "that" | "it" | "those" | "them" | "now" | "instead" | "only" | "same" | "also" => {
+                intent.refers_back = true;
+                true
+            }
+            _ => false,
+        };
+        *slot = recognized;
+    }
+
+    // Settle the concepts.
+    let mut measure_column: Option<&Column> = None;
+    let mut term: Option<usize> = None;
+    let mut id_column: Option<&Column> = None;
+    let mut dimensions: Vec<(&Column, String, std::ops::Range<usize>)> = Vec::new();
+    for item in &found {
+        match &item.concept {
+            Concept::Term(index) => {
+                term = Some(*index);
+                intent
+                    .understood
+                    .push(format!("the term {:?}", dataset.terms[*index].name));
+            }
+            Concept::Value(column, value) => {
+                intent
+                    .understood
+                    .push(format!("{} = {value:?}", column.name));
+                match intent.filters.iter_mut().find(|f| f.column == column.name) {
+                    Some(filter) if !filter.values.contains(value) => {
+                        filter.values.push(value.clone())
+                    }
+                    Some(_) => {}
+                    None => intent.filters.push(Filter {
+                        column: column.name.clone(),
+                        values: vec![value.clone()],
+                    }),
+                }
+            }
+            Concept::Column(column) => {
+                intent
+                    .understood
+                    .push(format!("the column {}", column.name));
+                let after_by = item.span.start > 0
+                    && matches!(tokens[item.span.start - 1].as_str(), "by" | "per");
+                match column.role {
+                    // "Average displacement by cylinders": a number grouped on, like a category.
+                    ColumnRole::Measure if after_by && measure_column.is_some() => {
+                        dimensions.push((column, item.last_word.clone(), item.span.clone()))
+                    }
+                    ColumnRole::Measure if measure_column.is_none() => {
+                        measure_column = Some(column)
+                    }
+                    ColumnRole::Measure => {
+                        // A second measure: which one to compute is unclear.
+                        mark(&mut used, item.span.clone(), false)
+                    }
+                    ColumnRole::Id => id_column = id_column.or(Some(column)),
+                    ColumnRole::Dimension => {
+                        dimensions.push((column, item.last_word.clone(), item.span.clone()))
+                    }
+                    ColumnRole::Time => {
+                        // A time column called "year" groups by year.
+                        let named = Grain::parse(&item.last_word).unwrap_or(Grain::Day);
+                        if grain.is_none() {
+                            grain = Some((column.name.clone(), named));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // "Average yearly generation" is one number: an aggregate of per-period totals, which
+    // the planner does not build. Grouping by year instead would answer another question.
+    if let (Some(_), Some(span)) = (agg, &grain_span) {
+        let rate = match span.len() {
+            1 => tokens[span.start] != "trend",
+            _ => matches!(tokens[span.start].as_str(), "per" | "a" | "each" | "every"),
+        };
+        if rate && dimensions_named(&found) == 0 {
+            mark(&mut used, span.clone(), false);
+        }
+    }
+    // "When was …": the answer is a time, so group by the time column.
+    if let (true, None, Some(column)) = (asks_when, &grain, time_column) {
+        grain = Some((column.to_string(), Grain::Day));
+    }
+    // A dimension named together with one of its values is a filter, not a grouping.
+    dimensions.retain(|(column, _, _)| !intent.filters.iter().any(|f| f.column == column.name));
+    let mut dimensions = dimensions.into_iter();
+    // "How many species": distinct values of a dimension; "how many penguins per species":
+    // rows (the entity was named), grouped by the dimension; "number of orders": the id.
+    let count_dimension = if counting && id_column.is_none() && entity_named.is_none() {
+        dimensions.next().map(|(column, _, _)| column)
+    } else {
+        None
+    };
+    // "Which island has the most penguins": a ranking of the rows themselves counts them.
+    let count_rows = entity_named.is_some()
+        && (counting || (ranking.is_some() && measure_column.is_none() && agg.is_none()))
+        && term.is_none()
+        && id_column.is_none();
+
+    intent.measure = if let Some(index) = term {
+        let term = &dataset.terms[index];
+        Some(Measure {
+            agg: Agg::Sum,
+            column: None,
+            term_sql: Some(term.sql.clone()),
+            label: title_case(&term.name),
+            alias: snake(&term.name),
+            unit: term.unit.clone(),
+        })
+    } else if let (true, Some(entity)) = (count_rows, entity_named) {
+        Some(rows_measure(entity))
+    } else if counting
+        || (measure_column.is_none() && id_column.is_some() && agg.is_none() && ranking.is_none())
+    {
+        Some(count_measure(count_dimension.or(id_column)))
+    } else {
+        let agg = agg.or(match ranking {
+            Some((descending, _, true)) if dimensions.len() == 0 && grain.is_none() => {
+                Some(if descending { Agg::Max } else { Agg::Min })
+            }
+            _ => None,
+        });
+        match (measure_column, agg) {
+            (Some(column), agg) => Some(aggregate_measure(
+                dataset,
+                &column.name,
+                agg.unwrap_or_else(|| default_agg(column)),
+            )),
+            (None, Some(agg)) => {
+                let default = default_measure(dataset);
+                default
+                    .column
+                    .as_deref()
+                    .map(|c| aggregate_measure(dataset, c, agg))
+                    .or(Some(default))
+            }
+            (None, None) => None,
+        }
+    };
+
+    // "Lowest city mpg by manufacturer": the extreme within each group, not a ranking of groups
+    // (that is asked "which manufacturer has the lowest city mpg").
+    if let (Some((descending, None, true)), Some(measure)) = (ranking, &intent.measure) {
+        let asks_which = tokens
+            .iter()
+            .any(|t| matches!(t.as_str(), "which" | "what" | "who"));
+        let modifies_measure = found.iter().any(|f| {
+            matches!(&f.concept, Concept::Column(c) if Some(&c.name) == measure.column.as_ref())
+                && f.span.start > 0
+                && is_size_superlative(&tokens[f.span.start - 1])
+        });
+        if !asks_which && modifies_measure && agg.is_none() && measure.term_sql.is_none() {
+            if let Some(column) = measure.column.clone() {
+                let agg = if descending { Agg::Max } else { Agg::Min };
+                intent.measure = Some(aggregate_measure(dataset, &column, agg));
+                ranking = None;
+            }
+        }
+    }
+    // A measure named but not what is computed ("rainy days" read as the rain column, when
+    // counting days) would be silently dropped: leave its words unaccounted for.
+    if let Some(column) = measure_column {
+        let computed =
+            intent.measure.as_ref().and_then(|m| m.column.as_ref()) == Some(&column.name);
+        if !computed {
+            for f in found
+                .iter()
+                .filter(|f| matches!(&f.concept, Concept::Column(c) if c.name == column.name))
+            {
+                mark(&mut used, f.span.clone(), false);
+            }
+        }
+    }
+    let (group, split) = match (grain, dimensions.next()) {
+        (Some((column, grain)), split) => (Some(Group::Time { column, grain }), split),
+        (None, Some((column, _, _))) => (
+            Some(Group::Dimension {
+                column: column.name.clone(),
+                noun: noun(column),
+            }),
+            dimensions.next(),
+        ),
+        (None, None) => (None, None),
+    };
+    intent.group = group;
+    intent.split = split.map(|(column, _, _)| column.name.clone());
+    // A third grouping is more than one answer can show: its words stay unaccounted for.
+    for (_, _, span) in dimensions {
+        mark(&mut used, span, false);
+    }
+    intent.ranking = match (ranking, &intent.group) {
+        (Some((descending, n, superlative)), group) => {
+            if superlative && group.is_none() {
+                None
+            } else {
+                let plural_asked = found.iter().any(|f| {
+                    matches!(&f.concept, Concept::Column(c) if Some(&c.name) == group_column(&intent.group))
+                        && is_plural(&f.last_word)
+                });
+                let limit = n.unwrap_or(if plural_asked { 5 } else { 1 }).max(1);
+                Some(Ranking { descending, limit })
+            }
+        }
+        (None, _) => None,
+    };
+    intent.leftover = coverage::leftover(&tokens, &used);
+    intent
+}
+
+fn dimensions_named(found: &[Found<'_>]) -> usize {
+    found
+        .iter()
+        .filter(|f| matches!(&f.concept, Concept::Column(c) if c.role == ColumnRole::Dimension))
+        .count()
+}

@@ -1,0 +1,209 @@
+//! The planner over the sample sales dataset.
+
+use super::*;
+use crate::datasets::Describe;
+use crate::model::{ColumnType, DatasetSource};
+use std::collections::HashMap;
+
+/// A dataset as `skein dataset add` would register it: a table with these columns, described
+/// by a describe file's text.
+pub fn described(describe: &str, table: &str, columns: &[(&str, ColumnType)]) -> Dataset {
+    let describe = Describe::parse(describe).unwrap();
+    let columns: Vec<(String, ColumnType)> =
+        columns.iter().map(|(n, t)| (n.to_string(), *t)).collect();
+    Dataset {
+        id: uuid::Uuid::nil(),
+        org_id: uuid::Uuid::nil(),
+        name: describe.name.clone().unwrap_or_else(|| table.to_string()),
+        table: table.into(),
+        description: describe.description.clone(),
+        source: DatasetSource::Imported,
+        columns: describe.columns(&columns).unwrap(),
+        terms: describe.terms(),
+        created_at: chrono::Utc::now(),
+    }
+}
+
+pub fn sample() -> (Dataset, Profile) {
+    let dataset = described(
+        include_str!("../../../assets/sample/sales_summary.toml"),
+        "sales_summary",
+        &[
+            ("order_id", ColumnType::Integer),
+            ("order_date", ColumnType::Date),
+            ("customer_name", ColumnType::Text),
+            ("product", ColumnType::Text),
+            ("region", ColumnType::Text),
+            ("quantity", ColumnType::Integer),
+            ("total_sales_amount", ColumnType::Real),
+        ],
+    );
+    let mut values = HashMap::new();
+    values.insert(
+        "region".to_string(),
+        ["North", "South", "East", "West", "Central"]
+            .map(String::from)
+            .to_vec(),
+    );
+    values.insert(
+        "customer_name".to_string(),
+        [
+            "QUICK-Stop",
+            "Ernst Handel",
+            "Great Lakes Food Market",
+            "Save-a-lot Markets",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    values.insert(
+        "product".to_string(),
+        ["Chai", "Chang", "Tofu"].map(String::from).to_vec(),
+    );
+    let mut time_range = HashMap::new();
+    time_range.insert(
+        "order_date".to_string(),
+        (
+            NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(),
+        ),
+    );
+    (
+        dataset,
+        Profile {
+            values,
+            time_range,
+            one_row_per_time: HashMap::new(),
+        },
+    )
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+}
+
+fn ask(question: &str) -> Plan {
+    let (dataset, profile) = sample();
+    plan(question, &dataset, &profile, None, today())
+        .unwrap_or_else(|e| panic!("{question}: {}", e.explain()))
+}
+
+#[test]
+fn top_customer() {
+    let plan = ask("show me my top customer");
+    assert_eq!(
+        plan.group,
+        Some(Group::Dimension {
+            column: "customer_name".into(),
+            noun: "customer".into()
+        })
+    );
+    assert_eq!(
+        plan.ranking,
+        Some(Ranking {
+            descending: true,
+            limit: 1
+        })
+    );
+    assert_eq!(plan.measure.column.as_deref(), Some("total_sales_amount"));
+    assert_eq!(plan.measure.label, "Total Sales");
+}
+
+#[test]
+fn bottom_regions_by_quantity() {
+    let plan = ask("bottom 3 regions by quantity");
+    assert_eq!(
+        plan.ranking,
+        Some(Ranking {
+            descending: false,
+            limit: 3
+        })
+    );
+    assert_eq!(plan.measure.column.as_deref(), Some("quantity"));
+}
+
+#[test]
+fn terms_counts_filters_and_typos() {
+    assert_eq!(
+        ask("average order value last year").measure.label,
+        "Average Order Value"
+    );
+    let plan = ask("how many orders in 2023");
+    assert_eq!(plan.measure.agg, Agg::Count);
+    assert_eq!(plan.measure.column.as_deref(), Some("order_id"));
+    let plan = ask("sales for QUICK-Stop by quarter");
+    assert_eq!(
+        plan.filters,
+        vec![Filter {
+            column: "customer_name".into(),
+            values: vec!["QUICK-Stop".into()]
+        }]
+    );
+    assert!(matches!(
+        plan.group,
+        Some(Group::Time {
+            grain: Grain::Quarter,
+            ..
+        })
+    ));
+    let plan = ask("revenu by regoins");
+    assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "region"));
+    let plan = ask("sales for great lakes");
+    assert_eq!(
+        plan.filters[0].values,
+        vec!["Great Lakes Food Market".to_string()]
+    );
+}
+
+#[test]
+fn follow_ups_change_the_previous_plan() {
+    let (dataset, profile) = sample();
+    let first = plan("total sales last month", &dataset, &profile, None, today()).unwrap();
+    let weekly = plan(
+        "this is great, can you break that down week by week",
+        &dataset,
+        &profile,
+        Some(&first),
+        today(),
+    )
+    .unwrap();
+    assert!(matches!(
+        weekly.group,
+        Some(Group::Time {
+            grain: Grain::Week,
+            ..
+        })
+    ));
+    assert_eq!(weekly.range, first.range);
+    let west = plan(
+        "now only for the West region",
+        &dataset,
+        &profile,
+        Some(&weekly),
+        today(),
+    )
+    .unwrap();
+    assert_eq!(
+        west.filters,
+        vec![Filter {
+            column: "region".into(),
+            values: vec!["West".into()]
+        }]
+    );
+    assert_eq!(west.group, weekly.group);
+}
+
+#[test]
+fn nonsense_is_refused_with_examples() {
+    let (dataset, profile) = sample();
+    let err = plan(
+        "what is the meaning of life",
+        &dataset,
+        &profile,
+        None,
+        today(),
+    )
+    .unwrap_err();
+    let text = err.explain();
+    assert!(text.contains("top 5 customers by sales"), "{text}");
+}
