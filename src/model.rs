@@ -224,6 +224,14 @@ impl Message {
         self.responses = Some(Json(serde_json::json!({ "messages": texts })));
     }
 
+    /// The analyst's answer: its summary, how the data was pulled, and what was computed.
+    pub fn set_answer(&mut self, summary: &str, explanation: &str, interpretation: &str) {
+        self.responses = Some(Json(serde_json::json!({
+            "messages": [summary, explanation],
+            "interpretation": interpretation,
+        })));
+    }
+
     /// The text that answers the prompt, if it was answered.
     pub fn answer(&self) -> Option<&str> {
         self.responses.as_ref()?.0["messages"][0].as_str()

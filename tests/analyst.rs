@@ -5,8 +5,9 @@
 mod common;
 
 use chrono::{Datelike, NaiveDate};
+use common::answers::{ask, assert_rows};
 use common::{answered, Client, TestServer};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 struct Order {
@@ -93,113 +94,6 @@ fn ranked(mut rows: Vec<(String, f64)>, descending: bool, limit: usize) -> Vec<(
 
 fn single(value: f64) -> Vec<(String, f64)> {
     vec![(String::new(), value)]
-}
-
-/// Everything one post produced, up to the analyst's final state.
-struct Answer {
-    events: Vec<Value>,
-    state: Value,
-}
-
-impl Answer {
-    fn step(&self, name: &str, progress: &str) -> Option<&Value> {
-        self.events
-            .iter()
-            .find(|e| e["event"] == name && e["payload"]["progress"] == progress)
-    }
-
-    /// The rows of fetchingData as (first column as text, last column as number).
-    fn rows(&self) -> Vec<(String, f64)> {
-        let fetched = self
-            .step("fetchingData", "completed")
-            .unwrap_or_else(|| panic!("no data: {:?}", self.failure()));
-        let columns: Vec<String> = fetched["payload"]["data_metadata"]["column_metadata"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_string())
-            .collect();
-        fetched["payload"]["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| {
-                let value = row[columns.last().unwrap()].as_f64().unwrap_or(f64::NAN);
-                let label = if columns.len() == 1 {
-                    String::new()
-                } else {
-                    match &row[&columns[0]] {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    }
-                };
-                (label, value)
-            })
-            .collect()
-    }
-
-    fn failure(&self) -> Option<&Value> {
-        self.events
-            .iter()
-            .find(|e| e["payload"]["progress"] == "failed")
-    }
-
-    fn message(&self) -> &Value {
-        let messages = self.state["payload"][0]["messages"].as_array().unwrap();
-        messages.last().unwrap()
-    }
-
-    fn thread_id(&self) -> String {
-        self.state["payload"][0]["id"].as_str().unwrap().to_string()
-    }
-}
-
-/// Posts a question and collects every event up to the analyst's final updateThreadState.
-async fn ask(client: &mut Client, prompt: &str, thread_id: Option<&str>) -> Answer {
-    let reply = client
-        .ok(
-            "/threads/post",
-            json!({"prompt": prompt, "thread_id": thread_id}),
-        )
-        .await;
-    let id = reply["payload"]["id"].clone();
-    let mut events = vec![reply];
-    loop {
-        let event = client.next().await;
-        let done = event["route"] == "/threads/post"
-            && event["event"] == "updateThreadState"
-            && event["payload"][0]["id"] == id;
-        if done {
-            return Answer {
-                events,
-                state: event,
-            };
-        }
-        events.push(event);
-    }
-}
-
-fn assert_rows(question: &str, got: &[(String, f64)], want: &[(String, f64)]) {
-    assert_eq!(
-        got.len(),
-        want.len(),
-        "{question}: {} rows, expected {}\n got {got:?}\nwant {want:?}",
-        got.len(),
-        want.len()
-    );
-    for (g, w) in got.iter().zip(want) {
-        assert_eq!(
-            g.0, w.0,
-            "{question}: labels differ\n got {got:?}\nwant {want:?}"
-        );
-        assert!(
-            (g.1 - w.1).abs() < 0.005,
-            "{question}: {} is {} , expected {}",
-            g.0,
-            g.1,
-            w.1
-        );
-    }
 }
 
 #[tokio::test]
@@ -970,81 +864,5 @@ fn the_sample_csv_is_exactly_what_its_generator_writes() {
     assert!(
         out.stdout == committed,
         "regenerate with: python3 generate.py > sales_summary.csv"
-    );
-}
-
-#[tokio::test]
-async fn words_it_does_not_understand_are_named_and_nothing_is_computed() {
-    let server = TestServer::start();
-    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
-    let answer = ask(
-        &mut client,
-        "median sales by region for repeat customers",
-        None,
-    )
-    .await;
-    let message = answer.failure().expect("a failed step").to_string();
-    assert!(
-        message.contains("did not understand") && message.contains("repeat"),
-        "{message}"
-    );
-    assert!(
-        message.contains("Questions that work look like"),
-        "{message}"
-    );
-    assert!(answer.step("generatingSql", "completed").is_none());
-    assert!(answer.step("fetchingData", "completed").is_none());
-}
-
-#[tokio::test]
-async fn the_dataset_is_chosen_by_the_column_a_question_names_and_ties_are_asked() {
-    let server = TestServer::start();
-    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
-    let dir = server.dir.parent().unwrap();
-    let weather = dir.join("weather.csv");
-    std::fs::write(
-        &weather,
-        "day,temp_min,rain\n2013-01-01,-1.5,0\n2013-01-02,2.5,3.1\n2013-02-01,4.0,1\n",
-    )
-    .unwrap();
-    server.cli(&[
-        "dataset",
-        "add",
-        "weather",
-        "--csv",
-        weather.to_str().unwrap(),
-    ]);
-    let visits = dir.join("visits.csv");
-    std::fs::write(&visits, "day,visits\n2013-01-01,3\n2013-01-02,5\n").unwrap();
-    server.cli(&[
-        "dataset",
-        "add",
-        "visits",
-        "--csv",
-        visits.to_str().unwrap(),
-    ]);
-
-    // The sample dataset is richly described; the question names a column of "weather".
-    let answer = ask(&mut client, "temp_min by day in January 2013", None).await;
-    assert_eq!(
-        answer.step("identifyingDataset", "completed").unwrap()["payload"]["dataset"]["name"],
-        "weather"
-    );
-    // A temperature is averaged, never summed.
-    assert!(
-        answer.step("generatingSql", "completed").unwrap()["payload"]["sql"]
-            .as_str()
-            .unwrap()
-            .contains("AVG(temp_min)")
-    );
-    assert_eq!(answer.rows().len(), 2);
-
-    // Nothing names one dataset over the others: the analyst asks which.
-    let answer = ask(&mut client, "how many days are there", None).await;
-    let message = answer.failure().expect("a failed step").to_string();
-    assert!(message.contains("which dataset"), "{message}");
-    assert!(
-        message.contains("weather") && message.contains("visits"),
-        "{message}"
     );
 }

@@ -341,6 +341,19 @@ function renderMessage(message) {
   const failed = [...steps.values()].find((s) => s.progress === "failed");
   if (failed) box.append(el("p", { class: "failure", role: "alert" }, failed.error || "This step failed."));
 
+  // What was computed, and from which dataset, before any number: a misreading shows at a glance.
+  const interpretation = (message.responses && message.responses.interpretation)
+    || stepField(steps, "generatingSql", "interpretation");
+  if (interpretation && !failed) {
+    const chosen = stepField(steps, "identifyingDataset", "dataset");
+    const known = state.datasets.find((d) => d.id === message.dataset_id);
+    const datasetName = (chosen && chosen.name) || (known && known.name);
+    const line = el("p", { class: "interpretation", "aria-label": "What was computed" },
+      el("strong", {}, "Computed: "), interpretation);
+    if (datasetName) line.append(el("span", { class: "dataset-used" }, ` Dataset: ${datasetName}`));
+    box.append(line);
+  }
+
   const title = message.title || textOf(steps, "generatingMetricTitle", "metric_title");
   if (title) {
     const heading = el("div", { class: "answer-title" }, title);

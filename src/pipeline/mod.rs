@@ -13,12 +13,15 @@
 
 pub mod compare;
 pub mod coverage;
+pub mod facts;
 pub mod model;
 pub mod narrate;
 pub mod planner;
 pub mod repair;
+pub mod restate;
 pub mod sqlgen;
 pub mod steps;
+pub mod summary;
 pub mod text;
 pub mod timeframe;
 
@@ -56,6 +59,8 @@ pub struct Words {
 struct Answer {
     /// The built-in planner's plan; `None` when the model wrote the SQL.
     plan: Option<Plan>,
+    /// What was computed, in plain words (see `restate`).
+    interpretation: String,
     sql: String,
     result: QueryResult,
     words: Words,
@@ -245,6 +250,7 @@ async fn analyze(
                 model::narrate(llm, recorder, &job.prompt, &sql, &result, &cancelled).await?;
             return Ok(Answer {
                 plan: None,
+                interpretation: restate::BY_MODEL.to_string(),
                 sql,
                 result,
                 words,
@@ -259,9 +265,11 @@ async fn analyze(
         }
     };
     let sql = sqlgen::sql(&plan);
-    let mut engine = Map::new();
-    engine.insert("engine".into(), "built-in".into());
-    recorder.stream(Step::GeneratingSql, &sql, engine);
+    let interpretation = restate::restate(&plan);
+    let mut fields = Map::new();
+    fields.insert("engine".into(), "built-in".into());
+    fields.insert("interpretation".into(), interpretation.clone().into());
+    recorder.stream(Step::GeneratingSql, &sql, fields);
 
     let (sql, result) = execute_with_repairs(datasets, &dataset, sql, recorder).await?;
 
@@ -273,10 +281,14 @@ async fn analyze(
             let cancelled = || thread_gone(store, job.thread_id);
             model::narrate(llm, recorder, &job.prompt, &sql, &result, &cancelled).await?
         }
-        None => built_in_words(recorder, &plan, &dataset, &result),
+        None => {
+            let facts = result_facts(datasets, &dataset, &plan, &sql, &result).await;
+            built_in_words(recorder, &plan, &dataset, &facts, &result)
+        }
     };
     Ok(Answer {
         plan: Some(plan),
+        interpretation,
         sql,
         result,
         words,
@@ -288,13 +300,14 @@ fn built_in_words(
     recorder: &mut Recorder<'_>,
     plan: &Plan,
     dataset: &Dataset,
+    facts: &facts::Facts,
     result: &QueryResult,
 ) -> Words {
     let words = Words {
         explanation: narrate::explanation(plan, &dataset.name),
         time_frame: narrate::time_frame(plan),
         title: narrate::metric_title(plan),
-        summary: narrate::summary(plan, result),
+        summary: summary::summary(plan, result, facts),
     };
     recorder.stream(
         Step::GeneratingDataExplanation,
@@ -305,6 +318,34 @@ fn built_in_words(
     recorder.stream(Step::GeneratingMetricTitle, &words.title, Map::new());
     recorder.stream(Step::GeneratingDataSummary, &words.summary, Map::new());
     words
+}
+
+/// The facts a summary states, of the whole result: from its rows, or by SQL over the same
+/// query when the rows were cut at the cap.
+async fn result_facts(
+    datasets: &Datasets,
+    dataset: &Dataset,
+    plan: &Plan,
+    sql: &str,
+    result: &QueryResult,
+) -> facts::Facts {
+    let Some(shape) = facts::Shape::of(result, &plan.measure.alias) else {
+        return facts::Facts::default();
+    };
+    if result.truncated {
+        let whole = datasets.query(dataset, &facts::sql(sql, &shape)).await;
+        if let Some(facts) = whole.ok().as_ref().and_then(facts::from_sql_result) {
+            return facts;
+        }
+        tracing::warn!(
+            "the facts of a capped result could not be computed; summarizing the rows kept"
+        );
+        return facts::Facts {
+            partial: true,
+            ..facts::from_rows(result, &shape)
+        };
+    }
+    facts::from_rows(result, &shape)
 }
 
 /// Whether the job's thread was deleted (which cancels a model's work on it).
@@ -514,7 +555,11 @@ async fn persist(
                     message.code = Some(answer.sql.clone());
                     message.title = Some(answer.words.title.clone());
                     message.time_frame = Some(answer.words.time_frame.clone());
-                    message.set_responses(&[&answer.words.summary, &answer.words.explanation]);
+                    message.set_answer(
+                        &answer.words.summary,
+                        &answer.words.explanation,
+                        &answer.interpretation,
+                    );
                     message.data_metadata = Some(Json(data_metadata(&answer.result)));
                     message.chart_config = Some(Json(chart));
                     message.chart_recommendations = Some(Json(recommendations));

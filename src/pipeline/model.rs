@@ -162,6 +162,7 @@ pub async fn write_sql(
             let mut fields = serde_json::Map::new();
             fields.insert("sql".into(), sql.clone().into());
             fields.insert("engine".into(), format!("model {}", llm.model()).into());
+            fields.insert("interpretation".into(), super::restate::BY_MODEL.into());
             recorder.complete(Step::GeneratingSql, fields);
             Ok(sql)
         }

@@ -1,5 +1,5 @@
 //! Words and charts from a plan and its rows: how the data was pulled, the time frame, the
-//! metric title, a summary with the result's real numbers, and the chart that fits its shape.
+//! metric title, and the chart that fits the result's shape (the summary is `summary`'s).
 
 use super::planner::{Agg, Group, Plan};
 use super::text::title_case;
@@ -49,7 +49,7 @@ pub fn metric_title(plan: &Plan) -> String {
 }
 
 /// " in 2023", " over the last 30 days", " this month", or nothing for all time.
-fn frame_phrase(plan: &Plan) -> String {
+pub(super) fn frame_phrase(plan: &Plan) -> String {
     let Some(range) = &plan.range else {
         return String::new();
     };
@@ -67,7 +67,7 @@ fn frame_phrase(plan: &Plan) -> String {
     }
 }
 
-fn filter_phrase(plan: &Plan) -> String {
+pub(super) fn filter_phrase(plan: &Plan) -> String {
     if plan.filters.is_empty() {
         return String::new();
     }
@@ -79,7 +79,7 @@ fn filter_phrase(plan: &Plan) -> String {
     format!(" for {}", values.join(", "))
 }
 
-fn plural(noun: &str) -> String {
+pub(super) fn plural(noun: &str) -> String {
     if noun.ends_with('s') {
         noun.to_string()
     } else if let Some(stem) = noun.strip_suffix('y') {
@@ -124,8 +124,7 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         })
         .collect();
     if let (Some(range), Some(column)) = (&plan.range, &plan.time_column) {
-        let last = range.end.pred_opt().unwrap_or(range.end);
-        conditions.push(format!("{column} is between {} and {last}", range.start));
+        conditions.push(super::restate::range_condition(column, range));
     }
     if !conditions.is_empty() {
         text.push_str(", keeping only rows where ");
@@ -164,221 +163,6 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         ));
     }
     text
-}
-
-/// A summary of the result with its real numbers.
-pub fn summary(plan: &Plan, result: &QueryResult) -> String {
-    let measure = &plan.measure;
-    let values: Vec<(String, Option<f64>)> = result
-        .rows
-        .iter()
-        .map(|row| {
-            let (label, value) = match row.as_slice() {
-                [label, value] => (display(label), value.as_f64()),
-                [value] => (String::new(), value.as_f64()),
-                _ => (String::new(), None),
-            };
-            (label, value)
-        })
-        .collect();
-    let frame = match &plan.range {
-        Some(range) => format!(" ({})", range.label),
-        None => String::new(),
-    };
-    let lower = measure.label.to_lowercase();
-    let filters = filter_phrase(plan);
-    if values.is_empty() || values.iter().all(|(_, v)| v.is_none()) {
-        return format!("There is no data for {lower}{filters}{frame}: no rows matched.");
-    }
-    let fmt = |x: f64| format_value(x, measure);
-    match &plan.group {
-        None => {
-            let value = values[0].1.unwrap_or(0.0);
-            let when = frame_phrase(plan);
-            if measure.agg == Agg::Count && measure.term_sql.is_none() {
-                let noun = measure
-                    .label
-                    .trim_start_matches("Number of ")
-                    .to_lowercase();
-                let verb = if value == 1.0 { "was" } else { "were" };
-                format!("There {verb} {} {noun}{filters}{when}.", fmt(value))
-            } else {
-                format!("{}{filters}{when} was {}.", measure.label, fmt(value))
-            }
-        }
-        Some(Group::Dimension { noun, .. }) => {
-            let known: Vec<&(String, Option<f64>)> =
-                values.iter().filter(|(_, v)| v.is_some()).collect();
-            let total: f64 = known.iter().filter_map(|(_, v)| *v).sum();
-            match plan.ranking {
-                Some(ranking) if ranking.limit == 1 => {
-                    let (name, value) = known[0];
-                    let side = if ranking.descending { "top" } else { "bottom" };
-                    format!(
-                        "{name} is the {side} {noun}{filters} by {lower}{frame}, with {}.",
-                        fmt(value.unwrap())
-                    )
-                }
-                Some(ranking) => {
-                    let side = if ranking.descending { "top" } else { "bottom" };
-                    let listed: Vec<String> = known
-                        .iter()
-                        .map(|(n, v)| format!("{n} ({})", fmt(v.unwrap())))
-                        .collect();
-                    format!(
-                        "The {side} {} {}{filters} by {lower}{frame} are {}. Together they account for {}.",
-                        known.len(),
-                        plural(noun),
-                        join_list(&listed),
-                        fmt(total)
-                    )
-                }
-                None => {
-                    let (first, first_value) = known[0];
-                    let first_value = first_value.unwrap();
-                    let mut text = format!(
-                        "Across {} {}{filters}{frame}, {lower} came to {}. {first} leads with {}",
-                        known.len(),
-                        plural(noun),
-                        fmt(total),
-                        fmt(first_value)
-                    );
-                    if total > 0.0 && measure.agg != Agg::Avg && measure.term_sql.is_none() {
-                        text.push_str(&format!(
-                            " ({:.1}% of the total)",
-                            first_value / total * 100.0
-                        ));
-                    }
-                    if let Some((second, Some(value))) = known.get(1).map(|p| (&p.0, p.1)) {
-                        text.push_str(&format!(", followed by {second} with {}", fmt(value)));
-                    }
-                    text.push('.');
-                    if known.len() > 2 {
-                        let (last, last_value) = known[known.len() - 1];
-                        text.push_str(&format!(
-                            " {last} is lowest with {}.",
-                            fmt(last_value.unwrap())
-                        ));
-                    }
-                    text
-                }
-            }
-        }
-        Some(Group::Time { grain, .. }) => {
-            let points: Vec<(&str, f64)> = values
-                .iter()
-                .filter_map(|(l, v)| v.map(|v| (l.as_str(), v)))
-                .collect();
-            let unit = grain.unit();
-            if let Some(ranking) = plan.ranking {
-                let side = if ranking.descending { "best" } else { "worst" };
-                let listed: Vec<String> = points
-                    .iter()
-                    .map(|(p, v)| format!("{p} ({})", fmt(*v)))
-                    .collect();
-                return format!(
-                    "The {side} {unit}{} for {lower}{filters}{frame}: {}.",
-                    if points.len() == 1 { " was" } else { "s were" },
-                    join_list(&listed)
-                );
-            }
-            let total: f64 = points.iter().map(|(_, v)| v).sum();
-            let mut text = String::new();
-            if measure.agg == Agg::Sum || measure.agg == Agg::Count {
-                text.push_str(&format!(
-                    "Over {} {unit}{}{filters}{frame}, {lower} came to {}.",
-                    points.len(),
-                    if points.len() == 1 { "" } else { "s" },
-                    fmt(total)
-                ));
-            } else {
-                text.push_str(&format!(
-                    "{} {unit}{}{filters}{frame}.",
-                    points.len(),
-                    if points.len() == 1 { "" } else { "s" }
-                ));
-            }
-            if points.len() >= 2 {
-                let high = points
-                    .iter()
-                    .fold(points[0], |a, b| if b.1 > a.1 { *b } else { a });
-                let low = points
-                    .iter()
-                    .fold(points[0], |a, b| if b.1 < a.1 { *b } else { a });
-                text.push_str(&format!(
-                    " The highest {unit} was {} with {}, the lowest {} with {}.",
-                    high.0,
-                    fmt(high.1),
-                    low.0,
-                    fmt(low.1)
-                ));
-                let (first, last) = (points[0], points[points.len() - 1]);
-                let change = if first.1 != 0.0 {
-                    format!(" ({:+.1}%)", (last.1 - first.1) / first.1.abs() * 100.0)
-                } else {
-                    String::new()
-                };
-                let direction = if last.1 > first.1 {
-                    "rose"
-                } else if last.1 < first.1 {
-                    "fell"
-                } else {
-                    "held"
-                };
-                text.push_str(&format!(
-                    " From {} to {} it {direction} from {} to {}{change}; the overall trend is {}.",
-                    first.0,
-                    last.0,
-                    fmt(first.1),
-                    fmt(last.1),
-                    trend(&points)
-                ));
-            }
-            text
-        }
-    }
-}
-
-/// Direction of the least-squares line through the points, relative to their mean.
-fn trend(points: &[(&str, f64)]) -> &'static str {
-    let n = points.len() as f64;
-    let mean_x = (n - 1.0) / 2.0;
-    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let (mut num, mut den) = (0.0, 0.0);
-    for (i, (_, y)) in points.iter().enumerate() {
-        num += (i as f64 - mean_x) * (y - mean_y);
-        den += (i as f64 - mean_x).powi(2);
-    }
-    let slope = if den == 0.0 { 0.0 } else { num / den };
-    // Change across the whole span, as a share of the average.
-    let relative = if mean_y == 0.0 {
-        0.0
-    } else {
-        slope * (n - 1.0) / mean_y.abs()
-    };
-    if relative > 0.1 {
-        "upward"
-    } else if relative < -0.1 {
-        "downward"
-    } else {
-        "roughly flat"
-    }
-}
-
-fn join_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-fn display(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => "(none)".to_string(),
-        other => other.to_string(),
-    }
 }
 
 /// A value in the measure's unit: "$1,234.56", "1,234 units", "1,234".

@@ -3,6 +3,7 @@
 
 use super::compare::Op;
 use super::planner::{Agg, Group, Plan};
+use super::timeframe::{OPEN_END, OPEN_START};
 
 pub fn sql(plan: &Plan) -> String {
     let measure = measure_expression(plan);
@@ -111,8 +112,12 @@ fn conditions(plan: &Plan) -> Vec<String> {
     }
     if let (Some(range), Some(column)) = (&plan.range, &plan.time_column) {
         let column = ident(column);
-        conditions.push(format!("{column} >= '{}'", range.start));
-        conditions.push(format!("{column} < '{}'", range.end));
+        if range.start != OPEN_START {
+            conditions.push(format!("{column} >= '{}'", range.start));
+        }
+        if range.end != OPEN_END {
+            conditions.push(format!("{column} < '{}'", range.end));
+        }
     }
     conditions
 }

@@ -15,7 +15,13 @@ pub fn words(text: &str) -> Vec<String> {
             && current
                 .chars()
                 .all(|d| d.is_ascii_digit() || d == '.' || d == ',');
-        if c.is_alphanumeric() || inside_number {
+        // ISO dates stay one word: 2024-03-05, 2024-03.
+        let inside_date = *c == '-'
+            && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())
+            && (current.len() == 4 || current.len() == 7)
+            && current.chars().all(|d| d.is_ascii_digit() || d == '-')
+            && current.chars().take(4).all(|d| d.is_ascii_digit());
+        if c.is_alphanumeric() || inside_number || inside_date {
             current.extend(c.to_lowercase());
         } else if !current.is_empty() {
             words.push(std::mem::take(&mut current));
@@ -328,7 +334,20 @@ mod tests {
         assert_eq!(words("Königlich Essen"), ["königlich", "essen"]);
         assert_eq!(
             words("over 2.5 carats, or 5,000 g. on 2014-07-04"),
-            ["over", "2.5", "carats", "or", "5,000", "g", "on", "2014", "07", "04"]
+            [
+                "over",
+                "2.5",
+                "carats",
+                "or",
+                "5,000",
+                "g",
+                "on",
+                "2014-07-04"
+            ]
+        );
+        assert_eq!(
+            words("from 2013-01 to 1-2-3"),
+            ["from", "2013-01", "to", "1", "2", "3"]
         );
     }
 

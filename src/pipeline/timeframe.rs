@@ -202,89 +202,182 @@ pub fn find_range(tokens: &[String], anchor: NaiveDate) -> Option<(TimeRange, Ra
             let start = ymd(anchor.year(), 1, 1);
             return Some((relative(start, next_day, "Year to date".into()), i..i + len));
         }
-        // Q3 2024, or "Q3" alone in the anchor's year.
-        if let Some(q) = word(i)
-            .strip_prefix('q')
-            .and_then(|q| q.parse::<u32>().ok())
-        {
-            if (1..=4).contains(&q) {
-                let (y, len) = match year(word(i + 1)) {
-                    Some(y) => (y, 2),
-                    None => (anchor.year(), 1),
+        // between March 2024 and May 2024 / from 2022 to 2023 / 2013-01-01 through 2013-01-31.
+        let opens = matches!(word(i), "between" | "from");
+        if let Some(first) = period(tokens, i + usize::from(opens), anchor) {
+            let after = i + usize::from(opens) + first.len;
+            if matches!(word(after), "and" | "to" | "through" | "until" | "thru")
+                && (opens || word(after) != "and")
+            {
+                if let Some(second) = period(tokens, after + 1, anchor) {
+                    if first.start < second.end {
+                        let sep = if first.len == 1 && second.len == 1 && first.label.len() == 4 {
+                            "–"
+                        } else {
+                            " to "
+                        };
+                        let range = TimeRange {
+                            start: first.start,
+                            end: second.end,
+                            label: format!("{}{sep}{}", first.label, second.label),
+                            relative: first.relative || second.relative,
+                        };
+                        return Some((range, i..after + 1 + second.len));
+                    }
+                }
+            }
+        }
+        // since 2023 / before 1990 / after March 2020: open on one side.
+        if matches!(word(i), "since" | "before" | "after") {
+            if let Some(p) = period(tokens, i + 1, anchor) {
+                let (start, end, label) = match word(i) {
+                    "since" => (p.start, next_day, format!("Since {}", p.label)),
+                    "before" => (OPEN_START, p.start, format!("Before {}", p.label)),
+                    _ => (p.end, OPEN_END, format!("After {}", p.label)),
                 };
-                let start = ymd(y, (q - 1) * 3 + 1, 1);
                 let range = TimeRange {
                     start,
-                    end: start + Months::new(3),
-                    label: format!("Q{q} {y}"),
-                    relative: len == 1,
+                    end,
+                    label,
+                    relative: word(i) == "since" || p.relative,
                 };
-                return Some((range, i..i + len));
+                return Some((range, i..i + 1 + p.len));
             }
         }
-        // March 2024, or "March" alone (the most recent March up to the anchor day).
-        if let Some(m) = month_number(word(i)) {
-            let (y, len) = match year(word(i + 1)) {
-                Some(y) => (Some(y), 2),
-                None if word(i + 1) == "of" && year(word(i + 2)).is_some() => {
-                    (year(word(i + 2)), 3)
-                }
-                None => (None, 1),
-            };
-            let y = y.unwrap_or_else(|| {
-                if m <= anchor.month() {
-                    anchor.year()
-                } else {
-                    anchor.year() - 1
-                }
-            });
-            let start = ymd(y, m, 1);
-            let name = crate::pipeline::text::title_case(MONTHS[m as usize - 1]);
+        if let Some(p) = period(tokens, i, anchor) {
             let range = TimeRange {
-                start,
-                end: start + Months::new(1),
-                label: format!("{name} {y}"),
-                relative: len == 1,
+                start: p.start,
+                end: p.end,
+                label: p.label,
+                relative: p.relative,
             };
-            return Some((range, i..i + len));
-        }
-        // between 2022 and 2023 / from 2022 to 2023: whole years inclusive.
-        if matches!(word(i), "between" | "from") {
-            if let (Some(a), Some(b)) = (year(word(i + 1)), year(word(i + 3))) {
-                if matches!(word(i + 2), "and" | "to" | "through") && a <= b {
-                    let range = TimeRange {
-                        start: ymd(a, 1, 1),
-                        end: ymd(b + 1, 1, 1),
-                        label: format!("{a}–{b}"),
-                        relative: false,
-                    };
-                    return Some((range, i..i + 4));
-                }
-            }
-        }
-        // since 2023: from the start of that year to the anchor day.
-        if word(i) == "since" {
-            if let Some(y) = year(word(i + 1)) {
-                let range = TimeRange {
-                    start: ymd(y, 1, 1),
-                    end: next_day,
-                    label: format!("Since {y}"),
-                    relative: true,
-                };
-                return Some((range, i..i + 2));
-            }
-        }
-        if let Some(y) = year(word(i)) {
-            let range = TimeRange {
-                start: ymd(y, 1, 1),
-                end: ymd(y + 1, 1, 1),
-                label: y.to_string(),
-                relative: false,
-            };
-            return Some((range, i..i + 1));
+            return Some((range, i..i + p.len));
         }
     }
     None
+}
+
+/// The bounds of ranges open on one side ("before 1990"): dates compare as ISO text in SQL.
+pub const OPEN_START: NaiveDate = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+pub const OPEN_END: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+
+/// One named period: a day, a month, a quarter, a year or a decade.
+struct Period {
+    start: NaiveDate,
+    end: NaiveDate,
+    label: String,
+    /// Completed from the anchor day ("March" alone is the latest March).
+    relative: bool,
+    /// Tokens used.
+    len: usize,
+}
+
+/// The period named at `tokens[i]`: 2024-03-05, 2024-03, March 5 2024, 5 March 2024, March
+/// 2024, March of 2024, March, Q3 2024, Q3, the 1990s, 2024.
+fn period(tokens: &[String], i: usize, anchor: NaiveDate) -> Option<Period> {
+    let word = |i: usize| tokens.get(i).map(String::as_str).unwrap_or("");
+    let fixed = |start: NaiveDate, end: NaiveDate, label: String, len: usize| Period {
+        start,
+        end,
+        label,
+        relative: false,
+        len,
+    };
+    let day_of = |w: &str| w.parse::<u32>().ok().filter(|d| (1..=31).contains(d));
+    let first = word(i);
+    // ISO dates, which `text::words` keeps whole.
+    let parts: Vec<&str> = first.split('-').collect();
+    if let [y, m, rest @ ..] = parts.as_slice() {
+        let (y, m) = (year(y)?, m.parse::<u32>().ok()?);
+        let start = match rest {
+            [] => NaiveDate::from_ymd_opt(y, m, 1)?,
+            [d] => NaiveDate::from_ymd_opt(y, m, d.parse().ok()?)?,
+            _ => return None,
+        };
+        let end = if rest.is_empty() {
+            start + Months::new(1)
+        } else {
+            start + Duration::days(1)
+        };
+        return Some(fixed(start, end, first.to_string(), 1));
+    }
+    // 5 March 2024
+    if let (Some(d), Some(m), Some(y)) =
+        (day_of(first), month_number(word(i + 1)), year(word(i + 2)))
+    {
+        let start = NaiveDate::from_ymd_opt(y, m, d)?;
+        return Some(fixed(
+            start,
+            start + Duration::days(1),
+            start.to_string(),
+            3,
+        ));
+    }
+    // Q3 2024, or "Q3" alone in the anchor's year.
+    if let Some(q) = first.strip_prefix('q').and_then(|q| q.parse::<u32>().ok()) {
+        if (1..=4).contains(&q) {
+            let (y, len) = match year(word(i + 1)) {
+                Some(y) => (y, 2),
+                None => (anchor.year(), 1),
+            };
+            let start = ymd(y, (q - 1) * 3 + 1, 1);
+            return Some(Period {
+                start,
+                end: start + Months::new(3),
+                label: format!("Q{q} {y}"),
+                relative: len == 1,
+                len,
+            });
+        }
+    }
+    // March 5 2024, March 2024, March of 2024, or "March" alone (the latest March).
+    if let Some(m) = month_number(first) {
+        if let (Some(d), Some(y)) = (day_of(word(i + 1)), year(word(i + 2))) {
+            let start = NaiveDate::from_ymd_opt(y, m, d)?;
+            return Some(fixed(
+                start,
+                start + Duration::days(1),
+                start.to_string(),
+                3,
+            ));
+        }
+        let (y, len) = match year(word(i + 1)) {
+            Some(y) => (Some(y), 2),
+            None if word(i + 1) == "of" && year(word(i + 2)).is_some() => (year(word(i + 2)), 3),
+            None => (None, 1),
+        };
+        let y = y.unwrap_or_else(|| {
+            if m <= anchor.month() {
+                anchor.year()
+            } else {
+                anchor.year() - 1
+            }
+        });
+        let start = ymd(y, m, 1);
+        let name = crate::pipeline::text::title_case(MONTHS[m as usize - 1]);
+        return Some(Period {
+            start,
+            end: start + Months::new(1),
+            label: format!("{name} {y}"),
+            relative: len == 1,
+            len,
+        });
+    }
+    // the 1990s
+    if let Some(decade) = first
+        .strip_suffix('s')
+        .and_then(year)
+        .filter(|y| y % 10 == 0)
+    {
+        return Some(fixed(
+            ymd(decade, 1, 1),
+            ymd(decade + 10, 1, 1),
+            format!("{decade}s"),
+            1,
+        ));
+    }
+    let y = year(first)?;
+    Some(fixed(ymd(y, 1, 1), ymd(y + 1, 1, 1), y.to_string(), 1))
 }
 
 /// The grain asked for ("by month", "monthly", "week by week", "over time"), skipping used tokens.
@@ -379,6 +472,64 @@ mod tests {
         let r = range("last month");
         assert_eq!((r.start, r.end), (ymd(2024, 11, 1), ymd(2024, 12, 1)));
         assert!(find_range(&words("sales by region"), ymd(2024, 12, 31)).is_none());
+    }
+
+    #[test]
+    fn days_spans_and_open_ranges() {
+        let span = |q: &str| {
+            let r = range(q);
+            (r.start, r.end, r.label)
+        };
+        let day = ymd(2014, 7, 4);
+        let next = ymd(2014, 7, 5);
+        assert_eq!(span("rain on 2014-07-04"), (day, next, "2014-07-04".into()));
+        assert_eq!(
+            span("rain on July 4, 2014"),
+            (day, next, "2014-07-04".into())
+        );
+        assert_eq!(
+            span("rain on 4 July 2014"),
+            (day, next, "2014-07-04".into())
+        );
+        assert_eq!(
+            span("sales in 2013-02"),
+            (ymd(2013, 2, 1), ymd(2013, 3, 1), "2013-02".into())
+        );
+        assert_eq!(
+            span("from March 2013 to May 2013"),
+            (
+                ymd(2013, 3, 1),
+                ymd(2013, 6, 1),
+                "March 2013 to May 2013".into()
+            )
+        );
+        assert_eq!(
+            span("between 2013-01-05 and 2013-01-10"),
+            (
+                ymd(2013, 1, 5),
+                ymd(2013, 1, 11),
+                "2013-01-05 to 2013-01-10".into()
+            )
+        );
+        assert_eq!(
+            span("between 2001 and 2003"),
+            (ymd(2001, 1, 1), ymd(2004, 1, 1), "2001–2003".into())
+        );
+        assert_eq!(
+            span("unemployment in the 1990s"),
+            (ymd(1990, 1, 1), ymd(2000, 1, 1), "1990s".into())
+        );
+        assert_eq!(
+            span("before 1990"),
+            (OPEN_START, ymd(1990, 1, 1), "Before 1990".into())
+        );
+        assert_eq!(
+            span("after June 2005"),
+            (ymd(2005, 7, 1), OPEN_END, "After June 2005".into())
+        );
+        // A later end than start is required; "2 to 3" is no span of years.
+        assert!(find_range(&words("2023 to 2021"), ymd(2024, 1, 1))
+            .is_some_and(|(r, _)| r.label == "2023"));
     }
 
     #[test]

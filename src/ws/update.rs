@@ -163,6 +163,22 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
                         message.chart_recommendations = Some(Json(recommendations));
                     }
                     message.context = Some(Json(merge_steps(message.context.take(), &ran.steps)));
+                    // The analyst's words and plan described the old SQL; keeping them would
+                    // put its numbers and reading next to a different result.
+                    let rows = ran.result.rows.len();
+                    let noun = if rows == 1 { "row" } else { "rows" };
+                    let more = if ran.result.truncated {
+                        " (the first of more)"
+                    } else {
+                        ""
+                    };
+                    message.set_answer(
+                        &format!("The edited SQL returned {rows} {noun}{more}."),
+                        "The SQL was edited by hand, so the analyst's earlier reading of the \
+                         question no longer applies; the rows are what the edited SQL returned.",
+                        pipeline::restate::BY_HAND,
+                    );
+                    message.plan = None;
                 }
                 if let Some(feedback) = changes.feedback {
                     message.feedback = feedback;

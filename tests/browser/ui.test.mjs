@@ -145,6 +145,12 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   assert.match(await sql.innerText(), /SUM\(total_sales_amount\)/);
   assert.ok(await sql.locator(".kw").count() > 3, "SQL keywords are highlighted");
   assert.match(await message.locator(".summary").innerText(), /Over 36 months, total sales came to \$3,689,352\.27/);
+  // What was computed, from which dataset, stated above the chart.
+  const computed = message.getByLabel("What was computed");
+  assert.match(await computed.innerText(), /^Computed: Total of total_sales_amount, for each month of order_date\. Dataset: Sales Dataset$/);
+  assert.ok(await computed.evaluate((node) =>
+    Boolean(node.compareDocumentPosition(node.parentNode.querySelector("figure.chart")) & Node.DOCUMENT_POSITION_FOLLOWING)),
+    "the interpretation comes before the chart");
   // The sidebar shows the thread under its metric title.
   await page.locator("#thread-list li", { hasText: "Total Sales by Month" }).waitFor({ timeout: PATIENCE });
   await page.screenshot({ path: join(OUTPUT, "answer.png"), fullPage: true });
@@ -254,7 +260,10 @@ test("rename, verify, feedback, edit SQL and delete a thread", async () => {
   await page.getByLabel("Edit SQL").fill("SELECT region, COUNT(*) AS orders FROM sales_summary GROUP BY region ORDER BY region");
   await page.getByRole("button", { name: "Run and save" }).click();
   await page.locator("article.message").first().getByLabel("SQL").filter({ hasText: "COUNT(*) AS orders" }).waitFor({ timeout: PATIENCE });
-  await page.locator("article.message").first().getByText("5 rows").waitFor({ timeout: PATIENCE });
+  await page.locator("article.message").first().locator(".cap-note", { hasText: "5 rows" }).waitFor({ timeout: PATIENCE });
+  // The analyst's words described the old SQL: the answer now says what the edit returned.
+  assert.equal(await page.locator("article.message").first().locator(".summary").innerText(), "The edited SQL returned 5 rows.");
+  assert.match(await page.locator("article.message").first().getByLabel("What was computed").innerText(), /as edited by hand/);
   // The chart follows the new columns.
   await page.locator('article.message svg[aria-label="bar chart of orders by region"]').waitFor({ timeout: PATIENCE });
   assert.equal(await page.locator("article.message").first().locator("rect.bar").count(), 5);

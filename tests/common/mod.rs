@@ -2,6 +2,8 @@
 //! users through the real CLI, and talks to the server with a real WebSocket client.
 #![allow(dead_code)]
 
+pub mod answers;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::VecDeque;

@@ -1,0 +1,112 @@
+//! The plan said back in plain words, with the dataset's own column names: "Average of
+//! horsepower over rows where origin is Europe, for each model_year." Shown above every answer
+//! so a misreading is visible at a glance, before anyone reads a number.
+
+use super::compare::Op;
+use super::planner::{Agg, Group, Plan};
+use super::timeframe::{TimeRange, OPEN_END, OPEN_START};
+
+/// What the built-in planner computed.
+pub fn restate(plan: &Plan) -> String {
+    let mut text = measure(plan);
+    let conditions = conditions(plan);
+    if !conditions.is_empty() {
+        text.push_str(" over rows where ");
+        text.push_str(&conditions.join(" and "));
+    }
+    match &plan.group {
+        Some(Group::Dimension { column, .. }) => text.push_str(&format!(", for each {column}")),
+        Some(Group::Time { column, grain }) => {
+            text.push_str(&format!(", for each {} of {column}", grain.unit()))
+        }
+        None => {}
+    }
+    if let Some(split) = &plan.split {
+        text.push_str(&format!(" and each {split}"));
+    }
+    if let Some(ranking) = plan.ranking {
+        let side = if ranking.descending {
+            "highest"
+        } else {
+            "lowest"
+        };
+        if ranking.limit == 1 {
+            text.push_str(&format!(", keeping the {side} one"));
+        } else {
+            text.push_str(&format!(", keeping the {} {side}", ranking.limit));
+        }
+    }
+    text.push('.');
+    text
+}
+
+/// Said when the model wrote the SQL: the restatement is the SQL itself.
+pub const BY_MODEL: &str = "The language model wrote the SQL below for the question as asked; \
+     the built-in analyst could not place every word of it, so check the SQL.";
+
+/// Said when a person edited the SQL.
+pub const BY_HAND: &str = "The SQL below, as edited by hand.";
+
+fn measure(plan: &Plan) -> String {
+    let measure = &plan.measure;
+    if let Some(sql) = &measure.term_sql {
+        return format!("{} (defined as {sql})", measure.label);
+    }
+    let Some(column) = &measure.column else {
+        return "Number of rows".to_string();
+    };
+    match measure.agg {
+        Agg::Count => format!("Number of distinct values of {column}"),
+        Agg::Sum => format!("Total of {column}"),
+        Agg::Avg => format!("Average of {column}"),
+        Agg::Min => format!("Smallest {column}"),
+        Agg::Max => format!("Largest {column}"),
+        Agg::Median => format!("Median of {column}"),
+        Agg::Last => match &plan.time_column {
+            Some(time) => format!("Latest {column} (at the latest {time})"),
+            None => format!("Average of {column}"),
+        },
+    }
+}
+
+fn conditions(plan: &Plan) -> Vec<String> {
+    let mut said = Vec::new();
+    for filter in &plan.filters {
+        said.push(match filter.values.as_slice() {
+            [one] => format!("{} is {one}", filter.column),
+            many => format!("{} is one of {}", filter.column, many.join(", ")),
+        });
+    }
+    for condition in &plan.conditions {
+        let (column, value) = (&condition.column, condition.value);
+        said.push(match condition.op {
+            Op::Gt => format!("{column} is over {value}"),
+            Op::Ge => format!("{column} is at least {value}"),
+            Op::Lt => format!("{column} is under {value}"),
+            Op::Le => format!("{column} is at most {value}"),
+            Op::Eq => format!("{column} is {value}"),
+            Op::Between => format!(
+                "{column} is between {value} and {}",
+                condition.upper.unwrap_or(value)
+            ),
+        });
+    }
+    if let (Some(range), Some(column)) = (&plan.range, &plan.time_column) {
+        said.push(range_condition(column, range));
+    }
+    said
+}
+
+/// "order_date is from 2024-01-01 to 2024-03-31", "year is before 1990-01-01".
+pub fn range_condition(column: &str, range: &TimeRange) -> String {
+    let last = range.end.pred_opt().unwrap_or(range.end);
+    if range.start == OPEN_START {
+        format!("{column} is before {}", range.end)
+    } else if range.end == OPEN_END {
+        format!("{column} is on or after {}", range.start)
+    } else if range.start == last {
+        format!("{column} is {}", range.start)
+    } else {
+        format!("{column} is from {} to {last}", range.start)
+    }
+}

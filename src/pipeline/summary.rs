@@ -1,0 +1,307 @@
+//! The summary of an answer: its real numbers in a few sentences.
+//!
+//! Every figure comes from [`Facts`] of the whole result (see `facts`), never from rows cut at
+//! the cap, and a total is stated only for measures whose values add up: a sum of averages,
+//! maxima or distinct counts is not a number anyone asked for.
+
+use super::facts::{Facts, Point};
+use super::narrate::{filter_phrase, format_value, frame_phrase, plural};
+use super::planner::{Agg, Group, Measure, Plan};
+use crate::datasets::QueryResult;
+
+/// Rows of a ranking listed by name; the rest are counted.
+const LISTED: usize = 10;
+
+/// Whether adding the measure's values across groups gives a meaningful total.
+pub fn additive(measure: &Measure) -> bool {
+    match (&measure.term_sql, measure.agg, &measure.column) {
+        (Some(sql), _, _) => single_call(sql, "SUM") || single_call(sql, "COUNT"),
+        (None, Agg::Sum, _) | (None, Agg::Count, None) => true,
+        _ => false,
+    }
+}
+
+/// `SUM(...)` as the whole expression, not `SUM(a) / COUNT(b)`.
+fn single_call(sql: &str, function: &str) -> bool {
+    let sql = sql.trim();
+    let Some(args) = sql
+        .get(..function.len() + 1)
+        .filter(|head| head.eq_ignore_ascii_case(&format!("{function}(")))
+        .map(|_| &sql[function.len() + 1..])
+    else {
+        return false;
+    };
+    let mut depth = 1;
+    for (i, c) in args.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return i == args.len() - 1;
+        }
+    }
+    false
+}
+
+pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
+    let measure = &plan.measure;
+    let lower = measure.label.to_lowercase();
+    let filters = filter_phrase(plan);
+    let frame = match &plan.range {
+        Some(range) => format!(" ({})", range.label),
+        None => String::new(),
+    };
+    if facts.rows == 0 {
+        return format!("There is no data for {lower}{filters}{frame}: no rows matched.");
+    }
+    let fmt = |x: f64| format_value(x, measure);
+    if facts.known == 0 {
+        return format!("No row had a value for {lower}{filters}{frame}.");
+    }
+    let additive = additive(measure);
+    let mut text = match &plan.group {
+        None => single(plan, facts),
+        Some(group) if plan.ranking.is_some() => ranked(plan, group, result, facts),
+        Some(Group::Dimension { noun, .. }) => {
+            let rows = groups_noun(plan, &plural(noun));
+            let (high, low) = extremes(facts);
+            let mut text = if additive {
+                let mut text = format!(
+                    "Across {} {rows}{filters}{frame}, {lower} came to {}. {} is highest with {}",
+                    count(facts.known),
+                    fmt(facts.total),
+                    high.label,
+                    fmt(high.value)
+                );
+                if facts.total > 0.0 && low.value >= 0.0 {
+                    text.push_str(&format!(
+                        " ({:.1}% of the total)",
+                        high.value / facts.total * 100.0
+                    ));
+                }
+                text.push('.');
+                text
+            } else {
+                format!(
+                    "Across {} {rows}{filters}{frame}, {lower} is highest for {} with {}.",
+                    count(facts.known),
+                    high.label,
+                    fmt(high.value)
+                )
+            };
+            if facts.known > 1 {
+                text.push_str(&format!(
+                    " {} is lowest with {}.",
+                    low.label,
+                    fmt(low.value)
+                ));
+            }
+            text
+        }
+        Some(Group::Time { grain, .. }) => {
+            let unit = grain.unit();
+            let units = if facts.known == 1 {
+                unit.to_string()
+            } else {
+                format!("{unit}s")
+            };
+            let rows = groups_noun(plan, &units);
+            let mut text = if additive {
+                format!(
+                    "Over {} {rows}{filters}{frame}, {lower} came to {}.",
+                    count(facts.known),
+                    fmt(facts.total)
+                )
+            } else {
+                format!(
+                    "{lower} over {} {rows}{filters}{frame}.",
+                    count(facts.known)
+                )
+            };
+            if facts.known >= 2 {
+                let (high, low) = extremes(facts);
+                text.push_str(&format!(
+                    " The highest was {} with {}, the lowest {} with {}.",
+                    high.label,
+                    fmt(high.value),
+                    low.label,
+                    fmt(low.value)
+                ));
+                // A first-to-last change only reads as a trend along one series.
+                if plan.split.is_none() {
+                    text.push_str(&change(facts, &fmt));
+                }
+            }
+            capitalize(text)
+        }
+    };
+    if result.truncated && facts.partial {
+        text.push_str(&format!(
+            " These figures cover only the first {} rows, which the table shows; the result had more.",
+            count(result.rows.len())
+        ));
+    } else if result.truncated {
+        text.push_str(&format!(
+            " The table shows the first {} of {} rows; these figures cover all of them.",
+            count(result.rows.len()),
+            count(facts.rows)
+        ));
+    }
+    text
+}
+
+/// One number: "There were 152 penguins in 2008." / "Total sales in 2023 was $1,234."
+fn single(plan: &Plan, facts: &Facts) -> String {
+    let measure = &plan.measure;
+    let value = facts.first.as_ref().map_or(0.0, |p| p.value);
+    let filters = filter_phrase(plan);
+    let when = frame_phrase(plan);
+    let shown = format_value(value, measure);
+    if measure.agg == Agg::Count && measure.term_sql.is_none() {
+        let noun = measure
+            .label
+            .trim_start_matches("Number of ")
+            .to_lowercase();
+        let verb = if value == 1.0 { "was" } else { "were" };
+        format!("There {verb} {shown} {noun}{filters}{when}.")
+    } else {
+        format!("{}{filters}{when} was {shown}.", measure.label)
+    }
+}
+
+/// A ranking lists its rows, which the question limited.
+fn ranked(plan: &Plan, group: &Group, result: &QueryResult, facts: &Facts) -> String {
+    let measure = &plan.measure;
+    let ranking = plan.ranking.expect("a ranked plan");
+    let lower = measure.label.to_lowercase();
+    let filters = filter_phrase(plan);
+    let frame = match &plan.range {
+        Some(range) => format!(" ({})", range.label),
+        None => String::new(),
+    };
+    let fmt = |x: f64| format_value(x, measure);
+    let shape = super::facts::Shape::of(result, &measure.alias);
+    let points = shape
+        .map(|shape| super::facts::points(result, &shape))
+        .unwrap_or_default();
+    let (side, noun) = match group {
+        Group::Dimension { noun, .. } => {
+            let side = if ranking.descending { "top" } else { "bottom" };
+            (side, noun.clone())
+        }
+        Group::Time { grain, .. } => {
+            let side = if ranking.descending { "best" } else { "worst" };
+            (side, grain.unit().to_string())
+        }
+    };
+    if let [only] = points.as_slice() {
+        return format!(
+            "{} is the {side} {noun}{filters} by {lower}{frame}, with {}.",
+            only.label,
+            fmt(only.value)
+        );
+    }
+    let mut listed: Vec<String> = points
+        .iter()
+        .take(LISTED)
+        .map(|p| format!("{} ({})", p.label, fmt(p.value)))
+        .collect();
+    if points.len() > LISTED {
+        listed.push(format!("{} more", points.len() - LISTED));
+    }
+    let mut text = format!(
+        "The {side} {} {}{filters} by {lower}{frame} are {}.",
+        count(facts.known),
+        groups_noun(plan, &plural(&noun)),
+        join_list(&listed)
+    );
+    if additive(measure) {
+        text.push_str(&format!(" Together they account for {}.", fmt(facts.total)));
+    }
+    text
+}
+
+/// "species", or "species and island pairs" when each group is split by a second column.
+fn groups_noun(plan: &Plan, noun: &str) -> String {
+    match &plan.split {
+        Some(split) => format!("{noun} by {}", split.replace('_', " ")),
+        None => noun.to_string(),
+    }
+}
+
+fn extremes(facts: &Facts) -> (&Point, &Point) {
+    let high = facts.highest.as_ref().expect("a known value");
+    let low = facts.lowest.as_ref().expect("a known value");
+    (high, low)
+}
+
+/// " From 2020 to 2024 it rose from 10 to 12 (+20.0%); the overall trend is upward."
+fn change(facts: &Facts, fmt: &dyn Fn(f64) -> String) -> String {
+    let (Some(first), Some(last)) = (&facts.first, &facts.last) else {
+        return String::new();
+    };
+    let percent = if first.value != 0.0 {
+        format!(
+            " ({:+.1}%)",
+            (last.value - first.value) / first.value.abs() * 100.0
+        )
+    } else {
+        String::new()
+    };
+    let direction = if last.value > first.value {
+        "rose"
+    } else if last.value < first.value {
+        "fell"
+    } else {
+        "held"
+    };
+    let trend = if facts.relative_change > 0.1 {
+        "upward"
+    } else if facts.relative_change < -0.1 {
+        "downward"
+    } else {
+        "roughly flat"
+    };
+    format!(
+        " From {} to {} it {direction} from {} to {}{percent}; the overall trend is {trend}.",
+        first.label,
+        last.label,
+        fmt(first.value),
+        fmt(last.value)
+    )
+}
+
+fn count(n: usize) -> String {
+    super::narrate::group_digits(n as f64, 0)
+}
+
+fn capitalize(text: String) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+fn join_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_whole_sums_and_row_counts_add_up() {
+        assert!(single_call("SUM(total_sales_amount)", "SUM"));
+        assert!(single_call("sum(a * b)", "SUM"));
+        assert!(!single_call("SUM(a) / COUNT(DISTINCT b)", "SUM"));
+        assert!(!single_call("AVG(a)", "SUM"));
+    }
+}

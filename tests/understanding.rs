@@ -1,0 +1,197 @@
+//! The analyst reads the whole question or says what it did not understand, says back what it
+//! computed, picks the dataset the question names, and states only numbers of the whole result.
+//! Through the real server, over datasets added with the real CLI.
+
+mod common;
+
+use common::answers::{ask, Answer};
+use common::{Client, TestServer};
+use serde_json::Value;
+
+/// Adds a CSV dataset through the CLI.
+fn add_csv(server: &TestServer, name: &str, csv: &str) {
+    let path = server.dir.parent().unwrap().join(format!("{name}.csv"));
+    std::fs::write(&path, csv).unwrap();
+    server.cli(&["dataset", "add", name, "--csv", path.to_str().unwrap()]);
+}
+
+fn summary(answer: &Answer) -> String {
+    answer.message()["responses"]["messages"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn words_it_does_not_understand_are_named_and_nothing_is_computed() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(
+        &mut client,
+        "median sales by region for repeat customers",
+        None,
+    )
+    .await;
+    let message = answer.failure().expect("a failed step").to_string();
+    assert!(
+        message.contains("did not understand") && message.contains("repeat"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Questions that work look like"),
+        "{message}"
+    );
+    assert!(answer.step("generatingSql", "completed").is_none());
+    assert!(answer.step("fetchingData", "completed").is_none());
+}
+
+#[tokio::test]
+async fn the_dataset_is_chosen_by_the_column_a_question_names_and_ties_are_asked() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let dir = server.dir.parent().unwrap();
+    let weather = dir.join("weather.csv");
+    std::fs::write(
+        &weather,
+        "day,temp_min,rain\n2013-01-01,-1.5,0\n2013-01-02,2.5,3.1\n2013-02-01,4.0,1\n",
+    )
+    .unwrap();
+    server.cli(&[
+        "dataset",
+        "add",
+        "weather",
+        "--csv",
+        weather.to_str().unwrap(),
+    ]);
+    let visits = dir.join("visits.csv");
+    std::fs::write(&visits, "day,visits\n2013-01-01,3\n2013-01-02,5\n").unwrap();
+    server.cli(&[
+        "dataset",
+        "add",
+        "visits",
+        "--csv",
+        visits.to_str().unwrap(),
+    ]);
+
+    // The sample dataset is richly described; the question names a column of "weather".
+    let answer = ask(&mut client, "temp_min by day in January 2013", None).await;
+    assert_eq!(
+        answer.step("identifyingDataset", "completed").unwrap()["payload"]["dataset"]["name"],
+        "weather"
+    );
+    // A temperature is averaged, never summed.
+    assert!(answer.completed("generatingSql")["payload"]["sql"]
+        .as_str()
+        .unwrap()
+        .contains("AVG(temp_min)"));
+    assert_eq!(answer.rows().len(), 2);
+
+    // Nothing names one dataset over the others: the analyst asks which.
+    let answer = ask(&mut client, "how many days are there", None).await;
+    let message = answer.failure().expect("a failed step").to_string();
+    assert!(message.contains("which dataset"), "{message}");
+    assert!(
+        message.contains("weather") && message.contains("visits"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_says_what_was_computed_in_its_steps_and_its_stored_message() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(&mut client, "average quantity for West by year", None).await;
+    let said = "Average of quantity over rows where region is West, for each year of order_date.";
+    let step = answer.completed("generatingSql");
+    assert_eq!(step["payload"]["interpretation"], said);
+    assert_eq!(answer.message()["responses"]["interpretation"], said);
+    let persisted = answer.message()["context"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s.get("generatingSql"))
+        .expect("the persisted step")
+        .clone();
+    assert_eq!(persisted["interpretation"], said);
+
+    // Rankings, conditions and single days are said back too.
+    let answer = ask(&mut client, "top 3 products by sales on 2024-03-05", None).await;
+    answer.completed("generatingSql");
+    assert_eq!(
+        answer.message()["responses"]["interpretation"],
+        "Total of total_sales_amount over rows where order_date is 2024-03-05, for each product, \
+         keeping the 3 highest."
+    );
+}
+
+/// 1,200 days: more rows than the cap of 1,000 a result keeps.
+fn long_daily_csv() -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let mut csv = String::from("day,rainfall,temperature\n");
+    for i in 0..1200 {
+        let day = start + chrono::Days::new(i);
+        // Temperatures rise over the years, with a dip every seventh day.
+        let temperature = 10.0 + i as f64 / 100.0 - if i % 7 == 0 { 5.0 } else { 0.0 };
+        csv.push_str(&format!("{day},{},{temperature}\n", i + 1));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn summaries_state_the_whole_result_even_when_the_table_is_capped() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    add_csv(&server, "ledger", &long_daily_csv());
+
+    let answer = ask(&mut client, "total rainfall by day", None).await;
+    let fetched = answer.completed("fetchingData");
+    assert_eq!(fetched["payload"]["data_metadata"]["truncated"], true);
+    assert_eq!(fetched["payload"]["data"].as_array().unwrap().len(), 1000);
+    let text = summary(&answer);
+    // 1 + 2 + … + 1200, and the last of the 1,200 days, not of the 1,000 shown.
+    assert!(
+        text.contains("Over 1,200 days, total rainfall came to 720,600."),
+        "{text}"
+    );
+    assert!(
+        text.contains("The highest was 2023-04-14 with 1,200"),
+        "{text}"
+    );
+    assert!(text.contains("From 2020-01-01 to 2023-04-14"), "{text}");
+    assert!(
+        text.contains("The table shows the first 1,000 of 1,200 rows"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn averages_are_never_added_up_in_a_summary() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    add_csv(&server, "ledger", &long_daily_csv());
+
+    let answer = ask(&mut client, "temperature by year", None).await;
+    let sql = answer.completed("generatingSql")["payload"]["sql"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sql.contains("AVG(temperature)"), "{sql}");
+    let text = summary(&answer);
+    assert!(!text.contains("came to"), "{text}");
+    assert!(!text.contains("total"), "{text}");
+    assert!(
+        text.starts_with("Average temperature over 4 years."),
+        "{text}"
+    );
+    assert!(text.contains("the overall trend is upward"), "{text}");
+
+    // An average asked for by name is not added up across years either.
+    let answer = ask(&mut client, "average rainfall by year", None).await;
+    let text = summary(&answer);
+    assert!(!text.contains("came to"), "{text}");
+    let rows: Vec<Value> = answer.completed("fetchingData")["payload"]["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(rows.len(), 4);
+}
