@@ -204,7 +204,7 @@ async fn questions_over_the_sample_dataset_get_the_right_numbers() {
             ),
         ),
         (
-            "sales for West and East by year",
+            "sales for West or East by year",
             sum_by(
                 all().filter(|o| o.region == "West" || o.region == "East"),
                 year,

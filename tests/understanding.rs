@@ -195,3 +195,29 @@ async fn averages_are_never_added_up_in_a_summary() {
         .clone();
     assert_eq!(rows.len(), 4);
 }
+
+#[tokio::test]
+async fn values_named_together_are_shown_each_and_values_named_as_alternatives_together() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(&mut client, "sales for West and East by year", None).await;
+    assert_eq!(
+        answer.message()["responses"]["interpretation"],
+        "Total of total_sales_amount over rows where region is one of West, East, for each year \
+         of order_date and each region."
+    );
+    let rows = answer.completed("fetchingData")["payload"]["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let regions: Vec<&str> = rows.iter().map(|r| r["region"].as_str().unwrap()).collect();
+    assert!(regions.contains(&"West") && regions.contains(&"East"), "{rows:?}");
+    assert_eq!(rows.len(), 6, "three years, two regions: {rows:?}");
+
+    let answer = ask(&mut client, "sales for West or East by year", None).await;
+    assert_eq!(
+        answer.message()["responses"]["interpretation"],
+        "Total of total_sales_amount over rows where region is one of West, East, for each year \
+         of order_date."
+    );
+}

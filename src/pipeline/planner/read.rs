@@ -186,6 +186,15 @@ pub(super) fn read(
         *slot = recognized;
     }
 
+    // "Biscoe or Dream": alternatives of one column, read as one filter.
+    for (before, after) in found.iter().zip(found.iter().skip(1)) {
+        if let (Concept::Value(a, _), Concept::Value(b, _)) = (&before.concept, &after.concept) {
+            let between = before.span.end..after.span.start;
+            if a.name == b.name && between.len() == 1 && tokens[between.start] == "or" {
+                used[between.start] = true;
+            }
+        }
+    }
     // Settle the concepts.
     let mut measure_column: Option<&Column> = None;
     let mut term: Option<usize> = None;
@@ -264,6 +273,13 @@ pub(super) fn read(
     }
     // A dimension named together with one of its values is a filter, not a grouping.
     dimensions.retain(|(column, _, _)| !intent.filters.iter().any(|f| f.column == column.name));
+    // "Sales for West and East by year" shows each region, not their sum (which it would be
+    // easy to take for one of them); "West or East" is one group.
+    if ranking.is_none() {
+        if let Some(each) = values_named_each(&tokens, &found, &intent.filters) {
+            dimensions.push(each);
+        }
+    }
     let mut dimensions = dimensions.into_iter();
     // "How many species": distinct values of a dimension; "how many penguins per species":
     // rows (the entity was named), grouped by the dimension; "number of orders": the id.
@@ -386,6 +402,30 @@ pub(super) fn read(
     };
     intent.leftover = coverage::leftover(&tokens, &used);
     intent
+}
+
+/// A column two or more of whose values are named, joined by "and" or commas rather than "or":
+/// the column, the word that named it, and the span of its values.
+fn values_named_each<'a>(
+    tokens: &[String],
+    found: &[Found<'a>],
+    filters: &[Filter],
+) -> Option<(&'a Column, String, std::ops::Range<usize>)> {
+    filters.iter().filter(|f| f.values.len() > 1).find_map(|filter| {
+        let named: Vec<&Found<'a>> = found
+            .iter()
+            .filter(|f| matches!(&f.concept, Concept::Value(c, _) if c.name == filter.column))
+            .collect();
+        let start = named.iter().map(|f| f.span.start).min()?;
+        let end = named.iter().map(|f| f.span.end).max()?;
+        if tokens[start..end].iter().any(|t| t == "or") {
+            return None;
+        }
+        let Concept::Value(column, _) = &named[0].concept else {
+            return None;
+        };
+        Some((*column, named[0].last_word.clone(), start..end))
+    })
 }
 
 fn dimensions_named(found: &[Found<'_>]) -> usize {
