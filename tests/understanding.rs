@@ -211,7 +211,10 @@ async fn values_named_together_are_shown_each_and_values_named_as_alternatives_t
         .unwrap()
         .clone();
     let regions: Vec<&str> = rows.iter().map(|r| r["region"].as_str().unwrap()).collect();
-    assert!(regions.contains(&"West") && regions.contains(&"East"), "{rows:?}");
+    assert!(
+        regions.contains(&"West") && regions.contains(&"East"),
+        "{rows:?}"
+    );
     assert_eq!(rows.len(), 6, "three years, two regions: {rows:?}");
 
     let answer = ask(&mut client, "sales for West or East by year", None).await;
@@ -220,4 +223,75 @@ async fn values_named_together_are_shown_each_and_values_named_as_alternatives_t
         "Total of total_sales_amount over rows where region is one of West, East, for each year \
          of order_date."
     );
+}
+
+#[tokio::test]
+async fn superlatives_of_rows_calendar_cycles_and_single_days() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    add_csv(
+        &server,
+        "parcels",
+        "code,city,weight_kg\nP1,Oslo,2.5\nP2,Bergen,7.25\nP3,Oslo,\nP4,Bergen,4.0\n",
+    );
+    add_csv(&server, "ledger", &long_daily_csv());
+
+    // The heaviest parcel is a row, with all its columns.
+    let answer = ask(&mut client, "the heaviest parcel", None).await;
+    let rows = answer.completed("fetchingData")["payload"]["data"].clone();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["code"], "P2");
+    assert_eq!(rows[0]["city"], "Bergen", "{rows}");
+    assert_eq!(
+        answer.message()["responses"]["interpretation"],
+        "The row with the largest weight_kg."
+    );
+    let text = summary(&answer);
+    assert!(
+        text.contains("weight_kg 7.25") && text.contains("code P2"),
+        "{text}"
+    );
+    // The lightest: a parcel without a weight is not one of them.
+    let answer = ask(&mut client, "the 2 lightest parcels", None).await;
+    let rows = answer.completed("fetchingData")["payload"]["data"].clone();
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["P1", "P4"]);
+
+    // Every January together, in calendar order.
+    let answer = ask(
+        &mut client,
+        "average temperature by month of the year",
+        None,
+    )
+    .await;
+    let rows = answer.completed("fetchingData")["payload"]["data"].clone();
+    let rows = rows.as_array().unwrap();
+    let months: Vec<&str> = rows
+        .iter()
+        .map(|r| r["month_of_year"].as_str().unwrap())
+        .collect();
+    assert_eq!(months.len(), 12);
+    assert_eq!(
+        (months[0], months[1], months[11]),
+        ("January", "February", "December")
+    );
+    let januaries: Vec<f64> = long_daily_csv()
+        .lines()
+        .skip(1)
+        .filter(|line| line[5..7] == *"01")
+        .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    let expected = januaries.iter().sum::<f64>() / januaries.len() as f64;
+    let got = rows[0]["average_temperature"].as_f64().unwrap();
+    assert!((got - expected).abs() < 1e-9, "{got} != {expected}");
+
+    // One day: 2021-03-05 is the 430th day from 2020-01-01.
+    let answer = ask(&mut client, "total rainfall on 2021-03-05", None).await;
+    let rows = answer.completed("fetchingData")["payload"]["data"].clone();
+    assert_eq!(rows[0]["total_rainfall"], 430);
 }

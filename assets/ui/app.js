@@ -364,7 +364,7 @@ function renderMessage(message) {
 
   const data = stepField(steps, "fetchingData", "data");
   const meta = message.data_metadata || stepField(steps, "fetchingData", "data_metadata");
-  if (Array.isArray(data) && data.length && message.chart_config) {
+  if (Array.isArray(data) && data.length && message.chart_config && message.chart_config.type) {
     box.append(renderChart(message.chart_config, data, meta));
   }
   const summary = (message.responses && message.responses.messages && !failed && message.responses.messages[0])

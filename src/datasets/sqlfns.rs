@@ -146,7 +146,7 @@ pub fn to_char(moment: Moment, format: &str) -> String {
         h => h,
     };
     // Longest patterns first so that, e.g., "MONTH" wins over "MON" and "MM".
-    let patterns: [(&str, String); 30] = [
+    let patterns: [(&str, String); 31] = [
         ("FM", String::new()),
         ("YYYY", format!("{:04}", at.year())),
         ("IYYY", format!("{:04}", at.iso_week().year())),
@@ -169,6 +169,7 @@ pub fn to_char(moment: Moment, format: &str) -> String {
         ("MM", format!("{:02}", at.month())),
         ("DD", format!("{:02}", at.day())),
         ("IW", format!("{:02}", at.iso_week().week())),
+        ("ID", at.weekday().number_from_monday().to_string()),
         ("WW", format!("{:02}", at.ordinal0() / 7 + 1)),
         ("HH", format!("{hour12:02}")),
         ("MI", format!("{:02}", at.minute())),

@@ -14,6 +14,17 @@ pub fn time_frame(plan: &Plan) -> String {
 }
 
 pub fn metric_title(plan: &Plan) -> String {
+    if plan.listing {
+        let column = plan.measure.column.as_deref().unwrap_or("rowid");
+        let (descending, limit) = plan.ranking.map_or((true, 1), |r| (r.descending, r.limit));
+        let side = if descending { "Largest" } else { "Smallest" };
+        let rows = if limit == 1 {
+            "Row".to_string()
+        } else {
+            format!("{limit} Rows")
+        };
+        return format!("{rows} with the {side} {column}{}", filter_phrase(plan));
+    }
     let measure = &plan.measure.label;
     let filters = filter_phrase(plan);
     match (&plan.group, plan.ranking) {
@@ -43,6 +54,17 @@ pub fn metric_title(plan: &Plan) -> String {
         }
         (Some(Group::Time { grain, .. }), None) => {
             format!("{measure}{filters} by {}", title_case(grain.unit()))
+        }
+        (Some(Group::Cycle { cycle, .. }), Some(ranking)) => {
+            let side = if ranking.descending { "Best" } else { "Worst" };
+            format!(
+                "{side} {} of the Year by {measure}{filters}",
+                title_case(cycle.unit())
+            )
+            .replace("Weekday of the Year", "Weekday")
+        }
+        (Some(Group::Cycle { cycle, .. }), None) => {
+            format!("{measure}{filters} by {}", title_case(cycle.name()))
         }
         (None, _) => format!("{measure}{filters}"),
     }
@@ -91,6 +113,26 @@ pub(super) fn plural(noun: &str) -> String {
 
 /// How the data was pulled, in plain words.
 pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
+    if plan.listing {
+        let column = plan.measure.column.as_deref().unwrap_or("rowid");
+        let (descending, limit) = plan.ranking.map_or((true, 1), |r| (r.descending, r.limit));
+        let order = if descending {
+            "largest to smallest"
+        } else {
+            "smallest to largest"
+        };
+        let conditions = super::restate::conditions(plan);
+        let kept = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(", keeping only rows where {}", conditions.join(" and "))
+        };
+        return format!(
+            "I used the {dataset_name} (table {}){kept}, sorted the rows by {column} from \
+             {order}, and kept the first {limit}, with all their columns.",
+            plan.table
+        );
+    }
     let measure = &plan.measure;
     let what = match (&measure.term_sql, measure.agg, &measure.column) {
         (Some(sql), _, _) => format!("calculated {} as {sql}", measure.label.to_lowercase()),
@@ -113,6 +155,10 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         Some(Group::Time { column, grain }) => {
             text.push_str(&format!(" for each {} of {column}", grain.unit()))
         }
+        Some(Group::Cycle { column, cycle }) => text.push_str(&format!(
+            " for each {} of {column}, across all years",
+            cycle.name()
+        )),
         None => {}
     }
     let mut conditions: Vec<String> = plan
@@ -147,7 +193,9 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
                 " Then I sorted the results from {order} and kept {kept}."
             ));
         }
-        (Some(Group::Time { .. }), None) => text.push_str(" Then I put the periods in order."),
+        (Some(Group::Time { .. } | Group::Cycle { .. }), None) => {
+            text.push_str(" Then I put the periods in order.")
+        }
         (Some(Group::Dimension { .. }), None) => {
             text.push_str(" Then I sorted them from highest to lowest.")
         }
@@ -241,6 +289,10 @@ pub fn chart_fits(config: &Value, result: &QueryResult) -> bool {
 
 /// (chart_config, chart_recommendations) for the result's shape.
 pub fn chart(plan: &Plan, result: &QueryResult) -> (Value, Value) {
+    if plan.listing {
+        // Whole rows read best as the table itself.
+        return (json!({}), json!({"recommended": null, "alternatives": []}));
+    }
     let y = plan.measure.alias.clone();
     let x = result
         .columns

@@ -8,6 +8,9 @@ use super::timeframe::{TimeRange, OPEN_END, OPEN_START};
 
 /// What the built-in planner computed.
 pub fn restate(plan: &Plan) -> String {
+    if plan.listing {
+        return listing(plan);
+    }
     let mut text = measure(plan);
     let conditions = conditions(plan);
     if !conditions.is_empty() {
@@ -19,6 +22,10 @@ pub fn restate(plan: &Plan) -> String {
         Some(Group::Time { column, grain }) => {
             text.push_str(&format!(", for each {} of {column}", grain.unit()))
         }
+        Some(Group::Cycle { column, cycle }) => text.push_str(&format!(
+            ", for each {} of {column} (all years together)",
+            cycle.name()
+        )),
         None => {}
     }
     if let Some(split) = &plan.split {
@@ -35,6 +42,25 @@ pub fn restate(plan: &Plan) -> String {
         } else {
             text.push_str(&format!(", keeping the {} {side}", ranking.limit));
         }
+    }
+    text.push('.');
+    text
+}
+
+/// "The 5 rows with the largest body_mass_g, among rows where species is Adelie."
+fn listing(plan: &Plan) -> String {
+    let column = plan.measure.column.as_deref().unwrap_or("rowid");
+    let (descending, limit) = plan.ranking.map_or((true, 1), |r| (r.descending, r.limit));
+    let side = if descending { "largest" } else { "smallest" };
+    let mut text = if limit == 1 {
+        format!("The row with the {side} {column}")
+    } else {
+        format!("The {limit} rows with the {side} {column}")
+    };
+    let conditions = conditions(plan);
+    if !conditions.is_empty() {
+        text.push_str(", among rows where ");
+        text.push_str(&conditions.join(" and "));
     }
     text.push('.');
     text
@@ -69,7 +95,8 @@ fn measure(plan: &Plan) -> String {
     }
 }
 
-fn conditions(plan: &Plan) -> Vec<String> {
+/// The conditions rows must meet, in words.
+pub(super) fn conditions(plan: &Plan) -> Vec<String> {
     let mut said = Vec::new();
     for filter in &plan.filters {
         said.push(match filter.values.as_slice() {

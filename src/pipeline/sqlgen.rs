@@ -6,6 +6,9 @@ use super::planner::{Agg, Group, Plan};
 use super::timeframe::{OPEN_END, OPEN_START};
 
 pub fn sql(plan: &Plan) -> String {
+    if plan.listing {
+        return listing(plan);
+    }
     let measure = measure_expression(plan);
     let alias = &plan.measure.alias;
     let mut select = Vec::new();
@@ -27,6 +30,17 @@ pub fn sql(plan: &Plan) -> String {
             ));
             group_by.push(period.to_string());
             order_by = vec![period.to_string()];
+        }
+        Some(Group::Cycle { column, cycle }) => {
+            let (label, order) = cycle.formats();
+            let alias = cycle.alias();
+            select.push(format!(
+                "    to_char({}, '{label}') AS {alias}",
+                ident(column)
+            ));
+            group_by.push(alias.to_string());
+            // January before February, Monday before Tuesday, not alphabetically.
+            order_by = vec![format!("MIN(to_char({}, '{order}'))", ident(column))];
         }
         None => {}
     }
@@ -61,6 +75,27 @@ pub fn sql(plan: &Plan) -> String {
     let mut text = lines.join("\n");
     text.push(';');
     text
+}
+
+/// Whole rows ranked by the measure's column: "the 5 heaviest penguins".
+fn listing(plan: &Plan) -> String {
+    let column = ident(plan.measure.column.as_deref().unwrap_or("rowid"));
+    let ranking = plan.ranking.unwrap_or(super::planner::Ranking {
+        descending: true,
+        limit: 1,
+    });
+    let direction = if ranking.descending { "DESC" } else { "ASC" };
+    let mut lines = vec![
+        "SELECT *".to_string(),
+        format!("FROM {}", ident(&plan.table)),
+    ];
+    let conditions = conditions(plan);
+    if !conditions.is_empty() {
+        lines.push(format!("WHERE {}", conditions.join("\n  AND ")));
+    }
+    lines.push(format!("ORDER BY {column} {direction} NULLS LAST"));
+    lines.push(format!("LIMIT {};", ranking.limit));
+    lines.join("\n")
 }
 
 fn measure_expression(plan: &Plan) -> String {

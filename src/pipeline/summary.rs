@@ -60,12 +60,15 @@ pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
     if facts.known == 0 {
         return format!("No row had a value for {lower}{filters}{frame}.");
     }
+    if plan.listing {
+        return listing(plan, result);
+    }
     let additive = additive(measure);
     let mut text = match &plan.group {
         None => single(plan, facts),
         Some(group) if plan.ranking.is_some() => ranked(plan, group, result, facts),
-        Some(Group::Dimension { noun, .. }) => {
-            let rows = groups_noun(plan, &plural(noun));
+        Some(group @ (Group::Dimension { .. } | Group::Cycle { .. })) => {
+            let rows = groups_noun(plan, &plural(&group.unit()));
             let (high, low) = extremes(facts);
             let mut text = if additive {
                 let mut text = format!(
@@ -191,9 +194,9 @@ fn ranked(plan: &Plan, group: &Group, result: &QueryResult, facts: &Facts) -> St
             let side = if ranking.descending { "top" } else { "bottom" };
             (side, noun.clone())
         }
-        Group::Time { grain, .. } => {
+        Group::Time { .. } | Group::Cycle { .. } => {
             let side = if ranking.descending { "best" } else { "worst" };
-            (side, grain.unit().to_string())
+            (side, group.unit())
         }
     };
     if let [only] = points.as_slice() {
@@ -221,6 +224,54 @@ fn ranked(plan: &Plan, group: &Group, result: &QueryResult, facts: &Facts) -> St
         text.push_str(&format!(" Together they account for {}.", fmt(facts.total)));
     }
     text
+}
+
+/// Whole rows: the one row with its other columns, or the values of several.
+fn listing(plan: &Plan, result: &QueryResult) -> String {
+    let measure = &plan.measure;
+    let column = measure.column.as_deref().unwrap_or("rowid");
+    let descending = plan.ranking.is_none_or(|r| r.descending);
+    let side = if descending { "largest" } else { "smallest" };
+    let filters = format!("{}{}", filter_phrase(plan), frame_phrase(plan));
+    let at = result.columns.iter().position(|c| c.name == column);
+    let value_of = |row: &Vec<serde_json::Value>| {
+        at.and_then(|at| row[at].as_f64())
+            .map_or("(none)".to_string(), |v| format_value(v, measure))
+    };
+    match result.rows.as_slice() {
+        [] => format!("No row{filters} has a value for {column}."),
+        [row] => {
+            let others: Vec<String> = result
+                .columns
+                .iter()
+                .zip(row)
+                .filter(|(c, _)| c.name != column)
+                .take(LISTED)
+                .map(|(c, v)| format!("{} {}", c.name, display(v)))
+                .collect();
+            format!(
+                "The row with the {side} {column}{filters} has {column} {}: {}.",
+                value_of(row),
+                others.join(", ")
+            )
+        }
+        rows => {
+            let values: Vec<String> = rows.iter().map(value_of).collect();
+            format!(
+                "The {} rows with the {side} {column}{filters} have {column} {}.",
+                rows.len(),
+                join_list(&values)
+            )
+        }
+    }
+}
+
+fn display(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "(none)".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// "species", or "species and island pairs" when each group is split by a second column.

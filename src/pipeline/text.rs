@@ -282,6 +282,73 @@ pub fn is_size_superlative(word: &str) -> bool {
     superlative(word).is_some() && !matches!(word, "most" | "least" | "fewest")
 }
 
+/// Adjectives that rank by a quantity: the words such a quantity's column is named by, and
+/// whether the adjective's superlative ranks downwards ("heaviest" → weight, mass; highest
+/// first). Base forms are for "most expensive", "least windy".
+const QUANTITY_ADJECTIVES: &[(&[&str], &str, bool, &[&str])] = &[
+    // (superlatives, base form, ranks downwards, quantity words)
+    (&["heaviest"], "heavy", true, &["weight", "mass"]),
+    (&["lightest"], "light", false, &["weight", "mass"]),
+    (
+        &["priciest", "costliest"],
+        "expensive",
+        true,
+        &["price", "cost"],
+    ),
+    (&["cheapest"], "cheap", false, &["price", "cost"]),
+    (
+        &["hottest", "warmest"],
+        "hot",
+        true,
+        &["temperature", "temp"],
+    ),
+    (
+        &["coldest", "coolest"],
+        "cold",
+        false,
+        &["temperature", "temp"],
+    ),
+    (&["windiest"], "windy", true, &["wind"]),
+    (
+        &["rainiest", "wettest"],
+        "rainy",
+        true,
+        &["precipitation", "rain", "rainfall"],
+    ),
+    (
+        &["driest"],
+        "dry",
+        false,
+        &["precipitation", "rain", "rainfall"],
+    ),
+    (&["longest"], "long", true, &["length", "duration"]),
+    (&["shortest"], "short", false, &["length", "duration"]),
+    (&["tallest"], "tall", true, &["height"]),
+    (&["widest"], "wide", true, &["width"]),
+    (&["narrowest"], "narrow", false, &["width"]),
+    (&["deepest"], "deep", true, &["depth"]),
+    (&["fastest"], "fast", true, &["speed"]),
+    (&["slowest"], "slow", false, &["speed"]),
+    (&["oldest"], "old", true, &["age"]),
+    (&["youngest"], "young", false, &["age"]),
+];
+
+/// An adjective that ranks by a quantity: "heaviest" → (["weight", "mass"], true); with
+/// `before` "most"/"least", its base form too ("most expensive", "least windy").
+pub fn quantity_superlative(word: &str, before: &str) -> Option<(&'static [&'static str], bool)> {
+    QUANTITY_ADJECTIVES
+        .iter()
+        .find_map(|(superlatives, base, descending, quantities)| {
+            if superlatives.contains(&word) {
+                Some((*quantities, *descending))
+            } else if word == *base && matches!(before, "most" | "least") {
+                Some((*quantities, *descending == (before == "most")))
+            } else {
+                None
+            }
+        })
+}
+
 /// Parses "3", "three", … as a count.
 pub fn number_word(word: &str) -> Option<usize> {
     if let Ok(n) = word.parse::<usize>() {

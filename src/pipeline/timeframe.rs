@@ -257,6 +257,78 @@ pub fn find_range(tokens: &[String], anchor: NaiveDate) -> Option<(TimeRange, Ra
     None
 }
 
+/// A recurring part of the calendar that groups across years: every January together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cycle {
+    MonthOfYear,
+    DayOfWeek,
+}
+
+impl Cycle {
+    /// "month of the year", as said in answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cycle::MonthOfYear => "month of the year",
+            Cycle::DayOfWeek => "day of the week",
+        }
+    }
+
+    /// One of its groups: "month", "weekday".
+    pub fn unit(self) -> &'static str {
+        match self {
+            Cycle::MonthOfYear => "month",
+            Cycle::DayOfWeek => "weekday",
+        }
+    }
+
+    /// SQL alias of its label column.
+    pub fn alias(self) -> &'static str {
+        match self {
+            Cycle::MonthOfYear => "month_of_year",
+            Cycle::DayOfWeek => "day_of_week",
+        }
+    }
+
+    /// `to_char` formats of its label ("January") and of its order ("01").
+    pub fn formats(self) -> (&'static str, &'static str) {
+        match self {
+            Cycle::MonthOfYear => ("Month", "MM"),
+            Cycle::DayOfWeek => ("Day", "ID"),
+        }
+    }
+}
+
+/// "by month of the year", "per day of week", "by weekday", "each calendar month".
+pub fn find_cycle(tokens: &[String], used: &[bool]) -> Option<(Cycle, Range<usize>)> {
+    let word = |i: usize| tokens.get(i).map(String::as_str).unwrap_or("");
+    for i in 0..tokens.len() {
+        if used[i] {
+            continue;
+        }
+        let (cycle, len) = match (word(i), word(i + 1), word(i + 2), word(i + 3)) {
+            ("month" | "months", "of", "the", "year") => (Cycle::MonthOfYear, 4),
+            ("month" | "months", "of", "year", _) => (Cycle::MonthOfYear, 3),
+            ("calendar", "month" | "months", _, _) => (Cycle::MonthOfYear, 2),
+            ("day" | "days", "of", "the", "week") => (Cycle::DayOfWeek, 4),
+            ("day" | "days", "of", "week", _) => (Cycle::DayOfWeek, 3),
+            ("weekday" | "weekdays" | "dow", _, _, _) => (Cycle::DayOfWeek, 1),
+            _ => continue,
+        };
+        // Include the "by"/"per"/"each" that asks for the grouping.
+        let start = match i.checked_sub(1) {
+            Some(before) if !used[before] && matches!(word(before), "by" | "per" | "each") => {
+                before
+            }
+            _ => i,
+        };
+        if used[i..i + len].iter().any(|u| *u) {
+            continue;
+        }
+        return Some((cycle, start..i + len));
+    }
+    None
+}
+
 /// The bounds of ranges open on one side ("before 1990"): dates compare as ISO text in SQL.
 pub const OPEN_START: NaiveDate = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
 pub const OPEN_END: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
@@ -412,7 +484,12 @@ pub fn find_grain(tokens: &[String], used: &[bool]) -> Option<(Grain, Range<usiz
             };
             // "which month had the most …": the periods, to be ranked.
             let asked = matches!(before(1), Some("which" | "what"));
+            // "the hottest day", "top 5 windiest days": periods ranked by a quantity.
+            let by_quantity = before(1).is_some_and(|w| {
+                super::text::quantity_superlative(w, before(2).unwrap_or("")).is_some()
+            });
             if asked
+                || by_quantity
                 || ranked(before(1))
                 || (before(1).and_then(number_word).is_some() && ranked(before(2)))
             {

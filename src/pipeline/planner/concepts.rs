@@ -5,7 +5,7 @@ use super::Grain;
 use crate::datasets::Profile;
 use crate::model::{Column, Dataset};
 use crate::pipeline::coverage;
-use crate::pipeline::text::{is_protected, phrase_score, word_match, words};
+use crate::pipeline::text::{is_protected, phrase_score, quantity_superlative, word_match, words};
 
 /// Something of the dataset a run of question words named.
 #[derive(Debug, Clone)]
@@ -66,25 +66,33 @@ pub(super) fn absorb_descriptions(tokens: &[String], used: &mut [bool], found: &
     }
 }
 
+/// Time columns with exactly one row per period, and that period: daily weather is one row
+/// per day, so "the windiest day" is a row and "average wind per day" a plain average.
+pub(super) fn row_periods(profile: &Profile) -> impl Iterator<Item = (&str, Grain)> + '_ {
+    profile
+        .one_row_per_time
+        .iter()
+        .filter_map(|(column, rows)| {
+            let (first, last) = profile.time_range.get(column)?;
+            let spacing = (*last - *first).num_days() as f64 / (*rows - 1).max(1) as f64;
+            let grain = match spacing {
+                s if (0.9..=1.1).contains(&s) => Grain::Day,
+                s if (6.5..=7.5).contains(&s) => Grain::Week,
+                s if (27.0..=32.0).contains(&s) => Grain::Month,
+                s if (88.0..=93.0).contains(&s) => Grain::Quarter,
+                s if (360.0..=370.0).contains(&s) => Grain::Year,
+                _ => return None,
+            };
+            Some((column.as_str(), grain))
+        })
+}
+
 /// Words naming the dataset's rows: its name and table ("penguins"), what its description
 /// says a row is ("one row per car"), and generic ones ("rows", "records").
 pub(super) fn entity_words(dataset: &Dataset, profile: &Profile) -> Vec<String> {
     let mut entities: Vec<String> = words(&dataset.name);
     // One row per day (or month…): the rows are those periods.
-    for (column, rows) in &profile.one_row_per_time {
-        if let Some((first, last)) = profile.time_range.get(column) {
-            let spacing = (*last - *first).num_days() as f64 / (*rows - 1).max(1) as f64;
-            let period = match spacing {
-                s if (0.9..=1.1).contains(&s) => "day",
-                s if (6.5..=7.5).contains(&s) => "week",
-                s if (27.0..=32.0).contains(&s) => "month",
-                s if (88.0..=93.0).contains(&s) => "quarter",
-                s if (360.0..=370.0).contains(&s) => "year",
-                _ => continue,
-            };
-            entities.push(period.to_string());
-        }
-    }
+    entities.extend(row_periods(profile).map(|(_, grain)| grain.unit().to_string()));
     entities.extend(words(&dataset.table.replace('_', " ")));
     if let Some(description) = &dataset.description {
         let tokens = words(description);
@@ -111,6 +119,15 @@ pub fn relevance(question: &str, dataset: &Dataset, profile: &Profile) -> usize 
         _ => 3 * f.span.len(),
     };
     let mut score: usize = found.iter().map(weight).sum();
+    // "The hottest day" names temperature without saying it.
+    for (i, token) in tokens.iter().enumerate() {
+        let before = i.checked_sub(1).map_or("", |b| tokens[b].as_str());
+        if let Some((quantities, descending)) = quantity_superlative(token, before) {
+            if super::rows::adjective_column(dataset, quantities, descending, None).is_some() {
+                score += 3;
+            }
+        }
+    }
     let entities = entity_words(dataset, profile);
     score += tokens
         .iter()

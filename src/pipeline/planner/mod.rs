@@ -13,6 +13,7 @@ mod concepts;
 mod conditions;
 mod measures;
 mod read;
+mod rows;
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]
@@ -22,7 +23,7 @@ pub use concepts::relevance;
 pub use measures::{noun, plural_noun};
 
 use super::compare::Op;
-use super::timeframe::{Grain, TimeRange};
+use super::timeframe::{Cycle, Grain, TimeRange};
 use crate::datasets::Profile;
 use crate::model::{ColumnRole, Dataset};
 use chrono::NaiveDate;
@@ -58,8 +59,30 @@ pub struct Measure {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Group {
-    Dimension { column: String, noun: String },
-    Time { column: String, grain: Grain },
+    Dimension {
+        column: String,
+        noun: String,
+    },
+    Time {
+        column: String,
+        grain: Grain,
+    },
+    /// Every January together: a recurring part of the calendar.
+    Cycle {
+        column: String,
+        cycle: Cycle,
+    },
+}
+
+impl Group {
+    /// One group, in words: "species", "month", "weekday".
+    pub fn unit(&self) -> String {
+        match self {
+            Group::Dimension { noun, .. } => noun.clone(),
+            Group::Time { grain, .. } => grain.unit().to_string(),
+            Group::Cycle { cycle, .. } => cycle.unit().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +124,9 @@ pub struct Plan {
     /// A second dimension each group is split by ("by class and year").
     #[serde(default)]
     pub split: Option<String>,
+    /// Whole rows ranked by the measure's column, not groups: "the 5 heaviest penguins".
+    #[serde(default)]
+    pub listing: bool,
 }
 
 /// A question the planner could not turn into a query, with what it did understand.
@@ -200,6 +226,7 @@ pub fn plan(
                 data_ends: None,
                 conditions: intent.conditions,
                 split: intent.split,
+                listing: intent.listing,
             }
         }
     };
@@ -208,7 +235,7 @@ pub fn plan(
         _ => None,
     };
     // Ranking a time series means "the best N periods"; ranking nothing means a single extreme.
-    if plan.group.is_none() {
+    if plan.group.is_none() && !plan.listing {
         if let Some(ranking) = plan.ranking.take() {
             if plan.measure.term_sql.is_none() && plan.measure.agg != Agg::Count {
                 if let Some(column) = plan.measure.column.clone() {
@@ -234,6 +261,10 @@ pub fn plan(
 fn merge(mut plan: Plan, intent: Intent) -> Plan {
     if let Some(measure) = intent.measure {
         plan.measure = measure;
+    }
+    // Grouping a listing, or listing rows after a grouping, asks a new kind of question.
+    if intent.group.is_some() || intent.listing {
+        plan.listing = intent.listing;
     }
     if let Some(group) = intent.group {
         // A new grouping replaces the old one; a ranking of the old grouping no longer applies.

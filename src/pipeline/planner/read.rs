@@ -2,19 +2,23 @@
 //! aggregation, ranking), settled into an [`Intent`]. Every word used is marked; what is
 //! left over, unless filler, makes the question unanswerable by the planner.
 
-use super::concepts::{absorb_descriptions, entity_words, find_concepts, Concept, Found};
+use super::concepts::{
+    absorb_descriptions, entity_words, find_concepts, row_periods, Concept, Found,
+};
 use super::conditions::{attach, find_comparisons, number_text};
 use super::measures::{
     aggregate_measure, count_measure, default_agg, default_measure, noun, rows_measure, snake,
 };
+use super::rows;
 use super::{group_column, Agg, Condition, Filter, Group, Measure, Ranking};
 use crate::datasets::Profile;
 use crate::model::{Column, ColumnRole, Dataset};
 use crate::pipeline::coverage;
 use crate::pipeline::text::{
-    is_plural, is_size_superlative, number_word, superlative, title_case, word_match, words,
+    is_plural, is_size_superlative, number_word, quantity_superlative, superlative, title_case,
+    word_match, words,
 };
-use crate::pipeline::timeframe::{find_grain, find_range, Grain, TimeRange};
+use crate::pipeline::timeframe::{find_cycle, find_grain, find_range, Grain, TimeRange};
 use chrono::NaiveDate;
 
 /// What one question says, before it is settled into a plan.
@@ -29,6 +33,8 @@ pub(super) struct Intent {
     pub(super) refers_back: bool,
     pub(super) conditions: Vec<Condition>,
     pub(super) split: Option<String>,
+    /// The rows themselves, ranked by the measure ("the heaviest penguin").
+    pub(super) listing: bool,
     pub(super) understood: Vec<String>,
     /// Words not accounted for: any makes the question unanswerable by the planner.
     pub(super) leftover: Vec<String>,
@@ -62,6 +68,17 @@ pub(super) fn read(
             mark(&mut used, span, true);
         }
     }
+    // "By month of the year" first, so its "month" and "year" are not read as a grain.
+    let mut cycle = None;
+    if let Some(column) = time_column {
+        if let Some((found, span)) = find_cycle(&tokens, &used) {
+            intent
+                .understood
+                .push(format!("{column} by {}", found.name()));
+            cycle = Some((column.to_string(), found));
+            mark(&mut used, span, true);
+        }
+    }
     let mut grain = None;
     let mut grain_span = None;
     if let Some(column) = time_column {
@@ -74,12 +91,18 @@ pub(super) fn read(
             mark(&mut used, span, true);
         }
     }
-    // The number of a ranking ("top 5") is neither a value nor a comparison.
+    // The number of a ranking ("top 5", "the 3 heaviest") is neither a value nor a comparison.
+    let ranks = |i: usize, before: &str| {
+        superlative(&tokens[i]).is_some() || quantity_superlative(&tokens[i], before).is_some()
+    };
     for i in 0..tokens.len().saturating_sub(1) {
         if matches!(tokens[i].as_str(), "top" | "bottom" | "best" | "worst")
             && number_word(&tokens[i + 1]).is_some()
         {
             used[i + 1] = true;
+        }
+        if !used[i] && ranking_count(&tokens[i]).is_some() && ranks(i + 1, &tokens[i]) {
+            used[i] = true;
         }
     }
     let comparisons = find_comparisons(&tokens, &used, dataset);
@@ -140,6 +163,9 @@ pub(super) fn read(
         })
     };
     let mut ranking: Option<(bool, Option<usize>, bool)> = None; // (descending, n, superlative only)
+    let before = |i: usize| i.checked_sub(1).map_or("", word);
+    // (position, quantity words, ranks downwards) of an adjective such as "heaviest".
+    let mut adjective: Option<(usize, &[&str], bool)> = None;
     for (i, slot) in used.iter_mut().enumerate() {
         if *slot {
             continue;
@@ -172,9 +198,24 @@ pub(super) fn read(
                 ranking = Some((matches!(w, "top" | "best"), n, false));
                 true
             }
-            w if ranking.is_none() && superlative(w).is_some() => {
+            // "heaviest", "most expensive": a ranking by the quantity the adjective is about.
+            w if quantity_superlative(w, before(i)).is_some() => {
+                let (quantities, descending) = quantity_superlative(w, before(i)).unwrap();
+                let n = ranking
+                    .and_then(|r| r.1)
+                    .or_else(|| ranking_count(before(i)))
+                    .or_else(|| ranking_count(word(i + 1)));
+                ranking = Some((descending, n, ranking.is_none_or(|r| r.2)));
+                adjective = Some((i, quantities, descending));
+                true
+            }
+            // "most" of "top 5 most expensive" belongs to the adjective; the ranking stays.
+            w if superlative(w).is_some()
+                && (ranking.is_none() || quantity_superlative(word(i + 1), w).is_some()) =>
+            {
                 let descending = superlative(w) == Some(true);
-                ranking = Some((descending, number_word(word(i + 1)), true));
+                let n = ranking_count(before(i)).or_else(|| ranking_count(word(i + 1)));
+                ranking = ranking.or(Some((descending, n, true)));
                 true
             }
             "that" | "it" | "those" | "them" | "now" | "instead" | "only" | "same" | "also" => {
@@ -256,6 +297,13 @@ pub(super) fn read(
             }
         }
     }
+    // "Heaviest" is about the measure named, or else the one measure it can only mean.
+    if let Some((at, quantities, descending)) = adjective {
+        match rows::adjective_column(dataset, quantities, descending, measure_column) {
+            Some(column) => measure_column = Some(column),
+            None => used[at] = false,
+        }
+    }
     // "Average yearly generation" is one number: an aggregate of per-period totals, which
     // the planner does not build. Grouping by year instead would answer another question.
     if let (Some(_), Some(span)) = (agg, &grain_span) {
@@ -263,12 +311,18 @@ pub(super) fn read(
             1 => tokens[span.start] != "trend",
             _ => matches!(tokens[span.start].as_str(), "per" | "a" | "each" | "every"),
         };
-        if rate && dimensions_named(&found) == 0 {
+        // Over one row per day, "average precipitation per day" is the average of the rows.
+        let per_row = grain.as_ref().is_some_and(|(column, g)| {
+            row_periods(profile).any(|(c, period)| c == column && period == *g)
+        });
+        if rate && per_row {
+            grain = None;
+        } else if rate && dimensions_named(&found) == 0 {
             mark(&mut used, span.clone(), false);
         }
     }
     // "When was …": the answer is a time, so group by the time column.
-    if let (true, None, Some(column)) = (asks_when, &grain, time_column) {
+    if let (true, None, None, Some(column)) = (asks_when, &grain, &cycle, time_column) {
         grain = Some((column.to_string(), Grain::Day));
     }
     // A dimension named together with one of its values is a filter, not a grouping.
@@ -368,16 +422,21 @@ pub(super) fn read(
             }
         }
     }
-    let (group, split) = match (grain, dimensions.next()) {
-        (Some((column, grain)), split) => (Some(Group::Time { column, grain }), split),
-        (None, Some((column, _, _))) => (
+    if let (Some(_), Some(span)) = (&cycle, &grain_span) {
+        // "By year and month of the year" is two time groupings; one answer shows one.
+        mark(&mut used, span.clone(), false);
+    }
+    let (group, split) = match (cycle, grain, dimensions.next()) {
+        (Some((column, cycle)), _, split) => (Some(Group::Cycle { column, cycle }), split),
+        (None, Some((column, grain)), split) => (Some(Group::Time { column, grain }), split),
+        (None, None, Some((column, _, _))) => (
             Some(Group::Dimension {
                 column: column.name.clone(),
                 noun: noun(column),
             }),
             dimensions.next(),
         ),
-        (None, None) => (None, None),
+        (None, None, None) => (None, None),
     };
     intent.group = group;
     intent.split = split.map(|(column, _, _)| column.name.clone());
@@ -385,14 +444,36 @@ pub(super) fn read(
     for (_, _, span) in dimensions {
         mark(&mut used, span, false);
     }
+    // "The heaviest penguin", "top 5 penguins by body mass": the rows themselves.
+    let plain_measure = intent
+        .measure
+        .as_ref()
+        .is_some_and(|m| m.term_sql.is_none() && m.column.is_some() && m.agg != Agg::Count);
+    intent.listing = ranking.is_some()
+        && intent.group.is_none()
+        && entity_named.is_some()
+        && measure_column.is_some()
+        && plain_measure
+        && (agg.is_none() || adjective.is_some())
+        && !counting;
     intent.ranking = match (ranking, &intent.group) {
+        (Some((descending, n, _)), None) if intent.listing => {
+            let plural = entity_named.is_some_and(is_plural);
+            let limit = n.unwrap_or(if plural { 5 } else { 1 }).max(1);
+            Some(Ranking { descending, limit })
+        }
         (Some((descending, n, superlative)), group) => {
             if superlative && group.is_none() {
                 None
             } else {
+                // "Which species has the longest …" asks for one, though "species" is plural.
                 let plural_asked = found.iter().any(|f| {
                     matches!(&f.concept, Concept::Column(c) if Some(&c.name) == group_column(&intent.group))
                         && is_plural(&f.last_word)
+                        && !matches!(
+                            tokens.get(f.span.end).map(String::as_str),
+                            Some("has" | "is" | "was" | "had" | "does" | "did")
+                        )
                 });
                 let limit = n.unwrap_or(if plural_asked { 5 } else { 1 }).max(1);
                 Some(Ranking { descending, limit })
@@ -404,6 +485,11 @@ pub(super) fn read(
     intent
 }
 
+/// How many a ranking keeps: "5", "three"; never a year ("the 2023 highest").
+fn ranking_count(word: &str) -> Option<usize> {
+    number_word(word).filter(|n| *n < 1000)
+}
+
 /// A column two or more of whose values are named, joined by "and" or commas rather than "or":
 /// the column, the word that named it, and the span of its values.
 fn values_named_each<'a>(
@@ -411,21 +497,24 @@ fn values_named_each<'a>(
     found: &[Found<'a>],
     filters: &[Filter],
 ) -> Option<(&'a Column, String, std::ops::Range<usize>)> {
-    filters.iter().filter(|f| f.values.len() > 1).find_map(|filter| {
-        let named: Vec<&Found<'a>> = found
-            .iter()
-            .filter(|f| matches!(&f.concept, Concept::Value(c, _) if c.name == filter.column))
-            .collect();
-        let start = named.iter().map(|f| f.span.start).min()?;
-        let end = named.iter().map(|f| f.span.end).max()?;
-        if tokens[start..end].iter().any(|t| t == "or") {
-            return None;
-        }
-        let Concept::Value(column, _) = &named[0].concept else {
-            return None;
-        };
-        Some((*column, named[0].last_word.clone(), start..end))
-    })
+    filters
+        .iter()
+        .filter(|f| f.values.len() > 1)
+        .find_map(|filter| {
+            let named: Vec<&Found<'a>> = found
+                .iter()
+                .filter(|f| matches!(&f.concept, Concept::Value(c, _) if c.name == filter.column))
+                .collect();
+            let start = named.iter().map(|f| f.span.start).min()?;
+            let end = named.iter().map(|f| f.span.end).max()?;
+            if tokens[start..end].iter().any(|t| t == "or") {
+                return None;
+            }
+            let Concept::Value(column, _) = &named[0].concept else {
+                return None;
+            };
+            Some((*column, named[0].last_word.clone(), start..end))
+        })
 }
 
 fn dimensions_named(found: &[Found<'_>]) -> usize {

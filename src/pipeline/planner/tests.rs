@@ -207,3 +207,58 @@ fn nonsense_is_refused_with_examples() {
     let text = err.explain();
     assert!(text.contains("top 5 customers by sales"), "{text}");
 }
+
+#[test]
+fn calendar_cycles_single_days_and_values_named_each() {
+    let (dataset, profile) = sample();
+    let today = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+    let ask = |q: &str| {
+        plan(q, &dataset, &profile, None, today).unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
+    };
+    let plan = ask("average quantity by month of the year");
+    assert!(matches!(
+        plan.group,
+        Some(Group::Cycle {
+            cycle: crate::pipeline::timeframe::Cycle::MonthOfYear,
+            ..
+        })
+    ));
+    let text = crate::pipeline::sqlgen::sql(&plan);
+    assert!(
+        text.contains("to_char(order_date, 'Month') AS month_of_year"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ORDER BY MIN(to_char(order_date, 'MM'))"),
+        "{text}"
+    );
+    let plan = ask("sales by day of the week");
+    assert!(matches!(
+        plan.group,
+        Some(Group::Cycle {
+            cycle: crate::pipeline::timeframe::Cycle::DayOfWeek,
+            ..
+        })
+    ));
+    let plan = ask("sales on 2024-03-05");
+    let range = plan.range.unwrap();
+    assert_eq!(range.start, NaiveDate::from_ymd_opt(2024, 3, 5).unwrap());
+    assert_eq!(range.end, NaiveDate::from_ymd_opt(2024, 3, 6).unwrap());
+    let plan = ask("sales between March 2024 and May 2024");
+    let range = plan.range.unwrap();
+    assert_eq!(
+        (range.start, range.end),
+        (
+            NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()
+        )
+    );
+    // Two regions named together are shown each; named as alternatives, together.
+    assert_eq!(
+        ask("sales for West and East by year").split.as_deref(),
+        Some("region")
+    );
+    assert_eq!(ask("sales for West or East by year").split, None);
+    let plan = ask("sales for West and East");
+    assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "region"));
+}

@@ -237,3 +237,33 @@ fn two_groupings_and_no_more() {
 fn conflicting_aggregations_are_refused() {
     assert_eq!(refused("maximum median horsepower").leftover, ["median"]);
 }
+
+#[test]
+fn superlatives_of_rows_list_the_rows_themselves() {
+    // "Heaviest" is about weight, the one measure named by it; "car" names the rows.
+    let plan = ask("the heaviest car");
+    assert!(plan.listing);
+    assert_eq!(plan.measure.column.as_deref(), Some("weight"));
+    assert_eq!(
+        plan.ranking.map(|r| (r.descending, r.limit)),
+        Some((true, 1))
+    );
+    let text = sql(&plan);
+    assert!(text.starts_with("SELECT *"), "{text}");
+    assert!(text.contains("ORDER BY weight DESC NULLS LAST"), "{text}");
+    let plan = ask("top 3 lightest cars from Europe");
+    assert_eq!(
+        plan.ranking.map(|r| (r.descending, r.limit)),
+        Some((false, 3))
+    );
+    assert!(sql(&plan).contains("origin = 'Europe'"));
+    // The same adjective ranks groups when the question names a group.
+    let plan = ask("which origin has the heaviest average weight");
+    assert!(!plan.listing);
+    assert_eq!(plan.measure.agg, Agg::Avg);
+    assert_eq!(plan.ranking.map(|r| r.limit), Some(1));
+    // No column is about price: "expensive" is not guessed.
+    assert!(refused("the most expensive car")
+        .leftover
+        .contains(&"expensive".to_string()));
+}
