@@ -295,3 +295,60 @@ async fn superlatives_of_rows_calendar_cycles_and_single_days() {
     let rows = answer.completed("fetchingData")["payload"]["data"].clone();
     assert_eq!(rows[0]["total_rainfall"], 430);
 }
+
+#[tokio::test]
+async fn shares_changes_between_periods_and_averages_of_periods() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    add_csv(
+        &server,
+        "parcels",
+        "code,city,weight_kg\nP1,Oslo,2.5\nP2,Bergen,7.25\nP3,Oslo,\nP4,Bergen,4.0\n",
+    );
+    add_csv(&server, "ledger", &long_daily_csv());
+
+    // Two of the four parcels: the part, the whole, and the share.
+    let answer = ask(&mut client, "what share of parcels are from Bergen", None).await;
+    let row = answer.completed("fetchingData")["payload"]["data"][0].clone();
+    assert_eq!(row["row_count"], 2, "{row}");
+    assert_eq!(row["all_row_count"], 4, "{row}");
+    assert_eq!(row["row_count_share_pct"], 50.0, "{row}");
+    let text = summary(&answer);
+    assert!(
+        text.starts_with("Bergen make up 50.0% of the number of parcels"),
+        "{text}"
+    );
+
+    // Rainfall is 1 on the first day and one more each day after: 2020 has 366 days.
+    let in_2020: f64 = (1..=366).map(f64::from).sum();
+    let in_2021: f64 = (367..=731).map(f64::from).sum();
+    let answer = ask(
+        &mut client,
+        "how much did total rainfall change between 2020 and 2021",
+        None,
+    )
+    .await;
+    let row = answer.completed("fetchingData")["payload"]["data"][0].clone();
+    assert_eq!(row["total_rainfall_2020"].as_f64(), Some(in_2020), "{row}");
+    assert_eq!(row["total_rainfall_2021"].as_f64(), Some(in_2021), "{row}");
+    assert_eq!(row["change"].as_f64(), Some(in_2021 - in_2020), "{row}");
+    assert!(
+        summary(&answer).contains("a change of 133,224"),
+        "{}",
+        summary(&answer)
+    );
+
+    // Monthly totals first, then their average: not the average day.
+    let answer = ask(&mut client, "average monthly rainfall in 2020", None).await;
+    let row = answer.completed("fetchingData")["payload"]["data"][0].clone();
+    assert_eq!(
+        row["average_monthly_total_rainfall"].as_f64(),
+        Some(in_2020 / 12.0),
+        "{row}"
+    );
+    assert_eq!(
+        answer.message()["responses"]["interpretation"],
+        "Average of the monthly values, one for each month of day, of: total of rainfall over \
+         rows where day is from 2020-01-01 to 2020-12-31."
+    );
+}

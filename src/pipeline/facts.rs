@@ -5,6 +5,7 @@
 //! computed by SQL over the same query instead of from the rows that were kept, so a summary
 //! never reports a total or an end date of a part as if it were the whole.
 
+use super::planner::Plan;
 use crate::datasets::QueryResult;
 use serde_json::Value;
 
@@ -41,6 +42,21 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// The plan's value column, labelled by its grouping columns.
+    pub fn of_plan(result: &QueryResult, plan: &Plan) -> Option<Shape> {
+        let has = |name: &str| result.columns.iter().any(|c| c.name == name);
+        let value = plan.value_alias();
+        if !has(&value) {
+            return Shape::of(result, &value);
+        }
+        let labels = plan
+            .label_columns()
+            .into_iter()
+            .filter(|l| has(l))
+            .collect();
+        Some(Shape { labels, value })
+    }
+
     /// The value is the column named `value`, else the last column; every other column labels.
     pub fn of(result: &QueryResult, value: &str) -> Option<Shape> {
         let value = result

@@ -329,7 +329,7 @@ async fn result_facts(
     sql: &str,
     result: &QueryResult,
 ) -> facts::Facts {
-    let Some(shape) = facts::Shape::of(result, &plan.measure.alias) else {
+    let Some(shape) = facts::Shape::of_plan(result, plan) else {
         return facts::Facts::default();
     };
     if result.truncated {

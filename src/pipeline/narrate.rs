@@ -1,7 +1,7 @@
 //! Words and charts from a plan and its rows: how the data was pulled, the time frame, the
 //! metric title, and the chart that fits the result's shape (the summary is `summary`'s).
 
-use super::planner::{Agg, Group, Plan};
+use super::planner::{Agg, Derived, Group, Plan};
 use super::text::title_case;
 use crate::datasets::QueryResult;
 use serde_json::{json, Value};
@@ -25,7 +25,17 @@ pub fn metric_title(plan: &Plan) -> String {
         };
         return format!("{rows} with the {side} {column}{}", filter_phrase(plan));
     }
-    let measure = &plan.measure.label;
+    let label = &plan.measure.label;
+    let measure = &match &plan.derived {
+        None => label.clone(),
+        Some(Derived::Share) => format!("Share of {label}"),
+        Some(Derived::Change { from, to }) => {
+            format!("Change in {label}, {} to {}", from.label, to.label)
+        }
+        Some(Derived::OfPeriods { grain, of }) => {
+            Derived::periods_label(*grain, *of, &plan.measure)
+        }
+    };
     let filters = filter_phrase(plan);
     match (&plan.group, plan.ranking) {
         (Some(Group::Dimension { noun, .. }), Some(ranking)) => {
@@ -201,6 +211,25 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         }
         (None, _) => {}
     }
+    match &plan.derived {
+        Some(Derived::Share) if plan.group.is_some() => {
+            text.push_str(" Each value is also shown as a percentage of the total of all of them.")
+        }
+        Some(Derived::Share) => text.push_str(
+            " I computed it for the rows with the values named and for all rows, and divided \
+             the first by the second.",
+        ),
+        Some(Derived::Change { from, to }) => text.push_str(&format!(
+            " I computed it for {} and for {} separately, then the change between them.",
+            from.label, to.label
+        )),
+        Some(Derived::OfPeriods { grain, of }) => text.push_str(&format!(
+            " I computed it for each {} first, then took the {} of those values.",
+            grain.unit(),
+            of.word().to_lowercase()
+        )),
+        None => {}
+    }
     if let Some(last) = plan.data_ends {
         text.push_str(&format!(
             " The data runs to {last}, so \"{}\" is counted back from that day.",
@@ -293,7 +322,7 @@ pub fn chart(plan: &Plan, result: &QueryResult) -> (Value, Value) {
         // Whole rows read best as the table itself.
         return (json!({}), json!({"recommended": null, "alternatives": []}));
     }
-    let y = plan.measure.alias.clone();
+    let y = plan.value_alias();
     let x = result
         .columns
         .first()

@@ -3,7 +3,7 @@
 //! so a misreading is visible at a glance, before anyone reads a number.
 
 use super::compare::Op;
-use super::planner::{Agg, Group, Plan};
+use super::planner::{Agg, Derived, Group, Plan};
 use super::timeframe::{TimeRange, OPEN_END, OPEN_START};
 
 /// What the built-in planner computed.
@@ -30,6 +30,51 @@ pub fn restate(plan: &Plan) -> String {
     }
     if let Some(split) = &plan.split {
         text.push_str(&format!(" and each {split}"));
+    }
+    match &plan.derived {
+        Some(Derived::Share) if plan.group.is_some() => {
+            text.push_str(", as each one's percentage of the total of them all")
+        }
+        Some(Derived::Share) => {
+            // The values named (listed first) are the part; the other conditions bound the whole.
+            let part: Vec<String> = conditions
+                .iter()
+                .take(plan.filters.len())
+                .cloned()
+                .collect();
+            let whole: Vec<String> = conditions
+                .iter()
+                .skip(plan.filters.len())
+                .cloned()
+                .collect();
+            text = format!(
+                "{} over rows where {}, as a percentage of {} over {}",
+                measure(plan),
+                part.join(" and "),
+                measure(plan).to_lowercase(),
+                if whole.is_empty() {
+                    "all rows".to_string()
+                } else {
+                    format!("rows where {}", whole.join(" and "))
+                }
+            );
+        }
+        Some(Derived::Change { from, to }) => text.push_str(&format!(
+            ", in {} and in {}, and the change from the first to the second (also in percent)",
+            from.label, to.label
+        )),
+        Some(Derived::OfPeriods { grain, of }) => {
+            let time = plan.time_column.as_deref().unwrap_or("time");
+            let inner = text.clone();
+            text = format!(
+                "{} of the {} values, one for each {} of {time}, of: {}",
+                of.word(),
+                grain.adjective().to_lowercase(),
+                grain.unit(),
+                lower_first(&inner)
+            );
+        }
+        None => {}
     }
     if let Some(ranking) = plan.ranking {
         let side = if ranking.descending {
@@ -135,5 +180,13 @@ pub fn range_condition(column: &str, range: &TimeRange) -> String {
         format!("{column} is {}", range.start)
     } else {
         format!("{column} is from {} to {last}", range.start)
+    }
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

@@ -2,14 +2,17 @@
 //! clause per line so it reads well as it streams in.
 
 use super::compare::Op;
-use super::planner::{Agg, Group, Plan};
-use super::timeframe::{OPEN_END, OPEN_START};
+use super::planner::{Agg, Derived, Group, Plan};
+use super::timeframe::{Grain, TimeRange, OPEN_END, OPEN_START};
 
 pub fn sql(plan: &Plan) -> String {
     if plan.listing {
         return listing(plan);
     }
-    let measure = measure_expression(plan);
+    if let Some(Derived::OfPeriods { grain, of }) = &plan.derived {
+        return of_periods(plan, *grain, *of);
+    }
+    let measure = measure_of(plan, None);
     let alias = &plan.measure.alias;
     let mut select = Vec::new();
     let mut group_by = Vec::new();
@@ -49,10 +52,48 @@ pub fn sql(plan: &Plan) -> String {
         group_by.push(ident(split));
         order_by.push(ident(split));
     }
-    select.push(format!("    {measure} AS {alias}"));
+    let mut conditions = conditions(plan);
+    match &plan.derived {
+        None | Some(Derived::OfPeriods { .. }) => select.push(format!("    {measure} AS {alias}")),
+        Some(Derived::Share) if plan.group.is_some() => {
+            select.push(format!("    {measure} AS {alias}"));
+            select.push(format!(
+                "    100.0 * {measure} / SUM({measure}) OVER () AS {}",
+                plan.value_alias()
+            ));
+        }
+        Some(Derived::Share) => {
+            // The values named pick the part; every other condition bounds the whole.
+            let part = filter_conditions(plan).join(" AND ");
+            conditions.retain(|c| !filter_conditions(plan).contains(c));
+            let part_measure = measure_of(plan, Some(&part));
+            select.push(format!("    {part_measure} AS {alias}"));
+            select.push(format!("    {measure} AS all_{alias}"));
+            select.push(format!(
+                "    100.0 * {part_measure} / {measure} AS {}",
+                plan.value_alias()
+            ));
+        }
+        Some(Derived::Change { from, to }) => {
+            let time = ident(plan.time_column.as_deref().unwrap_or("rowid"));
+            let within = |range: &TimeRange| {
+                format!("{time} >= '{}' AND {time} < '{}'", range.start, range.end)
+            };
+            let first = measure_of(plan, Some(&within(from)));
+            let last = measure_of(plan, Some(&within(to)));
+            select.push(format!("    {first} AS {}", period_alias(alias, from)));
+            select.push(format!("    {last} AS {}", period_alias(alias, to)));
+            select.push(format!("    {last} - {first} AS change"));
+            select.push(format!(
+                "    100.0 * ({last} - {first}) / {first} AS change_pct"
+            ));
+            order_by = vec!["change DESC NULLS LAST".to_string()];
+            order_by.extend(group_by.iter().cloned());
+        }
+    }
     if let Some(ranking) = plan.ranking {
         let direction = if ranking.descending { "DESC" } else { "ASC" };
-        order_by = vec![format!("{alias} {direction} NULLS LAST")];
+        order_by = vec![format!("{} {direction} NULLS LAST", plan.value_alias())];
         order_by.extend(group_by.iter().cloned());
     }
 
@@ -61,7 +102,6 @@ pub fn sql(plan: &Plan) -> String {
         select.join(",\n"),
         format!("FROM {}", ident(&plan.table)),
     ];
-    let conditions = conditions(plan);
     if !conditions.is_empty() {
         lines.push(format!("WHERE {}", conditions.join("\n  AND ")));
     }
@@ -71,6 +111,65 @@ pub fn sql(plan: &Plan) -> String {
     }
     if let Some(ranking) = plan.ranking {
         lines.push(format!("LIMIT {}", ranking.limit));
+    }
+    let mut text = lines.join("\n");
+    text.push(';');
+    text
+}
+
+/// The measure per period, then aggregated across the periods: "average yearly generation
+/// by source" is, for each source, the average of its yearly totals.
+fn of_periods(plan: &Plan, grain: Grain, of: Agg) -> String {
+    let dimension = match &plan.group {
+        Some(Group::Dimension { column, .. }) => Some(column.clone()),
+        _ => None,
+    };
+    let inner = Plan {
+        group: plan
+            .time_column
+            .clone()
+            .map(|column| Group::Time { column, grain }),
+        split: dimension.clone(),
+        ranking: None,
+        derived: None,
+        ..plan.clone()
+    };
+    let inner_sql = sql(&inner);
+    let inner_sql = inner_sql.trim_end_matches(';');
+    let value = &plan.measure.alias;
+    let outer = match of {
+        Agg::Sum => format!("SUM({value})"),
+        Agg::Min => format!("MIN({value})"),
+        Agg::Max => format!("MAX({value})"),
+        Agg::Median => format!("median({value})"),
+        Agg::Count => format!("COUNT({value})"),
+        Agg::Avg | Agg::Last => format!("AVG({value})"),
+    };
+    let alias = plan.value_alias();
+    let mut select = Vec::new();
+    if let Some(dimension) = &dimension {
+        select.push(format!("    {}", ident(dimension)));
+    }
+    select.push(format!("    {outer} AS {alias}"));
+    let indented: Vec<String> = inner_sql.lines().map(|l| format!("    {l}")).collect();
+    let mut lines = vec![
+        "SELECT".to_string(),
+        select.join(",\n"),
+        format!("FROM (\n{}\n) AS per_{}", indented.join("\n"), grain.unit()),
+    ];
+    if let Some(dimension) = &dimension {
+        let direction = match plan.ranking {
+            Some(ranking) if !ranking.descending => "ASC",
+            _ => "DESC",
+        };
+        lines.push(format!("GROUP BY {}", ident(dimension)));
+        lines.push(format!(
+            "ORDER BY {alias} {direction} NULLS LAST, {}",
+            ident(dimension)
+        ));
+        if let Some(ranking) = plan.ranking {
+            lines.push(format!("LIMIT {}", ranking.limit));
+        }
     }
     let mut text = lines.join("\n");
     text.push(';');
@@ -98,39 +197,62 @@ fn listing(plan: &Plan) -> String {
     lines.join("\n")
 }
 
-fn measure_expression(plan: &Plan) -> String {
+/// The measure's aggregate, over the rows meeting `when` if given (the others give NULL, which
+/// every aggregate skips).
+fn measure_of(plan: &Plan, when: Option<&str>) -> String {
     let measure = &plan.measure;
     if let Some(term) = &measure.term_sql {
         return term.clone();
     }
-    let column = measure.column.as_deref().map(ident);
-    match (measure.agg, column) {
-        (Agg::Count, Some(column)) => format!("COUNT(DISTINCT {column})"),
-        (Agg::Count, None) => "COUNT(*)".to_string(),
-        (Agg::Sum, Some(column)) => format!("SUM({column})"),
-        (Agg::Avg, Some(column)) => format!("AVG({column})"),
-        (Agg::Min, Some(column)) => format!("MIN({column})"),
-        (Agg::Max, Some(column)) => format!("MAX({column})"),
-        (Agg::Median, Some(column)) => format!("median({column})"),
-        (Agg::Last, Some(column)) => match &plan.time_column {
-            Some(time) => format!("latest({column}, {})", ident(time)),
-            None => format!("AVG({column})"),
+    let value = |column: String| match when {
+        Some(condition) => format!("CASE WHEN {condition} THEN {column} END"),
+        None => column,
+    };
+    // Without a column the measure counts rows: all of them, or those meeting `when`.
+    let Some(column) = measure.column.as_deref().map(ident) else {
+        return match when {
+            Some(condition) => format!("COUNT(CASE WHEN {condition} THEN 1 END)"),
+            None => "COUNT(*)".to_string(),
+        };
+    };
+    match measure.agg {
+        Agg::Count => format!("COUNT(DISTINCT {})", value(column)),
+        Agg::Sum => format!("SUM({})", value(column)),
+        Agg::Avg => format!("AVG({})", value(column)),
+        Agg::Min => format!("MIN({})", value(column)),
+        Agg::Max => format!("MAX({})", value(column)),
+        Agg::Median => format!("median({})", value(column)),
+        Agg::Last => match &plan.time_column {
+            Some(time) => format!("latest({}, {})", value(column), ident(time)),
+            None => format!("AVG({})", value(column)),
         },
-        (_, None) => "COUNT(*)".to_string(),
     }
 }
 
+/// "total_net_generation_2001": a measure in one period.
+fn period_alias(alias: &str, range: &TimeRange) -> String {
+    let label: Vec<String> = super::text::words(&range.label);
+    format!("{alias}_{}", label.join("_").replace('-', "_"))
+}
+
+/// Conditions on the values named ("region = 'West'").
+fn filter_conditions(plan: &Plan) -> Vec<String> {
+    plan.filters
+        .iter()
+        .map(|filter| {
+            let column = ident(&filter.column);
+            if let [value] = filter.values.as_slice() {
+                format!("{column} = {}", literal(value))
+            } else {
+                let values: Vec<String> = filter.values.iter().map(|v| literal(v)).collect();
+                format!("{column} IN ({})", values.join(", "))
+            }
+        })
+        .collect()
+}
+
 fn conditions(plan: &Plan) -> Vec<String> {
-    let mut conditions = Vec::new();
-    for filter in &plan.filters {
-        let column = ident(&filter.column);
-        if let [value] = filter.values.as_slice() {
-            conditions.push(format!("{column} = {}", literal(value)));
-        } else {
-            let values: Vec<String> = filter.values.iter().map(|v| literal(v)).collect();
-            conditions.push(format!("{column} IN ({})", values.join(", ")));
-        }
-    }
+    let mut conditions = filter_conditions(plan);
     for condition in &plan.conditions {
         let column = ident(&condition.column);
         let value = condition.value;

@@ -6,48 +6,16 @@
 
 use super::facts::{Facts, Point};
 use super::narrate::{filter_phrase, format_value, frame_phrase, plural};
-use super::planner::{Agg, Group, Measure, Plan};
+use super::planner::{additive, Agg, Derived, Group, Plan};
+use super::timeframe::TimeRange;
 use crate::datasets::QueryResult;
 
 /// Rows of a ranking listed by name; the rest are counted.
 const LISTED: usize = 10;
 
-/// Whether adding the measure's values across groups gives a meaningful total.
-pub fn additive(measure: &Measure) -> bool {
-    match (&measure.term_sql, measure.agg, &measure.column) {
-        (Some(sql), _, _) => single_call(sql, "SUM") || single_call(sql, "COUNT"),
-        (None, Agg::Sum, _) | (None, Agg::Count, None) => true,
-        _ => false,
-    }
-}
-
-/// `SUM(...)` as the whole expression, not `SUM(a) / COUNT(b)`.
-fn single_call(sql: &str, function: &str) -> bool {
-    let sql = sql.trim();
-    let Some(args) = sql
-        .get(..function.len() + 1)
-        .filter(|head| head.eq_ignore_ascii_case(&format!("{function}(")))
-        .map(|_| &sql[function.len() + 1..])
-    else {
-        return false;
-    };
-    let mut depth = 1;
-    for (i, c) in args.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ => {}
-        }
-        if depth == 0 {
-            return i == args.len() - 1;
-        }
-    }
-    false
-}
-
 pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
     let measure = &plan.measure;
-    let lower = measure.label.to_lowercase();
+    let lower = value_label(plan);
     let filters = filter_phrase(plan);
     let frame = match &plan.range {
         Some(range) => format!(" ({})", range.label),
@@ -56,14 +24,22 @@ pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
     if facts.rows == 0 {
         return format!("There is no data for {lower}{filters}{frame}: no rows matched.");
     }
-    let fmt = |x: f64| format_value(x, measure);
+    let fmt = |x: f64| formatted(plan, x);
     if facts.known == 0 {
         return format!("No row had a value for {lower}{filters}{frame}.");
     }
     if plan.listing {
         return listing(plan, result);
     }
-    let additive = additive(measure);
+    if plan.group.is_none() {
+        match &plan.derived {
+            Some(Derived::Share) => return share_of_values(plan, result),
+            Some(Derived::Change { from, to }) => return change_between(plan, result, from, to),
+            Some(Derived::OfPeriods { .. }) | None => {}
+        }
+    }
+    // Shares and changes of groups are compared, never added up.
+    let additive = additive(measure) && plan.derived.is_none();
     let mut text = match &plan.group {
         None => single(plan, facts),
         Some(group) if plan.ranking.is_some() => ranked(plan, group, result, facts),
@@ -162,7 +138,12 @@ fn single(plan: &Plan, facts: &Facts) -> String {
     let filters = filter_phrase(plan);
     let when = frame_phrase(plan);
     let shown = format_value(value, measure);
-    if measure.agg == Agg::Count && measure.term_sql.is_none() {
+    if plan.derived.is_some() {
+        format!(
+            "{}{filters}{when} was {shown}.",
+            capitalize(value_label(plan))
+        )
+    } else if measure.agg == Agg::Count && measure.term_sql.is_none() {
         let noun = measure
             .label
             .trim_start_matches("Number of ")
@@ -178,14 +159,14 @@ fn single(plan: &Plan, facts: &Facts) -> String {
 fn ranked(plan: &Plan, group: &Group, result: &QueryResult, facts: &Facts) -> String {
     let measure = &plan.measure;
     let ranking = plan.ranking.expect("a ranked plan");
-    let lower = measure.label.to_lowercase();
+    let lower = value_label(plan);
     let filters = filter_phrase(plan);
     let frame = match &plan.range {
         Some(range) => format!(" ({})", range.label),
         None => String::new(),
     };
-    let fmt = |x: f64| format_value(x, measure);
-    let shape = super::facts::Shape::of(result, &measure.alias);
+    let fmt = |x: f64| formatted(plan, x);
+    let shape = super::facts::Shape::of_plan(result, plan);
     let points = shape
         .map(|shape| super::facts::points(result, &shape))
         .unwrap_or_default();
@@ -220,7 +201,7 @@ fn ranked(plan: &Plan, group: &Group, result: &QueryResult, facts: &Facts) -> St
         groups_noun(plan, &plural(&noun)),
         join_list(&listed)
     );
-    if additive(measure) {
+    if additive(measure) && plan.derived.is_none() {
         text.push_str(&format!(" Together they account for {}.", fmt(facts.total)));
     }
     text
@@ -271,6 +252,80 @@ fn display(value: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => "(none)".to_string(),
         other => other.to_string(),
+    }
+}
+
+/// What the summarized values are, in words: "total sales", "share of total sales",
+/// "change in total sales from 2022 to 2023".
+fn value_label(plan: &Plan) -> String {
+    let lower = plan.measure.label.to_lowercase();
+    match &plan.derived {
+        None => lower,
+        Some(Derived::Share) => format!("share of {lower}"),
+        Some(Derived::Change { from, to }) => {
+            format!("change in {lower} from {} to {}", from.label, to.label)
+        }
+        Some(Derived::OfPeriods { grain, of }) => {
+            Derived::periods_label(*grain, *of, &plan.measure).to_lowercase()
+        }
+    }
+}
+
+/// A value as the summary states it: shares in percent, everything else in the measure's unit.
+fn formatted(plan: &Plan, value: f64) -> String {
+    match plan.derived {
+        Some(Derived::Share) => format!("{value:.1}%"),
+        _ => format_value(value, &plan.measure),
+    }
+}
+
+/// "Gentoo make up 36.0% of the number of penguins: 124 of 344."
+fn share_of_values(plan: &Plan, result: &QueryResult) -> String {
+    let row = result.rows.first();
+    let number = |at: usize| {
+        row.and_then(|r| r.get(at))
+            .and_then(serde_json::Value::as_f64)
+    };
+    let values: Vec<String> = plan.filters.iter().map(|f| f.values.join(" or ")).collect();
+    let lower = plan.measure.label.to_lowercase();
+    let frame = frame_phrase(plan);
+    match (number(0), number(1), number(2)) {
+        (Some(part), Some(whole), Some(share)) => format!(
+            "{} make up {share:.1}% of the {lower}{frame}: {} of {}.",
+            values.join(", "),
+            format_value(part, &plan.measure),
+            format_value(whole, &plan.measure)
+        ),
+        _ => format!("There is nothing to take a share of: {lower}{frame} is empty or zero."),
+    }
+}
+
+/// "Total generation for Renewables went from 1,234 in 2001 to 5,678 in 2017, a change of
+/// 4,444 (+360.1%)."
+fn change_between(plan: &Plan, result: &QueryResult, from: &TimeRange, to: &TimeRange) -> String {
+    let row = result.rows.first();
+    let number = |at: usize| {
+        row.and_then(|r| r.get(at))
+            .and_then(serde_json::Value::as_f64)
+    };
+    let fmt = |x: f64| format_value(x, &plan.measure);
+    let what = format!("{}{}", plan.measure.label, filter_phrase(plan));
+    match (number(0), number(1), number(2)) {
+        (Some(first), Some(last), Some(change)) => {
+            let percent = number(3).map_or(String::new(), |p| format!(" ({p:+.1}%)"));
+            format!(
+                "{what} went from {} in {} to {} in {}, a change of {}{percent}.",
+                fmt(first),
+                from.label,
+                fmt(last),
+                to.label,
+                fmt(change)
+            )
+        }
+        _ => format!(
+            "{what} has no value in {} or in {}, so there is no change to state.",
+            from.label, to.label
+        ),
     }
 }
 
@@ -341,18 +396,5 @@ fn join_list(items: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_whole_sums_and_row_counts_add_up() {
-        assert!(single_call("SUM(total_sales_amount)", "SUM"));
-        assert!(single_call("sum(a * b)", "SUM"));
-        assert!(!single_call("SUM(a) / COUNT(DISTINCT b)", "SUM"));
-        assert!(!single_call("AVG(a)", "SUM"));
     }
 }

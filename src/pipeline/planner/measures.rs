@@ -46,15 +46,7 @@ pub(super) fn default_agg(column: &Column) -> Agg {
 pub(super) fn aggregate_measure(dataset: &Dataset, column: &str, agg: Agg) -> Measure {
     let found = dataset.columns.iter().find(|c| c.name == column);
     let noun = found.map(noun).unwrap_or_else(|| column.replace('_', " "));
-    let prefix = match agg {
-        Agg::Sum => "Total",
-        Agg::Avg => "Average",
-        Agg::Min => "Minimum",
-        Agg::Max => "Maximum",
-        Agg::Count => "Number of",
-        Agg::Median => "Median",
-        Agg::Last => "Latest",
-    };
+    let prefix = agg.word();
     let label = title_case(&format!("{prefix} {noun}"));
     Measure {
         agg,
@@ -172,4 +164,50 @@ pub(super) fn examples(dataset: &Dataset) -> Vec<String> {
     }
     examples.push(format!("average {measure} in the last 30 days"));
     examples
+}
+
+/// Whether adding the measure's values across groups gives a meaningful total.
+pub fn additive(measure: &Measure) -> bool {
+    match (&measure.term_sql, measure.agg, &measure.column) {
+        (Some(sql), _, _) => single_call(sql, "SUM") || single_call(sql, "COUNT"),
+        (None, Agg::Sum, _) | (None, Agg::Count, None) => true,
+        _ => false,
+    }
+}
+
+/// `SUM(...)` as the whole expression, not `SUM(a) / COUNT(b)`.
+fn single_call(sql: &str, function: &str) -> bool {
+    let sql = sql.trim();
+    let Some(args) = sql
+        .get(..function.len() + 1)
+        .filter(|head| head.eq_ignore_ascii_case(&format!("{function}(")))
+        .map(|_| &sql[function.len() + 1..])
+    else {
+        return false;
+    };
+    let mut depth = 1;
+    for (i, c) in args.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return i == args.len() - 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_whole_sums_and_row_counts_add_up() {
+        assert!(single_call("SUM(total_sales_amount)", "SUM"));
+        assert!(single_call("sum(a * b)", "SUM"));
+        assert!(!single_call("SUM(a) / COUNT(DISTINCT b)", "SUM"));
+        assert!(!single_call("AVG(a)", "SUM"));
+    }
 }

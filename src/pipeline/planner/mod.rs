@@ -11,6 +11,7 @@
 
 mod concepts;
 mod conditions;
+mod derived;
 mod measures;
 mod read;
 mod rows;
@@ -20,7 +21,7 @@ pub(crate) mod tests;
 mod understanding_tests;
 
 pub use concepts::relevance;
-pub use measures::{noun, plural_noun};
+pub use measures::{additive, noun, plural_noun};
 
 use super::compare::Op;
 use super::timeframe::{Cycle, Grain, TimeRange};
@@ -42,6 +43,21 @@ pub enum Agg {
     Median,
     /// The value at the latest time of the period (levels such as a population).
     Last,
+}
+
+impl Agg {
+    /// How a label says it: "Total", "Average", "Number of".
+    pub fn word(self) -> &'static str {
+        match self {
+            Agg::Sum => "Total",
+            Agg::Avg => "Average",
+            Agg::Min => "Minimum",
+            Agg::Max => "Maximum",
+            Agg::Count => "Number of",
+            Agg::Median => "Median",
+            Agg::Last => "Latest",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +143,55 @@ pub struct Plan {
     /// Whole rows ranked by the measure's column, not groups: "the 5 heaviest penguins".
     #[serde(default)]
     pub listing: bool,
+    /// What the measure becomes once computed: a share of the total, a change between periods.
+    #[serde(default)]
+    pub derived: Option<Derived>,
+}
+
+/// What a measure becomes once computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Derived {
+    /// Each group's percentage of the total; without groups, the percentage the rows with the
+    /// values named make of all rows ("what share of penguins are Gentoo").
+    Share,
+    /// The measure in two periods and the change between them ("between 2001 and 2017").
+    Change { from: TimeRange, to: TimeRange },
+    /// The measure per period, then `of` across the periods: "average yearly generation".
+    OfPeriods { grain: Grain, of: Agg },
+}
+
+impl Derived {
+    /// "Average Yearly Total Net Generation": the label of a measure of periods.
+    pub fn periods_label(grain: Grain, of: Agg, measure: &Measure) -> String {
+        format!("{} {} {}", of.word(), grain.adjective(), measure.label)
+    }
+}
+
+impl Plan {
+    /// The result column a summary and a chart read.
+    pub fn value_alias(&self) -> String {
+        match &self.derived {
+            Some(Derived::Share) => format!("{}_share_pct", self.measure.alias),
+            Some(Derived::Change { .. }) => "change".to_string(),
+            Some(Derived::OfPeriods { grain, of }) => {
+                measures::snake(&Derived::periods_label(*grain, *of, &self.measure))
+            }
+            None => self.measure.alias.clone(),
+        }
+    }
+
+    /// The result columns that name a row: the grouping, then the split.
+    pub fn label_columns(&self) -> Vec<String> {
+        let mut labels = Vec::new();
+        match &self.group {
+            Some(Group::Dimension { column, .. }) => labels.push(column.clone()),
+            Some(Group::Time { grain, .. }) => labels.push(grain.unit().to_string()),
+            Some(Group::Cycle { cycle, .. }) => labels.push(cycle.alias().to_string()),
+            None => {}
+        }
+        labels.extend(self.split.clone());
+        labels
+    }
 }
 
 /// A question the planner could not turn into a query, with what it did understand.
@@ -227,6 +292,7 @@ pub fn plan(
                 conditions: intent.conditions,
                 split: intent.split,
                 listing: intent.listing,
+                derived: intent.derived,
             }
         }
     };
@@ -293,6 +359,9 @@ fn merge(mut plan: Plan, intent: Intent) -> Plan {
     }
     if intent.range.is_some() {
         plan.range = intent.range;
+    }
+    if intent.derived.is_some() {
+        plan.derived = intent.derived;
     }
     if intent.ranking.is_some() {
         plan.ranking = intent.ranking;

@@ -6,11 +6,12 @@ use super::concepts::{
     absorb_descriptions, entity_words, find_concepts, row_periods, Concept, Found,
 };
 use super::conditions::{attach, find_comparisons, number_text};
+use super::derived::{self, Asked};
 use super::measures::{
     aggregate_measure, count_measure, default_agg, default_measure, noun, rows_measure, snake,
 };
 use super::rows;
-use super::{group_column, Agg, Condition, Filter, Group, Measure, Ranking};
+use super::{group_column, Agg, Condition, Derived, Filter, Group, Measure, Ranking};
 use crate::datasets::Profile;
 use crate::model::{Column, ColumnRole, Dataset};
 use crate::pipeline::coverage;
@@ -35,6 +36,8 @@ pub(super) struct Intent {
     pub(super) split: Option<String>,
     /// The rows themselves, ranked by the measure ("the heaviest penguin").
     pub(super) listing: bool,
+    /// A share of the total or a change between periods.
+    pub(super) derived: Option<Derived>,
     pub(super) understood: Vec<String>,
     /// Words not accounted for: any makes the question unanswerable by the planner.
     pub(super) leftover: Vec<String>,
@@ -166,6 +169,8 @@ pub(super) fn read(
     let before = |i: usize| i.checked_sub(1).map_or("", word);
     // (position, quantity words, ranks downwards) of an adjective such as "heaviest".
     let mut adjective: Option<(usize, &[&str], bool)> = None;
+    // (position, what) of "share" or "change".
+    let mut derived_asked: Option<(usize, Asked)> = None;
     for (i, slot) in used.iter_mut().enumerate() {
         if *slot {
             continue;
@@ -216,6 +221,10 @@ pub(super) fn read(
                 let descending = superlative(w) == Some(true);
                 let n = ranking_count(before(i)).or_else(|| ranking_count(word(i + 1)));
                 ranking = ranking.or(Some((descending, n, true)));
+                true
+            }
+            w if Asked::of(w).is_some() && derived_asked.is_none() => {
+                derived_asked = Asked::of(w).map(|asked| (i, asked));
                 true
             }
             "that" | "it" | "those" | "them" | "now" | "instead" | "only" | "same" | "also" => {
@@ -304,11 +313,15 @@ pub(super) fn read(
             None => used[at] = false,
         }
     }
-    // "Average yearly generation" is one number: an aggregate of per-period totals, which
-    // the planner does not build. Grouping by year instead would answer another question.
-    if let (Some(_), Some(span)) = (agg, &grain_span) {
+    // "Average yearly generation": the measure per year, then the average of those values,
+    // not the average of the rows grouped by year.
+    let mut per_period: Option<(Grain, Agg)> = None;
+    if let (Some(outer), Some(span), Some((_, inner_grain))) = (agg, &grain_span, &grain) {
         let rate = match span.len() {
-            1 => tokens[span.start] != "trend",
+            1 => matches!(
+                tokens[span.start].as_str(),
+                "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "annually" | "annual"
+            ),
             _ => matches!(tokens[span.start].as_str(), "per" | "a" | "each" | "every"),
         };
         // Over one row per day, "average precipitation per day" is the average of the rows.
@@ -317,8 +330,10 @@ pub(super) fn read(
         });
         if rate && per_row {
             grain = None;
-        } else if rate && dimensions_named(&found) == 0 {
-            mark(&mut used, span.clone(), false);
+        } else if rate {
+            per_period = Some((*inner_grain, outer));
+            grain = None;
+            agg = None;
         }
     }
     // "When was …": the answer is a time, so group by the time column.
@@ -456,6 +471,29 @@ pub(super) fn read(
         && plain_measure
         && (agg.is_none() || adjective.is_some())
         && !counting;
+    if let Some((grain, of)) = per_period {
+        // A share or change of per-period values is more than one answer says.
+        if let Some((at, _)) = derived_asked.take() {
+            used[at] = false;
+        }
+        // Grouped by a dimension at most: the periods are already one grouping.
+        if intent.split.is_some()
+            || matches!(intent.group, Some(Group::Time { .. } | Group::Cycle { .. }))
+        {
+            if let Some(span) = &grain_span {
+                mark(&mut used, span.clone(), false);
+            }
+        }
+        intent.derived = Some(Derived::OfPeriods { grain, of });
+    }
+    if let Some((at, asked)) = derived_asked {
+        // "What share of penguins are Gentoo": of the rows named.
+        if let (Asked::Share, None, Some(entity)) = (asked, &intent.measure, entity_named) {
+            intent.measure = Some(rows_measure(entity));
+        }
+        intent.derived = derived::settle(asked, &intent, &tokens, anchor);
+        used[at] = intent.derived.is_some();
+    }
     intent.ranking = match (ranking, &intent.group) {
         (Some((descending, n, _)), None) if intent.listing => {
             let plural = entity_named.is_some_and(is_plural);
@@ -515,11 +553,4 @@ fn values_named_each<'a>(
             };
             Some((*column, named[0].last_word.clone(), start..end))
         })
-}
-
-fn dimensions_named(found: &[Found<'_>]) -> usize {
-    found
-        .iter()
-        .filter(|f| matches!(&f.concept, Concept::Column(c) if c.role == ColumnRole::Dimension))
-        .count()
 }

@@ -262,3 +262,64 @@ fn calendar_cycles_single_days_and_values_named_each() {
     let plan = ask("sales for West and East");
     assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "region"));
 }
+
+#[test]
+fn shares_changes_and_aggregates_of_periods() {
+    let (dataset, profile) = sample();
+    let today = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+    let ask = |q: &str| {
+        plan(q, &dataset, &profile, None, today).unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
+    };
+    let refused = |q: &str| match plan(q, &dataset, &profile, None, today) {
+        Ok(plan) => panic!("{q} was answered: {}", crate::pipeline::sqlgen::sql(&plan)),
+        Err(err) => err.leftover,
+    };
+    // Each region's share of the total, by a window over the groups.
+    let plan = ask("share of sales by region");
+    assert_eq!(plan.derived, Some(Derived::Share));
+    let text = crate::pipeline::sqlgen::sql(&plan);
+    assert!(
+        text.contains("100.0 * SUM(total_sales_amount) / SUM(SUM(total_sales_amount)) OVER ()"),
+        "{text}"
+    );
+    // The values named are the part; the whole is every row.
+    let text = crate::pipeline::sqlgen::sql(&ask("what share of sales came from West"));
+    assert!(
+        text.contains("SUM(CASE WHEN region = 'West' THEN total_sales_amount END)"),
+        "{text}"
+    );
+    assert!(!text.contains("WHERE"), "{text}");
+    // Averages have no shares.
+    assert_eq!(refused("share of average quantity by region"), ["share"]);
+
+    let plan = ask("how much did sales change between 2022 and 2023");
+    let Some(Derived::Change { from, to }) = &plan.derived else {
+        panic!("{plan:?}")
+    };
+    assert_eq!((from.label.as_str(), to.label.as_str()), ("2022", "2023"));
+    let text = crate::pipeline::sqlgen::sql(&plan);
+    assert!(text.contains("AS total_sales_2022"), "{text}");
+    assert!(text.contains("AS change"), "{text}");
+    // A change needs two periods to be between.
+    assert_eq!(refused("how much did sales change in 2023"), ["change"]);
+
+    // Per month first, then the average of the monthly totals.
+    let plan = ask("average monthly sales");
+    assert_eq!(
+        plan.derived,
+        Some(Derived::OfPeriods {
+            grain: Grain::Month,
+            of: Agg::Avg
+        })
+    );
+    assert_eq!(plan.measure.agg, Agg::Sum);
+    let text = crate::pipeline::sqlgen::sql(&plan);
+    assert!(
+        text.starts_with("SELECT\n    AVG(total_sales) AS average_monthly_total_sales"),
+        "{text}"
+    );
+    let plan = ask("average monthly sales by region");
+    let text = crate::pipeline::sqlgen::sql(&plan);
+    assert!(text.contains("GROUP BY region"), "{text}");
+    assert!(text.contains("GROUP BY month, region"), "{text}");
+}
