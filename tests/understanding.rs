@@ -352,3 +352,87 @@ async fn shares_changes_between_periods_and_averages_of_periods() {
          rows where day is from 2020-01-01 to 2020-12-31."
     );
 }
+
+#[tokio::test]
+async fn a_follow_up_keeps_the_one_value_the_previous_answer_named() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let first = ask(&mut client, "show me my top customer", None).await;
+    let top = first.completed("fetchingData")["payload"]["data"][0]["customer_name"]
+        .as_str()
+        .expect("the top customer")
+        .to_string();
+    let thread = first.thread_id();
+    let answer = ask(&mut client, "break that down by year", Some(&thread)).await;
+    assert_eq!(
+        answer.message()["responses"]["interpretation"],
+        format!(
+            "Total of total_sales_amount over rows where customer_name is {top}, for each year \
+             of order_date."
+        )
+    );
+    let sql = answer.completed("generatingSql")["payload"]["sql"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sql.contains(&format!("customer_name = '{top}'")), "{sql}");
+    // Asking about another customer replaces the one named.
+    let other = if top == "QUICK-Stop" {
+        "Ernst Handel"
+    } else {
+        "QUICK-Stop"
+    };
+    let answer = ask(&mut client, &format!("now for {other}"), Some(&thread)).await;
+    let sql = answer.completed("generatingSql")["payload"]["sql"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        sql.contains(&format!("customer_name = '{other}'")) && !sql.contains(&top),
+        "{sql}"
+    );
+}
+
+#[tokio::test]
+async fn the_top_few_of_each_group_are_ranked_within_it() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(&mut client, "top 2 products by sales in each region", None).await;
+    let rows = answer.completed("fetchingData")["payload"]["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut by_region: std::collections::BTreeMap<String, Vec<(String, f64)>> = Default::default();
+    for row in &rows {
+        by_region
+            .entry(row["region"].as_str().unwrap().to_string())
+            .or_default()
+            .push((
+                row["product"].as_str().unwrap().to_string(),
+                row["total_sales"].as_f64().unwrap(),
+            ));
+    }
+    assert_eq!(by_region.len(), 5, "every region: {rows:?}");
+    for (region, products) in &by_region {
+        assert_eq!(products.len(), 2, "{region}: {products:?}");
+        assert!(products[0].1 >= products[1].1, "{region}: {products:?}");
+        // The first of each region is that region's top product, asked on its own.
+        let alone = ask(
+            &mut client,
+            &format!("top product by sales for {region}"),
+            None,
+        )
+        .await;
+        let top = alone.completed("fetchingData")["payload"]["data"][0].clone();
+        assert_eq!(top["product"], products[0].0.as_str(), "{region}");
+        assert_eq!(top["total_sales"].as_f64(), Some(products[0].1), "{region}");
+    }
+    assert!(
+        answer.message()["responses"]["interpretation"]
+            .as_str()
+            .unwrap()
+            .ends_with("keeping the 2 highest in each region."),
+        "{}",
+        answer.message()["responses"]["interpretation"]
+    );
+}

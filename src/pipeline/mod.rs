@@ -274,6 +274,8 @@ async fn analyze(
     let (sql, result) = execute_with_repairs(datasets, &dataset, sql, recorder).await?;
 
     fetched(recorder, &result);
+    let mut plan = plan;
+    plan.remember_named(&result);
 
     // With a model configured it words the answer; the built-in planner kept the SQL.
     let words = match llm {

@@ -154,6 +154,12 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         (None, Agg::Max, Some(column)) => format!("took the largest {column}"),
         (None, Agg::Median, Some(column)) => format!("took the median of {column}"),
         (None, Agg::Last, Some(column)) => format!("took the latest {column}"),
+        (None, Agg::Percentile(p), Some(column)) => {
+            format!(
+                "took the {} percentile of {column}",
+                super::planner::ordinal(p)
+            )
+        }
         (None, _, None) => "counted the rows".to_string(),
     };
     let mut text = format!(

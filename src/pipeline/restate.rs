@@ -3,7 +3,7 @@
 //! so a misreading is visible at a glance, before anyone reads a number.
 
 use super::compare::Op;
-use super::planner::{Agg, Derived, Group, Plan};
+use super::planner::{Agg, Derived, Group, Plan, Within};
 use super::timeframe::{TimeRange, OPEN_END, OPEN_START};
 
 /// What the built-in planner computed.
@@ -87,6 +87,9 @@ pub fn restate(plan: &Plan) -> String {
         } else {
             text.push_str(&format!(", keeping the {} {side}", ranking.limit));
         }
+        if let Some(partition) = partition(plan) {
+            text.push_str(&format!(" in each {partition}"));
+        }
     }
     text.push('.');
     text
@@ -133,6 +136,7 @@ fn measure(plan: &Plan) -> String {
         Agg::Min => format!("Smallest {column}"),
         Agg::Max => format!("Largest {column}"),
         Agg::Median => format!("Median of {column}"),
+        Agg::Percentile(p) => format!("{} percentile of {column}", super::planner::ordinal(p)),
         Agg::Last => match &plan.time_column {
             Some(time) => format!("Latest {column} (at the latest {time})"),
             None => format!("Average of {column}"),
@@ -188,5 +192,20 @@ fn lower_first(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// The grouping a ranking ranks within ("region" in "the top 3 products in each region").
+pub(super) fn partition(plan: &Plan) -> Option<String> {
+    let ranking = plan.ranking?;
+    let labels = plan.label_columns();
+    match ranking.within {
+        Within::All => None,
+        Within::EachGroup => match &plan.group {
+            Some(Group::Time { column, grain }) => Some(format!("{} of {column}", grain.unit())),
+            Some(Group::Cycle { column, cycle }) => Some(format!("{} of {column}", cycle.name())),
+            _ => labels.first().cloned(),
+        },
+        Within::EachSplit => plan.split.clone(),
     }
 }

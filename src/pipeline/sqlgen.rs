@@ -2,7 +2,7 @@
 //! clause per line so it reads well as it streams in.
 
 use super::compare::Op;
-use super::planner::{Agg, Derived, Group, Plan};
+use super::planner::{Agg, Derived, Group, Plan, Ranking, Within};
 use super::timeframe::{Grain, TimeRange, OPEN_END, OPEN_START};
 
 pub fn sql(plan: &Plan) -> String {
@@ -11,6 +11,11 @@ pub fn sql(plan: &Plan) -> String {
     }
     if let Some(Derived::OfPeriods { grain, of }) = &plan.derived {
         return of_periods(plan, *grain, *of);
+    }
+    if let (Some(ranking), Some(_)) = (plan.ranking, &plan.split) {
+        if ranking.within != Within::All {
+            return ranked_within(plan, ranking);
+        }
     }
     let measure = measure_of(plan, None);
     let alias = &plan.measure.alias;
@@ -142,6 +147,7 @@ fn of_periods(plan: &Plan, grain: Grain, of: Agg) -> String {
         Agg::Min => format!("MIN({value})"),
         Agg::Max => format!("MAX({value})"),
         Agg::Median => format!("median({value})"),
+        Agg::Percentile(p) => format!("percentile({value}, {p})"),
         Agg::Count => format!("COUNT({value})"),
         Agg::Avg | Agg::Last => format!("AVG({value})"),
     };
@@ -176,12 +182,53 @@ fn of_periods(plan: &Plan, grain: Grain, of: Agg) -> String {
     text
 }
 
+/// The top N of one grouping within each group of the other: every group, then a numbering
+/// within each partition, then the first N of each.
+fn ranked_within(plan: &Plan, ranking: Ranking) -> String {
+    let all = Plan {
+        ranking: None,
+        ..plan.clone()
+    };
+    let grouped = sql(&all);
+    let labels = plan.label_columns();
+    let (Some(group), Some(split)) = (labels.first(), labels.get(1)) else {
+        return grouped;
+    };
+    let partition = match ranking.within {
+        Within::EachGroup => group,
+        _ => split,
+    };
+    let value = plan.value_alias();
+    let direction = if ranking.descending { "DESC" } else { "ASC" };
+    let indented: Vec<String> = grouped
+        .trim_end_matches(';')
+        .lines()
+        .map(|l| format!("        {l}"))
+        .collect();
+    [
+        format!("SELECT {}, {}, {value}", ident(group), ident(split)),
+        "FROM (".to_string(),
+        format!(
+            "    SELECT *, ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {value} {direction} NULLS LAST) AS rank",
+            ident(partition)
+        ),
+        "    FROM (".to_string(),
+        indented.join("\n"),
+        "    ) AS grouped".to_string(),
+        ") AS ranked".to_string(),
+        format!("WHERE rank <= {}", ranking.limit),
+        format!("ORDER BY {}, rank;", ident(partition)),
+    ]
+    .join("\n")
+}
+
 /// Whole rows ranked by the measure's column: "the 5 heaviest penguins".
 fn listing(plan: &Plan) -> String {
     let column = ident(plan.measure.column.as_deref().unwrap_or("rowid"));
     let ranking = plan.ranking.unwrap_or(super::planner::Ranking {
         descending: true,
         limit: 1,
+        within: Within::All,
     });
     let direction = if ranking.descending { "DESC" } else { "ASC" };
     let mut lines = vec![
@@ -222,6 +269,7 @@ fn measure_of(plan: &Plan, when: Option<&str>) -> String {
         Agg::Min => format!("MIN({})", value(column)),
         Agg::Max => format!("MAX({})", value(column)),
         Agg::Median => format!("median({})", value(column)),
+        Agg::Percentile(p) => format!("percentile({}, {p})", value(column)),
         Agg::Last => match &plan.time_column {
             Some(time) => format!("latest({}, {})", value(column), ident(time)),
             None => format!("AVG({})", value(column)),

@@ -6,7 +6,7 @@
 
 use super::facts::{Facts, Point};
 use super::narrate::{filter_phrase, format_value, frame_phrase, plural};
-use super::planner::{additive, Agg, Derived, Group, Plan};
+use super::planner::{additive, Agg, Derived, Group, Plan, Ranking, Within};
 use super::timeframe::TimeRange;
 use crate::datasets::QueryResult;
 
@@ -159,6 +159,9 @@ fn single(plan: &Plan, facts: &Facts) -> String {
 fn ranked(plan: &Plan, group: &Group, result: &QueryResult, facts: &Facts) -> String {
     let measure = &plan.measure;
     let ranking = plan.ranking.expect("a ranked plan");
+    if ranking.within != Within::All {
+        return ranked_within(plan, ranking, result);
+    }
     let lower = value_label(plan);
     let filters = filter_phrase(plan);
     let frame = match &plan.range {
@@ -327,6 +330,52 @@ fn change_between(plan: &Plan, result: &QueryResult, from: &TimeRange, to: &Time
             from.label, to.label
         ),
     }
+}
+
+/// "The top 3 by total sales in each region: East: Chai ($1,234), …; West: …."
+fn ranked_within(plan: &Plan, ranking: Ranking, result: &QueryResult) -> String {
+    let (partition_at, ranked_at) = match ranking.within {
+        Within::EachGroup => (0, 1),
+        _ => (1, 0),
+    };
+    let value_at = result.columns.len().saturating_sub(1);
+    let mut parts: Vec<(String, Vec<String>)> = Vec::new();
+    for row in &result.rows {
+        let (Some(partition), Some(ranked)) = (row.get(partition_at), row.get(ranked_at)) else {
+            continue;
+        };
+        let value = row
+            .get(value_at)
+            .and_then(serde_json::Value::as_f64)
+            .map_or("(none)".to_string(), |v| formatted(plan, v));
+        let entry = format!("{} ({value})", display(ranked));
+        match parts.last_mut() {
+            Some((name, entries)) if *name == display(partition) => entries.push(entry),
+            _ => parts.push((display(partition), vec![entry])),
+        }
+    }
+    let side = if ranking.descending { "top" } else { "bottom" };
+    let each = super::restate::partition(plan).unwrap_or_default();
+    let listed: Vec<String> = parts
+        .iter()
+        .take(LISTED)
+        .map(|(name, entries)| format!("{name}: {}", entries.join(", ")))
+        .collect();
+    let mut text = format!(
+        "The {side} {} by {}{}{} in each {each}: {}.",
+        ranking.limit,
+        value_label(plan),
+        filter_phrase(plan),
+        frame_phrase(plan),
+        listed.join("; ")
+    );
+    if parts.len() > LISTED {
+        text.push_str(&format!(
+            " The table shows the other {}.",
+            parts.len() - LISTED
+        ));
+    }
+    text
 }
 
 /// "species", or "species and island pairs" when each group is split by a second column.

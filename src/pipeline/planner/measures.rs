@@ -46,7 +46,7 @@ pub(super) fn default_agg(column: &Column) -> Agg {
 pub(super) fn aggregate_measure(dataset: &Dataset, column: &str, agg: Agg) -> Measure {
     let found = dataset.columns.iter().find(|c| c.name == column);
     let noun = found.map(noun).unwrap_or_else(|| column.replace('_', " "));
-    let prefix = agg.word();
+    let prefix = agg.prefix();
     let label = title_case(&format!("{prefix} {noun}"));
     Measure {
         agg,

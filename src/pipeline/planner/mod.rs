@@ -13,6 +13,7 @@ mod concepts;
 mod conditions;
 mod derived;
 mod measures;
+mod ranking;
 mod read;
 mod rows;
 #[cfg(test)]
@@ -43,6 +44,8 @@ pub enum Agg {
     Median,
     /// The value at the latest time of the period (levels such as a population).
     Last,
+    /// The value below which this percentage of values fall (linear interpolation).
+    Percentile(u8),
 }
 
 impl Agg {
@@ -56,8 +59,29 @@ impl Agg {
             Agg::Count => "Number of",
             Agg::Median => "Median",
             Agg::Last => "Latest",
+            Agg::Percentile(_) => "Percentile of",
         }
     }
+
+    /// The label's words before the measure: "Total", "90th Percentile".
+    pub fn prefix(self) -> String {
+        match self {
+            Agg::Percentile(p) => format!("{} Percentile", ordinal(p)),
+            other => other.word().to_string(),
+        }
+    }
+}
+
+/// 1st, 2nd, 3rd, 4th, 11th, 21st, 90th.
+pub fn ordinal(n: u8) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +145,21 @@ pub struct Condition {
 pub struct Ranking {
     pub descending: bool,
     pub limit: usize,
+    /// With two groupings: rank within each group of one of them, or across all.
+    #[serde(default)]
+    pub within: Within,
+}
+
+/// Where a ranking of two groupings ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Within {
+    /// Across every pair ("the top 5 product and region pairs").
+    #[default]
+    All,
+    /// The split, within each group ("the top 3 products each year").
+    EachGroup,
+    /// The grouping, within each value of the split ("the top 3 products in each region").
+    EachSplit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +185,10 @@ pub struct Plan {
     /// What the measure becomes once computed: a share of the total, a change between periods.
     #[serde(default)]
     pub derived: Option<Derived>,
+    /// The one value the answer named ("the top customer" was Ernst Handel), set once the
+    /// rows are in, so "break that down by year" keeps to it.
+    #[serde(default)]
+    pub named: Option<String>,
 }
 
 /// What a measure becomes once computed.
@@ -163,11 +206,20 @@ pub enum Derived {
 impl Derived {
     /// "Average Yearly Total Net Generation": the label of a measure of periods.
     pub fn periods_label(grain: Grain, of: Agg, measure: &Measure) -> String {
-        format!("{} {} {}", of.word(), grain.adjective(), measure.label)
+        format!("{} {} {}", of.prefix(), grain.adjective(), measure.label)
     }
 }
 
 impl Plan {
+    /// Remembers the one value a ranking of one answered with, for follow-ups.
+    pub fn remember_named(&mut self, result: &crate::datasets::QueryResult) {
+        let one = self.ranking.is_some_and(|r| r.limit == 1) && !self.listing;
+        if let (true, Some(Group::Dimension { column, .. })) = (one, &self.group) {
+            let at = result.columns.iter().position(|c| &c.name == column);
+            self.named = at.and_then(|at| result.rows.first()?.get(at)?.as_str().map(String::from));
+        }
+    }
+
     /// The result column a summary and a chart read.
     pub fn value_alias(&self) -> String {
         match &self.derived {
@@ -293,6 +345,7 @@ pub fn plan(
                 split: intent.split,
                 listing: intent.listing,
                 derived: intent.derived,
+                named: None,
             }
         }
     };
@@ -331,6 +384,21 @@ fn merge(mut plan: Plan, intent: Intent) -> Plan {
     // Grouping a listing, or listing rows after a grouping, asks a new kind of question.
     if intent.group.is_some() || intent.listing {
         plan.listing = intent.listing;
+    }
+    // "Show me my top customer", then "break that down by year": that customer, by year.
+    if let (Some(Group::Dimension { column, .. }), Some(named), Some(new)) =
+        (&plan.group, plan.named.take(), &intent.group)
+    {
+        let regrouped = Some(new) != plan.group.as_ref();
+        let one_named = plan.ranking.is_some_and(|r| r.limit == 1);
+        let refiltered = intent.filters.iter().any(|f| &f.column == column);
+        if regrouped && one_named && !refiltered {
+            plan.filters.retain(|f| &f.column != column);
+            plan.filters.push(Filter {
+                column: column.clone(),
+                values: vec![named],
+            });
+        }
     }
     if let Some(group) = intent.group {
         // A new grouping replaces the old one; a ranking of the old grouping no longer applies.

@@ -10,8 +10,9 @@ use super::derived::{self, Asked};
 use super::measures::{
     aggregate_measure, count_measure, default_agg, default_measure, noun, rows_measure, snake,
 };
+use super::ranking::{self, ranking_count};
 use super::rows;
-use super::{group_column, Agg, Condition, Derived, Filter, Group, Measure, Ranking};
+use super::{group_column, Agg, Condition, Derived, Filter, Group, Measure, Ranking, Within};
 use crate::datasets::Profile;
 use crate::model::{Column, ColumnRole, Dataset};
 use crate::pipeline::coverage;
@@ -178,6 +179,21 @@ pub(super) fn read(
         let recognized = match word(i) {
             "average" | "avg" | "mean" => set_agg(&mut agg, Agg::Avg),
             "median" => set_agg(&mut agg, Agg::Median),
+            // "90th percentile", "the 25th percentile of price".
+            w if percentile_at(w, word(i + 1)).is_some() => set_agg(
+                &mut agg,
+                Agg::Percentile(percentile_at(w, word(i + 1)).unwrap()),
+            ),
+            "percentile" if percentile_at(before(i), "percentile").is_some() => true,
+            "quartile" if matches!(before(i), "upper" | "lower" | "first" | "third") => true,
+            w @ ("upper" | "lower" | "first" | "third") if word(i + 1) == "quartile" => {
+                let p = if matches!(w, "upper" | "third") {
+                    75
+                } else {
+                    25
+                };
+                set_agg(&mut agg, Agg::Percentile(p))
+            }
             // "Total" only says to add up what adds up; it never overrides another aggregation.
             "total" | "sum" => {
                 agg = agg.or(Some(Agg::Sum));
@@ -441,19 +457,22 @@ pub(super) fn read(
         // "By year and month of the year" is two time groupings; one answer shows one.
         mark(&mut used, span.clone(), false);
     }
-    let (group, split) = match (cycle, grain, dimensions.next()) {
-        (Some((column, cycle)), _, split) => (Some(Group::Cycle { column, cycle }), split),
-        (None, Some((column, grain)), split) => (Some(Group::Time { column, grain }), split),
-        (None, None, Some((column, _, _))) => (
+    // The grouping, the words that named it (none for time), and the split.
+    let (group, group_span, split) = match (cycle, grain, dimensions.next()) {
+        (Some((column, cycle)), _, split) => (Some(Group::Cycle { column, cycle }), None, split),
+        (None, Some((column, grain)), split) => (Some(Group::Time { column, grain }), None, split),
+        (None, None, Some((column, _, span))) => (
             Some(Group::Dimension {
                 column: column.name.clone(),
                 noun: noun(column),
             }),
+            Some(span),
             dimensions.next(),
         ),
-        (None, None, None) => (None, None),
+        (None, None, None) => (None, None, None),
     };
     intent.group = group;
+    let within = ranking::within(&tokens, group_span, split.as_ref().map(|s| s.2.clone()));
     intent.split = split.map(|(column, _, _)| column.name.clone());
     // A third grouping is more than one answer can show: its words stay unaccounted for.
     for (_, _, span) in dimensions {
@@ -498,7 +517,11 @@ pub(super) fn read(
         (Some((descending, n, _)), None) if intent.listing => {
             let plural = entity_named.is_some_and(is_plural);
             let limit = n.unwrap_or(if plural { 5 } else { 1 }).max(1);
-            Some(Ranking { descending, limit })
+            Some(Ranking {
+                descending,
+                limit,
+                within: Within::All,
+            })
         }
         (Some((descending, n, superlative)), group) => {
             if superlative && group.is_none() {
@@ -514,7 +537,16 @@ pub(super) fn read(
                         )
                 });
                 let limit = n.unwrap_or(if plural_asked { 5 } else { 1 }).max(1);
-                Some(Ranking { descending, limit })
+                let within = if intent.split.is_some() {
+                    within
+                } else {
+                    Within::All
+                };
+                Some(Ranking {
+                    descending,
+                    limit,
+                    within,
+                })
             }
         }
         (None, _) => None,
@@ -523,9 +555,17 @@ pub(super) fn read(
     intent
 }
 
-/// How many a ranking keeps: "5", "three"; never a year ("the 2023 highest").
-fn ranking_count(word: &str) -> Option<usize> {
-    number_word(word).filter(|n| *n < 1000)
+/// The percentile an ordinal before "percentile" names: "90th" → 90.
+fn percentile_at(word: &str, next: &str) -> Option<u8> {
+    if next != "percentile" {
+        return None;
+    }
+    let digits = word
+        .strip_suffix("th")
+        .or_else(|| word.strip_suffix("st"))
+        .or_else(|| word.strip_suffix("nd"))
+        .or_else(|| word.strip_suffix("rd"))?;
+    digits.parse::<u8>().ok().filter(|p| (1..=99).contains(p))
 }
 
 /// A column two or more of whose values are named, joined by "and" or commas rather than "or":

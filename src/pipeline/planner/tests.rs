@@ -102,7 +102,8 @@ fn top_customer() {
         plan.ranking,
         Some(Ranking {
             descending: true,
-            limit: 1
+            limit: 1,
+            within: Within::All
         })
     );
     assert_eq!(plan.measure.column.as_deref(), Some("total_sales_amount"));
@@ -116,7 +117,8 @@ fn bottom_regions_by_quantity() {
         plan.ranking,
         Some(Ranking {
             descending: false,
-            limit: 3
+            limit: 3,
+            within: Within::All
         })
     );
     assert_eq!(plan.measure.column.as_deref(), Some("quantity"));
@@ -322,4 +324,30 @@ fn shares_changes_and_aggregates_of_periods() {
     let text = crate::pipeline::sqlgen::sql(&plan);
     assert!(text.contains("GROUP BY region"), "{text}");
     assert!(text.contains("GROUP BY month, region"), "{text}");
+}
+
+#[test]
+fn rankings_within_each_group_of_another_grouping() {
+    let (dataset, profile) = sample();
+    let today = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+    let ask = |q: &str| {
+        plan(q, &dataset, &profile, None, today).unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
+    };
+    let plan = ask("top 3 products by sales in each region");
+    assert_eq!(plan.ranking.map(|r| r.within), Some(Within::EachSplit));
+    let text = crate::pipeline::sqlgen::sql(&plan);
+    assert!(
+        text.contains("PARTITION BY region ORDER BY total_sales DESC NULLS LAST"),
+        "{text}"
+    );
+    assert!(text.contains("WHERE rank <= 3"), "{text}");
+    let plan = ask("top 2 customers by region");
+    assert_eq!(plan.ranking.map(|r| r.within), Some(Within::EachSplit));
+    // A time grouping partitions: the best products of each year.
+    let plan = ask("top 2 products each year");
+    assert_eq!(plan.ranking.map(|r| r.within), Some(Within::EachGroup));
+    assert!(crate::pipeline::sqlgen::sql(&plan).contains("PARTITION BY year"));
+    // Asked alike, the pairs are ranked together.
+    let plan = ask("top 5 products and regions by sales");
+    assert_eq!(plan.ranking.map(|r| r.within), Some(Within::All));
 }

@@ -210,10 +210,22 @@ fn values_of_any_dimension_and_calendar_numbers_filter() {
 }
 
 #[test]
-fn median_and_nulls_last() {
+fn medians_percentiles_and_nulls_last() {
     let plan = ask("median horsepower by origin");
     assert_eq!(plan.measure.agg, Agg::Median);
     assert!(sql(&plan).contains("median(horsepower)"));
+    let plan = ask("90th percentile of horsepower by origin");
+    assert_eq!(plan.measure.agg, Agg::Percentile(90));
+    assert_eq!(plan.measure.label, "90th Percentile Horsepower");
+    assert!(sql(&plan).contains("percentile(horsepower, 90)"));
+    assert_eq!(
+        ask("upper quartile of weight").measure.agg,
+        Agg::Percentile(75)
+    );
+    assert_eq!(
+        refused("101st percentile of weight").leftover,
+        ["101st", "percentile"]
+    );
     let plan = ask("bottom 2 origins by weight");
     assert!(
         sql(&plan).contains("ORDER BY average_weight ASC NULLS LAST"),
