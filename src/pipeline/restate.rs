@@ -148,6 +148,14 @@ fn measure(plan: &Plan) -> String {
 pub(super) fn conditions(plan: &Plan) -> Vec<String> {
     let mut said = Vec::new();
     for filter in &plan.filters {
+        if filter.contains {
+            said.push(format!(
+                "{} contains the word {}",
+                filter.column,
+                filter.values.join(" or ")
+            ));
+            continue;
+        }
         said.push(match filter.values.as_slice() {
             [one] => format!("{} is {one}", filter.column),
             many => format!("{} is one of {}", filter.column, many.join(", ")),

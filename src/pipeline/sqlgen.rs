@@ -289,6 +289,18 @@ fn filter_conditions(plan: &Plan) -> Vec<String> {
         .iter()
         .map(|filter| {
             let column = ident(&filter.column);
+            if filter.contains {
+                // A whole word, in any case: "ford" matches "Ford Pinto", not "Stanford".
+                let words: Vec<String> = filter
+                    .values
+                    .iter()
+                    .map(|word| {
+                        let pattern = format!("% {} %", word.to_lowercase());
+                        format!("(' ' || LOWER({column}) || ' ') LIKE {}", literal(&pattern))
+                    })
+                    .collect();
+                return words.join(" OR ");
+            }
             if let [value] = filter.values.as_slice() {
                 format!("{column} = {}", literal(value))
             } else {

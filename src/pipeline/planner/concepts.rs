@@ -3,7 +3,7 @@
 
 use super::Grain;
 use crate::datasets::Profile;
-use crate::model::{Column, Dataset};
+use crate::model::{Column, ColumnType, Dataset};
 use crate::pipeline::coverage;
 use crate::pipeline::text::{is_protected, phrase_score, quantity_superlative, word_match, words};
 
@@ -135,6 +135,43 @@ pub fn relevance(question: &str, dataset: &Dataset, profile: &Profile) -> usize 
         .filter(|(t, used)| !**used && entities.iter().any(|e| word_match(t, e) >= 2))
         .count();
     score
+}
+
+/// Unused words that are a whole word inside values of exactly one text column ("ford" in
+/// "ford pinto") and are no value themselves: the rows whose value holds the word.
+pub(super) fn words_of_values<'a>(
+    tokens: &[String],
+    used: &[bool],
+    dataset: &'a Dataset,
+    profile: &Profile,
+) -> Vec<(usize, &'a Column)> {
+    let mut named = Vec::new();
+    for (at, token) in tokens.iter().enumerate() {
+        let candidate = !used[at]
+            && token.chars().count() >= 3
+            && token.chars().all(char::is_alphabetic)
+            && !coverage::is_filler(token)
+            && !is_protected(token);
+        if !candidate {
+            continue;
+        }
+        let holding: Vec<&Column> = dataset
+            .columns
+            .iter()
+            .filter(|column| column.kind == ColumnType::Text)
+            .filter(|column| {
+                profile.values.get(&column.name).is_some_and(|values| {
+                    values
+                        .iter()
+                        .any(|v| words(v).len() > 1 && words(v).contains(token))
+                })
+            })
+            .collect();
+        if let [column] = holding.as_slice() {
+            named.push((at, *column));
+        }
+    }
+    named
 }
 
 /// Longest, best-scoring runs of unused words that name a term, a column or a value.

@@ -129,6 +129,10 @@ impl Group {
 pub struct Filter {
     pub column: String,
     pub values: Vec<String>,
+    /// The values are words the column's text contains ("ford" of "ford pinto"), not whole
+    /// values.
+    #[serde(default)]
+    pub contains: bool,
 }
 
 /// A numeric condition on a column: "body mass over 5000".
@@ -397,6 +401,7 @@ fn merge(mut plan: Plan, intent: Intent) -> Plan {
             plan.filters.push(Filter {
                 column: column.clone(),
                 values: vec![named],
+                contains: false,
             });
         }
     }

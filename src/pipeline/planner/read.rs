@@ -3,7 +3,7 @@
 //! left over, unless filler, makes the question unanswerable by the planner.
 
 use super::concepts::{
-    absorb_descriptions, entity_words, find_concepts, row_periods, Concept, Found,
+    absorb_descriptions, entity_words, find_concepts, row_periods, words_of_values, Concept, Found,
 };
 use super::conditions::{attach, find_comparisons, number_text};
 use super::derived::{self, Asked};
@@ -116,6 +116,18 @@ pub(super) fn read(
 
     let mut found = find_concepts(&tokens, &mut used, dataset, profile);
     absorb_descriptions(&tokens, &mut used, &found);
+    // "Ford cars": a word that only ever appears inside one column's values ("ford pinto").
+    for (at, column) in words_of_values(&tokens, &used, dataset, profile) {
+        used[at] = true;
+        intent
+            .understood
+            .push(format!("{} contains {:?}", column.name, tokens[at]));
+        intent.filters.push(Filter {
+            column: column.name.clone(),
+            values: vec![tokens[at].clone()],
+            contains: true,
+        });
+    }
 
     for comparison in comparisons {
         match attach(&tokens, &mut used, &mut found, dataset, &comparison) {
@@ -286,6 +298,7 @@ pub(super) fn read(
                     None => intent.filters.push(Filter {
                         column: column.name.clone(),
                         values: vec![value.clone()],
+                        contains: false,
                     }),
                 }
             }

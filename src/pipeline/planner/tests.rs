@@ -138,7 +138,8 @@ fn terms_counts_filters_and_typos() {
         plan.filters,
         vec![Filter {
             column: "customer_name".into(),
-            values: vec!["QUICK-Stop".into()]
+            values: vec!["QUICK-Stop".into()],
+            contains: false
         }]
     );
     assert!(matches!(
@@ -189,7 +190,8 @@ fn follow_ups_change_the_previous_plan() {
         west.filters,
         vec![Filter {
             column: "region".into(),
-            values: vec!["West".into()]
+            values: vec!["West".into()],
+            contains: false
         }]
     );
     assert_eq!(west.group, weekly.group);

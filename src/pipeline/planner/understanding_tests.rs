@@ -279,3 +279,23 @@ fn superlatives_of_rows_list_the_rows_themselves() {
         .leftover
         .contains(&"expensive".to_string()));
 }
+
+#[test]
+fn a_word_of_a_dimension_s_values_matches_the_values_holding_it() {
+    let plan = ask("how many ford cars");
+    assert_eq!(plan.filters.len(), 1);
+    assert!(plan.filters[0].contains);
+    let text = sql(&plan);
+    assert!(
+        text.contains("(' ' || LOWER(name) || ' ') LIKE '% ford %'"),
+        "{text}"
+    );
+    assert_eq!(
+        crate::pipeline::restate::restate(&plan),
+        "Number of rows over rows where name contains the word ford."
+    );
+    // Words of no value, or too short to mean one, stay unexplained.
+    assert!(refused("how many chevy cars")
+        .leftover
+        .contains(&"chevy".to_string()));
+}
