@@ -100,6 +100,13 @@ async fn the_model_streams_sql_and_words_through_the_steps() {
     let generated = completed(&events, "generatingSql");
     assert_eq!(generated["payload"]["sql"], sql);
     assert_eq!(generated["payload"]["engine"], "model test-model");
+    // Why the model wrote it: the words the built-in planner could not place.
+    let reason = generated["payload"]["engine_reason"].as_str().unwrap();
+    assert!(reason.contains("did not understand"), "{reason}");
+    assert!(generated["payload"]["interpretation"]
+        .as_str()
+        .unwrap()
+        .contains("language model wrote the SQL"));
     assert_eq!(
         completed(&events, "fetchingData")["payload"]["data"],
         json!([{"orders": 4000}])
@@ -353,10 +360,18 @@ async fn when_the_planner_can_plan_it_writes_the_sql_and_the_model_words_the_ans
         completed(&events, "generatingDataSummary")["payload"]["data_summary"],
         "There are 4,000 orders in all."
     );
+    let requests = fake.requests();
     assert_eq!(
-        fake.requests().len(),
+        requests.len(),
         4,
         "no model call for the SQL, four for the words"
+    );
+    // The model is handed the figures of the whole result, computed by SQL, to state.
+    let prompt = requests[3].body.to_string();
+    assert!(
+        prompt.contains("Figures computed over the whole result")
+            && prompt.contains("There were 1,472 orders in 2023."),
+        "{prompt}"
     );
     // The plan is kept, so follow-ups still build on it.
     assert_eq!(

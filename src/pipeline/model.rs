@@ -138,6 +138,7 @@ pub async fn write_sql(
     dataset: &Dataset,
     history: &[Message],
     question: &str,
+    reason: &str,
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<String, Failure> {
     let mut messages = vec![ChatMessage::system(schema(dataset))];
@@ -162,6 +163,7 @@ pub async fn write_sql(
             let mut fields = serde_json::Map::new();
             fields.insert("sql".into(), sql.clone().into());
             fields.insert("engine".into(), format!("model {}", llm.model()).into());
+            fields.insert("engine_reason".into(), reason.into());
             fields.insert("interpretation".into(), super::restate::BY_MODEL.into());
             recorder.complete(Step::GeneratingSql, fields);
             Ok(sql)
@@ -213,15 +215,18 @@ pub async fn execute_with_model_fixes(
     Err(recorder.fail(Step::FixingSql, failure))
 }
 
+/// The four narrative steps, worded by the model from the rows; `figures` are facts of the
+/// whole result the built-in analyst computed, which the model is told to use.
 pub async fn narrate(
     llm: &LlmClient,
     recorder: &mut Recorder<'_>,
     question: &str,
     sql: &str,
     result: &QueryResult,
+    figures: Option<&str>,
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<Words, Failure> {
-    let rows = super::rows_as_objects(result);
+    let rows = super::execute::rows_as_objects(result);
     let shown: Vec<&Value> = rows
         .as_array()
         .map(|r| r.iter().take(ROWS_SHOWN).collect())
@@ -236,6 +241,13 @@ pub async fn narrate(
         },
         serde_json::to_string(&shown).unwrap_or_default()
     );
+    let context = match figures {
+        Some(figures) => format!(
+            "{context}\nFigures computed over the whole result (state these; never add up \
+             averages or rows yourself): {figures}"
+        ),
+        None => context,
+    };
     let system = ChatMessage::system(
         "You describe query results to a business user. Be brief and use only numbers that are in the result.",
     );

@@ -1,0 +1,74 @@
+//! The end of a run: its outcome written into the message (and the thread's title), in one
+//! transaction, unless the thread was deleted meanwhile.
+
+use super::execute::data_metadata;
+use super::{narrate, Answer, Failure, Job};
+use crate::model::{Dataset, Json, Thread, TitleSource};
+use crate::store::{self, Store};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+/// Writes the run's outcome into the message (if its thread still exists).
+pub async fn persist(
+    store: &Store,
+    job: &Job,
+    dataset: Option<&Dataset>,
+    steps: Vec<Value>,
+    outcome: Result<Answer, Failure>,
+) -> Result<Option<Thread>, store::Error> {
+    let now = Utc::now();
+    let context = Json(json!({ "steps": steps }));
+    store
+        .write_threads(|tx| {
+            let Some(mut thread) = tx.thread::<store::Error>(job.thread_id)? else {
+                return Ok(None);
+            };
+            if thread.deleted_at.is_some() {
+                return Ok(None);
+            }
+            let Some(mut message) = tx.message::<store::Error>(job.thread_id, job.message_id)?
+            else {
+                return Ok(None);
+            };
+            message.dataset_id = dataset.map(|d| d.id);
+            message.context = Some(context.clone());
+            message.updated_at = Some(now);
+            match &outcome {
+                Ok(answer) => {
+                    let (chart, recommendations) = match &answer.plan {
+                        Some(plan) => narrate::chart(plan, &answer.result),
+                        None => narrate::chart_for_result(&answer.result),
+                    };
+                    message.code = Some(answer.sql.clone());
+                    message.title = Some(answer.words.title.clone());
+                    message.time_frame = Some(answer.words.time_frame.clone());
+                    message.set_answer(
+                        &answer.words.summary,
+                        &answer.words.explanation,
+                        &answer.interpretation,
+                    );
+                    message.data_metadata = Some(Json(data_metadata(&answer.result)));
+                    message.chart_config = Some(Json(chart));
+                    message.chart_recommendations = Some(Json(recommendations));
+                    message.plan = answer
+                        .plan
+                        .as_ref()
+                        .and_then(|p| serde_json::to_value(p).ok())
+                        .map(Json);
+                    if thread.titled_by == TitleSource::Prompt {
+                        thread.title = answer.words.title.clone();
+                        thread.titled_by = TitleSource::Analysis;
+                    }
+                }
+                Err(failure) => {
+                    message.set_responses(&[&failure.message]);
+                }
+            }
+            tx.replace_message(&message)?;
+            thread.last_edited = now;
+            thread.updated_at = Some(now);
+            tx.put_thread(&thread)?;
+            Ok(Some(thread))
+        })
+        .await
+}

@@ -1,0 +1,87 @@
+//! The step recorder: emits each update of a run to its watchers as it happens and keeps each
+//! step's final state for the message's `context.steps`.
+
+use super::steps::{self, Failure, Progress, Step, StepSink, StepUpdate};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Emits updates and remembers each step's final state for `context.steps`.
+pub struct Recorder<'a> {
+    sink: &'a dyn StepSink,
+    thread_id: Uuid,
+    message_id: Uuid,
+    steps: Vec<Value>,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(sink: &'a dyn StepSink, thread_id: Uuid, message_id: Uuid) -> Self {
+        Recorder {
+            sink,
+            thread_id,
+            message_id,
+            steps: Vec::new(),
+        }
+    }
+
+    pub(super) fn emit(
+        &mut self,
+        step: Step,
+        progress: Progress,
+        fields: Map<String, Value>,
+        failure: Option<Failure>,
+    ) {
+        let update = StepUpdate {
+            step,
+            progress,
+            fields,
+            failure,
+            thread_id: self.thread_id,
+            message_id: self.message_id,
+        };
+        self.sink.emit(&update);
+        if progress != Progress::InProgress {
+            self.steps.push(update.persisted());
+        }
+    }
+
+    pub(super) fn start(&mut self, step: Step) {
+        let mut fields = Map::new();
+        fields.insert(step.field().into(), Value::Null);
+        self.emit(step, Progress::InProgress, fields, None);
+    }
+
+    pub(super) fn complete(&mut self, step: Step, fields: Map<String, Value>) {
+        self.emit(step, Progress::Completed, fields, None);
+    }
+
+    pub(super) fn fail(&mut self, step: Step, failure: Failure) -> Failure {
+        let mut fields = Map::new();
+        fields.insert(step.field().into(), Value::Null);
+        self.emit(step, Progress::Failed, fields, Some(failure.clone()));
+        failure
+    }
+
+    /// One `<field>_chunk` of a step that is streaming.
+    pub fn chunk(&mut self, step: Step, text: &str) {
+        let field = step.field();
+        let mut fields = Map::new();
+        fields.insert(field.into(), Value::Null);
+        fields.insert(format!("{field}_chunk"), text.into());
+        self.emit(step, Progress::InProgress, fields, None);
+    }
+
+    /// Streams `text` as `<field>_chunk`s, then completes the step with the whole text (and
+    /// `extra` fields).
+    pub(super) fn stream(&mut self, step: Step, text: &str, extra: Map<String, Value>) {
+        for chunk in steps::chunks(text) {
+            self.chunk(step, chunk);
+        }
+        let mut fields = extra;
+        fields.insert(step.field().into(), text.into());
+        self.complete(step, fields);
+    }
+
+    pub fn into_steps(self) -> Vec<Value> {
+        self.steps
+    }
+}
