@@ -1,7 +1,7 @@
 //! Which runs of a question's words name something of the dataset: a column (by name or
 //! synonym), a value of a dimension, a business term, or the rows themselves ("penguins").
 
-use super::Grain;
+use super::{Filter, Grain};
 use crate::datasets::Profile;
 use crate::model::{Column, ColumnType, Dataset};
 use crate::pipeline::coverage;
@@ -253,4 +253,31 @@ pub(super) fn find_concepts<'a>(
         }
     }
     found
+}
+
+/// A column two or more of whose values are named, joined by "and" or commas rather than "or":
+/// the column, the word that named it, and the span of its values.
+pub(super) fn values_named_each<'a>(
+    tokens: &[String],
+    found: &[Found<'a>],
+    filters: &[Filter],
+) -> Option<(&'a Column, String, std::ops::Range<usize>)> {
+    filters
+        .iter()
+        .filter(|f| f.values.len() > 1)
+        .find_map(|filter| {
+            let named: Vec<&Found<'a>> = found
+                .iter()
+                .filter(|f| matches!(&f.concept, Concept::Value(c, _) if c.name == filter.column))
+                .collect();
+            let start = named.iter().map(|f| f.span.start).min()?;
+            let end = named.iter().map(|f| f.span.end).max()?;
+            if tokens[start..end].iter().any(|t| t == "or") {
+                return None;
+            }
+            let Concept::Value(column, _) = &named[0].concept else {
+                return None;
+            };
+            Some((*column, named[0].last_word.clone(), start..end))
+        })
 }

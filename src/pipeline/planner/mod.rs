@@ -12,6 +12,7 @@
 mod concepts;
 mod conditions;
 mod derived;
+mod grammar;
 mod measures;
 mod ranking;
 mod read;

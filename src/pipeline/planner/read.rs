@@ -3,10 +3,12 @@
 //! left over, unless filler, makes the question unanswerable by the planner.
 
 use super::concepts::{
-    absorb_descriptions, entity_words, find_concepts, row_periods, words_of_values, Concept, Found,
+    absorb_descriptions, entity_words, find_concepts, row_periods, values_named_each,
+    words_of_values, Concept,
 };
 use super::conditions::{attach, find_comparisons, number_text};
 use super::derived::{self, Asked};
+use super::grammar::{self, Grammar};
 use super::measures::{
     aggregate_measure, count_measure, default_agg, default_measure, noun, rows_measure, snake,
 };
@@ -160,109 +162,16 @@ pub(super) fn read(
     }
 
     // Grammar of the rest: aggregation, ranking, counting, references to the last question.
-    let word = |i: usize| tokens.get(i).map(String::as_str).unwrap_or("");
-    let mut agg: Option<Agg> = None;
-    let mut asks_when = false;
-    let mut counting = false;
-    // Two different aggregations ("maximum median …") leave the second one unread.
-    let set_agg = |agg: &mut Option<Agg>, new: Agg| match agg {
-        Some(old) if *old != new => false,
-        _ => {
-            *agg = Some(new);
-            true
-        }
-    };
-    let measure_at = |i: usize| {
-        found.iter().any(|f| {
-            f.span.start == i
-                && matches!(&f.concept, Concept::Column(c) if c.role == ColumnRole::Measure)
-        })
-    };
-    let mut ranking: Option<(bool, Option<usize>, bool)> = None; // (descending, n, superlative only)
-    let before = |i: usize| i.checked_sub(1).map_or("", word);
-    // (position, quantity words, ranks downwards) of an adjective such as "heaviest".
-    let mut adjective: Option<(usize, &[&str], bool)> = None;
-    // (position, what) of "share" or "change".
-    let mut derived_asked: Option<(usize, Asked)> = None;
-    for (i, slot) in used.iter_mut().enumerate() {
-        if *slot {
-            continue;
-        }
-        let recognized = match word(i) {
-            "average" | "avg" | "mean" => set_agg(&mut agg, Agg::Avg),
-            "median" => set_agg(&mut agg, Agg::Median),
-            // "90th percentile", "the 25th percentile of price".
-            w if percentile_at(w, word(i + 1)).is_some() => set_agg(
-                &mut agg,
-                Agg::Percentile(percentile_at(w, word(i + 1)).unwrap()),
-            ),
-            "percentile" if percentile_at(before(i), "percentile").is_some() => true,
-            "quartile" if matches!(before(i), "upper" | "lower" | "first" | "third") => true,
-            w @ ("upper" | "lower" | "first" | "third") if word(i + 1) == "quartile" => {
-                let p = if matches!(w, "upper" | "third") {
-                    75
-                } else {
-                    25
-                };
-                set_agg(&mut agg, Agg::Percentile(p))
-            }
-            // "Total" only says to add up what adds up; it never overrides another aggregation.
-            "total" | "sum" => {
-                agg = agg.or(Some(Agg::Sum));
-                true
-            }
-            "count" | "many" => {
-                counting = true;
-                true
-            }
-            // "Number of unemployed" names a measure holding a number; "number of cars" counts.
-            "number" if word(i + 1) == "of" => {
-                counting = !measure_at(i + 2);
-                true
-            }
-            "minimum" | "min" => set_agg(&mut agg, Agg::Min),
-            "maximum" | "max" => set_agg(&mut agg, Agg::Max),
-            "when" if time_column.is_some() => {
-                asks_when = true;
-                true
-            }
-            w @ ("top" | "best" | "bottom" | "worst") => {
-                let n = number_word(word(i + 1));
-                ranking = Some((matches!(w, "top" | "best"), n, false));
-                true
-            }
-            // "heaviest", "most expensive": a ranking by the quantity the adjective is about.
-            w if quantity_superlative(w, before(i)).is_some() => {
-                let (quantities, descending) = quantity_superlative(w, before(i)).unwrap();
-                let n = ranking
-                    .and_then(|r| r.1)
-                    .or_else(|| ranking_count(before(i)))
-                    .or_else(|| ranking_count(word(i + 1)));
-                ranking = Some((descending, n, ranking.is_none_or(|r| r.2)));
-                adjective = Some((i, quantities, descending));
-                true
-            }
-            // "most" of "top 5 most expensive" belongs to the adjective; the ranking stays.
-            w if superlative(w).is_some()
-                && (ranking.is_none() || quantity_superlative(word(i + 1), w).is_some()) =>
-            {
-                let descending = superlative(w) == Some(true);
-                let n = ranking_count(before(i)).or_else(|| ranking_count(word(i + 1)));
-                ranking = ranking.or(Some((descending, n, true)));
-                true
-            }
-            w if Asked::of(w).is_some() && derived_asked.is_none() => {
-                derived_asked = Asked::of(w).map(|asked| (i, asked));
-                true
-            }
-            "that" | "it" | "those" | "them" | "now" | "instead" | "only" | "same" | "also" => {
-                intent.refers_back = true;
-                true
-            }
-            _ => false,
-        };
-        *slot = recognized;
-    }
+    let Grammar {
+        mut agg,
+        asks_when,
+        counting,
+        mut ranking,
+        adjective,
+        mut derived_asked,
+        refers_back,
+    } = grammar::read(&tokens, &mut used, &found, time_column.is_some());
+    intent.refers_back = refers_back;
 
     // "Biscoe or Dream": alternatives of one column, read as one filter.
     for (before, after) in found.iter().zip(found.iter().skip(1)) {
@@ -566,44 +475,4 @@ pub(super) fn read(
     };
     intent.leftover = coverage::leftover(&tokens, &used);
     intent
-}
-
-/// The percentile an ordinal before "percentile" names: "90th" → 90.
-fn percentile_at(word: &str, next: &str) -> Option<u8> {
-    if next != "percentile" {
-        return None;
-    }
-    let digits = word
-        .strip_suffix("th")
-        .or_else(|| word.strip_suffix("st"))
-        .or_else(|| word.strip_suffix("nd"))
-        .or_else(|| word.strip_suffix("rd"))?;
-    digits.parse::<u8>().ok().filter(|p| (1..=99).contains(p))
-}
-
-/// A column two or more of whose values are named, joined by "and" or commas rather than "or":
-/// the column, the word that named it, and the span of its values.
-fn values_named_each<'a>(
-    tokens: &[String],
-    found: &[Found<'a>],
-    filters: &[Filter],
-) -> Option<(&'a Column, String, std::ops::Range<usize>)> {
-    filters
-        .iter()
-        .filter(|f| f.values.len() > 1)
-        .find_map(|filter| {
-            let named: Vec<&Found<'a>> = found
-                .iter()
-                .filter(|f| matches!(&f.concept, Concept::Value(c, _) if c.name == filter.column))
-                .collect();
-            let start = named.iter().map(|f| f.span.start).min()?;
-            let end = named.iter().map(|f| f.span.end).max()?;
-            if tokens[start..end].iter().any(|t| t == "or") {
-                return None;
-            }
-            let Concept::Value(column, _) = &named[0].concept else {
-                return None;
-            };
-            Some((*column, named[0].last_word.clone(), start..end))
-        })
 }
