@@ -42,7 +42,7 @@ pub mod wording;
 
 pub use execute::{data_metadata, execute_with_repairs, rows_as_objects};
 pub use record::Recorder;
-pub use steps::{Failure, FailureKind, Progress, Step, StepSink, StepUpdate};
+pub use steps::{Failure, FailureKind, Progress, Step, StepRecord, StepSink, StepUpdate};
 pub use wording::Words;
 
 use crate::datasets::{Datasets, QueryResult};

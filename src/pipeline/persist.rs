@@ -2,18 +2,19 @@
 //! transaction, unless the thread was deleted meanwhile.
 
 use super::execute::data_metadata;
+use super::steps::StepRecord;
 use super::{narrate, Answer, Failure, Job};
 use crate::model::{Dataset, Json, Thread, TitleSource};
 use crate::store::{self, Store};
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Writes the run's outcome into the message (if its thread still exists).
 pub async fn persist(
     store: &Store,
     job: &Job,
     dataset: Option<&Dataset>,
-    steps: Vec<Value>,
+    steps: Vec<StepRecord>,
     outcome: Result<Answer, Failure>,
 ) -> Result<Option<Thread>, store::Error> {
     let now = Utc::now();

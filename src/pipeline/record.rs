@@ -1,7 +1,7 @@
 //! The step recorder: emits each update of a run to its watchers as it happens and keeps each
 //! step's final state for the message's `context.steps`.
 
-use super::steps::{self, Failure, Progress, Step, StepSink, StepUpdate};
+use super::steps::{self, Failure, Progress, Step, StepRecord, StepSink, StepUpdate};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -10,7 +10,7 @@ pub struct Recorder<'a> {
     sink: &'a dyn StepSink,
     thread_id: Uuid,
     message_id: Uuid,
-    steps: Vec<Value>,
+    steps: Vec<StepRecord>,
 }
 
 impl<'a> Recorder<'a> {
@@ -40,7 +40,7 @@ impl<'a> Recorder<'a> {
         };
         self.sink.emit(&update);
         if progress != Progress::InProgress {
-            self.steps.push(update.persisted());
+            self.steps.push(update.record());
         }
     }
 
@@ -81,7 +81,7 @@ impl<'a> Recorder<'a> {
         self.complete(step, fields);
     }
 
-    pub fn into_steps(self) -> Vec<Value> {
+    pub fn into_steps(self) -> Vec<StepRecord> {
         self.steps
     }
 }

@@ -1,6 +1,8 @@
-//! The steps of a `/threads/post` run, their progress updates, and the persisted form of each
-//! step in the message's `context.steps` (the shape of seed 000's `getThreadState`).
+//! The steps of a `/threads/post` run, their progress updates, and the record of each step's
+//! final state kept in the message's `context.steps`. Records are transport-neutral; each face
+//! renders them (the WebSocket face in seed 000's camelCase shape).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -45,6 +47,23 @@ impl Step {
             Step::GeneratingMetricTitle => "metric_title",
             Step::GeneratingDataSummary => "data_summary",
         }
+    }
+
+    /// The step of an event name.
+    pub fn from_name(name: &str) -> Option<Step> {
+        [
+            Step::IdentifyingDataset,
+            Step::IdentifyingTerms,
+            Step::GeneratingSql,
+            Step::FixingSql,
+            Step::FetchingData,
+            Step::GeneratingDataExplanation,
+            Step::GeneratingTimeFrame,
+            Step::GeneratingMetricTitle,
+            Step::GeneratingDataSummary,
+        ]
+        .into_iter()
+        .find(|step| step.name() == name)
     }
 
     /// Whether the step streams its field in chunks.
@@ -107,49 +126,31 @@ pub struct StepUpdate {
 }
 
 impl StepUpdate {
-    /// The step as persisted in `context.steps`: `{"<step>": {camelCase fields, progress, threadId, messageId}}`.
-    pub fn persisted(&self) -> Value {
-        let mut body = Map::new();
-        for (key, value) in &self.fields {
-            body.insert(camel_case(key), value.clone());
+    /// The step's final state, as the message keeps it.
+    pub fn record(&self) -> StepRecord {
+        StepRecord {
+            step: self.step.name().to_string(),
+            progress: self.progress.name().to_string(),
+            fields: self.fields.clone(),
+            error: self.failure.as_ref().map(|f| f.message.clone()),
         }
-        if self.step.chunked() {
-            body.insert(
-                camel_case(&format!("{}_chunk", self.step.field())),
-                Value::Null,
-            );
-        }
-        body.insert("progress".into(), self.progress.name().into());
-        if let Some(failure) = &self.failure {
-            body.insert("error".into(), failure.message.clone().into());
-        }
-        body.insert("threadId".into(), self.thread_id.to_string().into());
-        body.insert("messageId".into(), self.message_id.to_string().into());
-        let mut step = Map::new();
-        step.insert(self.step.name().into(), Value::Object(body));
-        Value::Object(step)
     }
+}
+
+/// One step of a finished run as `context.steps` keeps it: its event name, how it ended, its
+/// fields by their wire names (`sql`, `data_metadata`, …), and why it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step: String,
+    pub progress: String,
+    pub fields: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Receives every update as it happens (the WebSocket layer sends it to the thread's watchers).
 pub trait StepSink: Send + Sync {
     fn emit(&self, update: &StepUpdate);
-}
-
-fn camel_case(snake: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Splits text into word-sized chunks that concatenate back to exactly the text.
@@ -191,7 +192,7 @@ mod tests {
     }
 
     #[test]
-    fn persisted_steps_use_camel_case() {
+    fn records_keep_the_final_fields_and_the_error() {
         let mut fields = Map::new();
         fields.insert("sql".into(), "SELECT 1;".into());
         let update = StepUpdate {
@@ -202,9 +203,10 @@ mod tests {
             thread_id: Uuid::nil(),
             message_id: Uuid::nil(),
         };
-        let persisted = update.persisted();
-        assert_eq!(persisted["generatingSql"]["sql"], "SELECT 1;");
-        assert!(persisted["generatingSql"]["sqlChunk"].is_null());
-        assert_eq!(persisted["generatingSql"]["progress"], "completed");
+        let record = update.record();
+        assert_eq!(record.step, "generatingSql");
+        assert_eq!(record.fields["sql"], "SELECT 1;");
+        assert_eq!(record.error, None);
+        assert_eq!(Step::from_name("generatingSql"), Some(Step::GeneratingSql));
     }
 }

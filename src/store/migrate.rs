@@ -6,7 +6,9 @@ use crate::model::{
     Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Thread, ThreadApi,
     Timestamp, TitleSource,
 };
+use crate::model::{Json, Message};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// A thread as format 1 stored it: without the REST attributes.
@@ -125,6 +127,71 @@ pub fn format_2_to_3(store: &Store) -> Result<(), Error> {
     Ok(())
 }
 
+/// Format 3 → 4: `context.steps` keeps neutral step records (`{step, progress, fields,
+/// error}`, fields by their snake_case wire names) instead of the WebSocket face's camelCase
+/// shape, which that face now renders.
+pub fn format_3_to_4(store: &Store) -> Result<(), Error> {
+    for entry in store.messages.iter() {
+        let (key, raw) = entry?;
+        let mut message: Message = codec::decode(&raw)?;
+        let Some(context) = &message.context else {
+            continue;
+        };
+        let Some(steps) = context.0.get("steps").and_then(Value::as_array) else {
+            continue;
+        };
+        let records: Vec<Value> = steps.iter().map(step_record).collect();
+        let mut context = context.0.clone();
+        context["steps"] = Value::Array(records);
+        message.context = Some(Json(context));
+        store.messages.insert(key, codec::encode(&message))?;
+    }
+    Ok(())
+}
+
+/// `{"generatingSql": {"sql": …, "sqlChunk": null, "progress": …, "threadId": …}}` as
+/// `{"step": "generatingSql", "progress": …, "fields": {"sql": …}}`.
+fn step_record(old: &Value) -> Value {
+    let Some((name, Value::Object(body))) = old.as_object().and_then(|o| o.iter().next()) else {
+        return old.clone();
+    };
+    let mut fields = Map::new();
+    for (key, value) in body {
+        let wire_only = matches!(
+            key.as_str(),
+            "progress" | "error" | "threadId" | "messageId"
+        );
+        let chunk_placeholder = key.ends_with("Chunk") && value.is_null();
+        if !wire_only && !chunk_placeholder {
+            fields.insert(snake_case(key), value.clone());
+        }
+    }
+    let mut record = Map::new();
+    record.insert("step".into(), name.clone().into());
+    record.insert(
+        "progress".into(),
+        body.get("progress").cloned().unwrap_or(Value::Null),
+    );
+    record.insert("fields".into(), Value::Object(fields));
+    if let Some(error) = body.get("error").filter(|e| e.is_string()) {
+        record.insert("error".into(), error.clone());
+    }
+    Value::Object(record)
+}
+
+fn snake_case(camel: &str) -> String {
+    let mut out = String::new();
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +293,50 @@ mod tests {
             [Some(Aggregate::Avg), Some(Aggregate::Sum), None]
         );
         assert_eq!(dataset.name, "Weather");
+    }
+
+    #[test]
+    fn format_3_steps_become_neutral_step_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let thread_id = Uuid::new_v4();
+        let mut message = Message::new(thread_id, Uuid::new_v4(), "sales".into(), Utc::now());
+        let id = message.id;
+        message.context = Some(Json(serde_json::json!({"steps": [
+            {"generatingSql": {"sql": "SELECT 1;", "sqlChunk": null, "engine": "built-in",
+                               "progress": "completed", "threadId": "t", "messageId": "m"}},
+            {"fetchingData": {"data": [{"a": 1}], "dataMetadata": {"row_count": 1},
+                              "progress": "completed", "threadId": "t", "messageId": "m"}},
+            {"fixingSql": {"sql": null, "sqlChunk": null, "progress": "failed",
+                           "error": "no such column", "threadId": "t", "messageId": "m"}}
+        ]})));
+        {
+            let db = sled::open(dir.path().join("db")).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert("format_version", &3u32.to_be_bytes())
+                .unwrap();
+            let mut key = thread_id.as_bytes().to_vec();
+            key.extend_from_slice(&1u64.to_be_bytes());
+            db.open_tree("messages")
+                .unwrap()
+                .insert(key.clone(), codec::encode(&message))
+                .unwrap();
+            db.open_tree("message_keys")
+                .unwrap()
+                .insert(id.as_bytes(), key)
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let message = store.message_by_id(id).unwrap().unwrap();
+        let steps = &message.context.unwrap().0["steps"];
+        assert_eq!(
+            steps[0],
+            serde_json::json!({"step": "generatingSql", "progress": "completed",
+                               "fields": {"sql": "SELECT 1;", "engine": "built-in"}})
+        );
+        assert_eq!(steps[1]["fields"]["data_metadata"]["row_count"], 1);
+        assert_eq!(steps[2]["error"], "no such column");
+        assert_eq!(steps[2]["fields"], serde_json::json!({"sql": null}));
     }
 }

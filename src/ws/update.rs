@@ -7,7 +7,7 @@ use super::{fanout, views, Context};
 use crate::auth;
 use crate::limits::MAX_TITLE_CHARS;
 use crate::model::{Feedback, Json, Share, ShareRole, Thread, TitleSource, User, Verification};
-use crate::pipeline::{self, Recorder};
+use crate::pipeline::{self, Recorder, StepRecord};
 use crate::store::abort;
 use chrono::Utc;
 use serde::{Deserialize, Deserializer};
@@ -222,7 +222,7 @@ struct RanCode {
     data_metadata: Value,
     result: crate::datasets::QueryResult,
     /// `fixingSql` (if repaired) and `fetchingData`, as persisted steps.
-    steps: Vec<Value>,
+    steps: Vec<StepRecord>,
 }
 
 /// Runs new SQL for a message against the message's dataset, repairing it if it fails.
@@ -289,7 +289,7 @@ async fn run_code(
             thread_id,
             message_id: message.id,
         }
-        .persisted(),
+        .record(),
     );
     Ok(RanCode {
         dataset_id: dataset.id,
@@ -301,24 +301,20 @@ async fn run_code(
 }
 
 /// Replaces steps of the same kind in `context.steps` with `new`, appending the others.
-fn merge_steps(context: Option<Json>, new: &[Value]) -> Value {
+fn merge_steps(context: Option<Json>, new: &[StepRecord]) -> Value {
     let mut context = context.map(|c| c.0).unwrap_or_else(|| json!({}));
-    let mut steps = context
+    let mut steps: Vec<StepRecord> = context
         .get("steps")
-        .and_then(Value::as_array)
         .cloned()
+        .and_then(|steps| serde_json::from_value(steps).ok())
         .unwrap_or_default();
     for step in new {
-        let name = step.as_object().and_then(|o| o.keys().next().cloned());
-        match steps
-            .iter_mut()
-            .find(|s| s.as_object().and_then(|o| o.keys().next().cloned()) == name)
-        {
+        match steps.iter_mut().find(|s| s.step == step.step) {
             Some(slot) => *slot = step.clone(),
             None => steps.push(step.clone()),
         }
     }
-    context["steps"] = Value::Array(steps);
+    context["steps"] = json!(steps);
     context
 }
 

@@ -1,8 +1,9 @@
 //! Wire shapes of seed 000, built from model records: thread state, message, list item, presence.
 
 use crate::model::{Feedback, Json, Message, Thread, User, Verification};
+use crate::pipeline::{Step, StepRecord};
 use crate::store::{self, Store};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -48,6 +49,58 @@ impl<'a> Users<'a> {
     }
 }
 
+/// `context.steps` in the seed's shape: `{"<step>": {camelCase fields, progress, error?,
+/// threadId, messageId}}`, from the step records the message keeps.
+fn context(message: &Message) -> Value {
+    let Some(stored) = &message.context else {
+        return Value::Null;
+    };
+    let records: Vec<StepRecord> = stored
+        .0
+        .get("steps")
+        .cloned()
+        .and_then(|steps| serde_json::from_value(steps).ok())
+        .unwrap_or_default();
+    let steps: Vec<Value> = records
+        .iter()
+        .map(|record| {
+            let mut body = Map::new();
+            for (key, value) in &record.fields {
+                body.insert(camel_case(key), value.clone());
+            }
+            if let Some(step) = Step::from_name(&record.step).filter(|s| s.chunked()) {
+                body.insert(camel_case(&format!("{}_chunk", step.field())), Value::Null);
+            }
+            body.insert("progress".into(), record.progress.clone().into());
+            if let Some(error) = &record.error {
+                body.insert("error".into(), error.clone().into());
+            }
+            body.insert("threadId".into(), message.thread_id.to_string().into());
+            body.insert("messageId".into(), message.id.to_string().into());
+            let mut step = Map::new();
+            step.insert(record.step.clone(), Value::Object(body));
+            Value::Object(step)
+        })
+        .collect();
+    json!({ "steps": steps })
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
     let column_metadata = message
         .data_metadata
@@ -59,7 +112,7 @@ pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
         "chart_recommendations": json_or_null(&message.chart_recommendations),
         "code": message.code,
         "column_metadata": column_metadata,
-        "context": json_or_null(&message.context),
+        "context": context(message),
         "created_at": message.created_at,
         "data_metadata": json_or_null(&message.data_metadata),
         "dataset_id": message.dataset_id,
