@@ -124,6 +124,19 @@ async fn every_answer_says_what_was_computed_in_its_steps_and_its_stored_message
     );
 }
 
+/// A server with two datasets: four parcels (one without a weight) and 1,200 days of ledger.
+async fn with_parcels_and_ledger() -> (TestServer, Client) {
+    let server = TestServer::start();
+    let client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    add_csv(
+        &server,
+        "parcels",
+        "code,city,weight_kg\nP1,Oslo,2.5\nP2,Bergen,7.25\nP3,Oslo,\nP4,Bergen,4.0\n",
+    );
+    add_csv(&server, "ledger", &long_daily_csv());
+    (server, client)
+}
+
 /// 1,200 days: more rows than the cap of 1,000 a result keeps.
 fn long_daily_csv() -> String {
     let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
@@ -227,14 +240,7 @@ async fn values_named_together_are_shown_each_and_values_named_as_alternatives_t
 
 #[tokio::test]
 async fn superlatives_of_rows_calendar_cycles_and_single_days() {
-    let server = TestServer::start();
-    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
-    add_csv(
-        &server,
-        "parcels",
-        "code,city,weight_kg\nP1,Oslo,2.5\nP2,Bergen,7.25\nP3,Oslo,\nP4,Bergen,4.0\n",
-    );
-    add_csv(&server, "ledger", &long_daily_csv());
+    let (_server, mut client) = with_parcels_and_ledger().await;
 
     // The heaviest parcel is a row, with all its columns.
     let answer = ask(&mut client, "the heaviest parcel", None).await;
@@ -298,14 +304,7 @@ async fn superlatives_of_rows_calendar_cycles_and_single_days() {
 
 #[tokio::test]
 async fn shares_changes_between_periods_and_averages_of_periods() {
-    let server = TestServer::start();
-    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
-    add_csv(
-        &server,
-        "parcels",
-        "code,city,weight_kg\nP1,Oslo,2.5\nP2,Bergen,7.25\nP3,Oslo,\nP4,Bergen,4.0\n",
-    );
-    add_csv(&server, "ledger", &long_daily_csv());
+    let (_server, mut client) = with_parcels_and_ledger().await;
 
     // Two of the four parcels: the part, the whole, and the share.
     let answer = ask(&mut client, "what share of parcels are from Bergen", None).await;

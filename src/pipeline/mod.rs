@@ -18,7 +18,7 @@
 //! rest). Writing answers: `sqlgen` (the plan as SQL), `repair` (bounded fixes of failing SQL),
 //! `restate` (what was computed, in words), `facts` and `summary` (numbers of the whole
 //! result), `narrate` (explanation, time frame, title, chart). `model`: the language model's
-//! side of stages 2 to 4. `steps`: step names, updates, the persisted `context.steps` shape.
+//! side of stages 2 to 4. `steps`: step names, updates, and the records kept in `context.steps`.
 
 pub mod author;
 pub mod compare;

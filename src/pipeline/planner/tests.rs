@@ -88,6 +88,18 @@ fn ask(question: &str) -> Plan {
         .unwrap_or_else(|e| panic!("{question}: {}", e.explain()))
 }
 
+/// The words of a refused question that were not understood.
+fn refused(question: &str) -> Vec<String> {
+    let (dataset, profile) = sample();
+    match plan(question, &dataset, &profile, None, today()) {
+        Ok(plan) => panic!(
+            "{question} was answered: {}",
+            crate::pipeline::sqlgen::sql(&plan)
+        ),
+        Err(err) => err.leftover,
+    }
+}
+
 #[test]
 fn top_customer() {
     let plan = ask("show me my top customer");
@@ -214,11 +226,6 @@ fn nonsense_is_refused_with_examples() {
 
 #[test]
 fn calendar_cycles_single_days_and_values_named_each() {
-    let (dataset, profile) = sample();
-    let today = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
-    let ask = |q: &str| {
-        plan(q, &dataset, &profile, None, today).unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
-    };
     let plan = ask("average quantity by month of the year");
     assert!(matches!(
         plan.group,
@@ -269,15 +276,6 @@ fn calendar_cycles_single_days_and_values_named_each() {
 
 #[test]
 fn shares_changes_and_aggregates_of_periods() {
-    let (dataset, profile) = sample();
-    let today = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
-    let ask = |q: &str| {
-        plan(q, &dataset, &profile, None, today).unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
-    };
-    let refused = |q: &str| match plan(q, &dataset, &profile, None, today) {
-        Ok(plan) => panic!("{q} was answered: {}", crate::pipeline::sqlgen::sql(&plan)),
-        Err(err) => err.leftover,
-    };
     // Each region's share of the total, by a window over the groups.
     let plan = ask("share of sales by region");
     assert_eq!(plan.derived, Some(Derived::Share));
@@ -330,11 +328,6 @@ fn shares_changes_and_aggregates_of_periods() {
 
 #[test]
 fn rankings_within_each_group_of_another_grouping() {
-    let (dataset, profile) = sample();
-    let today = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
-    let ask = |q: &str| {
-        plan(q, &dataset, &profile, None, today).unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
-    };
     let plan = ask("top 3 products by sales in each region");
     assert_eq!(plan.ranking.map(|r| r.within), Some(Within::EachSplit));
     let text = crate::pipeline::sqlgen::sql(&plan);
