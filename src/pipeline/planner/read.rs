@@ -428,9 +428,13 @@ pub(super) fn read(
         intent.derived = Some(Derived::OfPeriods { grain, of });
     }
     if let Some((at, asked)) = derived_asked {
-        // "What share of penguins are Gentoo": of the rows named.
-        if let (Asked::Share, None, Some(entity)) = (asked, &intent.measure, entity_named) {
-            intent.measure = Some(rows_measure(entity));
+        // "What share of penguins are Gentoo": of the rows named; "which region grew the
+        // most": of the measure people most likely mean (the restatement names it).
+        if intent.measure.is_none() {
+            intent.measure = Some(match (asked, entity_named) {
+                (Asked::Share, Some(entity)) => rows_measure(entity),
+                _ => default_measure(dataset),
+            });
         }
         intent.derived = derived::settle(asked, &intent, &tokens, anchor);
         used[at] = intent.derived.is_some();

@@ -346,3 +346,15 @@ fn rankings_within_each_group_of_another_grouping() {
     let plan = ask("top 5 products and regions by sales");
     assert_eq!(plan.ranking.map(|r| r.within), Some(Within::All));
 }
+
+#[test]
+fn growth_of_the_default_measure_by_group() {
+    let plan = ask("which region grew the most between 2022 and 2023");
+    assert!(matches!(plan.derived, Some(Derived::Change { .. })));
+    assert_eq!(plan.measure.column.as_deref(), Some("total_sales_amount"));
+    assert_eq!(
+        plan.ranking.map(|r| (r.descending, r.limit)),
+        Some((true, 1))
+    );
+    assert!(crate::pipeline::sqlgen::sql(&plan).contains("ORDER BY change DESC NULLS LAST"));
+}
