@@ -137,21 +137,38 @@ pub fn relevance(question: &str, dataset: &Dataset, profile: &Profile) -> usize 
     score
 }
 
+/// Words that say when or how big things are, never read as part of a name ("new products"
+/// are not products named "New England …").
+const DESCRIBING: &[&str] = &[
+    "new", "old", "recent", "current", "other", "big", "small", "large", "main", "high", "low",
+];
+
 /// Unused words that are a whole word inside values of exactly one text column ("ford" in
-/// "ford pinto") and are no value themselves: the rows whose value holds the word.
+/// "ford pinto"), are no value themselves, and stand before a word naming the rows or a column
+/// ("ford cars"): the rows whose value holds the word.
 pub(super) fn words_of_values<'a>(
     tokens: &[String],
     used: &[bool],
     dataset: &'a Dataset,
     profile: &Profile,
 ) -> Vec<(usize, &'a Column)> {
+    let entities = entity_words(dataset, profile);
+    let names_something = |word: &str| {
+        entities.iter().any(|e| word_match(word, e) >= 2)
+            || dataset
+                .columns
+                .iter()
+                .any(|c| column_words(c).any(|w| word_match(word, &w) >= 2))
+    };
     let mut named = Vec::new();
     for (at, token) in tokens.iter().enumerate() {
         let candidate = !used[at]
             && token.chars().count() >= 3
             && token.chars().all(char::is_alphabetic)
+            && !DESCRIBING.contains(&token.as_str())
             && !coverage::is_filler(token)
-            && !is_protected(token);
+            && !is_protected(token)
+            && tokens.get(at + 1).is_some_and(|next| names_something(next));
         if !candidate {
             continue;
         }

@@ -294,8 +294,11 @@ fn a_word_of_a_dimension_s_values_matches_the_values_holding_it() {
         crate::pipeline::restate::restate(&plan),
         "Number of rows over rows where name contains the word ford."
     );
-    // Words of no value, or too short to mean one, stay unexplained.
+    // Words of no value stay unexplained, and so does a name-word not naming what follows.
     assert!(refused("how many chevy cars")
         .leftover
         .contains(&"chevy".to_string()));
+    assert!(refused("how many cars made by ford")
+        .leftover
+        .contains(&"ford".to_string()));
 }
