@@ -435,3 +435,30 @@ async fn the_top_few_of_each_group_are_ranked_within_it() {
         answer.message()["responses"]["interpretation"]
     );
 }
+
+/// A column named like a period ("day": the day of the month) next to the date column must not
+/// stand in for the period: grouping by day is by date, and "how many days" counts days.
+#[tokio::test]
+async fn a_column_named_like_a_period_does_not_stand_in_for_it() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    // 61 days from May 1st: every day of the month but the 31st comes twice. Ozone is the
+    // day's number from the start, so the last day is the highest.
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 5, 1).unwrap();
+    let mut csv = String::from("date,day,ozone\n");
+    for i in 0..61u64 {
+        let date = start + chrono::Days::new(i);
+        csv.push_str(&format!("{date},{},{i}\n", chrono::Datelike::day(&date)));
+    }
+    add_csv(&server, "readings", &csv);
+    let answer = ask(&mut client, "highest ozone by day", None).await;
+    let rows = answer.completed("fetchingData")["payload"]["data"].clone();
+    assert_eq!(rows.as_array().unwrap().len(), 61, "one row per date");
+    let answer = ask(&mut client, "which day had the highest ozone", None).await;
+    let row = answer.completed("fetchingData")["payload"]["data"][0].clone();
+    assert_eq!(row["day"], "2020-06-30", "{row}");
+    // Days 51 to 60, though their days of the month are only 21 to 30.
+    let answer = ask(&mut client, "how many days had ozone above 50", None).await;
+    let row = answer.completed("fetchingData")["payload"]["data"][0].clone();
+    assert_eq!(row["row_count"], 10, "{row}");
+}

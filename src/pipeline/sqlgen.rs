@@ -31,22 +31,22 @@ pub fn sql(plan: &Plan) -> String {
         }
         Some(Group::Time { column, grain }) => {
             let period = grain.unit();
-            select.push(format!(
-                "    to_char(date_trunc('{period}', {}), '{}') AS {period}",
+            let expression = format!(
+                "to_char(date_trunc('{period}', {}), '{}')",
                 ident(column),
                 grain.format().replace('\'', "''")
-            ));
-            group_by.push(period.to_string());
+            );
+            select.push(format!("    {expression} AS {period}"));
+            // By the expression: in GROUP BY, SQLite takes a table column named like the
+            // alias ("day", "year") over the alias, which would group by that column instead.
+            group_by.push(expression);
             order_by = vec![period.to_string()];
         }
         Some(Group::Cycle { column, cycle }) => {
             let (label, order) = cycle.formats();
-            let alias = cycle.alias();
-            select.push(format!(
-                "    to_char({}, '{label}') AS {alias}",
-                ident(column)
-            ));
-            group_by.push(alias.to_string());
+            let expression = format!("to_char({}, '{label}')", ident(column));
+            select.push(format!("    {expression} AS {}", cycle.alias()));
+            group_by.push(expression);
             // January before February, Monday before Tuesday, not alphabetically.
             order_by = vec![format!("MIN(to_char({}, '{order}'))", ident(column))];
         }
@@ -385,7 +385,8 @@ mod tests {
             sql_for("total sales by month in 2023"),
             "SELECT\n    to_char(date_trunc('month', order_date), 'YYYY-MM') AS month,\n    \
              SUM(total_sales_amount) AS total_sales\nFROM sales_summary\n\
-             WHERE order_date >= '2023-01-01'\n  AND order_date < '2024-01-01'\nGROUP BY month\nORDER BY month;"
+             WHERE order_date >= '2023-01-01'\n  AND order_date < '2024-01-01'\n\
+             GROUP BY to_char(date_trunc('month', order_date), 'YYYY-MM')\nORDER BY month;"
         );
     }
 

@@ -287,6 +287,21 @@ pub(super) fn read(
             dimensions.push(each);
         }
     }
+    // "How many days had …" over one row per day counts rows, though a column is called
+    // "day"; distinct values of a day-of-month (or month-of-year) column are never what is
+    // meant. Years do not repeat, so "how many years" counts distinct years.
+    if counting && entity_named.is_none() {
+        if let Some(at) = dimensions.iter().position(|(column, _, _)| {
+            Grain::parse(&column.name.to_lowercase()).is_some_and(|g| g != Grain::Year)
+        }) {
+            let (_, word, span) = dimensions.remove(at);
+            if entities.iter().any(|e| word_match(&word, e) >= 2) {
+                entity_named = Some(&tokens[span.end - 1]);
+            } else {
+                mark(&mut used, span, false);
+            }
+        }
+    }
     let mut dimensions = dimensions.into_iter();
     // "How many species": distinct values of a dimension; "how many penguins per species":
     // rows (the entity was named), grouped by the dimension; "number of orders": the id.
