@@ -57,6 +57,8 @@ pub struct Profile {
     /// Time columns whose every row has a time of its own (one row per day, or per month),
     /// with the number of rows: such rows are counted as periods ("how many days").
     pub one_row_per_time: HashMap<String, u64>,
+    /// Rows of the table.
+    pub rows: Option<u64>,
 }
 
 pub struct Datasets {
@@ -207,6 +209,13 @@ impl Datasets {
             return Ok(profile.clone());
         }
         let mut profile = Profile::default();
+        let count = format!("SELECT COUNT(*) FROM \"{}\"", dataset.table);
+        profile.rows = self
+            .query(dataset, &count)
+            .await?
+            .rows
+            .first()
+            .and_then(|row| row.first()?.as_u64());
         for column in &dataset.columns {
             let quoted = format!("\"{}\"", column.name);
             match (column.role, column.kind) {

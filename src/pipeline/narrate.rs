@@ -23,7 +23,14 @@ pub fn metric_title(plan: &Plan) -> String {
         } else {
             format!("{limit} Rows")
         };
-        return format!("{rows} with the {side} {column}{}", filter_phrase(plan));
+        let each = match &plan.group {
+            Some(Group::Dimension { column: group, .. }) => format!(" in Each {group}"),
+            _ => String::new(),
+        };
+        return format!(
+            "{rows} with the {side} {column}{each}{}",
+            filter_phrase(plan)
+        );
     }
     let label = &plan.measure.label;
     let measure = &match &plan.derived {
@@ -137,9 +144,13 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         } else {
             format!(", keeping only rows where {}", conditions.join(" and "))
         };
+        let each = match &plan.group {
+            Some(Group::Dimension { column: group, .. }) => format!(" of each {group}"),
+            _ => String::new(),
+        };
         return format!(
             "I used the {dataset_name} (table {}){kept}, sorted the rows by {column} from \
-             {order}, and kept the first {limit}, with all their columns.",
+             {order}, and kept the first {limit}{each}, with all their columns.",
             plan.table
         );
     }

@@ -105,6 +105,9 @@ fn listing(plan: &Plan) -> String {
     } else {
         format!("The {limit} rows with the {side} {column}")
     };
+    if let Some(Group::Dimension { column: group, .. }) = &plan.group {
+        text.push_str(&format!(" in each {group}"));
+    }
     let conditions = conditions(plan);
     if !conditions.is_empty() {
         text.push_str(", among rows where ");

@@ -239,6 +239,25 @@ fn listing(plan: &Plan) -> String {
     if !conditions.is_empty() {
         lines.push(format!("WHERE {}", conditions.join("\n  AND ")));
     }
+    // The first rows of each group: numbered within the group, then cut.
+    if let Some(Group::Dimension { column: group, .. }) = &plan.group {
+        let group = ident(group);
+        let rows: Vec<String> = lines.iter().map(|l| format!("        {l}")).collect();
+        return [
+            "SELECT *".to_string(),
+            "FROM (".to_string(),
+            format!(
+                "    SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY {column} {direction} NULLS LAST) AS rank"
+            ),
+            "    FROM (".to_string(),
+            rows.join("\n"),
+            "    ) AS chosen".to_string(),
+            ") AS ranked".to_string(),
+            format!("WHERE rank <= {}", ranking.limit),
+            format!("ORDER BY {group}, rank;"),
+        ]
+        .join("\n");
+    }
     lines.push(format!("ORDER BY {column} {direction} NULLS LAST"));
     lines.push(format!("LIMIT {};", ranking.limit));
     lines.join("\n")

@@ -240,12 +240,41 @@ fn listing(plan: &Plan, result: &QueryResult) -> String {
             )
         }
         rows => {
-            let values: Vec<String> = rows.iter().map(value_of).collect();
-            format!(
-                "The {} rows with the {side} {column}{filters} have {column} {}.",
-                rows.len(),
-                join_list(&values)
-            )
+            let group = match &plan.group {
+                Some(Group::Dimension { column: group, .. }) => Some(group),
+                _ => None,
+            };
+            let group_at = group.and_then(|g| result.columns.iter().position(|c| &c.name == g));
+            match (group, group_at) {
+                (Some(group), Some(at)) => {
+                    // "Compact: 31.9, 26.7; Large: …", in the order of the rows.
+                    let mut parts: Vec<(String, Vec<String>)> = Vec::new();
+                    for row in rows {
+                        let name = display(&row[at]);
+                        match parts.last_mut() {
+                            Some((last, values)) if *last == name => values.push(value_of(row)),
+                            _ => parts.push((name, vec![value_of(row)])),
+                        }
+                    }
+                    let listed: Vec<String> = parts
+                        .iter()
+                        .take(LISTED)
+                        .map(|(name, values)| format!("{name}: {}", values.join(", ")))
+                        .collect();
+                    format!(
+                        "The rows with the {side} {column}{filters} in each {group} have {column} {}.",
+                        listed.join("; ")
+                    )
+                }
+                _ => {
+                    let values: Vec<String> = rows.iter().map(value_of).collect();
+                    format!(
+                        "The {} rows with the {side} {column}{filters} have {column} {}.",
+                        rows.len(),
+                        join_list(&values)
+                    )
+                }
+            }
         }
     }
 }

@@ -4,6 +4,15 @@
 /// Lower-case alphanumeric words; every other character separates words ("QUICK-Stop" → quick,
 /// stop), except a point or comma inside a number ("2.5", "5,000" stay one word).
 pub fn words(text: &str) -> Vec<String> {
+    split_words(text, true)
+}
+
+/// The same words as [`words`], as written: "IN" stays "IN" (a state, not the preposition).
+pub fn words_as_written(text: &str) -> Vec<String> {
+    split_words(text, false)
+}
+
+fn split_words(text: &str, lower: bool) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut words = Vec::new();
     let mut current = String::new();
@@ -22,7 +31,11 @@ pub fn words(text: &str) -> Vec<String> {
             && current.chars().all(|d| d.is_ascii_digit() || d == '-')
             && current.chars().take(4).all(|d| d.is_ascii_digit());
         if c.is_alphanumeric() || inside_number || inside_date {
-            current.extend(c.to_lowercase());
+            if lower {
+                current.extend(c.to_lowercase());
+            } else {
+                current.push(*c);
+            }
         } else if !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }

@@ -5,7 +5,9 @@ use super::{Filter, Grain};
 use crate::datasets::Profile;
 use crate::model::{Column, ColumnType, Dataset};
 use crate::pipeline::coverage;
-use crate::pipeline::text::{is_protected, phrase_score, quantity_superlative, word_match, words};
+use crate::pipeline::text::{
+    is_protected, phrase_score, quantity_superlative, word_match, words, words_as_written,
+};
 
 /// Something of the dataset a run of question words named.
 #[derive(Debug, Clone)]
@@ -90,7 +92,11 @@ pub(super) fn row_periods(profile: &Profile) -> impl Iterator<Item = (&str, Grai
 /// Words naming the dataset's rows: its name and table ("penguins"), what its description
 /// says a row is ("one row per car"), and generic ones ("rows", "records").
 pub(super) fn entity_words(dataset: &Dataset, profile: &Profile) -> Vec<String> {
-    let mut entities: Vec<String> = words(&dataset.name);
+    // "Cars93" names cars.
+    let mut entities: Vec<String> = words(&dataset.name)
+        .into_iter()
+        .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()).to_string())
+        .collect();
     // One row per day (or month…): the rows are those periods.
     entities.extend(row_periods(profile).map(|(_, grain)| grain.unit().to_string()));
     entities.extend(words(&dataset.table.replace('_', " ")));
@@ -111,8 +117,9 @@ pub(super) fn entity_words(dataset: &Dataset, profile: &Profile) -> Vec<String> 
 /// naming its columns, values and terms count most, then words naming its rows.
 pub fn relevance(question: &str, dataset: &Dataset, profile: &Profile) -> usize {
     let tokens = words(question);
+    let written = words_as_written(question);
     let mut used = vec![false; tokens.len()];
-    let found = find_concepts(&tokens, &mut used, dataset, profile);
+    let found = find_concepts(&tokens, &written, &mut used, dataset, profile);
     // "year" or "day" fits any dataset with a time column; a measure, a value or a term does not.
     let weight = |f: &Found<'_>| match &f.concept {
         Concept::Column(_) if Grain::parse(&f.last_word).is_some() => 1,
@@ -192,8 +199,12 @@ pub(super) fn words_of_values<'a>(
 }
 
 /// Longest, best-scoring runs of unused words that name a term, a column or a value.
+///
+/// `written` are the same words as written: a value that reads as a grammar word ("IN", a
+/// state) is matched only as written, never by the word ("counties in OH").
 pub(super) fn find_concepts<'a>(
     tokens: &[String],
+    written: &[String],
     used: &mut [bool],
     dataset: &'a Dataset,
     profile: &'a Profile,
@@ -245,6 +256,14 @@ pub(super) fn find_concepts<'a>(
             let score = phrase_score(tokens, i, phrase);
             if score == 0 {
                 continue;
+            }
+            if let Concept::Value(_, value) = concept {
+                let grammar = phrase
+                    .iter()
+                    .all(|w| coverage::is_filler(w) || is_protected(w));
+                if grammar && written.get(i..i + len) != Some(&words_as_written(value)[..]) {
+                    continue;
+                }
             }
             let better = match best {
                 None => true,

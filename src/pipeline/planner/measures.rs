@@ -134,8 +134,15 @@ pub fn plural_noun(column: &Column) -> String {
     }
 }
 
+/// "Total Sales" → "total_sales"; a name SQL can take unquoted, so never starting with a digit
+/// ("90th Percentile Price" → "p90th_percentile_price").
 pub(super) fn snake(text: &str) -> String {
-    words(text).join("_")
+    let name = words(text).join("_");
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("p{name}")
+    } else {
+        name
+    }
 }
 
 /// Example questions phrased in this dataset's own words.

@@ -373,6 +373,24 @@ pub fn plan(
             }
         }
     }
+    // "Top 5 counties by density" where some counties share a name: grouping by the name would
+    // merge different counties into one number, so the rows themselves are ranked.
+    if let (Some(Group::Dimension { column, .. }), Some(_), None, None) =
+        (&plan.group, plan.ranking, &plan.split, &plan.derived)
+    {
+        let distinct = profile.values.get(column).map(|v| v.len() as u64);
+        let names_collide = match (distinct, profile.rows) {
+            (Some(distinct), Some(rows)) => distinct * 2 > rows && distinct < rows,
+            _ => false,
+        };
+        let plain = plan.measure.term_sql.is_none()
+            && plan.measure.column.is_some()
+            && plan.measure.agg != Agg::Count;
+        if names_collide && plain && !plan.listing {
+            plan.group = None;
+            plan.listing = true;
+        }
+    }
     // The latest value needs a time to order by; without one, average.
     if plan.measure.agg == Agg::Last && plan.time_column.is_none() {
         if let Some(column) = plan.measure.column.clone() {

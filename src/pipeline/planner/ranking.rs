@@ -19,13 +19,7 @@ pub(super) fn within(
     group_span: Option<Range<usize>>,
     split_span: Option<Range<usize>>,
 ) -> Within {
-    let asked_each = |span: &Range<usize>| {
-        span.start > 0
-            && matches!(
-                tokens[span.start - 1].as_str(),
-                "each" | "per" | "every" | "by" | "within"
-            )
-    };
+    let asked_each = |span: &Range<usize>| asked_each(tokens, span);
     let Some(split_span) = split_span else {
         return Within::All;
     };
@@ -37,4 +31,13 @@ pub(super) fn within(
             _ => Within::All,
         },
     }
+}
+
+/// Whether the words at `span` are asked for "in each", "per", "every", "by" or "within".
+pub(super) fn asked_each(tokens: &[String], span: &Range<usize>) -> bool {
+    span.start > 0
+        && matches!(
+            tokens[span.start - 1].as_str(),
+            "each" | "per" | "every" | "by" | "within"
+        )
 }

@@ -20,7 +20,7 @@ use crate::model::{Column, ColumnRole, Dataset};
 use crate::pipeline::coverage;
 use crate::pipeline::text::{
     is_plural, is_size_superlative, number_word, quantity_superlative, superlative, title_case,
-    word_match, words,
+    word_match, words, words_as_written,
 };
 use crate::pipeline::timeframe::{find_cycle, find_grain, find_range, Grain, TimeRange};
 use chrono::NaiveDate;
@@ -116,7 +116,8 @@ pub(super) fn read(
         mark(&mut used, comparison.span.clone(), true);
     }
 
-    let mut found = find_concepts(&tokens, &mut used, dataset, profile);
+    let written = words_as_written(question);
+    let mut found = find_concepts(&tokens, &written, &mut used, dataset, profile);
     absorb_descriptions(&tokens, &mut used, &found);
     // "Ford cars": a word that only ever appears inside one column's values ("ford pinto").
     for (at, column) in words_of_values(&tokens, &used, dataset, profile) {
@@ -409,19 +410,26 @@ pub(super) fn read(
         (None, None, None) => (None, None, None),
     };
     intent.group = group;
+    let group_asked_each = group_span
+        .as_ref()
+        .is_some_and(|span| ranking::asked_each(&tokens, span));
     let within = ranking::within(&tokens, group_span, split.as_ref().map(|s| s.2.clone()));
     intent.split = split.map(|(column, _, _)| column.name.clone());
     // A third grouping is more than one answer can show: its words stay unaccounted for.
     for (_, _, span) in dimensions {
         mark(&mut used, span, false);
     }
-    // "The heaviest penguin", "top 5 penguins by body mass": the rows themselves.
+    // "The heaviest penguin", "top 5 penguins by body mass": the rows themselves; "the 2
+    // priciest cars in each type": the rows, within each group.
     let plain_measure = intent
         .measure
         .as_ref()
         .is_some_and(|m| m.term_sql.is_none() && m.column.is_some() && m.agg != Agg::Count);
+    let rows_within_groups = matches!(intent.group, Some(Group::Dimension { .. }))
+        && intent.split.is_none()
+        && group_asked_each;
     intent.listing = ranking.is_some()
-        && intent.group.is_none()
+        && (intent.group.is_none() || rows_within_groups)
         && entity_named.is_some()
         && measure_column.is_some()
         && plain_measure
@@ -455,13 +463,18 @@ pub(super) fn read(
         used[at] = intent.derived.is_some();
     }
     intent.ranking = match (ranking, &intent.group) {
-        (Some((descending, n, _)), None) if intent.listing => {
+        (Some((descending, n, _)), group) if intent.listing => {
             let plural = entity_named.is_some_and(is_plural);
             let limit = n.unwrap_or(if plural { 5 } else { 1 }).max(1);
+            let within = if group.is_some() {
+                Within::EachGroup
+            } else {
+                Within::All
+            };
             Some(Ranking {
                 descending,
                 limit,
-                within: Within::All,
+                within,
             })
         }
         (Some((descending, n, superlative)), group) => {

@@ -25,6 +25,14 @@ pub(super) fn adjective_column<'a>(
     if let [only] = candidates.as_slice() {
         return Some(*only);
     }
+    // "price" itself, over "min_price" and "max_price".
+    let mut plain = candidates.iter().filter(|c| {
+        let name: Vec<String> = column_words(c).take(words_in_name(c)).collect();
+        matches!(name.as_slice(), [one] if quantities.contains(&one.as_str()))
+    });
+    if let (Some(one), None) = (plain.next(), plain.next()) {
+        return Some(*one);
+    }
     let extreme = if descending { "max" } else { "min" };
     let mut keeping = candidates
         .iter()
@@ -33,4 +41,9 @@ pub(super) fn adjective_column<'a>(
         (Some(one), None) => Some(*one),
         _ => None,
     }
+}
+
+/// How many of a column's words are its name's ("min_price": two), before its synonyms.
+fn words_in_name(column: &Column) -> usize {
+    crate::pipeline::text::words(&column.name.replace('_', " ")).len()
 }

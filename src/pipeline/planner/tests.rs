@@ -74,6 +74,7 @@ pub fn sample() -> (Dataset, Profile) {
             values,
             time_range,
             one_row_per_time: HashMap::new(),
+            rows: None,
         },
     )
 }

@@ -217,7 +217,7 @@ fn medians_percentiles_and_nulls_last() {
     let plan = ask("90th percentile of horsepower by origin");
     assert_eq!(plan.measure.agg, Agg::Percentile(90));
     assert_eq!(plan.measure.label, "90th Percentile Horsepower");
-    assert!(sql(&plan).contains("percentile(horsepower, 90)"));
+    assert!(sql(&plan).contains("percentile(horsepower, 90) AS p90th_percentile_horsepower"));
     assert_eq!(
         ask("upper quartile of weight").measure.agg,
         Agg::Percentile(75)
@@ -274,6 +274,16 @@ fn superlatives_of_rows_list_the_rows_themselves() {
     assert!(!plan.listing);
     assert_eq!(plan.measure.agg, Agg::Avg);
     assert_eq!(plan.ranking.map(|r| r.limit), Some(1));
+    // The rows within each group: the two heaviest cars of each origin.
+    let plan = ask("the 2 heaviest cars in each origin");
+    assert!(plan.listing);
+    assert_eq!(plan.ranking.map(|r| r.limit), Some(2));
+    let text = sql(&plan);
+    assert!(
+        text.contains("ROW_NUMBER() OVER (PARTITION BY origin ORDER BY weight DESC NULLS LAST)"),
+        "{text}"
+    );
+    assert!(text.contains("WHERE rank <= 2"), "{text}");
     // No column is about price: "expensive" is not guessed.
     assert!(refused("the most expensive car")
         .leftover
@@ -301,4 +311,70 @@ fn a_word_of_a_dimension_s_values_matches_the_values_holding_it() {
     assert!(refused("how many cars made by ford")
         .leftover
         .contains(&"ford".to_string()));
+}
+
+#[test]
+fn a_value_spelled_like_a_grammar_word_is_matched_only_as_written() {
+    let dataset = described(
+        "name = \"Midwest\"\ndescription = \"One row per county.\"",
+        "midwest",
+        &[
+            ("county", ColumnType::Text),
+            ("state", ColumnType::Text),
+            ("poptotal", ColumnType::Integer),
+        ],
+    );
+    let mut values = HashMap::new();
+    values.insert(
+        "state".to_string(),
+        ["IN", "OH", "IL"].map(String::from).to_vec(),
+    );
+    let profile = Profile {
+        values,
+        ..Profile::default()
+    };
+    let ask = |q: &str| {
+        plan(q, &dataset, &profile, None, today())
+            .unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
+    };
+    let plan = ask("how many counties in OH");
+    assert_eq!(plan.filters.len(), 1);
+    assert_eq!(plan.filters[0].values, ["OH"]);
+    assert!(plan.group.is_none());
+    let plan = ask("how many counties in IN");
+    assert_eq!(plan.filters[0].values, ["IN"]);
+}
+
+#[test]
+fn a_ranking_by_names_that_collide_ranks_the_rows() {
+    let dataset = described(
+        "name = \"Midwest\"",
+        "midwest",
+        &[
+            ("county", ColumnType::Text),
+            ("state", ColumnType::Text),
+            ("poptotal", ColumnType::Integer),
+        ],
+    );
+    let mut values = HashMap::new();
+    // Four counties, two of them called WAYNE.
+    values.insert(
+        "county".to_string(),
+        ["COOK", "WAYNE", "ADAMS"].map(String::from).to_vec(),
+    );
+    let profile = Profile {
+        values,
+        rows: Some(4),
+        ..Profile::default()
+    };
+    let plan = plan(
+        "top 2 counties by poptotal",
+        &dataset,
+        &profile,
+        None,
+        today(),
+    )
+    .unwrap();
+    assert!(plan.listing && plan.group.is_none());
+    assert!(sql(&plan).contains("ORDER BY poptotal DESC NULLS LAST"));
 }
