@@ -89,6 +89,29 @@ pub(super) fn row_periods(profile: &Profile) -> impl Iterator<Item = (&str, Grai
         })
 }
 
+/// Whether `word` names the rows only through the dataset's name while the rows repeat over
+/// time (a stock in each month, a car in each model year): then counting rows would not count
+/// what the word names. A description that says what a row is ("one row per car"), one row
+/// per period, and generic names ("rows") are certain.
+pub(super) fn rows_may_not_be(dataset: &Dataset, profile: &Profile, word: &str) -> bool {
+    let said = |candidates: &[String]| candidates.iter().any(|e| word_match(word, e) >= 2);
+    let mut certain: Vec<String> = ROW_NOUNS.iter().map(|w| w.to_string()).collect();
+    certain.extend(row_periods(profile).map(|(_, grain)| grain.unit().to_string()));
+    if let Some(description) = &dataset.description {
+        let tokens = words(description);
+        for three in tokens.windows(3) {
+            if three[0] == "row" && three[1] == "per" {
+                certain.push(three[2].clone());
+            }
+        }
+    }
+    let times_repeat = profile
+        .time_range
+        .keys()
+        .any(|column| !profile.one_row_per_time.contains_key(column));
+    !said(&certain) && times_repeat
+}
+
 /// Words naming the dataset's rows: its name and table ("penguins"), what its description
 /// says a row is ("one row per car"), and generic ones ("rows", "records").
 pub(super) fn entity_words(dataset: &Dataset, profile: &Profile) -> Vec<String> {

@@ -3,8 +3,8 @@
 //! left over, unless filler, makes the question unanswerable by the planner.
 
 use super::concepts::{
-    absorb_descriptions, entity_words, find_concepts, row_periods, values_named_each,
-    words_of_values, Concept,
+    absorb_descriptions, entity_words, find_concepts, row_periods, rows_may_not_be,
+    values_named_each, words_of_values, Concept,
 };
 use super::conditions::{attach, find_comparisons, number_text};
 use super::derived::{self, Asked};
@@ -316,6 +316,14 @@ pub(super) fn read(
         && (counting || (ranking.is_some() && measure_column.is_none() && agg.is_none()))
         && term.is_none()
         && id_column.is_none();
+    // "How many stocks" over monthly prices of a few stocks: the dataset is called "stocks" but
+    // a row is a stock in a month, so counting rows would not count stocks.
+    let rows_uncertain = entity_named.is_some_and(|word| rows_may_not_be(dataset, profile, word));
+    if (count_rows || (counting && entity_named.is_some())) && rows_uncertain {
+        if let Some(at) = tokens.iter().position(|t| Some(t.as_str()) == entity_named) {
+            used[at] = false;
+        }
+    }
 
     intent.measure = if let Some(index) = term {
         let term = &dataset.terms[index];

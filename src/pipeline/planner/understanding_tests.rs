@@ -378,3 +378,37 @@ fn a_ranking_by_names_that_collide_ranks_the_rows() {
     assert!(plan.listing && plan.group.is_none());
     assert!(sql(&plan).contains("ORDER BY poptotal DESC NULLS LAST"));
 }
+
+#[test]
+fn rows_repeating_over_time_are_not_counted_as_what_the_dataset_is_called() {
+    let columns = [
+        ("symbol", ColumnType::Text),
+        ("date", ColumnType::Date),
+        ("price", ColumnType::Real),
+    ];
+    let mut values = HashMap::new();
+    values.insert(
+        "symbol".to_string(),
+        ["MSFT", "AAPL"].map(String::from).to_vec(),
+    );
+    let mut time_range = HashMap::new();
+    let day = |y, m| NaiveDate::from_ymd_opt(y, m, 1).unwrap();
+    time_range.insert("date".to_string(), (day(2000, 1), day(2010, 3)));
+    let profile = Profile {
+        values,
+        time_range,
+        ..Profile::default()
+    };
+    // A row is a stock in a month: "how many stocks" is not the number of rows.
+    let stocks = described("name = \"Stocks\"", "stocks", &columns);
+    let err = plan("how many stocks", &stocks, &profile, None, today()).unwrap_err();
+    assert_eq!(err.leftover, ["stocks"]);
+    // Said by the description, the rows are what they are.
+    let described_rows = described(
+        "name = \"Stocks\"\ndescription = \"Monthly closing prices, one row per stock\"",
+        "stocks",
+        &columns,
+    );
+    let plan = plan("how many stocks", &described_rows, &profile, None, today()).unwrap();
+    assert_eq!(plan.measure.agg, Agg::Count);
+}
