@@ -3,11 +3,12 @@
 
 use super::{Filter, Grain};
 use crate::datasets::Profile;
-use crate::model::{Column, ColumnType, Dataset};
+use crate::model::{Column, ColumnRole, ColumnType, Dataset};
 use crate::pipeline::coverage;
 use crate::pipeline::text::{
     is_protected, phrase_score, quantity_superlative, word_match, words, words_as_written,
 };
+use crate::pipeline::timeframe::find_range;
 
 /// Something of the dataset a run of question words named.
 #[derive(Debug, Clone)]
@@ -142,13 +143,33 @@ pub fn relevance(question: &str, dataset: &Dataset, profile: &Profile) -> usize 
     let tokens = words(question);
     let written = words_as_written(question);
     let mut used = vec![false; tokens.len()];
+    // Dates the data covers name it as a value would ("between 2005 and 2009"): each year or
+    // date written counts; a relative range ("last month") fits any dataset with dates.
+    let mut score = 0;
+    let covered = dataset
+        .columns
+        .iter()
+        .filter(|c| c.role == ColumnRole::Time)
+        .find_map(|c| profile.time_range.get(&c.name));
+    if let Some((first, last)) = covered {
+        if let Some((range, span)) = find_range(&tokens, *last) {
+            if range.start <= *last && range.end > *first {
+                let dates = tokens[span.clone()]
+                    .iter()
+                    .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
+                    .count();
+                score += 3 * dates.max(1);
+                used[span].iter_mut().for_each(|u| *u = true);
+            }
+        }
+    }
     let found = find_concepts(&tokens, &written, &mut used, dataset, profile);
     // "year" or "day" fits any dataset with a time column; a measure, a value or a term does not.
     let weight = |f: &Found<'_>| match &f.concept {
         Concept::Column(_) if Grain::parse(&f.last_word).is_some() => 1,
         _ => 3 * f.span.len(),
     };
-    let mut score: usize = found.iter().map(weight).sum();
+    score += found.iter().map(weight).sum::<usize>();
     // "The hottest day" names temperature without saying it.
     for (i, token) in tokens.iter().enumerate() {
         let before = i.checked_sub(1).map_or("", |b| tokens[b].as_str());

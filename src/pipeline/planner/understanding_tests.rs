@@ -412,3 +412,40 @@ fn rows_repeating_over_time_are_not_counted_as_what_the_dataset_is_called() {
     let plan = plan("how many stocks", &described_rows, &profile, None, today()).unwrap();
     assert_eq!(plan.measure.agg, Agg::Count);
 }
+
+#[test]
+fn dates_the_data_covers_count_toward_choosing_it() {
+    let prices = described(
+        "name = \"Prices\"",
+        "prices",
+        &[("date", ColumnType::Date), ("price", ColumnType::Real)],
+    );
+    let day = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+    let mut time_range = HashMap::new();
+    time_range.insert("date".to_string(), (day(2000), day(2010)));
+    let dated = Profile {
+        time_range,
+        ..Profile::default()
+    };
+    // Years as values of a column score as much as two dates the data covers.
+    let trips = described(
+        "name = \"Trips\"",
+        "trips",
+        &[("year", ColumnType::Integer), ("miles", ColumnType::Real)],
+    );
+    let mut values = HashMap::new();
+    values.insert(
+        "year".to_string(),
+        vec!["2005".to_string(), "2009".to_string()],
+    );
+    let valued = Profile {
+        values,
+        ..Profile::default()
+    };
+    let question = "how did price change between 2005 and 2009";
+    assert!(
+        super::relevance(question, &prices, &dated) > super::relevance(question, &trips, &valued)
+    );
+    // Dates the data does not cover count for nothing.
+    assert_eq!(super::relevance("anything in 1980", &prices, &dated), 0);
+}
