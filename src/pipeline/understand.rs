@@ -74,13 +74,17 @@ pub async fn question(
         Err(err) => return Err(recorder.fail(Step::IdentifyingTerms, internal(&err))),
     };
     let today = Utc::now().date_naive();
-    let planned = planner::plan(
-        &ctx.job.prompt,
-        dataset,
-        &profile,
-        chosen.previous.as_ref(),
-        today,
+    // Reading the question is CPU work; off the async workers, it never holds up the sockets.
+    let (prompt, owned, previous) = (
+        ctx.job.prompt.clone(),
+        dataset.clone(),
+        chosen.previous.clone(),
     );
+    let planned = tokio::task::spawn_blocking(move || {
+        planner::plan(&prompt, &owned, &profile, previous.as_ref(), today)
+    })
+    .await
+    .map_err(|err| recorder.fail(Step::IdentifyingTerms, internal(&err)))?;
     let terms: Vec<Value> = match &planned {
         Ok(plan) => dataset
             .terms
@@ -130,6 +134,10 @@ async fn choose(
                 message: format!("dataset {id} was not found"),
             });
         }
+    }
+    // One dataset leaves nothing to choose.
+    if let [only] = visible.as_slice() {
+        return Ok((only.clone(), "built-in"));
     }
     let mut scored: Vec<(usize, &Dataset)> = Vec::new();
     for dataset in &visible {

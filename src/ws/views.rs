@@ -1,7 +1,7 @@
 //! Wire shapes of seed 000, built from model records: thread state, message, list item, presence.
 
 use crate::model::{Feedback, Json, Message, Thread, User, Verification};
-use crate::pipeline::{Step, StepRecord};
+use crate::pipeline::Step;
 use crate::store::{self, Store};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -50,39 +50,47 @@ impl<'a> Users<'a> {
 }
 
 /// `context.steps` in the seed's shape: `{"<step>": {camelCase fields, progress, error?,
-/// threadId, messageId}}`, from the step records the message keeps.
+/// threadId, messageId}}`, from the step records ([`crate::pipeline::StepRecord`]) the message keeps. Read in
+/// place: the records can hold a thousand rows of data each.
 fn context(message: &Message) -> Value {
     let Some(stored) = &message.context else {
         return Value::Null;
     };
-    let records: Vec<StepRecord> = stored
+    let steps: Vec<Value> = stored
         .0
         .get("steps")
-        .cloned()
-        .and_then(|steps| serde_json::from_value(steps).ok())
-        .unwrap_or_default();
-    let steps: Vec<Value> = records
-        .iter()
-        .map(|record| {
-            let mut body = Map::new();
-            for (key, value) in &record.fields {
-                body.insert(camel_case(key), value.clone());
-            }
-            if let Some(step) = Step::from_name(&record.step).filter(|s| s.chunked()) {
-                body.insert(camel_case(&format!("{}_chunk", step.field())), Value::Null);
-            }
-            body.insert("progress".into(), record.progress.clone().into());
-            if let Some(error) = &record.error {
-                body.insert("error".into(), error.clone().into());
-            }
-            body.insert("threadId".into(), message.thread_id.to_string().into());
-            body.insert("messageId".into(), message.id.to_string().into());
-            let mut step = Map::new();
-            step.insert(record.step.clone(), Value::Object(body));
-            Value::Object(step)
+        .and_then(Value::as_array)
+        .map(|records| {
+            records
+                .iter()
+                .filter_map(|record| wire_step(record, message))
+                .collect()
         })
-        .collect();
+        .unwrap_or_default();
     json!({ "steps": steps })
+}
+
+fn wire_step(record: &Value, message: &Message) -> Option<Value> {
+    let name = record.get("step")?.as_str()?;
+    let mut body = Map::new();
+    for (key, value) in record.get("fields")?.as_object()? {
+        body.insert(camel_case(key), value.clone());
+    }
+    if let Some(step) = Step::from_name(name).filter(|s| s.chunked()) {
+        body.insert(camel_case(&format!("{}_chunk", step.field())), Value::Null);
+    }
+    body.insert(
+        "progress".into(),
+        record.get("progress").cloned().unwrap_or(Value::Null),
+    );
+    if let Some(error) = record.get("error").filter(|e| e.is_string()) {
+        body.insert("error".into(), error.clone());
+    }
+    body.insert("threadId".into(), message.thread_id.to_string().into());
+    body.insert("messageId".into(), message.id.to_string().into());
+    let mut step = Map::new();
+    step.insert(name.to_string(), Value::Object(body));
+    Some(Value::Object(step))
 }
 
 fn camel_case(snake: &str) -> String {

@@ -203,6 +203,21 @@ pub(super) fn words_of_values<'a>(
     dataset: &'a Dataset,
     profile: &Profile,
 ) -> Vec<(usize, &'a Column)> {
+    let candidates: Vec<usize> = (0..tokens.len())
+        .filter(|&at| {
+            let token = &tokens[at];
+            !used[at]
+                && at + 1 < tokens.len()
+                && token.chars().count() >= 3
+                && token.chars().all(char::is_alphabetic)
+                && !DESCRIBING.contains(&token.as_str())
+                && !coverage::is_filler(token)
+                && !is_protected(token)
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
     let entities = entity_words(dataset, profile);
     let names_something = |word: &str| {
         entities.iter().any(|e| word_match(word, e) >= 2)
@@ -211,29 +226,31 @@ pub(super) fn words_of_values<'a>(
                 .iter()
                 .any(|c| column_words(c).any(|w| word_match(word, &w) >= 2))
     };
+    // The words of each text column's multi-word values.
+    let inside: Vec<(&Column, std::collections::HashSet<String>)> = dataset
+        .columns
+        .iter()
+        .filter(|column| column.kind == ColumnType::Text)
+        .filter_map(|column| {
+            let values = profile.values.get(&column.name)?;
+            let words: std::collections::HashSet<String> = values
+                .iter()
+                .map(|v| words(v))
+                .filter(|w| w.len() > 1)
+                .flatten()
+                .collect();
+            Some((column, words))
+        })
+        .collect();
     let mut named = Vec::new();
-    for (at, token) in tokens.iter().enumerate() {
-        let candidate = !used[at]
-            && token.chars().count() >= 3
-            && token.chars().all(char::is_alphabetic)
-            && !DESCRIBING.contains(&token.as_str())
-            && !coverage::is_filler(token)
-            && !is_protected(token)
-            && tokens.get(at + 1).is_some_and(|next| names_something(next));
-        if !candidate {
+    for at in candidates {
+        if !names_something(&tokens[at + 1]) {
             continue;
         }
-        let holding: Vec<&Column> = dataset
-            .columns
+        let holding: Vec<&Column> = inside
             .iter()
-            .filter(|column| column.kind == ColumnType::Text)
-            .filter(|column| {
-                profile.values.get(&column.name).is_some_and(|values| {
-                    values
-                        .iter()
-                        .any(|v| words(v).len() > 1 && words(v).contains(token))
-                })
-            })
+            .filter(|(_, words)| words.contains(&tokens[at]))
+            .map(|(column, _)| *column)
             .collect();
         if let [column] = holding.as_slice() {
             named.push((at, *column));
