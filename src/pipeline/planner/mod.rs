@@ -327,6 +327,7 @@ pub fn plan(
         || intent.ranking.is_some();
     let follows_up =
         previous.is_some() && (intent.refers_back || (intent.measure.is_none() && says_something));
+    let measure_named = intent.measure.is_some();
     let mut plan = match previous {
         Some(previous) if follows_up => merge(previous.clone(), intent),
         _ => {
@@ -386,7 +387,7 @@ pub fn plan(
         let plain = plan.measure.term_sql.is_none()
             && plan.measure.column.is_some()
             && plan.measure.agg != Agg::Count;
-        if names_collide && plain && !plan.listing {
+        if names_collide && plain && measure_named && !plan.listing {
             plan.group = None;
             plan.listing = true;
         }

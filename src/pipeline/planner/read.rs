@@ -303,22 +303,42 @@ pub(super) fn read(
             }
         }
     }
-    let mut dimensions = dimensions.into_iter();
+    // "Deaths by day", "the most deaths" where a row's type is "Death": a value named in the
+    // plural names the rows, which are counted when nothing else is measured.
+    let mut rows_named_by_value = false;
+    if entity_named.is_none() && measure_column.is_none() && term.is_none() && agg.is_none() {
+        entity_named = found.iter().find_map(|f| match &f.concept {
+            Concept::Value(_, value) if names_rows(&f.last_word, value) => {
+                Some(tokens[f.span.end - 1].as_str())
+            }
+            _ => None,
+        });
+        rows_named_by_value = entity_named.is_some();
+    }
     // "How many species": distinct values of a dimension; "how many penguins per species":
-    // rows (the entity was named), grouped by the dimension; "number of orders": the id.
+    // rows (the entity was named), grouped by the dimension; "number of orders": the id. A
+    // dimension asked "by" or "per" groups; it is never the thing counted.
     let count_dimension = if counting && id_column.is_none() && entity_named.is_none() {
-        dimensions.next().map(|(column, _, _)| column)
+        dimensions
+            .iter()
+            .position(|(_, _, span)| !ranking::asked_each(&tokens, span))
+            .map(|at| dimensions.remove(at).0)
     } else {
         None
     };
+    let mut dimensions = dimensions.into_iter();
     // "Which island has the most penguins": a ranking of the rows themselves counts them.
     let count_rows = entity_named.is_some()
-        && (counting || (ranking.is_some() && measure_column.is_none() && agg.is_none()))
+        && (counting
+            || rows_named_by_value
+            || (ranking.is_some() && measure_column.is_none() && agg.is_none()))
         && term.is_none()
         && id_column.is_none();
     // "How many stocks" over monthly prices of a few stocks: the dataset is called "stocks" but
-    // a row is a stock in a month, so counting rows would not count stocks.
-    let rows_uncertain = entity_named.is_some_and(|word| rows_may_not_be(dataset, profile, word));
+    // a row is a stock in a month, so counting rows would not count stocks. (Rows with a value
+    // named are just those rows.)
+    let rows_uncertain = !rows_named_by_value
+        && entity_named.is_some_and(|word| rows_may_not_be(dataset, profile, word));
     if (count_rows || (counting && entity_named.is_some())) && rows_uncertain {
         if let Some(at) = tokens.iter().position(|t| Some(t.as_str()) == entity_named) {
             used[at] = false;
@@ -515,4 +535,10 @@ pub(super) fn read(
     };
     intent.leftover = coverage::leftover(&tokens, &used);
     intent
+}
+
+/// Whether `word` is a value said in the plural ("deaths" for "Death"), naming rows that have it.
+fn names_rows(word: &str, value: &str) -> bool {
+    let value = value.to_lowercase();
+    is_plural(word) && !is_plural(&value) && !value.contains(' ') && word != value
 }

@@ -449,3 +449,45 @@ fn dates_the_data_covers_count_toward_choosing_it() {
     // Dates the data does not cover count for nothing.
     assert_eq!(super::relevance("anything in 1980", &prices, &dated), 0);
 }
+
+#[test]
+fn a_value_in_the_plural_names_the_rows_counted_and_by_groups() {
+    let dataset = described(
+        "name = \"Incidents\"",
+        "incidents",
+        &[
+            ("kind", ColumnType::Text),
+            ("race", ColumnType::Text),
+            ("age", ColumnType::Real),
+        ],
+    );
+    let mut values = HashMap::new();
+    values.insert(
+        "kind".to_string(),
+        ["Death", "Injury"].map(String::from).to_vec(),
+    );
+    values.insert(
+        "race".to_string(),
+        ["Black", "Latino", "White"].map(String::from).to_vec(),
+    );
+    let profile = Profile {
+        values,
+        ..Profile::default()
+    };
+    let ask = |q: &str| {
+        plan(q, &dataset, &profile, None, today())
+            .unwrap_or_else(|e| panic!("{q}: {}", e.explain()))
+    };
+    // "Deaths" are the rows whose kind is Death, counted; "by race" groups them.
+    let plan = ask("deaths by race");
+    assert_eq!(
+        (plan.measure.agg, plan.measure.column.as_deref()),
+        (Agg::Count, None)
+    );
+    assert_eq!(plan.filters[0].values, ["Death"]);
+    assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "race"));
+    // A dimension asked "by" is never the one whose distinct values are counted.
+    let plan = ask("how many injuries by race");
+    assert_eq!(plan.measure.column, None);
+    assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "race"));
+}
