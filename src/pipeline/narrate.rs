@@ -243,7 +243,7 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         Some(Derived::OfPeriods { grain, of }) => text.push_str(&format!(
             " I computed it for each {} first, then took the {} of those values.",
             grain.unit(),
-            of.word().to_lowercase()
+            of.prefix().to_lowercase()
         )),
         None => {}
     }

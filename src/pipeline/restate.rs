@@ -68,7 +68,7 @@ pub fn restate(plan: &Plan) -> String {
             let inner = text.clone();
             text = format!(
                 "{} of the {} values, one for each {} of {time}, of: {}",
-                of.word(),
+                of.prefix(),
                 grain.adjective().to_lowercase(),
                 grain.unit(),
                 lower_first(&inner)

@@ -1,13 +1,19 @@
 //! The built-in analyst's planner: a question, read against a dataset's columns, notes, values
-//! and terms, becomes a [`Plan`]: one measure, at most two groupings (a dimension or a time
-//! grain, then a dimension to split by), filters, numeric conditions, a time range and an
-//! optional top/bottom ranking. A follow-up in the same thread changes the previous plan
-//! instead of starting over.
+//! and terms, becomes a [`Plan`]: one measure, at most two groupings (a dimension, a time grain
+//! or a calendar cycle, then a dimension to split by), filters, numeric conditions, a time
+//! range, an optional top/bottom ranking (across groups or within each), whole rows instead of
+//! groups, and what the measure becomes ([`Derived`]: a share, a change, an aggregate of
+//! per-period values). A follow-up in the same thread changes the previous plan instead of
+//! starting over.
 //!
 //! - `read`: the question's words into an [`read::Intent`], every word accounted for.
 //! - `concepts`: which runs of words name columns, values, terms or the rows themselves.
+//! - `grammar`: aggregation, counting, ranking and reference words.
 //! - `conditions`: numeric comparisons and the column each is about.
 //! - `measures`: measures, their aggregations and labels, and example questions.
+//! - `rows`: the column an adjective such as "heaviest" ranks rows by.
+//! - `ranking`: how many a ranking keeps, and within which grouping.
+//! - `derived`: shares of the total and changes between periods.
 
 mod concepts;
 mod conditions;
