@@ -80,7 +80,22 @@ const NOT_ADDITIVE: &[&str] = &[
 ];
 
 /// Levels: what they are at a moment, so over time the latest value stands for a period.
-const LEVELS: &[&str] = &["population", "balance", "headcount", "inventory", "stock"];
+const LEVELS: &[&str] = &[
+    "population",
+    "balance",
+    "headcount",
+    "inventory",
+    "stock",
+    "unemployed",
+    "employed",
+    "employment",
+    "employees",
+    "workforce",
+    "members",
+    "subscribers",
+    "debt",
+    "reserves",
+];
 
 /// Words saying a value is an amount, a quantity or a count, which add up.
 const ADDITIVE: &[&str] = &[

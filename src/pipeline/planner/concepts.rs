@@ -318,10 +318,11 @@ pub(super) fn find_concepts<'a>(
             if score == 0 {
                 continue;
             }
+            // A value that reads as a grammar word or a unit ("IN", "G") only as written.
             if let Concept::Value(_, value) = concept {
                 let grammar = phrase
                     .iter()
-                    .all(|w| coverage::is_filler(w) || is_protected(w));
+                    .all(|w| coverage::is_filler(w) || is_protected(w) || w.chars().count() <= 2);
                 if grammar && written.get(i..i + len) != Some(&words_as_written(value)[..]) {
                     continue;
                 }

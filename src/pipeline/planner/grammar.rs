@@ -24,6 +24,8 @@ pub(super) struct Grammar {
     /// (position, what) of "share" or "change".
     pub(super) derived_asked: Option<(usize, Asked)>,
     pub(super) refers_back: bool,
+    /// Where a superlative such as "largest" or "most" was said.
+    pub(super) superlative_at: Option<usize>,
 }
 
 /// Reads the unused words, marking those it recognizes.
@@ -38,6 +40,7 @@ pub(super) fn read(
     let mut asks_when = false;
     let mut counting = false;
     let mut refers_back = false;
+    let mut superlative_at = None;
     // Two different aggregations ("maximum median …") leave the second one unread.
     let set_agg = |agg: &mut Option<Agg>, new: Agg| match agg {
         Some(old) if *old != new => false,
@@ -123,6 +126,7 @@ pub(super) fn read(
                 let descending = superlative(w) == Some(true);
                 let n = ranking_count(before(i)).or_else(|| ranking_count(word(i + 1)));
                 ranking = ranking.or(Some((descending, n, true)));
+                superlative_at = superlative_at.or(Some(i));
                 true
             }
             w if Asked::of(w).is_some() && derived_asked.is_none() => {
@@ -145,6 +149,7 @@ pub(super) fn read(
         adjective,
         derived_asked,
         refers_back,
+        superlative_at,
     }
 }
 

@@ -171,6 +171,7 @@ pub(super) fn read(
         adjective,
         mut derived_asked,
         refers_back,
+        superlative_at,
     } = grammar::read(&tokens, &mut used, &found, time_column.is_some());
     intent.refers_back = refers_back;
 
@@ -319,21 +320,52 @@ pub(super) fn read(
     // rows (the entity was named), grouped by the dimension; "number of orders": the id. A
     // dimension asked "by" or "per" groups; it is never the thing counted.
     let count_dimension = if counting && id_column.is_none() && entity_named.is_none() {
-        dimensions
-            .iter()
-            .position(|(_, _, span)| !ranking::asked_each(&tokens, span))
+        // The one right after "number of" / "how many" / "count of", else the first not
+        // asked "by" ("top 3 manufacturers by number of models" counts models).
+        let counted_at = tokens.windows(2).position(|pair| {
+            matches!(
+                (pair[0].as_str(), pair[1].as_str()),
+                ("number" | "count", "of") | ("how", "many")
+            )
+        });
+        let right_after = counted_at.and_then(|at| {
+            dimensions
+                .iter()
+                .position(|(_, _, span)| span.start == at + 2)
+        });
+        right_after
+            .or_else(|| {
+                dimensions
+                    .iter()
+                    .position(|(_, _, span)| !ranking::asked_each(&tokens, span))
+            })
             .map(|at| dimensions.remove(at).0)
     } else {
         None
     };
     let mut dimensions = dimensions.into_iter();
     // "Which island has the most penguins": a ranking of the rows themselves counts them.
+    // A ranking counts rows only of groups ("which island has the most penguins"); "the
+    // largest diamond" ranks by something the question does not name.
+    let grouped = !dimensions.as_slice().is_empty() || grain.is_some() || cycle.is_some();
     let count_rows = entity_named.is_some()
         && (counting
             || rows_named_by_value
-            || (ranking.is_some() && measure_column.is_none() && agg.is_none()))
+            || (ranking.is_some() && measure_column.is_none() && agg.is_none() && grouped))
         && term.is_none()
         && id_column.is_none();
+    // "The largest diamond": largest by what the question does not say; not a guess. (An
+    // order, named by its id column, is sized by the dataset's main measure: "smallest order".)
+    if let (Some(at), None, None, None, None, false) = (
+        superlative_at,
+        measure_column,
+        term,
+        adjective,
+        id_column,
+        grouped || count_rows || counting,
+    ) {
+        used[at] = false;
+    }
     // "How many stocks" over monthly prices of a few stocks: the dataset is called "stocks" but
     // a row is a stock in a month, so counting rows would not count stocks. (Rows with a value
     // named are just those rows.)

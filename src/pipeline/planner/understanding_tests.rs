@@ -491,3 +491,57 @@ fn a_value_in_the_plural_names_the_rows_counted_and_by_groups() {
     assert_eq!(plan.measure.column, None);
     assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "race"));
 }
+
+#[test]
+fn what_a_superlative_or_a_count_is_about_is_never_guessed() {
+    let dataset = described(
+        "name = \"Gems\"\ndescription = \"One row per gem.\"",
+        "gems",
+        &[
+            ("maker", ColumnType::Text),
+            ("model", ColumnType::Text),
+            ("color", ColumnType::Text),
+            ("price", ColumnType::Real),
+            ("carat", ColumnType::Real),
+        ],
+    );
+    let mut values = HashMap::new();
+    values.insert("color".to_string(), vec!["G".to_string(), "H".to_string()]);
+    values.insert(
+        "maker".to_string(),
+        vec!["acme".to_string(), "zenith".to_string()],
+    );
+    values.insert(
+        "model".to_string(),
+        vec!["a1".to_string(), "z9".to_string()],
+    );
+    let profile = Profile {
+        values,
+        ..Profile::default()
+    };
+    let ask = |q: &str| plan(q, &dataset, &profile, None, today());
+    // Largest by what? Not by the main measure, silently.
+    assert_eq!(ask("the largest gem").unwrap_err().leftover, ["largest"]);
+    // "g" (grams) is not the colour "G".
+    let plan = ask("how many gems over 2 carats by color").unwrap();
+    assert!(plan.filters.is_empty(), "{:?}", plan.filters);
+    assert!(ask("how many gems in g").is_err());
+    // The thing counted is what follows "number of".
+    let plan = ask("top 3 makers by number of models").unwrap();
+    assert_eq!(plan.measure.column.as_deref(), Some("model"));
+    assert!(matches!(plan.group, Some(Group::Dimension { ref column, .. }) if column == "maker"));
+}
+
+#[test]
+fn counts_of_people_are_levels_taken_at_the_latest_time() {
+    use crate::datasets::roles::infer_aggregate;
+    use crate::model::Aggregate;
+    assert_eq!(
+        infer_aggregate("unemploy", Some("Number of unemployed people"), None, &[]),
+        Aggregate::Last
+    );
+    assert_eq!(
+        infer_aggregate("visits", Some("Number of visits"), None, &[]),
+        Aggregate::Sum
+    );
+}
