@@ -137,6 +137,11 @@ pub(super) fn read(
                 refers_back = true;
                 true
             }
+            // "What about quantity", "how about 2023": the last question, changed.
+            "about" if matches!(before(i), "what" | "how") => {
+                refers_back = true;
+                true
+            }
             _ => false,
         };
         *slot = recognized;

@@ -208,6 +208,20 @@ fn follow_ups_change_the_previous_plan() {
         }]
     );
     assert_eq!(west.group, weekly.group);
+    // "What about quantity": the same question of another measure.
+    let quantity = plan(
+        "what about quantity",
+        &dataset,
+        &profile,
+        Some(&west),
+        today(),
+    )
+    .unwrap();
+    assert_eq!(quantity.measure.column.as_deref(), Some("quantity"));
+    assert_eq!(
+        (&quantity.filters, &quantity.group),
+        (&west.filters, &west.group)
+    );
 }
 
 #[test]
