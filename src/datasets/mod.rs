@@ -59,6 +59,8 @@ pub struct Profile {
     pub one_row_per_time: HashMap<String, u64>,
     /// Rows of the table.
     pub rows: Option<u64>,
+    /// Id columns with a different value in every row (each row is one order, one car).
+    pub unique_ids: std::collections::HashSet<String>,
 }
 
 pub struct Datasets {
@@ -238,6 +240,17 @@ impl Datasets {
                             })
                             .collect();
                         profile.values.insert(column.name.clone(), values);
+                    }
+                }
+                (ColumnRole::Id, _) => {
+                    let sql = format!(
+                        "SELECT COUNT(DISTINCT {quoted}) = COUNT(*) FROM \"{}\"",
+                        dataset.table
+                    );
+                    let result = self.query(dataset, &sql).await?;
+                    let unique = result.rows.first().and_then(|row| row.first()?.as_i64());
+                    if unique == Some(1) {
+                        profile.unique_ids.insert(column.name.clone());
                     }
                 }
                 (ColumnRole::Time, _) => {

@@ -116,14 +116,16 @@ pub(super) fn rows_may_not_be(dataset: &Dataset, profile: &Profile, word: &str) 
 /// Words naming the dataset's rows: its name and table ("penguins"), what its description
 /// says a row is ("one row per car"), and generic ones ("rows", "records").
 pub(super) fn entity_words(dataset: &Dataset, profile: &Profile) -> Vec<String> {
-    // "Cars93" names cars.
+    // The name's head noun: "Palmer Penguins" names penguins, "Order lines" lines (not
+    // orders); "Cars93" names cars.
     let mut entities: Vec<String> = words(&dataset.name)
-        .into_iter()
+        .last()
         .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()).to_string())
+        .into_iter()
         .collect();
     // One row per day (or month…): the rows are those periods.
     entities.extend(row_periods(profile).map(|(_, grain)| grain.unit().to_string()));
-    entities.extend(words(&dataset.table.replace('_', " ")));
+    entities.extend(words(&dataset.table.replace('_', " ")).pop());
     if let Some(description) = &dataset.description {
         let tokens = words(description);
         for pair in tokens.windows(3) {

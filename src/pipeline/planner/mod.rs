@@ -331,8 +331,9 @@ pub fn plan(
         || !intent.conditions.is_empty()
         || intent.range.is_some()
         || intent.ranking.is_some();
+    let measure_asked = intent.measure.is_some() && !intent.implied_count;
     let follows_up =
-        previous.is_some() && (intent.refers_back || (intent.measure.is_none() && says_something));
+        previous.is_some() && (intent.refers_back || (!measure_asked && says_something));
     let measure_named = intent.measure.is_some();
     let mut plan = match previous {
         Some(previous) if follows_up => merge(previous.clone(), intent),
@@ -408,7 +409,7 @@ pub fn plan(
 }
 
 fn merge(mut plan: Plan, intent: Intent) -> Plan {
-    if let Some(measure) = intent.measure {
+    if let (Some(measure), false) = (intent.measure, intent.implied_count) {
         plan.measure = measure;
     }
     // Grouping a listing, or listing rows after a grouping, asks a new kind of question.

@@ -41,6 +41,9 @@ pub(super) struct Intent {
     pub(super) listing: bool,
     /// A share of the total or a change between periods.
     pub(super) derived: Option<Derived>,
+    /// The measure is a row count only because the rows were named ("penguins by island"),
+    /// not asked for: a follow-up keeps its previous measure.
+    pub(super) implied_count: bool,
     pub(super) understood: Vec<String>,
     /// Words not accounted for: any makes the question unanswerable by the planner.
     pub(super) leftover: Vec<String>,
@@ -88,7 +91,16 @@ pub(super) fn read(
     let mut grain = None;
     let mut grain_span = None;
     if let Some(column) = time_column {
-        if let Some((found, span)) = find_grain(&tokens, &used) {
+        if let Some((mut found, span)) = find_grain(&tokens, &used) {
+            // "Over time" names no grain: years for long data, months otherwise.
+            let unnamed = tokens[span.clone()]
+                .iter()
+                .all(|t| matches!(t.as_str(), "over" | "time" | "trend"));
+            if let (true, Some((first, last))) = (unnamed, profile.time_range.get(column)) {
+                if (*last - *first).num_days() > 5 * 366 {
+                    found = Grain::Year;
+                }
+            }
             grain_span = Some(span.clone());
             intent
                 .understood
@@ -345,13 +357,22 @@ pub(super) fn read(
     };
     let mut dimensions = dimensions.into_iter();
     // "Which island has the most penguins": a ranking of the rows themselves counts them.
+    // "Days with more than 30 mm of precipitation": the column of a condition on the rows
+    // named is not the measure; the rows are counted.
+    if let (Some(column), Some(_), None) = (measure_column, entity_named, agg) {
+        if intent.conditions.iter().any(|c| c.column == column.name) {
+            measure_column = None;
+        }
+    }
     // A ranking counts rows only of groups ("which island has the most penguins"); "the
-    // largest diamond" ranks by something the question does not name.
+    // largest diamond" ranks by something the question does not name. Rows named, grouped or
+    // narrowed, with nothing measured are counted ("penguins by island and species", "days
+    // with more than 30 mm of rain").
     let grouped = !dimensions.as_slice().is_empty() || grain.is_some() || cycle.is_some();
+    let narrowed = !intent.conditions.is_empty() || !intent.filters.is_empty();
+    let implied = measure_column.is_none() && agg.is_none() && (grouped || narrowed);
     let count_rows = entity_named.is_some()
-        && (counting
-            || rows_named_by_value
-            || (ranking.is_some() && measure_column.is_none() && agg.is_none() && grouped))
+        && (counting || rows_named_by_value || implied)
         && term.is_none()
         && id_column.is_none();
     // "The largest diamond": largest by what the question does not say; not a guess. (An
@@ -388,6 +409,8 @@ pub(super) fn read(
             unit: term.unit.clone(),
         })
     } else if let (true, Some(entity)) = (count_rows, entity_named) {
+        // Only implied by naming the rows: a follow-up keeps the measure it had.
+        intent.implied_count = !counting && !rows_named_by_value;
         Some(rows_measure(entity))
     } else if counting
         || (measure_column.is_none() && id_column.is_some() && agg.is_none() && ranking.is_none())
@@ -434,6 +457,22 @@ pub(super) fn read(
                 let agg = if descending { Agg::Max } else { Agg::Min };
                 intent.measure = Some(aggregate_measure(dataset, &column, agg));
                 ranking = None;
+            }
+        }
+    }
+    // "Average quantity per order" where an order spans several rows: the id named but not
+    // counted would be dropped. (Where every row is one order, the rows are the orders.)
+    if let Some(id) = id_column {
+        let counted = intent.measure.as_ref().is_some_and(|m| {
+            m.agg == Agg::Count
+                && (m.column.as_deref() == Some(id.name.as_str()) || m.column.is_none())
+        });
+        if !counted && !profile.unique_ids.contains(&id.name) {
+            for f in found
+                .iter()
+                .filter(|f| matches!(&f.concept, Concept::Column(c) if c.name == id.name))
+            {
+                mark(&mut used, f.span.clone(), false);
             }
         }
     }

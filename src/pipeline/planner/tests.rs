@@ -75,6 +75,8 @@ pub fn sample() -> (Dataset, Profile) {
             time_range,
             one_row_per_time: HashMap::new(),
             rows: None,
+            // Every row of the sample is one order.
+            unique_ids: ["order_id".to_string()].into(),
         },
     )
 }

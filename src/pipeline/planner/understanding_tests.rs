@@ -545,3 +545,71 @@ fn counts_of_people_are_levels_taken_at_the_latest_time() {
         Aggregate::Sum
     );
 }
+
+#[test]
+fn an_id_named_but_not_counted_needs_one_row_per_id() {
+    let dataset = described(
+        "name = \"Order lines\"\n[columns.order_id]\nsynonyms = [\"order\", \"orders\"]",
+        "lines",
+        &[
+            ("order_id", ColumnType::Integer),
+            ("quantity", ColumnType::Integer),
+        ],
+    );
+    let lines = Profile::default();
+    // Orders span several lines: the average line is not the average order.
+    let err = plan(
+        "average quantity per order",
+        &dataset,
+        &lines,
+        None,
+        today(),
+    )
+    .unwrap_err();
+    assert_eq!(err.leftover, ["order"]);
+    // One line per order: the lines are the orders.
+    let orders = Profile {
+        unique_ids: ["order_id".to_string()].into(),
+        ..Profile::default()
+    };
+    let plan = plan(
+        "average quantity per order",
+        &dataset,
+        &orders,
+        None,
+        today(),
+    )
+    .unwrap();
+    assert_eq!(plan.measure.agg, Agg::Avg);
+    // Counting orders is always fine.
+    let counted = super::plan("how many orders", &dataset, &lines, None, today()).unwrap();
+    assert!(sql(&counted).contains("COUNT(DISTINCT order_id)"));
+}
+
+#[test]
+fn rows_named_and_grouped_or_narrowed_are_counted_unless_following_up() {
+    let plan = ask("cars by origin");
+    assert_eq!(
+        (plan.measure.agg, plan.measure.column.as_deref()),
+        (Agg::Count, None)
+    );
+    let plan = ask("cars with more than 200 horsepower");
+    assert_eq!(
+        (plan.measure.agg, plan.measure.column.as_deref()),
+        (Agg::Count, None)
+    );
+    assert_eq!(plan.conditions[0].column, "horsepower");
+    // A follow-up naming the rows keeps the measure of the question it follows.
+    let (dataset, profile) = cars();
+    let first = ask("average weight by origin");
+    let next = super::plan(
+        "now only for European cars",
+        &dataset,
+        &profile,
+        Some(&first),
+        today(),
+    )
+    .unwrap();
+    assert_eq!(next.measure, first.measure);
+    assert_eq!(next.filters[0].values, ["Europe"]);
+}
