@@ -613,3 +613,42 @@ fn rows_named_and_grouped_or_narrowed_are_counted_unless_following_up() {
     assert_eq!(next.measure, first.measure);
     assert_eq!(next.filters[0].values, ["Europe"]);
 }
+
+#[test]
+fn over_time_groups_long_data_by_year() {
+    let dataset = described(
+        "name = \"Generation\"",
+        "generation",
+        &[("date", ColumnType::Date), ("output", ColumnType::Real)],
+    );
+    let mut time_range = HashMap::new();
+    let day = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+    time_range.insert("date".to_string(), (day(2001), day(2017)));
+    let long = Profile {
+        time_range,
+        ..Profile::default()
+    };
+    let plan = plan("output over time", &dataset, &long, None, today()).unwrap();
+    assert!(matches!(
+        plan.group,
+        Some(Group::Time {
+            grain: crate::pipeline::timeframe::Grain::Year,
+            ..
+        })
+    ));
+    let plan = super::plan(
+        "output over time",
+        &dataset,
+        &Profile::default(),
+        None,
+        today(),
+    )
+    .unwrap();
+    assert!(matches!(
+        plan.group,
+        Some(Group::Time {
+            grain: crate::pipeline::timeframe::Grain::Month,
+            ..
+        })
+    ));
+}
