@@ -7,6 +7,7 @@
 //! starting over.
 //!
 //! - `read`: the question's words into an [`read::Intent`], every word accounted for.
+//! - `when`: its time range and time groupings; `counting`: what a count counts.
 //! - `concepts`: which runs of words name columns, values, terms or the rows themselves.
 //! - `grammar`: aggregation, counting, ranking and reference words.
 //! - `conditions`: numeric comparisons and the column each is about.
@@ -17,8 +18,10 @@
 
 mod concepts;
 mod conditions;
+mod counting;
 mod derived;
 mod grammar;
+mod intent;
 mod measures;
 mod ranking;
 mod read;
@@ -27,6 +30,7 @@ mod rows;
 pub(crate) mod tests;
 #[cfg(test)]
 mod understanding_tests;
+mod when;
 
 pub use concepts::relevance;
 pub use measures::{additive, noun, plural_noun};

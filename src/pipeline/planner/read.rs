@@ -7,13 +7,16 @@ use super::concepts::{
     values_named_each, words_of_values, Concept,
 };
 use super::conditions::{attach, find_comparisons, number_text};
+use super::counting::{counted_dimension, names_rows};
 use super::derived::{self, Asked};
 use super::grammar::{self, Grammar};
+pub(super) use super::intent::Intent;
 use super::measures::{
     aggregate_measure, count_measure, default_agg, default_measure, noun, rows_measure, snake,
 };
 use super::ranking::{self, ranking_count};
 use super::rows;
+use super::when::{self, When};
 use super::{group_column, Agg, Condition, Derived, Filter, Group, Measure, Ranking, Within};
 use crate::datasets::Profile;
 use crate::model::{Column, ColumnRole, Dataset};
@@ -22,32 +25,8 @@ use crate::pipeline::text::{
     is_plural, is_size_superlative, number_word, quantity_superlative, superlative, title_case,
     word_match, words, words_as_written,
 };
-use crate::pipeline::timeframe::{find_cycle, find_grain, find_range, Grain, TimeRange};
+use crate::pipeline::timeframe::Grain;
 use chrono::NaiveDate;
-
-/// What one question says, before it is settled into a plan.
-#[derive(Debug, Default)]
-pub(super) struct Intent {
-    pub(super) measure: Option<Measure>,
-    pub(super) group: Option<Group>,
-    pub(super) filters: Vec<Filter>,
-    pub(super) range: Option<TimeRange>,
-    pub(super) ranking: Option<Ranking>,
-    /// "that", "now", "instead", "only": the question refers to the previous one.
-    pub(super) refers_back: bool,
-    pub(super) conditions: Vec<Condition>,
-    pub(super) split: Option<String>,
-    /// The rows themselves, ranked by the measure ("the heaviest penguin").
-    pub(super) listing: bool,
-    /// A share of the total or a change between periods.
-    pub(super) derived: Option<Derived>,
-    /// The measure is a row count only because the rows were named ("penguins by island"),
-    /// not asked for: a follow-up keeps its previous measure.
-    pub(super) implied_count: bool,
-    pub(super) understood: Vec<String>,
-    /// Words not accounted for: any makes the question unanswerable by the planner.
-    pub(super) leftover: Vec<String>,
-}
 
 /// Reads what a question says about the dataset, marking every word it uses.
 pub(super) fn read(
@@ -68,47 +47,18 @@ pub(super) fn read(
         }
     };
 
-    if time_column.is_some() {
-        if let Some((range, span)) = find_range(&tokens, anchor) {
-            intent
-                .understood
-                .push(format!("the time frame {}", range.label));
-            intent.range = Some(range);
-            mark(&mut used, span, true);
-        }
-    }
-    // "By month of the year" first, so its "month" and "year" are not read as a grain.
-    let mut cycle = None;
-    if let Some(column) = time_column {
-        if let Some((found, span)) = find_cycle(&tokens, &used) {
-            intent
-                .understood
-                .push(format!("{column} by {}", found.name()));
-            cycle = Some((column.to_string(), found));
-            mark(&mut used, span, true);
-        }
-    }
-    let mut grain = None;
-    let mut grain_span = None;
-    if let Some(column) = time_column {
-        if let Some((mut found, span)) = find_grain(&tokens, &used) {
-            // "Over time" names no grain: years for long data, months otherwise.
-            let unnamed = tokens[span.clone()]
-                .iter()
-                .all(|t| matches!(t.as_str(), "over" | "time" | "trend"));
-            if let (true, Some((first, last))) = (unnamed, profile.time_range.get(column)) {
-                if (*last - *first).num_days() > 5 * 366 {
-                    found = Grain::Year;
-                }
-            }
-            grain_span = Some(span.clone());
-            intent
-                .understood
-                .push(format!("{} by {}", column, found.unit()));
-            grain = Some((column.to_string(), found));
-            mark(&mut used, span, true);
-        }
-    }
+    let When {
+        cycle,
+        mut grain,
+        grain_span,
+    } = when::read(
+        &tokens,
+        &mut used,
+        &mut intent,
+        time_column,
+        profile,
+        anchor,
+    );
     // The number of a ranking ("top 5", "the 3 heaviest") is neither a value nor a comparison.
     let ranks = |i: usize, before: &str| {
         superlative(&tokens[i]).is_some() || quantity_superlative(&tokens[i], before).is_some()
@@ -332,26 +282,8 @@ pub(super) fn read(
     // rows (the entity was named), grouped by the dimension; "number of orders": the id. A
     // dimension asked "by" or "per" groups; it is never the thing counted.
     let count_dimension = if counting && id_column.is_none() && entity_named.is_none() {
-        // The one right after "number of" / "how many" / "count of", else the first not
-        // asked "by" ("top 3 manufacturers by number of models" counts models).
-        let counted_at = tokens.windows(2).position(|pair| {
-            matches!(
-                (pair[0].as_str(), pair[1].as_str()),
-                ("number" | "count", "of") | ("how", "many")
-            )
-        });
-        let right_after = counted_at.and_then(|at| {
-            dimensions
-                .iter()
-                .position(|(_, _, span)| span.start == at + 2)
-        });
-        right_after
-            .or_else(|| {
-                dimensions
-                    .iter()
-                    .position(|(_, _, span)| !ranking::asked_each(&tokens, span))
-            })
-            .map(|at| dimensions.remove(at).0)
+        let spans: Vec<_> = dimensions.iter().map(|(_, _, span)| span.clone()).collect();
+        counted_dimension(&tokens, &spans).map(|at| dimensions.remove(at).0)
     } else {
         None
     };
@@ -606,10 +538,4 @@ pub(super) fn read(
     };
     intent.leftover = coverage::leftover(&tokens, &used);
     intent
-}
-
-/// Whether `word` is a value said in the plural ("deaths" for "Death"), naming rows that have it.
-fn names_rows(word: &str, value: &str) -> bool {
-    let value = value.to_lowercase();
-    is_plural(word) && !is_plural(&value) && !value.contains(' ') && word != value
 }
