@@ -30,6 +30,8 @@ mod rows;
 pub(crate) mod tests;
 #[cfg(test)]
 mod understanding_tests;
+#[cfg(test)]
+mod unseen_data_tests;
 mod when;
 
 pub use concepts::relevance;
