@@ -493,49 +493,42 @@ pub(super) fn read(
         intent.derived = derived::settle(asked, &intent, &tokens, anchor);
         used[at] = intent.derived.is_some();
     }
-    intent.ranking = match (ranking, &intent.group) {
-        (Some((descending, n, _)), group) if intent.listing => {
+    let settled = ranking.and_then(|(descending, n, superlative)| {
+        let (limit, within) = if intent.listing {
             let plural = entity_named.is_some_and(is_plural);
-            let limit = n.unwrap_or(if plural { 5 } else { 1 }).max(1);
-            let within = if group.is_some() {
+            let within = if intent.group.is_some() {
                 Within::EachGroup
             } else {
                 Within::All
             };
-            Some(Ranking {
-                descending,
-                limit,
-                within,
-            })
-        }
-        (Some((descending, n, superlative)), group) => {
-            if superlative && group.is_none() {
-                None
+            (n.unwrap_or(if plural { 5 } else { 1 }), within)
+        } else if superlative && intent.group.is_none() {
+            // A superlative of nothing grouped became the measure's extreme above.
+            return None;
+        } else {
+            // "Which species has the longest …" asks for one, though "species" is plural.
+            let plural_asked = found.iter().any(|f| {
+                matches!(&f.concept, Concept::Column(c) if Some(&c.name) == group_column(&intent.group))
+                    && is_plural(&f.last_word)
+                    && !matches!(
+                        tokens.get(f.span.end).map(String::as_str),
+                        Some("has" | "is" | "was" | "had" | "does" | "did")
+                    )
+            });
+            let within = if intent.split.is_some() {
+                within
             } else {
-                // "Which species has the longest …" asks for one, though "species" is plural.
-                let plural_asked = found.iter().any(|f| {
-                    matches!(&f.concept, Concept::Column(c) if Some(&c.name) == group_column(&intent.group))
-                        && is_plural(&f.last_word)
-                        && !matches!(
-                            tokens.get(f.span.end).map(String::as_str),
-                            Some("has" | "is" | "was" | "had" | "does" | "did")
-                        )
-                });
-                let limit = n.unwrap_or(if plural_asked { 5 } else { 1 }).max(1);
-                let within = if intent.split.is_some() {
-                    within
-                } else {
-                    Within::All
-                };
-                Some(Ranking {
-                    descending,
-                    limit,
-                    within,
-                })
-            }
-        }
-        (None, _) => None,
-    };
+                Within::All
+            };
+            (n.unwrap_or(if plural_asked { 5 } else { 1 }), within)
+        };
+        Some(Ranking {
+            descending,
+            limit: limit.max(1),
+            within,
+        })
+    });
+    intent.ranking = settled;
     intent.leftover = coverage::leftover(&tokens, &used);
     intent
 }

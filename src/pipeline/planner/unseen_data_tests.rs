@@ -11,21 +11,26 @@ use crate::pipeline::sqlgen::sql;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
-}
-
-#[test]
-fn a_value_spelled_like_a_grammar_word_is_matched_only_as_written() {
-    let dataset = described(
-        "name = \"Midwest\"\ndescription = \"One row per county.\"",
+/// Counties of US states, described by `describe`.
+fn midwest(describe: &str) -> crate::model::Dataset {
+    described(
+        describe,
         "midwest",
         &[
             ("county", ColumnType::Text),
             ("state", ColumnType::Text),
             ("poptotal", ColumnType::Integer),
         ],
-    );
+    )
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+}
+
+#[test]
+fn a_value_spelled_like_a_grammar_word_is_matched_only_as_written() {
+    let dataset = midwest("name = \"Midwest\"\ndescription = \"One row per county.\"");
     let mut values = HashMap::new();
     values.insert(
         "state".to_string(),
@@ -49,15 +54,7 @@ fn a_value_spelled_like_a_grammar_word_is_matched_only_as_written() {
 
 #[test]
 fn a_ranking_by_names_that_collide_ranks_the_rows() {
-    let dataset = described(
-        "name = \"Midwest\"",
-        "midwest",
-        &[
-            ("county", ColumnType::Text),
-            ("state", ColumnType::Text),
-            ("poptotal", ColumnType::Integer),
-        ],
-    );
+    let dataset = midwest("name = \"Midwest\"");
     let mut values = HashMap::new();
     // Four counties, two of them called WAYNE.
     values.insert(
