@@ -130,11 +130,62 @@ async fn rejection_reply(rejection: Rejection) -> Result<warp::reply::Response, 
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed".to_string(),
         )
+    } else if is_not_a_websocket(&rejection) {
+        (
+            StatusCode::BAD_REQUEST,
+            "this address speaks WebSocket only: connect with a WebSocket client".to_string(),
+        )
+    } else if let Some(missing) = rejection.find::<warp::reject::MissingHeader>() {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the {} header is missing", missing.name()),
+        )
+    } else if let Some(invalid) = rejection.find::<warp::reject::InvalidHeader>() {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the {} header could not be read", invalid.name()),
+        )
+    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
+        (
+            StatusCode::BAD_REQUEST,
+            "the query string could not be read".to_string(),
+        )
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large".to_string(),
+        )
     } else {
-        (StatusCode::BAD_REQUEST, format!("{rejection:?}"))
+        // Never warp's Debug text: it names internals and reads as noise to a client.
+        tracing::debug!(?rejection, "request rejected");
+        (
+            StatusCode::BAD_REQUEST,
+            "the request could not be read".to_string(),
+        )
     };
     let body = warp::reply::json(&serde_json::json!({"error": message}));
     Ok(warp::reply::with_status(body, status).into_response())
+}
+
+/// Whether the request reached the WebSocket route without asking to upgrade: the headers an
+/// upgrade needs are missing or say something else.
+fn is_not_a_websocket(rejection: &Rejection) -> bool {
+    const UPGRADE: [&str; 4] = [
+        "connection",
+        "upgrade",
+        "sec-websocket-key",
+        "sec-websocket-version",
+    ];
+    let named = |name: &str| UPGRADE.contains(&name.to_ascii_lowercase().as_str());
+    rejection
+        .find::<warp::ws::MissingConnectionUpgrade>()
+        .is_some()
+        || rejection
+            .find::<warp::reject::MissingHeader>()
+            .is_some_and(|h| named(h.name()))
+        || rejection
+            .find::<warp::reject::InvalidHeader>()
+            .is_some_and(|h| named(h.name()))
 }
 
 /// The web UI's files, compiled into the binary (nothing is fetched at run time).

@@ -123,6 +123,27 @@ async fn the_upgrade_needs_a_valid_token() {
     assert!(reply.to_text().unwrap().contains("getThreadsList"));
 }
 
+/// A plain HTTP request where a WebSocket is expected gets a plain reason, never the web
+/// framework's internal Debug text.
+#[tokio::test]
+async fn a_plain_request_to_the_socket_gets_a_plain_reason() {
+    let server = TestServer::start();
+    let bob = server.add_user("Bob", "bob@example.com");
+    let url = format!("http://{}/ws?token={}", server.addr, bob.token);
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "this address speaks WebSocket only: connect with a WebSocket client"
+    );
+    assert!(
+        !message.contains("Rejection") && !message.contains('{'),
+        "{message}"
+    );
+}
+
 #[tokio::test]
 async fn sigterm_closes_sockets_with_1001_and_data_survives_restart() {
     let mut server = TestServer::start();
