@@ -6,6 +6,7 @@
 //! never reports a total or an end date of a part as if it were the whole.
 
 use super::planner::Plan;
+use super::sqlgen::ident;
 use crate::datasets::QueryResult;
 use serde_json::Value;
 
@@ -238,16 +239,13 @@ impl Sums {
     }
 }
 
-fn display(value: &Value) -> String {
+/// A cell as a label: text as it is, NULL as "(none)".
+pub(super) fn display(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => "(none)".to_string(),
         other => other.to_string(),
     }
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[cfg(test)]

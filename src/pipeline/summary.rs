@@ -4,7 +4,7 @@
 //! the cap, and a total is stated only for measures whose values add up: a sum of averages,
 //! maxima or distinct counts is not a number anyone asked for.
 
-use super::facts::{Facts, Point};
+use super::facts::{display, Facts, Point};
 use super::narrate::{filter_phrase, format_value, frame_phrase, plural};
 use super::planner::{additive, Agg, Derived, Group, Plan, Ranking, Within};
 use super::timeframe::TimeRange;
@@ -276,14 +276,6 @@ fn listing(plan: &Plan, result: &QueryResult) -> String {
                 }
             }
         }
-    }
-}
-
-fn display(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "(none)".to_string(),
-        other => other.to_string(),
     }
 }
 

@@ -98,19 +98,26 @@ pub(super) fn rows_may_not_be(dataset: &Dataset, profile: &Profile, word: &str) 
     let said = |candidates: &[String]| candidates.iter().any(|e| word_match(word, e) >= 2);
     let mut certain: Vec<String> = ROW_NOUNS.iter().map(|w| w.to_string()).collect();
     certain.extend(row_periods(profile).map(|(_, grain)| grain.unit().to_string()));
-    if let Some(description) = &dataset.description {
-        let tokens = words(description);
-        for three in tokens.windows(3) {
-            if three[0] == "row" && three[1] == "per" {
-                certain.push(three[2].clone());
-            }
-        }
-    }
+    certain.extend(described_rows(dataset));
     let times_repeat = profile
         .time_range
         .keys()
         .any(|column| !profile.one_row_per_time.contains_key(column));
     !said(&certain) && times_repeat
+}
+
+/// What the description says a row is: "car" in "one row per car".
+fn described_rows(dataset: &Dataset) -> Vec<String> {
+    let tokens = dataset
+        .description
+        .as_deref()
+        .map(words)
+        .unwrap_or_default();
+    tokens
+        .windows(3)
+        .filter(|three| three[0] == "row" && three[1] == "per")
+        .map(|three| three[2].clone())
+        .collect()
 }
 
 /// Words naming the dataset's rows: its name and table ("penguins"), what its description
@@ -126,14 +133,7 @@ pub(super) fn entity_words(dataset: &Dataset, profile: &Profile) -> Vec<String> 
     // One row per day (or month…): the rows are those periods.
     entities.extend(row_periods(profile).map(|(_, grain)| grain.unit().to_string()));
     entities.extend(words(&dataset.table.replace('_', " ")).pop());
-    if let Some(description) = &dataset.description {
-        let tokens = words(description);
-        for pair in tokens.windows(3) {
-            if pair[0] == "row" && pair[1] == "per" {
-                entities.push(pair[2].clone());
-            }
-        }
-    }
+    entities.extend(described_rows(dataset));
     entities.extend(ROW_NOUNS.iter().map(|w| w.to_string()));
     entities.retain(|w| !coverage::is_filler(w) && w.chars().any(char::is_alphabetic));
     entities
@@ -204,6 +204,7 @@ pub(super) fn words_of_values<'a>(
     used: &[bool],
     dataset: &'a Dataset,
     profile: &Profile,
+    entities: &[String],
 ) -> Vec<(usize, &'a Column)> {
     let candidates: Vec<usize> = (0..tokens.len())
         .filter(|&at| {
@@ -220,7 +221,6 @@ pub(super) fn words_of_values<'a>(
     if candidates.is_empty() {
         return Vec::new();
     }
-    let entities = entity_words(dataset, profile);
     let names_something = |word: &str| {
         entities.iter().any(|e| word_match(word, e) >= 2)
             || dataset

@@ -82,7 +82,9 @@ pub(super) fn read(
     let mut found = find_concepts(&tokens, &written, &mut used, dataset, profile);
     absorb_descriptions(&tokens, &mut used, &found);
     // "Ford cars": a word that only ever appears inside one column's values ("ford pinto").
-    for (at, column) in words_of_values(&tokens, &used, dataset, profile) {
+    // Words naming the rows themselves: "penguins", "cars", "days" over daily data.
+    let entities = entity_words(dataset, profile);
+    for (at, column) in words_of_values(&tokens, &used, dataset, profile, &entities) {
         used[at] = true;
         intent
             .understood
@@ -115,7 +117,6 @@ pub(super) fn read(
     }
 
     // The rows themselves: "penguins" in "how many penguins", "cars" in "the most cars".
-    let entities = entity_words(dataset, profile);
     let mut entity_named: Option<&str> = None;
     for i in 0..tokens.len() {
         if !used[i] && entities.iter().any(|e| word_match(&tokens[i], e) >= 2) {
