@@ -200,3 +200,37 @@ fn valid_email(email: &str) -> bool {
         None => false,
     }
 }
+
+/// The token of a request: `Authorization: Bearer …`, else `X-Api-Key`, else a `?token=` query
+/// parameter (browsers cannot set headers on a WebSocket). One parser for every interface.
+pub fn request_token(
+    authorization: Option<&str>,
+    api_key: Option<&str>,
+    query: Option<&str>,
+) -> Option<String> {
+    let bearer = authorization.and_then(|value| {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
+    bearer
+        .or(api_key)
+        .or(query)
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(str::to_string)
+}
+
+/// The user a request's token belongs to, or why there is none.
+pub fn user_for_token(store: &Store, token: Option<String>) -> Result<User, crate::error::Error> {
+    use crate::error::{Code, Error};
+    let Some(token) = token else {
+        return Err(Error::new(
+            Code::MissingToken,
+            "Missing authentication: send Authorization: Bearer <token> or X-Api-Key: <token>",
+        ));
+    };
+    match authenticate(store, &token)? {
+        Some(user) => Ok(user),
+        None => Err(Error::new(Code::InvalidToken, "Invalid token")),
+    }
+}

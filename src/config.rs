@@ -102,6 +102,15 @@ pub struct ServeArgs {
     /// Texts per embeddings request.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=2048))]
     pub embed_batch_size: u16,
+    /// Questions one user may have the analyst answering at once; more get RATE_LIMITED.
+    #[arg(long, env = "SKEIN_MAX_ANALYSES_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_analyses_per_user: u32,
+    /// Questions the analyst may be answering at once on this server; more get RATE_LIMITED.
+    #[arg(long, env = "SKEIN_MAX_ANALYSES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_analyses: u32,
+    /// Requests one WebSocket connection may have running at once; more get RATE_LIMITED.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_requests_per_connection: u32,
 }
 
 impl ServeArgs {
@@ -146,6 +155,11 @@ impl ServeArgs {
                     attempts: 3,
                 }
             }),
+            analysis_limits: crate::threads::analyses::AnalysisLimits {
+                per_user: self.max_analyses_per_user as usize,
+                total: self.max_analyses as usize,
+            },
+            requests_per_connection: self.max_requests_per_connection as usize,
         }
     }
 }

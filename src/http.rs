@@ -2,6 +2,7 @@
 //! `/assets/…`) served from files compiled into the binary.
 
 use crate::auth;
+use crate::error::{Code, Error};
 use crate::limits::HARD_FRAME_BYTES;
 use crate::model::User;
 use crate::services::Services;
@@ -10,16 +11,12 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
+/// A request refused with an entry of the error table.
 #[derive(Debug)]
-struct Unauthorized(&'static str);
-impl warp::reject::Reject for Unauthorized {}
-
-#[derive(Debug)]
-struct Internal;
-impl warp::reject::Reject for Internal {}
+struct Refused(Error);
+impl warp::reject::Reject for Refused {}
 
 /// All HTTP routes. Each WebSocket task holds a clone of `open_connections` until it ends, so
 /// shutdown can wait for every socket to close.
@@ -79,92 +76,55 @@ pub fn routes(
         .recover(rejection_reply)
 }
 
-/// The user of the bearer token in `Authorization: Bearer …` or `?token=…`.
+/// The user of the token in `Authorization: Bearer …`, `X-Api-Key` or `?token=…`.
 fn authenticated(
     services: Arc<Services>,
 ) -> impl Filter<Extract = (User,), Error = Rejection> + Clone {
     warp::header::optional::<String>("authorization")
+        .and(warp::header::optional::<String>("x-api-key"))
         .and(warp::query::<HashMap<String, String>>())
         .and_then(
-            move |header: Option<String>, query: HashMap<String, String>| {
+            move |header: Option<String>,
+                  api_key: Option<String>,
+                  query: HashMap<String, String>| {
                 let services = services.clone();
                 async move {
-                    let token = match header {
-                        Some(value) => value
-                            .strip_prefix("Bearer ")
-                            .or_else(|| value.strip_prefix("bearer "))
-                            .map(str::trim)
-                            .map(str::to_string),
-                        None => query.get("token").cloned(),
-                    };
-                    let Some(token) = token else {
-                        return Err(warp::reject::custom(Unauthorized(
-                            "missing token: send Authorization: Bearer <token> or ?token=<token>",
-                        )));
-                    };
-                    match auth::authenticate(&services.store, &token) {
-                        Ok(Some(user)) => Ok(user),
-                        Ok(None) => Err(warp::reject::custom(Unauthorized("invalid token"))),
-                        Err(err) => {
-                            tracing::error!(error = %err, "token lookup failed");
-                            Err(warp::reject::custom(Internal))
-                        }
-                    }
+                    let token = auth::request_token(
+                        header.as_deref(),
+                        api_key.as_deref(),
+                        query.get("token").map(String::as_str),
+                    );
+                    auth::user_for_token(&services.store, token)
+                        .map_err(|err| warp::reject::custom(Refused(err)))
                 }
             },
         )
 }
 
+/// Every rejection as an entry of the error table, in the REST body shape.
 async fn rejection_reply(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
-    let (status, message) = if let Some(Unauthorized(message)) = rejection.find() {
-        (StatusCode::UNAUTHORIZED, message.to_string())
-    } else if rejection.find::<Internal>().is_some() {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error".to_string(),
-        )
+    let error = if let Some(Refused(error)) = rejection.find() {
+        error.clone()
     } else if rejection.is_not_found() {
-        (StatusCode::NOT_FOUND, "not found".to_string())
+        Error::new(Code::UnknownRoute, "not found")
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed".to_string(),
-        )
+        Error::new(Code::MethodNotAllowed, "method not allowed")
     } else if is_not_a_websocket(&rejection) {
-        (
-            StatusCode::BAD_REQUEST,
-            "this address speaks WebSocket only: connect with a WebSocket client".to_string(),
-        )
+        Error::malformed("this address speaks WebSocket only: connect with a WebSocket client")
     } else if let Some(missing) = rejection.find::<warp::reject::MissingHeader>() {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("the {} header is missing", missing.name()),
-        )
+        Error::malformed(format!("the {} header is missing", missing.name()))
     } else if let Some(invalid) = rejection.find::<warp::reject::InvalidHeader>() {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("the {} header could not be read", invalid.name()),
-        )
+        Error::malformed(format!("the {} header could not be read", invalid.name()))
     } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
-        (
-            StatusCode::BAD_REQUEST,
-            "the query string could not be read".to_string(),
-        )
+        Error::malformed("the query string could not be read")
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large".to_string(),
-        )
+        Error::new(Code::PayloadTooLarge, "the request body is too large")
     } else {
         // Never warp's Debug text: it names internals and reads as noise to a client.
         tracing::debug!(?rejection, "request rejected");
-        (
-            StatusCode::BAD_REQUEST,
-            "the request could not be read".to_string(),
-        )
+        Error::malformed("the request could not be read")
     };
-    let body = warp::reply::json(&serde_json::json!({"error": message}));
-    Ok(warp::reply::with_status(body, status).into_response())
+    Ok(error.into_response())
 }
 
 /// Whether the request reached the WebSocket route without asking to upgrade: the headers an
@@ -208,10 +168,6 @@ fn asset(path: &str) -> warp::reply::Response {
             headers.insert("cache-control", "no-store".parse().expect("a valid header"));
             response
         }
-        None => warp::reply::with_status(
-            warp::reply::json(&serde_json::json!({"error": "not found"})),
-            StatusCode::NOT_FOUND,
-        )
-        .into_response(),
+        None => Error::new(Code::UnknownRoute, "not found").into_response(),
     }
 }

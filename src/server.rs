@@ -41,6 +41,18 @@ pub async fn run(
     let store = Store::open(data_dir)?;
     let created_admin = auth::bootstrap(&store).await?;
     let services = Arc::new(Services::new(store.clone(), data_dir, args.settings())?);
+    services
+        .events
+        .subscribe(Arc::new(crate::ws::fanout::Renderer));
+    // Questions a stopped server never finished answering say so instead of hanging unanswered.
+    match crate::threads::analyses::mark_interrupted(&services).await {
+        Ok(0) => {}
+        Ok(count) => tracing::warn!(
+            count,
+            "marked analyses cut off by the last stop as interrupted"
+        ),
+        Err(err) => tracing::error!(error = %err, "could not mark interrupted analyses"),
+    }
     if let Some((admin, _)) = &created_admin {
         // First start: register the sample dataset so questions work out of the box.
         if let Err(err) = services.datasets.add_sample(admin.org_id).await {
@@ -51,8 +63,13 @@ pub async fn run(
     let listener =
         listen(args.addr).map_err(|err| format!("cannot listen on {}: {err}", args.addr))?;
     let addr = listener.local_addr()?;
+    let stop = services.analyses.stop_token();
     let admin_task = match admin::bind(data_dir) {
-        Ok(socket) => Some(tokio::spawn(admin::serve(socket, services.clone()))),
+        Ok(socket) => Some(tokio::spawn(admin::serve(
+            socket,
+            services.clone(),
+            stop.clone(),
+        ))),
         Err(err) => {
             tracing::warn!(error = %err, "no admin socket: `skein user …` will not work while this server runs");
             None
@@ -60,13 +77,14 @@ pub async fn run(
     };
 
     // Keeps the search index current, starting with what changed while the server was down.
-    let indexer = tokio::spawn(services.search.clone().run_indexer());
+    let indexer = tokio::spawn(services.search.clone().run_indexer(stop.clone()));
     // Embeds what the configured embedding model lacks (after a model change, or an outage).
-    let vector_filler = tokio::spawn(services.search.clone().run_vector_filler());
+    let vector_filler = tokio::spawn(services.search.clone().run_vector_filler(stop.clone()));
     // Deletes threads whose REST TTL ran out.
-    let ttl_sweeper = tokio::spawn(crate::rest::ttl::run_sweeper(
+    let ttl_sweeper = tokio::spawn(crate::threads::delete::run_expiry(
         services.clone(),
         services.settings.ttl_sweep,
+        stop.clone(),
     ));
     let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
     let routes = crate::http::routes(services.clone(), open_connections);
@@ -99,6 +117,10 @@ pub async fn run(
         .run()
         .await;
 
+    tracing::info!("shutting down: stopping analyses and background tasks");
+    // Running analyses stop and mark their messages interrupted, and watchers are told, before
+    // the sockets close.
+    services.analyses.shut_down(SHUTDOWN_GRACE).await;
     tracing::info!("shutting down: closing connections");
     services
         .hub
@@ -106,12 +128,19 @@ pub async fn run(
     // Every connection task holds a sender; recv() returns None once all of them are gone.
     drop(services);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv()).await;
-    if let Some(task) = admin_task {
-        task.abort();
+    for task in [
+        Some(indexer),
+        Some(vector_filler),
+        Some(ttl_sweeper),
+        admin_task,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+            tracing::warn!("a background task did not stop within the shutdown grace");
+        }
     }
-    indexer.abort();
-    vector_filler.abort();
-    ttl_sweeper.abort();
     let _ = std::fs::remove_file(admin::socket_path(data_dir));
     store.flush().await?;
     tracing::info!("stopped; data flushed");

@@ -5,6 +5,8 @@ use crate::hub::Hub;
 use crate::llm::embeddings::RemoteEmbedder;
 use crate::search::{Embedder, HashedNgrams, Search, DEFAULT_DIM};
 use crate::store::Store;
+use crate::threads::analyses::{Analyses, AnalysisLimits};
+use crate::threads::events::{Bus, Event};
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,6 +27,10 @@ pub struct Settings {
     pub llm: Option<crate::llm::LlmConfig>,
     /// An OpenAI-compatible embeddings API for search, instead of the built-in embedder.
     pub embed: Option<crate::llm::embeddings::EmbedConfig>,
+    /// How many analyses may run at once, per user and in total.
+    pub analysis_limits: AnalysisLimits,
+    /// Requests one WebSocket connection may have running at once.
+    pub requests_per_connection: usize,
 }
 
 impl Default for Settings {
@@ -37,6 +43,8 @@ impl Default for Settings {
             query_limits: QueryLimits::default(),
             llm: None,
             embed: None,
+            analysis_limits: AnalysisLimits::default(),
+            requests_per_connection: 8,
         }
     }
 }
@@ -49,6 +57,10 @@ pub struct Services {
     pub llm: Option<std::sync::Arc<crate::llm::LlmClient>>,
     /// Threads the analyst is working on.
     pub runs: std::sync::Arc<crate::runs::Runs>,
+    /// The analyst's running tasks and their bounds.
+    pub analyses: std::sync::Arc<Analyses>,
+    /// Where the threads core publishes what happened; faces subscribe.
+    pub events: Bus,
     pub settings: Settings,
 }
 
@@ -72,11 +84,20 @@ impl Services {
         Ok(Services {
             llm,
             runs: Default::default(),
+            analyses: Analyses::new(settings.analysis_limits),
+            events: Bus::default(),
             search: std::sync::Arc::new(search),
             datasets: Datasets::new(store.clone(), data_dir, settings.query_limits),
             store,
             hub: Hub::new(settings.send_queue),
             settings,
         })
+    }
+}
+
+impl Services {
+    /// Tells every subscribed face what happened.
+    pub fn publish(&self, event: Event) {
+        self.events.publish(self, event);
     }
 }

@@ -133,7 +133,9 @@ async fn a_plain_request_to_the_socket_gets_a_plain_reason() {
     let response = reqwest::get(&url).await.unwrap();
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
-    let message = body["error"].as_str().unwrap();
+    // Errors outside the REST API take the same shape and table as REST errors.
+    assert_eq!(body["code"], "malformed_request", "{body}");
+    let message = body["detail"].as_str().unwrap();
     assert_eq!(
         message,
         "this address speaks WebSocket only: connect with a WebSocket client"

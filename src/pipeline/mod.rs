@@ -104,6 +104,7 @@ pub async fn run(
     llm: Option<&LlmClient>,
     job: &Job,
     sink: &dyn StepSink,
+    stop: &tokio_util::sync::CancellationToken,
 ) -> Result<Option<Thread>, store::Error> {
     let ctx = Context {
         store,
@@ -113,7 +114,10 @@ pub async fn run(
     };
     let mut recorder = Recorder::new(sink, job.thread_id, job.message_id);
     let mut dataset = None;
-    let outcome = answer(&ctx, &mut recorder, &mut dataset).await;
+    let outcome = tokio::select! {
+        outcome = answer(&ctx, &mut recorder, &mut dataset) => outcome,
+        _ = stop.cancelled() => Err(Failure::interrupted()),
+    };
     persist::persist(store, job, dataset.as_ref(), recorder.into_steps(), outcome).await
 }
 

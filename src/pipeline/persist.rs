@@ -21,6 +21,7 @@ pub async fn persist(
     let context = Json(json!({ "steps": steps }));
     store
         .write_threads(|tx| {
+            tx.analysis_done::<store::Error>(job.message_id)?;
             let Some(mut thread) = tx.thread::<store::Error>(job.thread_id)? else {
                 return Ok(None);
             };
@@ -70,6 +71,31 @@ pub async fn persist(
             thread.updated_at = Some(now);
             tx.put_thread(&thread)?;
             Ok(Some(thread))
+        })
+        .await
+}
+
+/// Marks a message whose analysis never wrote its outcome (the server stopped) as interrupted.
+pub async fn interrupted(
+    store: &Store,
+    thread_id: uuid::Uuid,
+    message_id: uuid::Uuid,
+) -> Result<(), store::Error> {
+    let now = Utc::now();
+    store
+        .write_threads(|tx| {
+            tx.analysis_done::<store::Error>(message_id)?;
+            let Some(mut message) = tx.message::<store::Error>(thread_id, message_id)? else {
+                return Ok(());
+            };
+            if message.responses.is_some() {
+                return Ok(());
+            }
+            message.context = Some(Json(json!({ "steps": [] })));
+            message.set_responses(&[super::steps::INTERRUPTED]);
+            message.updated_at = Some(now);
+            tx.replace_message(&message)?;
+            Ok(())
         })
         .await
 }

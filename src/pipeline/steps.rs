@@ -105,6 +105,23 @@ pub enum FailureKind {
     Internal,
     /// The language model could not be reached, failed, timed out or sent garbage.
     Provider,
+    /// The server shut down (or stopped) before the run finished.
+    Interrupted,
+}
+
+impl FailureKind {
+    /// The entry of the error table a client sees for this failure.
+    pub fn code(self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            FailureKind::NotUnderstood => Code::QuestionNotUnderstood,
+            FailureKind::NoDataset => Code::DatasetNotFound,
+            FailureKind::QueryFailed => Code::QueryFailed,
+            FailureKind::Internal => Code::Internal,
+            FailureKind::Provider => Code::LlmFailed,
+            FailureKind::Interrupted => Code::Interrupted,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +129,20 @@ pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
 }
+
+impl Failure {
+    /// The server stopped before the run finished.
+    pub fn interrupted() -> Failure {
+        Failure {
+            kind: FailureKind::Interrupted,
+            message: INTERRUPTED.into(),
+        }
+    }
+}
+
+/// What a message whose analysis was cut off by a stop of the server says.
+pub const INTERRUPTED: &str =
+    "The analysis was interrupted because the server stopped before it finished. Ask again to run it.";
 
 /// One progress update of one step, as every watcher of the thread receives it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,19 +1,19 @@
 //! `POST /threads/{thread_id}/copy`: a new thread, owned by the caller, with the source's
 //! title, metadata, state values and messages (under new ids).
 
-use super::error::{RestError, RestResult};
 use super::{ok_json, Request};
+use crate::error::{Error, Result};
 use crate::model::{Message, Thread};
 use chrono::Utc;
 use uuid::Uuid;
 
-pub async fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     // The reference server answers a missing source with 409 "Conflict"; 404 says what happened.
     let (source, _) = request.visible_thread(id)?;
     let messages = request.services.store.messages(source.id)?;
     let user = &request.user;
     let now = Utc::now();
-    let copy_id = Uuid::now_v7();
+    let copy_id = crate::threads::rules::new_thread_id();
     let copies: Vec<Message> = messages
         .iter()
         .filter(|m| m.deleted_at.is_none())
@@ -26,7 +26,7 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::
     let thread: Thread = request
         .services
         .store
-        .write_threads::<_, RestError>(|tx| {
+        .write_threads::<_, Error>(|tx| {
             let mut thread = Thread::new(
                 copy_id,
                 user.org_id,
@@ -45,6 +45,12 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::
             Ok(thread)
         })
         .await?;
-    crate::ws::fanout::list_changed(request.services, &thread, user)?;
+    request
+        .services
+        .publish(crate::threads::events::Event::ThreadChanged {
+            thread: thread.clone(),
+            by: user.clone(),
+            origin: None,
+        });
     ok_json(&request.view(thread)?.to_json(false))
 }

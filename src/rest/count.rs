@@ -1,11 +1,11 @@
 //! `POST /threads/count`: how many threads match the filters of a search (a bare integer).
 
-use super::error::RestResult;
 use super::query::Filters;
 use super::schema::Body;
 use super::{ok_json, Request};
+use crate::error::Result;
 
-pub fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
+pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let filters = Filters::parse(&body)?;
     let mut count = 0u64;

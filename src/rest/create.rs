@@ -1,13 +1,12 @@
 //! `POST /threads`: create a thread (`thread_id`, `metadata`, `if_exists`, `ttl`, `supersteps`).
 
-use super::error::{RestError, RestResult};
 use super::schema::{parse_uuid, Body};
 use super::{ok_json, state, Request};
+use crate::error::{Error, Result};
 use crate::model::{Thread, ThreadTtl, TitleSource};
 use crate::store::abort;
 use chrono::Utc;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 /// The title of a thread created without a prompt; the first answer renames it.
 pub const NEW_THREAD_TITLE: &str = "New thread";
@@ -24,12 +23,13 @@ const RESERVED_METADATA: [&str; 5] = [
     "counters_since_delta_snapshot",
 ];
 
-pub async fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
+pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let id = match body.string("thread_id")? {
-        Some(text) => parse_uuid(text)
-            .ok_or_else(|| RestError::unprocessable("Invalid thread ID: must be a UUID"))?,
-        None => Uuid::now_v7(),
+        Some(text) => {
+            parse_uuid(text).ok_or_else(|| Error::invalid("Invalid thread ID: must be a UUID"))?
+        }
+        None => crate::threads::rules::new_thread_id(),
     };
     let metadata = metadata(&body)?.unwrap_or_default();
     let raise = body.one_of("if_exists", &["raise", "do_nothing"])? != Some("do_nothing");
@@ -45,9 +45,10 @@ pub async fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> 
             if let Some(existing) = tx.thread(id)? {
                 let visible = crate::auth::access(user, &existing).is_some();
                 if raise || !visible {
-                    return abort(RestError::conflict(format!(
-                        "Thread with ID {id} already exists"
-                    )));
+                    return abort(Error::new(
+                        crate::error::Code::ThreadExists,
+                        format!("Thread with ID {id} already exists"),
+                    ));
                 }
                 return Ok((existing, false));
             }
@@ -69,13 +70,17 @@ pub async fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> 
         })
         .await?;
     if created {
-        crate::ws::fanout::list_changed(services, &thread, user)?;
+        services.publish(crate::threads::events::Event::ThreadChanged {
+            thread: thread.clone(),
+            by: user.clone(),
+            origin: None,
+        });
     }
     ok_json(&request.view(thread)?.to_json(false))
 }
 
 /// The `metadata` of a create or patch, without the reserved keys.
-pub fn metadata(body: &Body) -> RestResult<Option<Map<String, Value>>> {
+pub fn metadata(body: &Body) -> Result<Option<Map<String, Value>>> {
     Ok(body.object("metadata")?.map(|map| {
         let mut map = map.clone();
         for key in RESERVED_METADATA {
@@ -86,13 +91,13 @@ pub fn metadata(body: &Body) -> RestResult<Option<Map<String, Value>>> {
 }
 
 /// `ttl: {ttl: minutes, strategy?: "delete"}` of a create or patch.
-pub fn ttl(body: &Body) -> RestResult<Option<ThreadTtl>> {
+pub fn ttl(body: &Body) -> Result<Option<ThreadTtl>> {
     let Some(ttl) = body.object("ttl")? else {
         return Ok(None);
     };
     let ttl = Body(ttl.clone());
     if ttl.one_of("strategy", &["delete", "keep_latest"])? == Some("keep_latest") {
-        return Err(RestError::unprocessable(KEEP_LATEST_UNSUPPORTED));
+        return Err(Error::invalid(KEEP_LATEST_UNSUPPORTED));
     }
     let minutes = match ttl.get("ttl") {
         None => return Err(super::schema::required("ttl")),
@@ -101,7 +106,7 @@ pub fn ttl(body: &Body) -> RestResult<Option<ThreadTtl>> {
             .ok_or_else(|| super::schema::type_error("ttl", value, "number"))?,
     };
     if minutes <= 0.0 || !minutes.is_finite() {
-        return Err(RestError::unprocessable(format!(
+        return Err(Error::invalid(format!(
             "ttl must be a positive number of minutes, got {minutes}"
         )));
     }

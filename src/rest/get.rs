@@ -1,10 +1,10 @@
 //! `GET /threads/{thread_id}` (`?include=ttl` adds the TTL).
 
-use super::error::RestResult;
 use super::{ok_json, Request};
+use crate::error::Result;
 use uuid::Uuid;
 
-pub fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+pub fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let (thread, _) = request.visible_thread(id)?;
     let with_ttl = request.query_values("include").iter().any(|v| v == "ttl");
     ok_json(&request.view(thread)?.to_json(with_ttl))

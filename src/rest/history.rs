@@ -2,23 +2,23 @@
 //! checkpoint (its id the checkpoint id); `before` pages back from a checkpoint. Values other
 //! than messages are not versioned: every past state shows their current value.
 
-use super::error::{RestError, RestResult};
 use super::schema::{parse_uuid, Body};
 use super::{ok_json, Request};
+use crate::error::{Error, Result};
 use serde_json::Value;
 use uuid::Uuid;
 
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: i64 = 1000;
 
-pub fn get(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+pub fn get(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let limit = match request.query_values("limit").first() {
         None => DEFAULT_LIMIT,
         Some(text) => text
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| RestError::unprocessable(format!("Invalid limit {text}")))?
+            .ok_or_else(|| Error::invalid(format!("Invalid limit {text}")))?
             as usize,
     };
     let before = match request.query_values("before").first() {
@@ -28,7 +28,7 @@ pub fn get(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response>
     history(request, id, limit, before)
 }
 
-pub fn post(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+pub fn post(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let limit = body
         .integer("limit", 1, Some(MAX_LIMIT))?
@@ -41,13 +41,13 @@ pub fn post(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response
 }
 
 /// A checkpoint given as its id or as `{"checkpoint_id": ...}` (also nested in `configurable`).
-fn checkpoint_id(value: &Value) -> RestResult<Uuid> {
+fn checkpoint_id(value: &Value) -> Result<Uuid> {
     let text = value
         .as_str()
         .or(value["checkpoint_id"].as_str())
         .or(value["configurable"]["checkpoint_id"].as_str());
     text.and_then(parse_uuid)
-        .ok_or_else(|| RestError::unprocessable("before: not a checkpoint id"))
+        .ok_or_else(|| Error::invalid("before: not a checkpoint id"))
 }
 
 fn history(
@@ -55,7 +55,7 @@ fn history(
     id: Uuid,
     limit: usize,
     before: Option<Uuid>,
-) -> RestResult<warp::reply::Response> {
+) -> Result<warp::reply::Response> {
     let (thread, _) = request.visible_thread(id)?;
     let view = request.view(thread)?;
     let newest = match before {

@@ -2,11 +2,11 @@
 //! endpoints), on the same port, store and tokens as the WebSocket API. A thread is one thread
 //! whichever API made it: changes made here reach WebSocket watchers and lists.
 //!
-//! - `error`: `{"detail"}` errors; `schema`: body validation with the reference's messages.
+//! - errors come from the one table (`crate::error`): `{"detail", "code", "type"}` bodies.
+//! - `schema`: body validation with the reference's messages.
 //! - `view`: the Thread and ThreadState objects; `query`: filters, sorting, select, extract.
 //! - one file per endpoint: `create`, `get`, `patch`, `delete`, `search`, `count`, `copy`,
 //!   `prune`, `state` (GET and POST), `history`, `meta` (`/ok`, `/info`, `/openapi.json`).
-//! - `ttl`: the sweeper deleting threads whose time-to-live ran out.
 //!
 //! Authentication: `Authorization: Bearer <token>` or `X-Api-Key: <token>`, the same tokens as
 //! the WebSocket API; `/ok`, `/info` and `/openapi.json` are open.
@@ -15,7 +15,6 @@ mod copy;
 mod count;
 mod create;
 mod delete;
-pub mod error;
 mod get;
 mod history;
 mod meta;
@@ -25,16 +24,15 @@ pub mod query;
 pub mod schema;
 mod search;
 mod state;
-pub mod ttl;
 pub mod view;
 
 use crate::auth;
+use crate::error::{Code, Error, Result};
 use crate::limits::MAX_REST_BODY_BYTES;
 use crate::model::{Thread, User};
 use crate::services::Services;
-use crate::store::{abort, ThreadTxn, TxResult};
+use crate::threads::access::{self, Right};
 use bytes::Buf;
-use error::{RestError, RestResult};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -67,20 +65,16 @@ impl Request<'_> {
     }
 
     /// The thread `id` if this user may see it, else 404 (whether it exists or not).
-    pub fn visible_thread(&self, id: Uuid) -> RestResult<(Thread, auth::Access)> {
-        let thread = self.services.store.thread(id)?;
-        match thread.and_then(|t| auth::access(&self.user, &t).map(|access| (t, access))) {
-            Some(found) => Ok(found),
-            None => Err(RestError::not_found(id)),
-        }
+    pub fn visible_thread(&self, id: Uuid) -> Result<(Thread, auth::Access)> {
+        access::thread(&self.services.store, &self.user, id, Right::See)
     }
 
     /// Every thread this user may see.
-    pub fn visible_threads(&self) -> RestResult<Vec<Thread>> {
+    pub fn visible_threads(&self) -> Result<Vec<Thread>> {
         Ok(auth::visible_threads(&self.services.store, &self.user)?)
     }
 
-    pub fn view(&self, thread: Thread) -> RestResult<view::ThreadView> {
+    pub fn view(&self, thread: Thread) -> Result<view::ThreadView> {
         Ok(view::ThreadView::load(
             &self.services.store,
             &self.services.runs,
@@ -117,7 +111,7 @@ pub fn routes(
                 match read_body(body).await {
                     Ok(body) => handle(&services, path.as_str(), method, headers, query, body)
                         .await
-                        .unwrap_or_else(RestError::into_response),
+                        .unwrap_or_else(Error::into_response),
                     Err(err) => err.into_response(),
                 }
             },
@@ -134,13 +128,13 @@ fn is_api_path(path: &str) -> bool {
 /// read and dropped (up to a hard cap), so the client sees the answer rather than a reset.
 async fn read_body(
     mut stream: impl futures_util::Stream<Item = Result<impl Buf, warp::Error>> + Unpin,
-) -> RestResult<Vec<u8>> {
+) -> Result<Vec<u8>> {
     const HARD_CAP: usize = 8 * MAX_REST_BODY_BYTES;
     let mut body = Vec::new();
     let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
-        let mut chunk = chunk
-            .map_err(|err| RestError::bad_request(format!("could not read the body: {err}")))?;
+        let mut chunk =
+            chunk.map_err(|err| Error::malformed(format!("could not read the body: {err}")))?;
         seen += chunk.remaining();
         if seen > MAX_REST_BODY_BYTES {
             body = Vec::new();
@@ -158,8 +152,8 @@ async fn read_body(
         }
     }
     if seen > MAX_REST_BODY_BYTES {
-        return Err(RestError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        return Err(Error::new(
+            Code::PayloadTooLarge,
             format!("Request body too large (limit: {MAX_REST_BODY_BYTES} bytes)"),
         ));
     }
@@ -173,7 +167,7 @@ async fn handle(
     headers: HeaderMap,
     query: String,
     body: Vec<u8>,
-) -> RestResult<warp::reply::Response> {
+) -> Result<warp::reply::Response> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (segments.as_slice(), &method) {
         (["ok"], &Method::GET) => return Ok(meta::ok()),
@@ -212,73 +206,23 @@ async fn handle(
         (["threads"] | ["threads", _, "copy" | "state" | "history"], _) => {
             Err(method_not_allowed())
         }
-        _ => Err(RestError::new(StatusCode::NOT_FOUND, "Not Found")),
+        _ => Err(Error::new(Code::UnknownRoute, "Not Found")),
     }
 }
 
-/// What a change asks of the caller's access to a thread.
-#[derive(Clone, Copy)]
-pub enum Right {
-    /// Change metadata or state: owners, editors, org admins.
-    Edit,
-    /// Delete: owners and org admins.
-    Manage,
+fn thread_id(text: &str) -> Result<Uuid> {
+    schema::parse_uuid(text).ok_or_else(|| Error::invalid("Invalid thread ID: must be a UUID"))
 }
 
-/// Inside a write: the thread `id` if `user` has `right` to it; 404 if they cannot see it
-/// (whether it exists or not), 403 if they see it without the right.
-pub fn changeable(
-    tx: &ThreadTxn,
-    user: &User,
-    id: Uuid,
-    right: Right,
-) -> TxResult<Thread, RestError> {
-    let Some(thread) = tx.thread(id)? else {
-        return abort(RestError::not_found(id));
-    };
-    let Some(access) = auth::access(user, &thread) else {
-        return abort(RestError::not_found(id));
-    };
-    match right {
-        Right::Edit if !access.can_edit() => abort(RestError::forbidden(
-            "viewers cannot change a thread; ask its owner for editor access",
-        )),
-        Right::Manage if !access.can_manage() => abort(RestError::forbidden(format!(
-            "only the owner or an org admin can delete thread {id}"
-        ))),
-        _ => Ok(thread),
-    }
-}
-
-fn thread_id(text: &str) -> RestResult<Uuid> {
-    schema::parse_uuid(text)
-        .ok_or_else(|| RestError::unprocessable("Invalid thread ID: must be a UUID"))
-}
-
-fn method_not_allowed() -> RestError {
-    RestError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+fn method_not_allowed() -> Error {
+    Error::new(Code::MethodNotAllowed, "Method Not Allowed")
 }
 
 /// The user of `Authorization: Bearer` or `X-Api-Key`.
-fn authenticate(services: &Services, headers: &HeaderMap) -> RestResult<User> {
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
-    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    let Some(token) = bearer.or(api_key).map(str::trim) else {
-        return Err(RestError::new(
-            StatusCode::UNAUTHORIZED,
-            "Missing authentication: send Authorization: Bearer <token> or X-Api-Key: <token>",
-        ));
-    };
-    match auth::authenticate(&services.store, token)? {
-        Some(user) => Ok(user),
-        None => Err(RestError::new(StatusCode::UNAUTHORIZED, "Invalid token")),
-    }
+fn authenticate(services: &Services, headers: &HeaderMap) -> Result<User> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let token = auth::request_token(header("authorization"), header("x-api-key"), None);
+    auth::user_for_token(&services.store, token)
 }
 
 /// A JSON reply with a status.
@@ -287,7 +231,7 @@ pub fn json_reply(status: StatusCode, value: &serde_json::Value) -> warp::reply:
     warp::reply::with_status(warp::reply::json(value), status).into_response()
 }
 
-pub fn ok_json(value: &serde_json::Value) -> RestResult<warp::reply::Response> {
+pub fn ok_json(value: &serde_json::Value) -> Result<warp::reply::Response> {
     Ok(json_reply(StatusCode::OK, value))
 }
 

@@ -2,13 +2,16 @@
 //! return=minimal` answers 204 instead of the thread.
 
 use super::create;
-use super::error::RestResult;
 use super::schema::Body;
-use super::{changeable, no_content, ok_json, Request, Right};
+use super::{no_content, ok_json, Request};
+use crate::error::Result;
+use crate::threads::access::{self, Right};
+use crate::threads::events::Event;
+use crate::threads::rules;
 use chrono::Utc;
 use uuid::Uuid;
 
-pub async fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let metadata = create::metadata(&body)?;
     let ttl = create::ttl(&body)?;
@@ -18,7 +21,7 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::
     let thread = services
         .store
         .write_threads(|tx| {
-            let mut thread = changeable(tx, user, id, Right::Edit)?;
+            let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
             if let Some(metadata) = &metadata {
                 let merged = thread.api.metadata.0.as_object_mut();
                 let merged = merged.expect("metadata is always an object");
@@ -29,14 +32,16 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::
             if ttl.is_some() {
                 thread.api.ttl = ttl;
             }
-            thread.last_edited = now;
-            thread.updated_at = Some(now);
-            thread.updated_by = user.id;
+            rules::stamp(&mut thread, user, now);
             tx.put_thread(&thread)?;
             Ok(thread)
         })
         .await?;
-    crate::ws::fanout::list_changed(services, &thread, user)?;
+    services.publish(Event::ThreadChanged {
+        thread: thread.clone(),
+        by: user.clone(),
+        origin: None,
+    });
     let minimal = request
         .headers
         .get_all("prefer")

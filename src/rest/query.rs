@@ -1,9 +1,9 @@
 //! What `POST /threads/search` and `/threads/count` share: filters (Postgres-style JSON
 //! containment), sorting with a deterministic tie-break, `select` and `extract`.
 
-use super::error::{RestError, RestResult};
 use super::schema::{check_enum, invalid, type_error, Body};
 use super::view::{ThreadView, THREAD_FIELDS};
+use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
 pub const STATUSES: [&str; 4] = ["idle", "busy", "interrupted", "error"];
@@ -41,7 +41,7 @@ pub struct Filters {
 }
 
 impl Filters {
-    pub fn parse(body: &Body) -> RestResult<Filters> {
+    pub fn parse(body: &Body) -> Result<Filters> {
         Ok(Filters {
             metadata: body.object("metadata")?.map(|m| Value::Object(m.clone())),
             values: body.object("values")?.map(|m| Value::Object(m.clone())),
@@ -91,7 +91,7 @@ pub struct Sort {
 
 impl Sort {
     /// Default: the most recently changed first (like the WebSocket thread list).
-    pub fn parse(body: &Body) -> RestResult<Sort> {
+    pub fn parse(body: &Body) -> Result<Sort> {
         let by = match body.one_of("sort_by", &SORT_FIELDS)? {
             Some("thread_id") => SortBy::ThreadId,
             Some("status") => SortBy::Status,
@@ -137,7 +137,7 @@ enum SortKey {
 }
 
 /// `select`: the fields to return (all when absent or empty).
-pub fn parse_select(body: &Body) -> RestResult<Option<Vec<String>>> {
+pub fn parse_select(body: &Body) -> Result<Option<Vec<String>>> {
     let Some(fields) = body.strings("select")? else {
         return Ok(None);
     };
@@ -159,7 +159,7 @@ pub enum Step {
 }
 
 /// Validates `extract` as the reference server does, in its order.
-pub fn parse_extract(body: &Body) -> RestResult<Vec<Extract>> {
+pub fn parse_extract(body: &Body) -> Result<Vec<Extract>> {
     let Some(map) = body.object("extract")? else {
         return Ok(Vec::new());
     };
@@ -183,7 +183,7 @@ pub fn parse_extract(body: &Body) -> RestResult<Vec<Extract>> {
     for (alias, path) in map {
         let path = path.as_str().unwrap_or_default();
         if !is_identifier(alias) {
-            return Err(RestError::unprocessable(format!(
+            return Err(Error::invalid(format!(
                 "Extract key '{alias}' must be a valid identifier (letters, digits, underscores)"
             )));
         }
@@ -194,19 +194,19 @@ pub fn parse_extract(body: &Body) -> RestResult<Vec<Extract>> {
             .collect();
         if !reserved.is_empty() {
             reserved.sort();
-            return Err(RestError::unprocessable(
+            return Err(Error::invalid(
                 format!("Extract keys cannot use reserved field names: {reserved:?}")
                     .replace('"', "'"),
             ));
         }
         if path.is_empty() {
-            return Err(RestError::unprocessable(format!(
+            return Err(Error::invalid(format!(
                 "Extract path for '{alias}' must be a non-empty string"
             )));
         }
         let root = path.split(['.', '[']).next().unwrap_or_default();
         if !EXTRACT_ROOTS.contains(&root) {
-            return Err(RestError::unprocessable(format!(
+            return Err(Error::invalid(format!(
                 "Extract path '{path}' must start with one of: {}",
                 EXTRACT_ROOTS.join(", ")
             )));

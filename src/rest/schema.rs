@@ -2,7 +2,7 @@
 //! OpenAPI schemas, so a failure names the value, the rule and the field, e.g.
 //! `1001 is greater than the maximum of 1000` … `On instance["limit"]`.
 
-use super::error::{RestError, RestResult};
+use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ pub struct Body(pub Map<String, Value>);
 impl Body {
     /// Parses a body; an empty body is `{}` where `empty_ok` (endpoints whose fields are all
     /// optional), else invalid.
-    pub fn parse(bytes: &[u8], empty_ok: bool) -> RestResult<Body> {
+    pub fn parse(bytes: &[u8], empty_ok: bool) -> Result<Body> {
         if bytes.iter().all(u8::is_ascii_whitespace) && empty_ok {
             return Ok(Body(Map::new()));
         }
@@ -24,7 +24,7 @@ impl Body {
                 "",
                 &format!("{} is not of type \"object\"", other),
             )),
-            Err(_) => Err(RestError::unprocessable("Invalid JSON in request body")),
+            Err(_) => Err(Error::invalid("Invalid JSON in request body")),
         }
     }
 
@@ -33,7 +33,7 @@ impl Body {
     }
 
     /// An optional object field; `null` is a type error like any other.
-    pub fn object(&self, field: &str) -> RestResult<Option<&Map<String, Value>>> {
+    pub fn object(&self, field: &str) -> Result<Option<&Map<String, Value>>> {
         match self.0.get(field) {
             None => Ok(None),
             Some(Value::Object(map)) => Ok(Some(map)),
@@ -41,7 +41,7 @@ impl Body {
         }
     }
 
-    pub fn string(&self, field: &str) -> RestResult<Option<&str>> {
+    pub fn string(&self, field: &str) -> Result<Option<&str>> {
         match self.0.get(field) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
@@ -50,7 +50,7 @@ impl Body {
     }
 
     /// An optional string that must be one of `allowed`.
-    pub fn one_of(&self, field: &str, allowed: &[&str]) -> RestResult<Option<&str>> {
+    pub fn one_of(&self, field: &str, allowed: &[&str]) -> Result<Option<&str>> {
         let Some(value) = self.string(field)? else {
             return Ok(None);
         };
@@ -59,7 +59,7 @@ impl Body {
     }
 
     /// An optional integer within `min..=max`.
-    pub fn integer(&self, field: &str, min: i64, max: Option<i64>) -> RestResult<Option<i64>> {
+    pub fn integer(&self, field: &str, min: i64, max: Option<i64>) -> Result<Option<i64>> {
         let Some(value) = self.0.get(field) else {
             return Ok(None);
         };
@@ -86,7 +86,7 @@ impl Body {
     }
 
     /// An optional array of strings.
-    pub fn strings(&self, field: &str) -> RestResult<Option<Vec<&str>>> {
+    pub fn strings(&self, field: &str) -> Result<Option<Vec<&str>>> {
         let Some(value) = self.0.get(field) else {
             return Ok(None);
         };
@@ -99,12 +99,12 @@ impl Body {
                 Value::String(s) => Ok(s.as_str()),
                 other => Err(type_error(field, other, "string")),
             })
-            .collect::<RestResult<Vec<_>>>()
+            .collect::<Result<Vec<_>>>()
             .map(Some)
     }
 }
 
-pub fn check_enum(field: &str, value: &str, allowed: &[&str]) -> RestResult<()> {
+pub fn check_enum(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&value) {
         return Ok(());
     }
@@ -122,7 +122,7 @@ pub fn check_enum(field: &str, value: &str, allowed: &[&str]) -> RestResult<()> 
     ))
 }
 
-pub fn type_error(field: &str, value: &Value, expected: &str) -> RestError {
+pub fn type_error(field: &str, value: &Value, expected: &str) -> Error {
     invalid(
         value,
         "type",
@@ -131,14 +131,14 @@ pub fn type_error(field: &str, value: &Value, expected: &str) -> RestError {
     )
 }
 
-pub fn required(field: &str) -> RestError {
-    RestError::unprocessable(format!(
+pub fn required(field: &str) -> Error {
+    Error::invalid(format!(
         "\"{field}\" is a required property\n\nFailed validating \"required\" in schema"
     ))
 }
 
 /// The reference server's jsonschema message: what failed, the rule, and where.
-pub fn invalid(value: &Value, rule: &str, field: &str, message: &str) -> RestError {
+pub fn invalid(value: &Value, rule: &str, field: &str, message: &str) -> Error {
     let (schema, instance) = if field.is_empty() {
         ("schema".to_string(), "instance".to_string())
     } else {
@@ -147,7 +147,7 @@ pub fn invalid(value: &Value, rule: &str, field: &str, message: &str) -> RestErr
             format!("instance[\"{field}\"]"),
         )
     };
-    RestError::unprocessable(format!(
+    Error::invalid(format!(
         "{message}\n\nFailed validating \"{rule}\" in {schema}\n\nOn {instance}:\n    {}",
         value
     ))

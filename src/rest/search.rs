@@ -2,10 +2,10 @@
 //! user may see. Pagination headers follow the reference server: `X-Pagination-Next` when
 //! more follow, and `X-Pagination-Total` (offset + limit + 1 then, else offset + page size).
 
-use super::error::{RestError, RestResult};
 use super::query::{self, Filters, Sort};
 use super::schema::{parse_uuid, Body};
 use super::Request;
+use crate::error::{Error, Result};
 use serde_json::Value;
 use std::collections::HashSet;
 use warp::http::HeaderValue;
@@ -13,16 +13,16 @@ use warp::http::HeaderValue;
 const DEFAULT_LIMIT: i64 = 10;
 const MAX_LIMIT: i64 = 1000;
 
-pub fn handle(request: &Request<'_>) -> RestResult<warp::reply::Response> {
+pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let ids = match body.strings("ids")? {
         Some(ids) => Some(
             ids.iter()
                 .map(|id| {
                     parse_uuid(id)
-                        .ok_or_else(|| RestError::bad_request(format!("Invalid thread ID {id}")))
+                        .ok_or_else(|| Error::malformed(format!("Invalid thread ID {id}")))
                 })
-                .collect::<RestResult<HashSet<_>>>()?,
+                .collect::<Result<HashSet<_>>>()?,
         )
         .filter(|ids| !ids.is_empty()),
         None => None,

@@ -6,24 +6,27 @@
 //! unanswered one, or stands alone. Other keys are kept as the thread's state values, each
 //! replacing the old value. Writing does not run the analyst.
 
-use super::error::{RestError, RestResult};
 use super::schema::{parse_uuid, Body};
 use super::view::ai_turn_id;
-use super::{changeable, ok_json, Request, Right};
+use super::{ok_json, Request};
+use crate::error::{Error, Result};
 use crate::limits::MAX_PROMPT_CHARS;
 use crate::model::{Message, Thread, Timestamp, User};
 use crate::store::{abort, ThreadTxn, TxResult};
+use crate::threads::access::{self, Right};
+use crate::threads::events::Event;
+use crate::threads::rules;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-pub fn get(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+pub fn get(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let (thread, _) = request.visible_thread(id)?;
     let view = request.view(thread)?;
     ok_json(&view.state(view.messages.len()))
 }
 
-pub async fn post(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Response> {
+pub async fn post(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, false)?;
     let update = match body.get("values") {
         None | Some(Value::Null) => Update::default(),
@@ -36,9 +39,10 @@ pub async fn post(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Re
     let thread = services
         .store
         .write_threads(|tx| {
-            let mut thread = changeable(tx, user, id, Right::Edit)?;
+            let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
             if services.runs.is_busy(id) {
-                return abort(RestError::conflict(
+                return abort(Error::new(
+                    crate::error::Code::ThreadBusy,
                     "Thread is busy: the analyst is answering on it; try again when it is idle",
                 ));
             }
@@ -47,7 +51,11 @@ pub async fn post(request: &Request<'_>, id: Uuid) -> RestResult<warp::reply::Re
             Ok(thread)
         })
         .await?;
-    crate::ws::fanout::thread_updated(services, &thread, user)?;
+    services.publish(Event::ThreadChanged {
+        thread: thread.clone(),
+        by: user.clone(),
+        origin: None,
+    });
     let view = request.view(thread)?;
     let state = view.state(view.messages.len());
     ok_json(&json!({"checkpoint": state["checkpoint"]}))
@@ -69,7 +77,7 @@ struct Turn {
 }
 
 impl Update {
-    pub fn parse(values: &Map<String, Value>) -> RestResult<Update> {
+    pub fn parse(values: &Map<String, Value>) -> Result<Update> {
         let mut update = Update::default();
         for (key, value) in values {
             if key != "messages" {
@@ -90,7 +98,7 @@ impl Update {
 }
 
 impl Turn {
-    fn parse(item: &Value) -> RestResult<Turn> {
+    fn parse(item: &Value) -> Result<Turn> {
         let kind = item["type"]
             .as_str()
             .or(item["role"].as_str())
@@ -99,7 +107,7 @@ impl Turn {
             "human" | "user" => true,
             "ai" | "assistant" => false,
             other => {
-                return Err(RestError::unprocessable(format!(
+                return Err(Error::invalid(format!(
                     "values.messages: only \"human\" and \"ai\" messages can be stored, got {:?}",
                     other
                 )))
@@ -113,16 +121,24 @@ impl Turn {
                 .collect::<Vec<_>>()
                 .join(""),
             _ => {
-                return Err(RestError::unprocessable(
+                return Err(Error::invalid(
                     "values.messages: each message needs a \"content\" string (or text blocks)",
                 ))
             }
         };
-        if content.chars().count() > MAX_PROMPT_CHARS {
-            return Err(RestError::unprocessable(format!(
+        // A human turn is a prompt, under the same rule as on every interface.
+        let content = if human {
+            rules::prompt(&content).map_err(|err| Error {
+                message: format!("values.messages: {}", err.message),
+                ..err
+            })?
+        } else if content.chars().count() > MAX_PROMPT_CHARS {
+            return Err(Error::invalid(format!(
                 "values.messages: a message may have at most {MAX_PROMPT_CHARS} characters"
             )));
-        }
+        } else {
+            content
+        };
         let id = match &item["id"] {
             Value::String(id) => Some(id.clone()),
             _ => None,
@@ -132,7 +148,7 @@ impl Turn {
 }
 
 /// `supersteps` of a create: `[{updates: [{values, as_node}]}]`, applied in order.
-pub fn supersteps(body: &Body) -> RestResult<Vec<Update>> {
+pub fn supersteps(body: &Body) -> Result<Vec<Update>> {
     let Some(steps) = body.get("supersteps") else {
         return Ok(Vec::new());
     };
@@ -142,7 +158,7 @@ pub fn supersteps(body: &Body) -> RestResult<Vec<Update>> {
     let mut updates = Vec::new();
     for step in steps {
         let Some(Value::Array(list)) = step.get("updates") else {
-            return Err(RestError::unprocessable(
+            return Err(Error::invalid(
                 "supersteps: each superstep needs an \"updates\" array",
             ));
         };
@@ -164,7 +180,7 @@ pub fn apply(
     user: &User,
     update: &Update,
     now: Timestamp,
-) -> TxResult<(), RestError> {
+) -> TxResult<(), Error> {
     for turn in &update.messages {
         let existing = match turn.id.as_deref().and_then(parse_uuid) {
             Some(id) => find(tx, thread, id)?,
@@ -181,7 +197,7 @@ pub fn apply(
                 tx.replace_message(&message)?;
             }
             (Some(_), _) => {
-                return abort(RestError::unprocessable(
+                return abort(Error::invalid(
                     "values.messages: a message cannot change between human and ai",
                 ))
             }
@@ -214,9 +230,7 @@ pub fn apply(
         }
     }
     thread.api.state_updated_at = Some(now);
-    thread.last_edited = now;
-    thread.updated_at = Some(now);
-    thread.updated_by = user.id;
+    rules::stamp(thread, user, now);
     Ok(())
 }
 
@@ -227,7 +241,7 @@ enum Side {
 
 /// The message of `thread` a turn id names: a message's own id is its human turn, the derived
 /// [`ai_turn_id`] its answer.
-fn find(tx: &ThreadTxn, thread: &Thread, id: Uuid) -> TxResult<Option<(Message, Side)>, RestError> {
+fn find(tx: &ThreadTxn, thread: &Thread, id: Uuid) -> TxResult<Option<(Message, Side)>, Error> {
     if let Some(message) = tx.message(thread.id, id)? {
         return Ok(Some((message, Side::Human)));
     }

@@ -37,6 +37,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use text::TextIndex;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Results of a search, best first.
@@ -433,10 +434,13 @@ impl Search {
     /// Keeps the configured model's vectors complete: a full pass on start after a model change
     /// (or after a stop with work left), then the threads the indexer marks stale. Retries with
     /// backoff while the provider fails; search uses the text leg and older vectors meanwhile.
-    pub async fn run_vector_filler(self: Arc<Self>) {
+    pub async fn run_vector_filler(self: Arc<Self>, stop: CancellationToken) {
         let mut full_pass = !self.configured_model_complete().unwrap_or(false);
         loop {
-            self.fill.notified().await;
+            tokio::select! {
+                _ = self.fill.notified() => {}
+                _ = stop.cancelled() => return,
+            }
             let mut failures = 0u32;
             loop {
                 let started = std::time::Instant::now();
@@ -607,7 +611,7 @@ impl Search {
     }
 
     /// Keeps the index current: wakes on every thread write and catches up.
-    pub async fn run_indexer(self: Arc<Self>) {
+    pub async fn run_indexer(self: Arc<Self>, stop: CancellationToken) {
         loop {
             let started = std::time::Instant::now();
             match self.catch_up().await {
@@ -622,7 +626,10 @@ impl Search {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
-            self.store.changed().await;
+            tokio::select! {
+                _ = self.store.changed() => {}
+                _ = stop.cancelled() => return,
+            }
             // Let a burst of writes land in one commit.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -92,6 +92,8 @@ pub struct Store {
     message_keys: sled::Tree,
     changes: sled::Tree,
     expiring: sled::Tree,
+    /// Messages whose analysis has not written its outcome yet: message id → thread id.
+    pending_analyses: sled::Tree,
     datasets: sled::Tree,
     vectors: sled::Tree,
     vector_models: sled::Tree,
@@ -129,6 +131,7 @@ impl Store {
             message_keys: tree("message_keys")?,
             changes: tree("changes")?,
             expiring: tree("expiring")?,
+            pending_analyses: tree("pending_analyses")?,
             datasets: tree("datasets")?,
             vectors: tree("vectors")?,
             vector_models: tree("vector_models")?,

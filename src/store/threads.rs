@@ -18,6 +18,7 @@ pub struct ThreadTxn<'a> {
     messages: &'a TransactionalTree,
     message_keys: &'a TransactionalTree,
     expiring: &'a TransactionalTree,
+    pending: &'a TransactionalTree,
     touched: RefCell<Vec<Uuid>>,
 }
 
@@ -110,6 +111,20 @@ impl ThreadTxn<'_> {
         Ok(())
     }
 
+    /// Records that the analyst owes `message` an answer, so a stop before it is written can
+    /// be found at the next start.
+    pub fn analysis_pending<E>(&self, message: &Message) -> TxResult<(), E> {
+        self.pending
+            .insert(message.id.as_bytes(), message.thread_id.as_bytes())?;
+        Ok(())
+    }
+
+    /// The analyst's outcome for `message_id` is written (an answer, a failure, an interruption).
+    pub fn analysis_done<E>(&self, message_id: Uuid) -> TxResult<(), E> {
+        self.pending.remove(message_id.as_bytes())?;
+        Ok(())
+    }
+
     fn touch(&self, thread_id: Uuid) {
         let mut touched = self.touched.borrow_mut();
         if !touched.contains(&thread_id) {
@@ -139,6 +154,7 @@ impl Store {
             &self.changes,
             &self.meta,
             &self.expiring,
+            &self.pending_analyses,
         );
         let result = trees.transaction(
             |(
@@ -150,6 +166,7 @@ impl Store {
                 changes,
                 meta,
                 expiring,
+                pending,
             )| {
                 let txn = ThreadTxn {
                     threads,
@@ -158,6 +175,7 @@ impl Store {
                     messages,
                     message_keys,
                     expiring,
+                    pending,
                     touched: RefCell::new(Vec::new()),
                 };
                 let value = body(&txn)?;
@@ -175,6 +193,19 @@ impl Store {
         self.flush().await?;
         self.changed.notify_one();
         Ok(value)
+    }
+
+    /// Messages the analyst owes an answer: (thread id, message id).
+    pub fn pending_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+        let mut pending = Vec::new();
+        for entry in self.pending_analyses.iter() {
+            let (message, thread) = entry?;
+            let id = |raw: &[u8]| {
+                Uuid::from_slice(raw).map_err(|e| sled::Error::Unsupported(e.to_string()))
+            };
+            pending.push((id(&thread)?, id(&message)?));
+        }
+        Ok(pending)
     }
 
     /// Threads that have a TTL (deleted ones excluded).

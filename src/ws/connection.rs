@@ -1,8 +1,10 @@
-//! One WebSocket connection: a reader that answers requests in order, and a writer that drains
-//! the connection's bounded queue, pings, and sends the close frame.
+//! One WebSocket connection: a reader that keeps reading frames (so pings, pongs and closes
+//! are seen while a request runs), a worker that answers the connection's requests in order
+//! from a bounded queue, and a writer that drains the outbound queue, pings, and closes.
 
-use super::envelope::{parse_request, ApiError, Outgoing, Unparseable};
+use super::envelope::{parse_request, Outgoing, Request, Unparseable};
 use super::{dispatch, fanout, Context, Route};
+use crate::error::{Code, Error};
 use crate::hub::{Closer, CLOSE_GOING_AWAY};
 use crate::limits::MAX_FRAME_BYTES;
 use crate::model::User;
@@ -13,6 +15,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use warp::ws::{Message, WebSocket};
 
 /// How long a closing connection may take to deliver what it is writing and its close frame.
@@ -34,6 +37,25 @@ pub async fn serve_connection(socket: WebSocket, services: Arc<Services>, user: 
         services.settings.pong_timeout,
     ));
     tracing::debug!(conn, user = %user.email, "connection opened");
+    // Requests run one after another, in the order sent (two quick posts to one thread are
+    // stored in that order), while the reader goes on; a full queue is answered RATE_LIMITED.
+    let (queue, mut queued) =
+        mpsc::channel::<(Route, Request)>(services.settings.requests_per_connection);
+    let mut worker = {
+        let (services, user) = (services.clone(), user.clone());
+        tokio::spawn(async move {
+            while let Some((route, request)) = queued.recv().await {
+                let ctx = Context {
+                    services: &services,
+                    conn,
+                    user: &user,
+                    route,
+                    request_id: request.request_id.as_ref(),
+                };
+                dispatch(&ctx, request.data).await;
+            }
+        })
+    };
 
     loop {
         let frame = tokio::select! {
@@ -57,16 +79,28 @@ pub async fn serve_connection(socket: WebSocket, services: Arc<Services>, user: 
                 &services,
                 conn,
                 &user,
-                ApiError::bad_request(
+                Error::malformed(
                     "binary frames are not supported; send each request as a JSON text frame",
                 ),
             );
         } else if let Ok(text) = message.to_str() {
-            handle_text(&services, conn, &user, text).await;
+            if let Some(request) = read_request(&services, conn, &user, text) {
+                if let Err(TrySendError::Full((route, request))) = queue.try_send(request) {
+                    refuse_busy(&services, conn, &user, route, request);
+                }
+            }
         }
         // Pings are answered by the WebSocket layer; pongs only refresh `last_heard`.
     }
 
+    // What the client sent before leaving still runs; then the worker ends.
+    drop(queue);
+    if tokio::time::timeout(CLOSE_GRACE, &mut worker)
+        .await
+        .is_err()
+    {
+        worker.abort();
+    }
     let departures = services.hub.unregister(conn);
     fanout::announce_departures(&services, &departures);
     closer.close(1000, "");
@@ -79,13 +113,23 @@ pub async fn serve_connection(socket: WebSocket, services: Arc<Services>, user: 
     tracing::debug!(conn, "connection closed");
 }
 
-async fn handle_text(services: &Arc<Services>, conn: u64, user: &User, text: &str) {
+/// A text frame as a request for a known route; anything else is answered here and dropped.
+fn read_request(
+    services: &Services,
+    conn: u64,
+    user: &User,
+    text: &str,
+) -> Option<(Route, Request)> {
     if text.len() > MAX_FRAME_BYTES {
-        let error = ApiError::too_large(format!(
-            "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
-            text.len()
-        ));
-        return reject_frame(services, conn, user, error);
+        let error = Error::new(
+            Code::PayloadTooLarge,
+            format!(
+                "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
+                text.len()
+            ),
+        );
+        reject_frame(services, conn, user, error);
+        return None;
     }
     let request = match parse_request(text) {
         Ok(request) => request,
@@ -101,13 +145,15 @@ async fn handle_text(services: &Arc<Services>, conn: u64, user: &User, text: &st
                 error: Some(&error),
                 sent_by: None,
                 request_id: request_id.as_ref(),
+                send_back_to_user: false,
             }
             .to_text();
-            return services.hub.send(conn, text);
+            services.hub.send(conn, text);
+            return None;
         }
     };
     let Some(route) = Route::parse(&request.route) else {
-        let error = ApiError::bad_request(format!(
+        let error = Error::new(Code::UnknownRoute, format!(
             "unknown route {:?}; routes are /threads/list, /threads/get, /threads/post, \
              /threads/update, /threads/delete, /threads/unsubscribe, /threads/search, /datasets/list, /users/me",
             request.route
@@ -119,10 +165,17 @@ async fn handle_text(services: &Arc<Services>, conn: u64, user: &User, text: &st
             error: Some(&error),
             sent_by: None,
             request_id: request.request_id.as_ref(),
+            send_back_to_user: false,
         }
         .to_text();
-        return services.hub.send(conn, text);
+        services.hub.send(conn, text);
+        return None;
     };
+    Some((route, request))
+}
+
+/// Answers a request that found the connection's queue full.
+fn refuse_busy(services: &Arc<Services>, conn: u64, user: &User, route: Route, request: Request) {
     let ctx = Context {
         services,
         conn,
@@ -130,11 +183,17 @@ async fn handle_text(services: &Arc<Services>, conn: u64, user: &User, text: &st
         route,
         request_id: request.request_id.as_ref(),
     };
-    dispatch(&ctx, request.data).await;
+    ctx.fail(&Error::new(
+        Code::RateLimited,
+        format!(
+            "this connection already has {} requests waiting; wait for their answers before sending more",
+            services.settings.requests_per_connection
+        ),
+    ));
 }
 
 /// Answers a frame that is not a request with event `error`.
-fn reject_frame(services: &Services, conn: u64, user: &User, error: ApiError) {
+fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
     let text = Outgoing {
         route: "",
         event: "error",
@@ -142,6 +201,7 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: ApiError) {
         error: Some(&error),
         sent_by: Some(user),
         request_id: None,
+        send_back_to_user: false,
     }
     .to_text();
     services.hub.send(conn, text);
@@ -166,7 +226,15 @@ async fn write_loop(
                 } else {
                     Message::close_with(code, reason)
                 };
-                let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close)).await;
+                // What was queued before the close (say, the last state of an analysis
+                // interrupted by a shutdown) still goes out first, within the grace.
+                let goodbye = async {
+                    while let Ok(text) = outbound.try_recv() {
+                        sink.send(Message::text(&*text)).await?;
+                    }
+                    sink.send(close).await
+                };
+                let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
                 return;
             }
             text = outbound.recv() => {

@@ -1,14 +1,15 @@
 //! `/datasets/list`: the datasets the user may query, for a dataset picker.
 
-use super::envelope::{decode_data, ApiError};
+use super::envelope::decode_data;
 use super::Context;
+use crate::error::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 #[derive(Deserialize)]
 struct ListRequest {}
 
-pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let _: ListRequest = decode_data(data)?;
     let datasets = ctx.services.datasets.visible_to(ctx.user)?;
     let items: Vec<Value> = datasets

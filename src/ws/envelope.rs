@@ -3,84 +3,11 @@
 //! Request: `{"route": "/threads/…" | {"Threads": "/threads/…"}, "data"|"payload": {…}, "request_id"?}`.
 //! Server message: `{"route", "event", "payload", "error", "sent_by"?, "request_id"?}`.
 
+use crate::error::Error;
 use crate::model::User;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-
-/// Error codes of the error envelope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
-    BadRequest,
-    Unauthorized,
-    NotFound,
-    Conflict,
-    PayloadTooLarge,
-    RateLimited,
-    InternalServerError,
-}
-
-/// A request failure as the client sees it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError {
-            code: ErrorCode::BadRequest,
-            message: message.into(),
-        }
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError {
-            code: ErrorCode::NotFound,
-            message: message.into(),
-        }
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        ApiError {
-            code: ErrorCode::Unauthorized,
-            message: message.into(),
-        }
-    }
-
-    pub fn too_large(message: impl Into<String>) -> Self {
-        ApiError {
-            code: ErrorCode::PayloadTooLarge,
-            message: message.into(),
-        }
-    }
-
-    /// A fault of the server; the details go to its log, not to the client.
-    pub fn internal(message: impl Into<String>) -> Self {
-        ApiError {
-            code: ErrorCode::InternalServerError,
-            message: message.into(),
-        }
-    }
-
-    /// The same answer for "does not exist" and "you may not see it".
-    pub fn thread_not_found(id: uuid::Uuid) -> Self {
-        Self::not_found(format!("thread {id} not found"))
-    }
-}
-
-impl From<crate::store::Error> for ApiError {
-    fn from(err: crate::store::Error) -> Self {
-        tracing::error!(error = %err, "storage failure");
-        ApiError {
-            code: ErrorCode::InternalServerError,
-            message: "the server could not read or write its data; see the server log".into(),
-        }
-    }
-}
 
 /// A parsed request.
 pub struct Request {
@@ -94,29 +21,27 @@ pub struct Unparseable {
     /// The route, if one could be read, so the client can match the error.
     pub route: Option<String>,
     pub request_id: Option<Value>,
-    pub error: ApiError,
+    pub error: Error,
 }
 
 pub fn parse_request(text: &str) -> Result<Request, Unparseable> {
     let value: Value = serde_json::from_str(text).map_err(|err| Unparseable {
         route: None,
         request_id: None,
-        error: ApiError::bad_request(format!("frame is not valid JSON: {err}")),
+        error: Error::malformed(format!("frame is not valid JSON: {err}")),
     })?;
     let Value::Object(mut object) = value else {
         return Err(Unparseable {
             route: None,
             request_id: None,
-            error: ApiError::bad_request(
-                "a request must be a JSON object with \"route\" and \"data\"",
-            ),
+            error: Error::malformed("a request must be a JSON object with \"route\" and \"data\""),
         });
     };
     let request_id = object.remove("request_id");
     let fail = |route: Option<String>, message: String| Unparseable {
         route,
         request_id: request_id.clone(),
-        error: ApiError::bad_request(message),
+        error: Error::malformed(message),
     };
     let route = match object.remove("route") {
         Some(Value::String(route)) => route,
@@ -161,14 +86,14 @@ pub fn parse_request(text: &str) -> Result<Request, Unparseable> {
 }
 
 /// Decodes a request's `data` into a typed request, naming the offending field on failure.
-pub fn decode_data<T: DeserializeOwned>(data: Value) -> Result<T, ApiError> {
+pub fn decode_data<T: DeserializeOwned>(data: Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(data).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if path == "." || path.is_empty() {
-            ApiError::bad_request(format!("invalid data: {inner}"))
+            Error::invalid(format!("invalid data: {inner}"))
         } else {
-            ApiError::bad_request(format!("invalid data.{path}: {inner}"))
+            Error::invalid(format!("invalid data.{path}: {inner}"))
         }
     })
 }
@@ -178,9 +103,11 @@ pub struct Outgoing<'a> {
     pub route: &'a str,
     pub event: &'a str,
     pub payload: Value,
-    pub error: Option<&'a ApiError>,
+    pub error: Option<&'a Error>,
     pub sent_by: Option<&'a User>,
     pub request_id: Option<&'a Value>,
+    /// The seed's marker on analyst output meant for the person who asked.
+    pub send_back_to_user: bool,
 }
 
 impl Outgoing<'_> {
@@ -189,13 +116,16 @@ impl Outgoing<'_> {
             "route": self.route,
             "event": self.event,
             "payload": self.payload,
-            "error": self.error,
+            "error": self.error.map(Error::to_ws_json),
         });
         if let Some(user) = self.sent_by {
             message["sent_by"] = json!({"id": user.id, "name": user.name});
         }
         if let Some(request_id) = self.request_id {
             message["request_id"] = request_id.clone();
+        }
+        if self.send_back_to_user {
+            message["send_back_to_user"] = Value::Bool(true);
         }
         Arc::from(message.to_string())
     }
@@ -210,6 +140,7 @@ pub fn event(route: &str, event: &str, payload: Value, sent_by: Option<&User>) -
         error: None,
         sent_by,
         request_id: None,
+        send_back_to_user: false,
     }
     .to_text()
 }

@@ -1,4 +1,5 @@
-//! Broadcasts several routes share: a thread changed, a user joined or left a thread.
+//! What WebSocket clients see of the threads core's events, and the presence broadcasts
+//! (joined, left) several routes share.
 
 use super::envelope::event;
 use super::views;
@@ -6,11 +7,53 @@ use crate::auth;
 use crate::hub::{ConnId, Departure, Joined};
 use crate::model::{Thread, User};
 use crate::services::Services;
+use crate::threads::events::{Event, Subscriber};
 use serde_json::{json, Value};
+
+/// Renders the core's events as the seed's broadcasts.
+pub struct Renderer;
+
+impl Subscriber for Renderer {
+    fn deliver(&self, services: &Services, event: &Event) {
+        let rendered = match event {
+            Event::ThreadChanged { thread, by, origin }
+            | Event::MessageAdded {
+                thread, by, origin, ..
+            } => views::load_thread_state(&services.store, thread)
+                .and_then(|state| thread_changed(services, thread, &state, by, *origin)),
+            Event::AnalysisStep { update, by } => {
+                super::stream::broadcast_step(services, update, by);
+                Ok(())
+            }
+            Event::AnalysisFinished { thread, by } => analysis_finished(services, thread, by),
+            Event::ThreadDeleted { thread, by, origin } => {
+                thread_deleted(services, thread, by.as_ref(), *origin);
+                Ok(())
+            }
+            Event::AccessChanged { before, after } => {
+                access_changed(services, before, after);
+                Ok(())
+            }
+        };
+        if let Err(err) = rendered {
+            tracing::error!(error = %err, "could not render an event for WebSocket clients");
+        }
+    }
+}
+
+/// Whoever lost access by a change leaves the thread and loses it from their list.
+fn access_changed(services: &Services, before: &Thread, after: &Thread) {
+    let still_allowed = |u: &User| auth::access(u, after).is_some();
+    let departures = services.hub.evict(after.id, still_allowed);
+    announce_departures(services, &departures);
+    list_removed(services, before, |u| {
+        auth::access(u, before).is_some() && !still_allowed(u)
+    });
+}
 
 /// Tells the thread's other subscribers its new state and every list subscriber who may see it
 /// its new list item.
-pub fn thread_changed(
+fn thread_changed(
     services: &Services,
     thread: &Thread,
     state: &Value,
@@ -20,19 +63,8 @@ pub fn thread_changed(
     broadcast_state(services, thread, "/threads/get", state, sent_by, except)
 }
 
-/// Tells everyone watching a thread and every list that may show it what a change made
-/// outside a WebSocket connection (the REST API) did to it.
-pub fn thread_updated(
-    services: &Services,
-    thread: &Thread,
-    sent_by: &User,
-) -> Result<(), crate::store::Error> {
-    let state = views::load_thread_state(&services.store, thread)?;
-    thread_changed(services, thread, &state, sent_by, None)
-}
-
 /// Tells everyone watching a thread (the poster too) its state after an analysis, and the lists.
-pub fn analysis_finished(
+fn analysis_finished(
     services: &Services,
     thread: &Thread,
     sent_by: &User,
@@ -56,7 +88,7 @@ fn broadcast_state(
 }
 
 /// Sends the thread's list item to every list subscriber who may see it.
-pub fn list_changed(
+fn list_changed(
     services: &Services,
     thread: &Thread,
     sent_by: &User,
@@ -76,7 +108,7 @@ pub fn list_changed(
 
 /// Tells a deleted thread's watchers and everyone whose list showed it (`thread` as it was
 /// before the deletion) that it is gone, and ends the watchers' subscriptions.
-pub fn thread_deleted(
+fn thread_deleted(
     services: &Services,
     thread: &Thread,
     deleted_by: Option<&User>,
@@ -95,7 +127,7 @@ pub fn thread_deleted(
 }
 
 /// Tells the list subscribers who could see `thread` (as it was) that it is gone for them.
-pub fn list_removed(services: &Services, thread: &Thread, could_see: impl Fn(&User) -> bool) {
+fn list_removed(services: &Services, thread: &Thread, could_see: impl Fn(&User) -> bool) {
     let gone = event(
         "/threads/list",
         "deleteThreadState",

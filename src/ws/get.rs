@@ -1,8 +1,9 @@
 //! `/threads/get`: a thread's state, a subscription to its channel, and presence.
 
-use super::envelope::{decode_data, ApiError};
+use super::envelope::decode_data;
 use super::{fanout, views, Context};
 use crate::auth;
+use crate::error::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -12,14 +13,14 @@ struct GetRequest {
     id: Uuid,
 }
 
-pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: GetRequest = decode_data(data)?;
     let services = ctx.services;
     let thread = services
         .store
         .thread(request.id)?
         .filter(|thread| auth::access(ctx.user, thread).is_some())
-        .ok_or_else(|| ApiError::thread_not_found(request.id))?;
+        .ok_or_else(|| Error::thread_not_found(request.id))?;
 
     let joined = services.hub.join_thread(ctx.conn, thread.id);
     let state = views::load_thread_state(&services.store, &thread)?;

@@ -1,9 +1,10 @@
 //! `/threads/list`: one page of the user's threads, newest first, and a subscription to changes.
 
-use super::envelope::{decode_data, ApiError};
+use super::envelope::decode_data;
 use super::views::{self, Users};
 use super::Context;
 use crate::auth;
+use crate::error::Error;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -26,11 +27,11 @@ enum PageToken {
     Text(String),
 }
 
-pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: ListRequest = decode_data(data)?;
     let page_size = request.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::invalid(format!(
             "page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}"
         )));
     }
@@ -38,7 +39,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
         None => 0,
         Some(PageToken::Number(page)) => page,
         Some(PageToken::Text(text)) => text.parse().map_err(|_| {
-            ApiError::bad_request(format!(
+            Error::invalid(format!(
                 "page_token must be a page number (0, 1, …), got {text:?}"
             ))
         })?,

@@ -26,8 +26,8 @@ mod users_me;
 mod views;
 
 pub use connection::serve_connection;
-pub use envelope::{ApiError, ErrorCode};
 
+use crate::error::Error;
 use crate::hub::ConnId;
 use crate::model::User;
 use crate::services::Services;
@@ -114,12 +114,14 @@ impl Context<'_> {
             error: None,
             sent_by: Some(self.user),
             request_id: self.request_id,
+            // The seed marks the answer to an update as meant for the user who asked.
+            send_back_to_user: self.route == Route::Update,
         }
         .to_text();
         self.services.hub.send(self.conn, text);
     }
 
-    fn fail(&self, error: &ApiError) {
+    fn fail(&self, error: &Error) {
         let text = Outgoing {
             route: self.route.path(),
             event: self.route.reply_event(),
@@ -127,26 +129,11 @@ impl Context<'_> {
             error: Some(error),
             sent_by: Some(self.user),
             request_id: self.request_id,
+            send_back_to_user: false,
         }
         .to_text();
         self.services.hub.send(self.conn, text);
     }
-}
-
-/// A prompt without surrounding whitespace, refused when empty or over the limit.
-fn prompt(raw: &str) -> Result<&str, ApiError> {
-    use crate::limits::MAX_PROMPT_CHARS;
-    let prompt = raw.trim();
-    if prompt.is_empty() {
-        return Err(ApiError::bad_request("prompt must not be empty"));
-    }
-    let length = prompt.chars().count();
-    if length > MAX_PROMPT_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "prompt is {length} characters; the limit is {MAX_PROMPT_CHARS}"
-        )));
-    }
-    Ok(prompt)
 }
 
 /// Runs one request; every request gets an answer, an error envelope if it fails.

@@ -1,9 +1,10 @@
 //! `/threads/search`: hybrid search over the messages of every thread the user may see.
 
-use super::envelope::{decode_data, ApiError};
+use super::envelope::decode_data;
 use super::views::{self, Users};
 use super::Context;
 use crate::auth;
+use crate::error::Error;
 use crate::search::{SearchError, MAX_RESULTS};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -13,21 +14,21 @@ struct SearchRequest {
     prompt: String,
 }
 
-pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: SearchRequest = decode_data(data)?;
-    let prompt = super::prompt(&request.prompt)?;
+    let prompt = crate::threads::rules::prompt(&request.prompt)?;
     let services = ctx.services;
     let hits = services
         .search
-        .query(ctx.user, prompt)
+        .query(ctx.user, &prompt)
         .await
         .map_err(|err| match err {
-            SearchError::EmptyQuery => ApiError::bad_request(
+            SearchError::EmptyQuery => Error::invalid(
                 "the search prompt has no words to search for; use letters or digits",
             ),
             other => {
                 tracing::error!(error = %other, "search failed");
-                ApiError::internal("the search failed; see the server log")
+                Error::internal("the search failed; see the server log")
             }
         })?;
 

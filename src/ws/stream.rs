@@ -2,19 +2,14 @@
 //! `/threads/post` events (`identifyingDataset`, `generatingSql`, …), payload fields plus
 //! `progress`, `thread_id` and `message_id`; a failed step carries an `error` too.
 
-use super::envelope::{ApiError, ErrorCode, Outgoing};
+use super::envelope::Outgoing;
+use crate::error::Error;
 use crate::hub::ConnId;
 use crate::model::User;
-use crate::pipeline::{FailureKind, StepSink, StepUpdate};
+use crate::pipeline::{StepSink, StepUpdate};
 use crate::services::Services;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// Sends each update to every subscriber of the thread.
-pub struct ThreadStream {
-    pub services: Arc<Services>,
-    pub user: User,
-}
 
 /// Sends each update to one connection only (a `/threads/update` re-running code).
 pub struct ReplyStream<'a> {
@@ -29,14 +24,10 @@ fn render(update: &StepUpdate, route: &str, user: &User) -> Arc<str> {
     payload.insert("progress".into(), update.progress.name().into());
     payload.insert("thread_id".into(), update.thread_id.to_string().into());
     payload.insert("message_id".into(), update.message_id.to_string().into());
-    let error = update.failure.as_ref().map(|failure| ApiError {
-        code: match failure.kind {
-            FailureKind::NotUnderstood | FailureKind::QueryFailed => ErrorCode::BadRequest,
-            FailureKind::NoDataset => ErrorCode::NotFound,
-            FailureKind::Internal | FailureKind::Provider => ErrorCode::InternalServerError,
-        },
-        message: failure.message.clone(),
-    });
+    let error = update
+        .failure
+        .as_ref()
+        .map(|failure| Error::new(failure.kind.code(), failure.message.clone()));
     Outgoing {
         route,
         event: update.step.name(),
@@ -44,17 +35,16 @@ fn render(update: &StepUpdate, route: &str, user: &User) -> Arc<str> {
         error: error.as_ref(),
         sent_by: Some(user),
         request_id: None,
+        // As the seed shows: the analyst's generated output is for the user who asked.
+        send_back_to_user: update.step.name().starts_with("generating"),
     }
     .to_text()
 }
 
-impl StepSink for ThreadStream {
-    fn emit(&self, update: &StepUpdate) {
-        let text = render(update, "/threads/post", &self.user);
-        self.services
-            .hub
-            .broadcast_thread(update.thread_id, text, None);
-    }
+/// Sends an analysis step to every subscriber of its thread.
+pub fn broadcast_step(services: &Services, update: &StepUpdate, user: &User) {
+    let text = render(update, "/threads/post", user);
+    services.hub.broadcast_thread(update.thread_id, text, None);
 }
 
 impl StepSink for ReplyStream<'_> {

@@ -1,8 +1,9 @@
 //! `/threads/unsubscribe`: leave one thread's channel, or (`id: null`) every channel.
 
-use super::envelope::{decode_data, ApiError};
+use super::envelope::decode_data;
 use super::{fanout, Context};
 use crate::auth;
+use crate::error::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -13,7 +14,7 @@ struct UnsubscribeRequest {
     id: Option<Uuid>,
 }
 
-pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: UnsubscribeRequest = decode_data(data)?;
     let services = ctx.services;
     if let Some(id) = request.id {
@@ -22,7 +23,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
             .thread(id)?
             .is_some_and(|thread| auth::access(ctx.user, &thread).is_some());
         if !visible {
-            return Err(ApiError::thread_not_found(id));
+            return Err(Error::thread_not_found(id));
         }
     }
     let departures = services.hub.leave(ctx.conn, request.id);

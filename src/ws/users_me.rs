@@ -1,14 +1,15 @@
 //! `/users/me`: who the connection belongs to (clients show it and mark their own messages).
 
-use super::envelope::{decode_data, ApiError};
+use super::envelope::decode_data;
 use super::Context;
+use crate::error::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 #[derive(Deserialize)]
 struct MeRequest {}
 
-pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), ApiError> {
+pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let _: MeRequest = decode_data(data)?;
     let user = ctx.user;
     let org = ctx.services.store.org(user.org_id)?;

@@ -1,0 +1,252 @@
+//! The one table of errors a client can see, in the manner of Meilisearch's error codes.
+//!
+//! Every failure that leaves the server is an [`Error`]: a [`Code`] from the table below and a
+//! message for people. The code fixes everything else: the stable machine code (`error_code`
+//! in a WebSocket error, `code` in a REST body), a category, the HTTP status, the WebSocket
+//! envelope's `code`, and the CLI's exit status. Faces render an `Error`; they never invent
+//! one of their own, and no Debug text reaches a client.
+
+use serde_json::{json, Value};
+use warp::http::StatusCode;
+
+/// What kind of failure a code is; also fixes the CLI's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// The request is wrong; sending it again unchanged fails again. CLI exit 2.
+    InvalidRequest,
+    /// No token, or a token the server does not know. CLI exit 2.
+    Auth,
+    /// What the request names does not exist or is not the caller's to see. CLI exit 3.
+    NotFound,
+    /// The request collides with what is there (a taken id or email, a concurrent change).
+    /// CLI exit 4.
+    Conflict,
+    /// The server cannot take the request now (busy, shutting down, not running). CLI exit 5.
+    Unavailable,
+    /// A fault of the server; details are in its log. CLI exit 1.
+    Internal,
+}
+
+impl Category {
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::InvalidRequest => "invalid_request",
+            Category::Auth => "auth",
+            Category::NotFound => "not_found",
+            Category::Conflict => "conflict",
+            Category::Unavailable => "unavailable",
+            Category::Internal => "internal",
+        }
+    }
+
+    /// The `skein` command's exit status for an error of this category (documented in the
+    /// README).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Category::InvalidRequest | Category::Auth => 2,
+            Category::NotFound => 3,
+            Category::Conflict => 4,
+            Category::Unavailable => 5,
+            Category::Internal => 1,
+        }
+    }
+}
+
+/// Builds [`Code`] and its lookups from one table, so a code cannot exist without every one of
+/// its renderings.
+macro_rules! error_table {
+    ($($code:ident = $machine:literal, $category:ident, $http:ident, $ws:literal;)*) => {
+        /// Every error a user can see.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code { $($code),* }
+
+        impl Code {
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [Code] = &[$(Code::$code),*];
+
+            /// The stable machine code clients match on.
+            pub fn machine(self) -> &'static str {
+                match self { $(Code::$code => $machine),* }
+            }
+
+            pub fn category(self) -> Category {
+                match self { $(Code::$code => Category::$category),* }
+            }
+
+            pub fn http_status(self) -> StatusCode {
+                match self { $(Code::$code => StatusCode::$http),* }
+            }
+
+            /// The `code` of the WebSocket error envelope.
+            pub fn ws(self) -> &'static str {
+                match self { $(Code::$code => $ws),* }
+            }
+        }
+    };
+}
+
+error_table! {
+    // The request itself.
+    MalformedRequest   = "malformed_request",    InvalidRequest, BAD_REQUEST,           "BAD_REQUEST";
+    InvalidRequest     = "invalid_request",      InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
+    InvalidPrompt      = "invalid_prompt",       InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
+    InvalidTitle       = "invalid_title",        InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
+    InvalidSql         = "invalid_sql",          InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
+    QuestionNotUnderstood = "question_not_understood", InvalidRequest, UNPROCESSABLE_ENTITY, "BAD_REQUEST";
+    QueryFailed        = "query_failed",         InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
+    UnknownRoute       = "unknown_route",        InvalidRequest, NOT_FOUND,             "BAD_REQUEST";
+    MethodNotAllowed   = "method_not_allowed",   InvalidRequest, METHOD_NOT_ALLOWED,    "BAD_REQUEST";
+    PayloadTooLarge    = "payload_too_large",    InvalidRequest, PAYLOAD_TOO_LARGE,     "PAYLOAD_TOO_LARGE";
+    Unsupported        = "unsupported",          InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
+    // Who is asking, and what they may do.
+    MissingToken       = "missing_token",        Auth,           UNAUTHORIZED,          "UNAUTHORIZED";
+    InvalidToken       = "invalid_token",        Auth,           UNAUTHORIZED,          "UNAUTHORIZED";
+    ThreadReadOnly     = "thread_read_only",     Auth,           FORBIDDEN,             "UNAUTHORIZED";
+    NotThreadManager   = "not_thread_manager",   Auth,           FORBIDDEN,             "UNAUTHORIZED";
+    OtherOrganization  = "other_organization",   Auth,           FORBIDDEN,             "UNAUTHORIZED";
+    // What the request names. "Does not exist" and "you may not see it" are one answer.
+    ThreadNotFound     = "thread_not_found",     NotFound,       NOT_FOUND,             "NOT_FOUND";
+    MessageNotFound    = "message_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
+    DatasetNotFound    = "dataset_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
+    UserNotFound       = "user_not_found",       NotFound,       NOT_FOUND,             "NOT_FOUND";
+    OrgNotFound        = "org_not_found",        NotFound,       NOT_FOUND,             "NOT_FOUND";
+    // Collisions.
+    ThreadExists       = "thread_exists",        Conflict,       CONFLICT,              "CONFLICT";
+    AlreadyExists      = "already_exists",       Conflict,       CONFLICT,              "CONFLICT";
+    ThreadBusy         = "thread_busy",          Conflict,       CONFLICT,              "CONFLICT";
+    ConcurrentChange   = "concurrent_change",    Conflict,       CONFLICT,              "CONFLICT";
+    // Load and availability.
+    RateLimited        = "rate_limited",         Unavailable,    TOO_MANY_REQUESTS,     "RATE_LIMITED";
+    ShuttingDown       = "shutting_down",        Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
+    Interrupted        = "interrupted",          Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
+    ServerUnreachable  = "server_unreachable",   Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
+    // Faults of the server.
+    StorageFailure     = "storage_failure",      Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
+    LlmFailed          = "llm_failed",           Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
+    Internal           = "internal",             Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
+}
+
+/// A failure as a client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A field or value the server cannot accept.
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::new(Code::InvalidRequest, message)
+    }
+
+    /// A request that cannot be read at all (not JSON, wrong shape).
+    pub fn malformed(message: impl Into<String>) -> Error {
+        Error::new(Code::MalformedRequest, message)
+    }
+
+    /// The same answer for "does not exist" and "you may not see it" (LangGraph's wording).
+    pub fn thread_not_found(id: impl std::fmt::Display) -> Error {
+        Error::new(
+            Code::ThreadNotFound,
+            format!("Thread with ID {id} not found"),
+        )
+    }
+
+    /// A fault of the server; the details go to its log, not to the client.
+    pub fn internal(message: impl Into<String>) -> Error {
+        Error::new(Code::Internal, message)
+    }
+
+    /// Whether this is a "not found or not yours" answer (skipped by bulk operations).
+    pub fn is_missing_or_forbidden(&self) -> bool {
+        matches!(self.code.category(), Category::NotFound | Category::Auth)
+    }
+
+    /// The `error` object of a WebSocket envelope.
+    pub fn to_ws_json(&self) -> Value {
+        json!({
+            "code": self.code.ws(),
+            "message": self.message,
+            "error_code": self.code.machine(),
+            "type": self.code.category().name(),
+        })
+    }
+
+    /// A REST body: LangGraph's `detail`, with the machine code beside it.
+    pub fn to_rest_json(&self) -> Value {
+        json!({
+            "detail": self.message,
+            "code": self.code.machine(),
+            "type": self.code.category().name(),
+        })
+    }
+
+    /// A REST reply with the code's status.
+    pub fn into_response(self) -> warp::reply::Response {
+        use warp::Reply;
+        warp::reply::with_status(
+            warp::reply::json(&self.to_rest_json()),
+            self.code.http_status(),
+        )
+        .into_response()
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<crate::store::Error> for Error {
+    fn from(err: crate::store::Error) -> Self {
+        tracing::error!(error = %err, "storage failure");
+        Error::new(
+            Code::StorageFailure,
+            "the server could not read or write its data; see the server log",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn machine_codes_are_unique_snake_case() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            let machine = code.machine();
+            assert!(seen.insert(machine), "{machine} twice");
+            assert!(machine.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
+
+    #[test]
+    fn statuses_agree_with_categories() {
+        for code in Code::ALL {
+            let status = code.http_status().as_u16();
+            let expected = match code.category() {
+                Category::InvalidRequest => (400..500).contains(&status),
+                Category::Auth => status == 401 || status == 403,
+                Category::NotFound => status == 404,
+                Category::Conflict => status == 409,
+                Category::Unavailable => status == 429 || status == 503,
+                Category::Internal => status == 500,
+            };
+            assert!(expected, "{code:?} has status {status}");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The rules of a thread, whatever interface asks: the one transport-neutral core.
+//!
+//! Every operation takes the services, the acting user and a typed request, checks access the
+//! same way ([`access`]), applies the same rules ([`rules`]), writes through the store in one
+//! transaction, and publishes what happened as typed [`events::Event`]s on the services' bus.
+//! A face (WebSocket, REST, …) parses its wire format, calls an operation, and renders the
+//! result or the [`crate::error::Error`]; it renders the events for its own subscribers.
+//!
+//! - `access`: who may see, change or manage a thread.
+//! - `rules`: new thread ids, the prompt and title rules, stamping a change.
+//! - `events`: the typed events and the in-process bus.
+//! - `post`: ask a question (a new thread or a follow-up); the analyst answers it.
+//! - `update`: title, shares, a message's code, feedback, status and chart.
+//! - `delete`: delete (all or none), prune (what may be), TTL expiry.
+//! - `analyses`: the analyst's runs: bounded, tracked, cancelled on shutdown.
+
+pub mod access;
+pub mod analyses;
+pub mod delete;
+pub mod events;
+pub mod post;
+pub mod rules;
+pub mod update;

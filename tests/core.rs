@@ -1,0 +1,435 @@
+//! One threads core under every interface, through the real binary: the same refusal gets the
+//! same machine code over WebSocket and REST, no client sees Debug text, the analyst's runs are
+//! bounded (RATE_LIMITED) and owned by the server (interrupted, not lost, when it stops), and
+//! a connection keeps answering pings while its request runs.
+
+mod common;
+#[path = "common/fake_llm.rs"]
+mod fake_llm;
+
+use common::{create_thread, share, Client, TestServer, TestUser};
+use fake_llm::{FakeLlm, Reply};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The built-in planner cannot plan this, so the model gets it (and the fake stalls).
+const MODEL_QUESTION: &str = "what is the meaning of life";
+
+struct Rest {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Rest {
+    fn new(server: &TestServer) -> Rest {
+        Rest {
+            http: reqwest::Client::new(),
+            base: format!("http://{}", server.addr),
+        }
+    }
+
+    /// Sends a request as `token` (none if empty); returns the status and the JSON body.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// The machine code of a WebSocket reply's error.
+fn ws_code(reply: &Value) -> &str {
+    reply["error"]["error_code"].as_str().unwrap_or("<none>")
+}
+
+#[tokio::test]
+async fn the_same_refusal_has_the_same_machine_code_over_websocket_and_rest() {
+    use reqwest::Method;
+    let server = TestServer::start();
+    let admin = server.admin_token.clone().unwrap();
+    let editor = server.add_user("Eve", "eve@example.com");
+    let viewer = server.add_user("Vic", "vic@example.com");
+    let stranger_org = "Elsewhere";
+    server.cli(&["org", "add", stranger_org]);
+    let stranger = server.add_user_with("Sam", "sam@example.com", &["--org", stranger_org]);
+    let mut owner = Client::connect(&server, &admin).await;
+    let thread = create_thread(&mut owner, "total sales by region").await;
+    let id = thread["id"].as_str().unwrap().to_string();
+    share(&mut owner, &id, &editor, "editor").await;
+    share(&mut owner, &id, &viewer, "viewer").await;
+    let before = owner.ok("/threads/get", json!({"id": id})).await["payload"].clone();
+    let rest = Rest::new(&server);
+    let path = format!("/threads/{id}");
+
+    // A viewer changing the thread.
+    let mut ws = Client::connect(&server, &viewer.token).await;
+    let reply = ws
+        .request("/threads/update", json!({"id": id, "title": "mine now"}))
+        .await;
+    let (status, body) = rest
+        .call(
+            Method::PATCH,
+            &path,
+            &viewer.token,
+            Some(json!({"metadata": {"a": 1}})),
+        )
+        .await;
+    assert_eq!(ws_code(&reply), "thread_read_only", "{reply}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("thread_read_only"))
+    );
+
+    // An editor deleting it.
+    let mut ws = Client::connect(&server, &editor.token).await;
+    let reply = ws.request("/threads/delete", json!({"id": [id]})).await;
+    let (status, body) = rest.call(Method::DELETE, &path, &editor.token, None).await;
+    assert_eq!(ws_code(&reply), "not_thread_manager", "{reply}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("not_thread_manager"))
+    );
+
+    // Someone of another org reading it: not found, exactly as for a thread that does not exist.
+    let mut ws = Client::connect(&server, &stranger.token).await;
+    let reply = ws.request("/threads/get", json!({"id": id})).await;
+    let (status, body) = rest.call(Method::GET, &path, &stranger.token, None).await;
+    assert_eq!(ws_code(&reply), "thread_not_found", "{reply}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("thread_not_found"))
+    );
+    assert_eq!(body["detail"], format!("Thread with ID {id} not found"));
+
+    // An empty prompt: trimmed and refused by the one prompt rule on both interfaces.
+    let mut ws = Client::connect(&server, &editor.token).await;
+    let reply = ws
+        .request("/threads/post", json!({"prompt": "  \n ", "thread_id": id}))
+        .await;
+    let state_write = json!({"values": {"messages": [{"type": "human", "content": "  \n "}]}});
+    let (status, body) = rest
+        .call(
+            Method::POST,
+            &format!("{path}/state"),
+            &editor.token,
+            Some(state_write),
+        )
+        .await;
+    assert_eq!(ws_code(&reply), "invalid_prompt", "{reply}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_prompt"))
+    );
+
+    // No token at all, on the socket's upgrade and on REST.
+    let (ws_status, ws_body) = rest.call(Method::GET, "/ws", "", None).await;
+    let (status, body) = rest.call(Method::GET, &path, "", None).await;
+    assert_eq!(
+        (ws_status, ws_body["code"].as_str()),
+        (401, Some("missing_token"))
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("missing_token"))
+    );
+
+    // None of it changed anything.
+    owner.barrier().await;
+    let after = owner.ok("/threads/get", json!({"id": id})).await["payload"].clone();
+    assert_eq!(before, after);
+}
+
+/// Marks of Rust's Debug formatting that must never reach a client.
+fn looks_like_debug(text: &str) -> bool {
+    [
+        "Rejection",
+        "Some(",
+        "None",
+        "Err(",
+        "Ok(",
+        " { ",
+        "Error {",
+        "\\\"",
+    ]
+    .iter()
+    .any(|mark| text.contains(mark))
+}
+
+#[tokio::test]
+async fn no_client_sees_debug_text_and_every_error_has_a_code() {
+    use reqwest::Method;
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let rest = Rest::new(&server);
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+
+    let mut bodies = Vec::new();
+    for (method, path, body) in [
+        (Method::GET, "/threads/not-a-uuid", None),
+        (Method::PUT, "/threads", None),
+        (Method::POST, "/threads", Some(json!({"metadata": 7}))),
+        (
+            Method::POST,
+            "/threads/search",
+            Some(json!({"limit": "ten"})),
+        ),
+        (Method::POST, "/threads/prune", Some(json!({}))),
+        (Method::GET, "/no/such/path", None),
+        (Method::GET, "/assets/missing.js", None),
+        (Method::DELETE, "/healthz", None),
+    ] {
+        let (status, reply) = rest.call(method.clone(), path, &token, body).await;
+        assert!(status >= 400, "{method} {path}: {status}");
+        bodies.push((format!("{method} {path}"), reply));
+    }
+    for (what, request) in [
+        (
+            "unreadable JSON",
+            http.post(format!("{base}/threads"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("{\"metadata\": "),
+        ),
+        (
+            "plain GET on the socket",
+            http.get(format!("{base}/ws?token={token}")),
+        ),
+        ("bad query", http.get(format!("{base}/ws?token=%ZZ"))),
+    ] {
+        let response = request.send().await.unwrap();
+        assert!(response.status().as_u16() >= 400, "{what}");
+        bodies.push((
+            what.to_string(),
+            response.json().await.unwrap_or(Value::Null),
+        ));
+    }
+    for (what, body) in &bodies {
+        let detail = body["detail"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: {body}"));
+        assert!(!looks_like_debug(detail), "{what}: {detail}");
+        assert!(
+            body["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "{what}: {body}"
+        );
+    }
+
+    let mut client = Client::connect(&server, &token).await;
+    for frame in [
+        "not json",
+        "[1, 2]",
+        r#"{"route": 7}"#,
+        r#"{"route": "/threads/nope", "data": {}}"#,
+        r#"{"route": "/threads/get", "data": {"id": "x"}}"#,
+        r#"{"route": "/threads/post", "data": {"prompt": 5}}"#,
+        r#"{"route": "/threads/update", "data": {"id": "00000000-0000-0000-0000-000000000000", "status": "maybe"}}"#,
+    ] {
+        client.send_text(frame).await;
+        let reply = client.next().await;
+        let message = reply["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{frame}: {reply}"));
+        assert!(!looks_like_debug(message), "{frame}: {message}");
+        assert!(
+            reply["error"]["error_code"].as_str().is_some(),
+            "{frame}: {reply}"
+        );
+    }
+}
+
+/// A server whose model never answers, so analyses of [`MODEL_QUESTION`] keep running.
+async fn stalled_model_server(extra: &[&str]) -> (FakeLlm, TestServer) {
+    let fake = FakeLlm::start().await;
+    fake.script(std::iter::repeat_n(Reply::Stall, 20));
+    let mut args = vec![
+        "--llm-base-url",
+        &fake.base_url,
+        "--llm-model",
+        "m",
+        "--llm-first-token-timeout-secs",
+        "600",
+    ];
+    args.extend_from_slice(extra);
+    let server = TestServer::start_with(&args);
+    (fake, server)
+}
+
+/// Waits until the fake model has been asked `n` times.
+async fn model_asked(fake: &FakeLlm, n: usize) {
+    while fake.requests().len() < n {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn analyses_past_the_bound_are_refused_rate_limited_and_change_nothing() {
+    let (fake, server) =
+        stalled_model_server(&["--max-analyses-per-user", "1", "--max-analyses", "2"]).await;
+    let admin = server.admin_token.clone().unwrap();
+    let other: TestUser = server.add_user("Ola", "ola@example.com");
+    let third: TestUser = server.add_user("Tim", "tim@example.com");
+    let mut first = Client::connect(&server, &admin).await;
+    let reply = first
+        .ok("/threads/post", json!({"prompt": MODEL_QUESTION}))
+        .await;
+    let id = reply["payload"]["id"].clone();
+    model_asked(&fake, 1).await;
+
+    // The same user again, on the same thread: over their own bound.
+    let refused = first
+        .request(
+            "/threads/post",
+            json!({"prompt": "and again", "thread_id": id}),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], "RATE_LIMITED", "{refused}");
+    assert_eq!(ws_code(&refused), "rate_limited");
+    let state = first.ok("/threads/get", json!({"id": id})).await;
+    assert_eq!(state["payload"][0]["messages"].as_array().unwrap().len(), 1);
+
+    // Another user fits in the total; a third does not.
+    let mut second = Client::connect(&server, &other.token).await;
+    second
+        .ok("/threads/post", json!({"prompt": MODEL_QUESTION}))
+        .await;
+    model_asked(&fake, 2).await;
+    let mut late = Client::connect(&server, &third.token).await;
+    let refused = late
+        .request("/threads/post", json!({"prompt": MODEL_QUESTION}))
+        .await;
+    assert_eq!(ws_code(&refused), "rate_limited", "{refused}");
+    let list = late.ok("/threads/list", json!({})).await;
+    assert_eq!(list["payload"].as_array().unwrap().len(), 0, "{list}");
+}
+
+/// The stored answer of a thread's only message, read after a restart.
+async fn stored_answer(server: &TestServer, token: &str, id: &Value) -> Value {
+    let mut client = Client::connect(server, token).await;
+    let state = client.ok("/threads/get", json!({"id": id})).await;
+    state["payload"][0]["messages"][0]["responses"].clone()
+}
+
+#[tokio::test]
+async fn sigterm_interrupts_a_running_analysis_and_the_message_says_so() {
+    let (fake, mut server) = stalled_model_server(&[]).await;
+    let admin = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &admin).await;
+    let reply = client
+        .ok("/threads/post", json!({"prompt": MODEL_QUESTION}))
+        .await;
+    let id = reply["payload"]["id"].clone();
+    model_asked(&fake, 1).await;
+
+    assert!(server.stop(), "the server exits cleanly on SIGTERM");
+    // Before its socket closed, the watcher was told the run was interrupted.
+    let told = client
+        .take(|m| m["event"] == "updateThreadState" && m["payload"][0]["id"] == id)
+        .await;
+    let told = &told["payload"][0]["messages"][0]["responses"]["messages"][0];
+    assert!(told.as_str().unwrap().contains("interrupted"), "{told}");
+
+    server.restart();
+    let responses = stored_answer(&server, &admin, &id).await;
+    assert!(
+        responses["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{responses}"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_server_marks_the_cut_off_analysis_interrupted_at_the_next_start() {
+    let (fake, mut server) = stalled_model_server(&[]).await;
+    let admin = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &admin).await;
+    let reply = client
+        .ok("/threads/post", json!({"prompt": MODEL_QUESTION}))
+        .await;
+    let id = reply["payload"]["id"].clone();
+    model_asked(&fake, 1).await;
+    server.kill9();
+    server.restart();
+    let responses = stored_answer(&server, &admin, &id).await;
+    assert!(
+        responses["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{responses}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_answers_pings_while_a_slow_query_runs() {
+    let server = TestServer::start_with(&["--max-requests-per-connection", "1"]);
+    let admin = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &admin).await;
+    let thread = create_thread(&mut client, "total sales by region").await;
+    let id = thread["id"].as_str().unwrap().to_string();
+    // A few seconds of SQLite work, well inside the query time limit.
+    let slow =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) \
+                SELECT count(*) AS n FROM c";
+    let update = json!({"route": "/threads/update", "request_id": "slow",
+                        "data": {"id": id, "code": slow}});
+    client.send_text(update.to_string()).await;
+    // While it runs, a ping is answered...
+    client
+        .ws
+        .send(Message::Ping(b"still there?".to_vec().into()))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let frame = client.ws.next().await.unwrap().unwrap();
+        match frame {
+            Message::Pong(payload) => {
+                assert_eq!(&payload[..], b"still there?");
+                seen.push("pong".to_string());
+                // ... one more request waits in the queue (its bound is 1), the next is
+                // refused at once.
+                for name in ["queued", "refused"] {
+                    let frame = json!({"route": "/users/me", "request_id": name, "data": {}});
+                    client.send_text(frame.to_string()).await;
+                }
+            }
+            Message::Text(text) => {
+                let message: Value = serde_json::from_str(&text).unwrap();
+                if let Some(name) = message["request_id"].as_str() {
+                    seen.push(format!("{name}:{}", ws_code(&message)));
+                }
+            }
+            _ => {}
+        }
+        if seen.iter().any(|s| s.starts_with("queued")) {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "pong",
+            "refused:rate_limited",
+            "slow:<none>",
+            "queued:<none>"
+        ],
+        "answers in order, the slow one not blocking the pong"
+    );
+}
