@@ -7,6 +7,7 @@
 
 use crate::auth::{self, NewUser};
 use crate::datasets::{Datasets, Describe};
+use crate::error::{Code, Error};
 use crate::model::DatasetSource;
 use crate::search::Search;
 use crate::services::Services;
@@ -53,8 +54,8 @@ pub enum AdminCommand {
     },
 }
 
-/// The text the CLI prints, or an error message.
-pub type AdminResult = Result<String, String>;
+/// The text the CLI prints, or an error from the table.
+pub type AdminResult = Result<String, Error>;
 
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("admin.sock")
@@ -62,7 +63,6 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 /// Runs one command against the store.
 pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) -> AdminResult {
-    let text = |err: auth::AccountRequestError| err.to_string();
     match command {
         AdminCommand::AddUser {
             name,
@@ -76,7 +76,7 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
                 admin,
                 org,
             };
-            let (user, token) = auth::create_user(store, request).await.map_err(text)?;
+            let (user, token) = auth::create_user(store, request).await?;
             Ok(format!(
                 "created {} {} <{}>\nid: {}\ntoken: {}",
                 if user.admin { "admin" } else { "user" },
@@ -87,13 +87,13 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             ))
         }
         AdminCommand::ListUsers => {
-            let orgs = store.orgs().map_err(|e| e.to_string())?;
+            let orgs = store.orgs()?;
             let org_name = |id| {
                 orgs.iter()
                     .find(|org| org.id == id)
                     .map_or("?", |org| org.name.as_str())
             };
-            let users = store.users().map_err(|e| e.to_string())?;
+            let users = store.users()?;
             let mut lines = vec!["ID\tEMAIL\tNAME\tORG\tADMIN".to_string()];
             lines.extend(users.iter().map(|user| {
                 format!(
@@ -108,11 +108,11 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             Ok(lines.join("\n"))
         }
         AdminCommand::IssueToken { email } => {
-            let (user, token) = auth::issue_token(store, &email).await.map_err(text)?;
+            let (user, token) = auth::issue_token(store, &email).await?;
             Ok(format!("new token for {}\ntoken: {}", user.email, token))
         }
         AdminCommand::AddOrg { name } => {
-            let org = auth::create_org(store, &name).await.map_err(text)?;
+            let org = auth::create_org(store, &name).await?;
             Ok(format!("created organization {}\nid: {}", org.name, org.id))
         }
         AdminCommand::AddDataset {
@@ -124,22 +124,22 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             org,
         } => {
             let org_name = org.as_deref().unwrap_or(auth::DEFAULT_ORG);
-            let org = store
-                .org_by_name(org_name)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no organization named {org_name:?}"))?;
+            let org = store.org_by_name(org_name)?.ok_or_else(|| {
+                Error::new(
+                    Code::OrgNotFound,
+                    format!("no organization named {org_name:?}"),
+                )
+            })?;
             let describe = match describe {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    Some(Describe::parse(&text)?)
+                    let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
+                    Some(Describe::parse(&text).map_err(Error::invalid)?)
                 }
                 None => None,
             };
             let dataset = match (csv, sqlite, table) {
                 (Some(csv), None, None) => {
-                    let bytes =
-                        std::fs::read(&csv).map_err(|e| format!("{}: {e}", csv.display()))?;
+                    let bytes = std::fs::read(&csv).map_err(|e| unreadable(&csv, e))?;
                     datasets.add_csv(org.id, &name, bytes, describe).await
                 }
                 (None, Some(file), Some(table)) => {
@@ -147,9 +147,12 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
                         .add_sqlite(org.id, &name, &file, &table, describe)
                         .await
                 }
-                _ => return Err("give either --csv FILE, or --sqlite FILE --table TABLE".into()),
-            }
-            .map_err(|e| e.to_string())?;
+                _ => {
+                    return Err(Error::invalid(
+                        "give either --csv FILE, or --sqlite FILE --table TABLE",
+                    ))
+                }
+            }?;
             let columns: Vec<String> = dataset
                 .columns
                 .iter()
@@ -165,8 +168,8 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             ))
         }
         AdminCommand::ListDatasets => {
-            let orgs = store.orgs().map_err(|e| e.to_string())?;
-            let all = store.datasets().map_err(|e| e.to_string())?;
+            let orgs = store.orgs()?;
+            let all = store.datasets()?;
             let mut lines = vec!["ID\tNAME\tTABLE\tORG\tSOURCE".to_string()];
             lines.extend(all.iter().map(|d| {
                 let org = orgs
@@ -181,23 +184,28 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             }));
             Ok(lines.join("\n"))
         }
-        AdminCommand::Reindex => {
-            Err("reindex needs the search index; run it through `skein reindex`".into())
-        }
+        AdminCommand::Reindex => Err(Error::new(
+            Code::Unsupported,
+            "reindex needs the search index; run it through `skein reindex`",
+        )),
         AdminCommand::Seed { corpus, messages } => {
-            let org = store
-                .org_by_name(auth::DEFAULT_ORG)
-                .map_err(|e| e.to_string())?
-                .ok_or("no organization \"Local\"; start the server once first")?;
-            let users = store.users().map_err(|e| e.to_string())?;
+            let org = store.org_by_name(auth::DEFAULT_ORG)?.ok_or_else(|| {
+                Error::new(
+                    Code::OrgNotFound,
+                    "no organization \"Local\"; start the server once first",
+                )
+            })?;
+            let users = store.users()?;
             let owner = users
                 .iter()
                 .find(|u| u.org_id == org.id && u.admin)
-                .ok_or("no admin in \"Local\"")?;
-            crate::bench::seed(store, &corpus, messages, org.id, owner.id).await
+                .ok_or_else(|| Error::new(Code::UserNotFound, "no admin in \"Local\""))?;
+            crate::bench::seed(store, &corpus, messages, org.id, owner.id)
+                .await
+                .map_err(Error::invalid)
         }
         AdminCommand::ListOrgs => {
-            let orgs = store.orgs().map_err(|e| e.to_string())?;
+            let orgs = store.orgs()?;
             let mut lines = vec!["ID\tNAME".to_string()];
             lines.extend(orgs.iter().map(|org| format!("{}\t{}", org.id, org.name)));
             Ok(lines.join("\n"))
@@ -208,7 +216,10 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
 /// Rebuilds the search index from the stored threads.
 pub async fn reindex(search: &Search) -> AdminResult {
     let started = std::time::Instant::now();
-    let messages = search.reindex().await.map_err(|e| e.to_string())?;
+    let messages = search.reindex().await.map_err(|err| {
+        tracing::error!(error = %err, "reindex failed");
+        Error::internal(format!("reindex failed: {err}"))
+    })?;
     Ok(format!(
         "reindexed {messages} messages in {:.2} s",
         started.elapsed().as_secs_f64()
@@ -259,9 +270,16 @@ async fn answer(stream: UnixStream, services: &Services) -> std::io::Result<()> 
     let result: AdminResult = match serde_json::from_str::<AdminCommand>(&line) {
         Ok(AdminCommand::Reindex) => reindex(&services.search).await,
         Ok(command) => execute(&services.store, &services.datasets, command).await,
-        Err(err) => Err(format!("unreadable admin command: {err}")),
+        Err(err) => Err(Error::malformed(format!("unreadable admin command: {err}"))),
     };
-    let mut reply = serde_json::to_string(&result).unwrap_or_default();
+    let reply = match result {
+        Ok(text) => Reply::Ok(text),
+        Err(err) => Reply::Err {
+            code: err.code.machine().to_string(),
+            message: err.message,
+        },
+    };
+    let mut reply = serde_json::to_string(&reply).unwrap_or_default();
     reply.push('\n');
     write.write_all(reply.as_bytes()).await
 }
@@ -275,8 +293,24 @@ pub async fn send_to_server(data_dir: &Path, command: &AdminCommand) -> Option<A
     write.write_all(line.as_bytes()).await.ok()?;
     let mut reply = String::new();
     BufReader::new(read).read_line(&mut reply).await.ok()?;
-    Some(
-        serde_json::from_str(&reply)
-            .unwrap_or_else(|err| Err(format!("bad reply from server: {err}"))),
-    )
+    Some(match serde_json::from_str(&reply) {
+        Ok(Reply::Ok(text)) => Ok(text),
+        Ok(Reply::Err { code, message }) => Err(Error::new(
+            Code::from_machine(&code).unwrap_or(Code::Internal),
+            message,
+        )),
+        Err(err) => Err(Error::internal(format!("bad reply from server: {err}"))),
+    })
+}
+
+/// An answer on the admin socket.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Reply {
+    Ok(String),
+    Err { code: String, message: String },
+}
+
+fn unreadable(path: &Path, err: std::io::Error) -> Error {
+    Error::invalid(format!("{}: {err}", path.display()))
 }

@@ -101,13 +101,16 @@ async fn administer(
         return Ok(result?);
     }
     if !data_dir.join("db").exists() {
-        return Err(format!(
-            "no Skein data in {}; start the server once with `skein serve` to create it",
-            data_dir.display()
+        return Err(crate::error::Error::new(
+            crate::error::Code::DataDirNotFound,
+            format!(
+                "no Skein data in {}; start the server once with `skein serve` to create it",
+                data_dir.display()
+            ),
         )
         .into());
     }
-    let store = Store::open(data_dir)?;
+    let store = Store::open(data_dir).map_err(crate::error::Error::from)?;
     let result = if matches!(command, AdminCommand::Reindex) {
         let search = Search::open(
             store.clone(),

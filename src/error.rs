@@ -81,6 +81,11 @@ macro_rules! error_table {
             pub fn ws(self) -> &'static str {
                 match self { $(Code::$code => $ws),* }
             }
+
+            /// The code with this machine code (errors sent over the admin socket).
+            pub fn from_machine(machine: &str) -> Option<Code> {
+                match machine { $($machine => Some(Code::$code),)* _ => None }
+            }
         }
     };
 }
@@ -103,13 +108,13 @@ error_table! {
     InvalidToken       = "invalid_token",        Auth,           UNAUTHORIZED,          "UNAUTHORIZED";
     ThreadReadOnly     = "thread_read_only",     Auth,           FORBIDDEN,             "UNAUTHORIZED";
     NotThreadManager   = "not_thread_manager",   Auth,           FORBIDDEN,             "UNAUTHORIZED";
-    OtherOrganization  = "other_organization",   Auth,           FORBIDDEN,             "UNAUTHORIZED";
     // What the request names. "Does not exist" and "you may not see it" are one answer.
     ThreadNotFound     = "thread_not_found",     NotFound,       NOT_FOUND,             "NOT_FOUND";
     MessageNotFound    = "message_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
     DatasetNotFound    = "dataset_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
     UserNotFound       = "user_not_found",       NotFound,       NOT_FOUND,             "NOT_FOUND";
     OrgNotFound        = "org_not_found",        NotFound,       NOT_FOUND,             "NOT_FOUND";
+    DataDirNotFound    = "data_dir_not_found",   NotFound,       NOT_FOUND,             "NOT_FOUND";
     // Collisions.
     ThreadExists       = "thread_exists",        Conflict,       CONFLICT,              "CONFLICT";
     AlreadyExists      = "already_exists",       Conflict,       CONFLICT,              "CONFLICT";
@@ -211,11 +216,47 @@ impl std::error::Error for Error {}
 
 impl From<crate::store::Error> for Error {
     fn from(err: crate::store::Error) -> Self {
-        tracing::error!(error = %err, "storage failure");
-        Error::new(
-            Code::StorageFailure,
-            "the server could not read or write its data; see the server log",
-        )
+        use crate::store::Error as Store;
+        match err {
+            // Said as it is: the operator can act on these.
+            Store::NewerFormat { .. } => Error::new(Code::Unsupported, err.to_string()),
+            Store::Locked(_) => Error::new(Code::ServerUnreachable, err.to_string()),
+            Store::Sled(_) => {
+                tracing::error!(error = %err, "storage failure");
+                Error::new(
+                    Code::StorageFailure,
+                    "the server could not read or write its data; see the server log",
+                )
+            }
+        }
+    }
+}
+
+impl From<crate::auth::AccountRequestError> for Error {
+    fn from(err: crate::auth::AccountRequestError) -> Self {
+        use crate::auth::AccountRequestError as E;
+        use crate::store::AccountError;
+        let code = match &err {
+            E::Invalid(_) => Code::InvalidRequest,
+            E::NoSuchOrg(_) => Code::OrgNotFound,
+            E::NoSuchUser(_) => Code::UserNotFound,
+            E::Account(AccountError::EmailTaken(_) | AccountError::OrgExists(_)) => {
+                Code::AlreadyExists
+            }
+            E::Account(AccountError::Store(_)) | E::Store(_) => Code::StorageFailure,
+        };
+        Error::new(code, err.to_string())
+    }
+}
+
+impl From<crate::datasets::DatasetError> for Error {
+    fn from(err: crate::datasets::DatasetError) -> Self {
+        use crate::datasets::DatasetError as E;
+        match err {
+            E::Store(err) => err.into(),
+            E::Exists(_) => Error::new(Code::AlreadyExists, err.to_string()),
+            E::Invalid(_) | E::Import(_) | E::Query(_) => Error::invalid(err.to_string()),
+        }
     }
 }
 
@@ -231,6 +272,13 @@ mod tests {
             let machine = code.machine();
             assert!(seen.insert(machine), "{machine} twice");
             assert!(machine.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
+
+    #[test]
+    fn machine_codes_read_back() {
+        for code in Code::ALL {
+            assert_eq!(Code::from_machine(code.machine()), Some(*code));
         }
     }
 

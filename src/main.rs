@@ -12,6 +12,10 @@ async fn main() {
     let cli = skein::config::Cli::parse();
     if let Err(err) = skein::cli::run(cli).await {
         eprintln!("error: {err}");
-        std::process::exit(1);
+        // Errors from the table exit by category (README: "Exit status"); anything else is 1.
+        let code = err
+            .downcast_ref::<skein::error::Error>()
+            .map_or(1, |err| err.code.category().exit_code());
+        std::process::exit(code);
     }
 }

@@ -433,3 +433,28 @@ async fn a_connection_answers_pings_while_a_slow_query_runs() {
         "answers in order, the slow one not blocking the pong"
     );
 }
+
+#[tokio::test]
+async fn the_cli_exits_with_the_documented_status_for_each_kind_of_error() {
+    let mut server = TestServer::start();
+    server.add_user("Ann", "ann@example.com");
+    let status = |server: &TestServer, args: &[&str]| {
+        let out = common::run_cli(&server.dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!looks_like_debug(&stderr), "{args:?}: {stderr}");
+        out.status.code()
+    };
+    // Through the running server's admin socket.
+    let bad_email = ["user", "add", "--name", "B", "--email", "not-an-email"];
+    let unknown = ["user", "token", "--email", "nobody@example.com"];
+    let taken = ["user", "add", "--name", "A", "--email", "ann@example.com"];
+    assert_eq!(status(&server, &bad_email), Some(2), "invalid request");
+    assert_eq!(status(&server, &unknown), Some(3), "not found");
+    assert_eq!(status(&server, &taken), Some(4), "conflict");
+    // And on the data dir directly, with no server running.
+    assert!(server.stop());
+    assert_eq!(status(&server, &unknown), Some(3), "not found, offline");
+    assert_eq!(status(&server, &taken), Some(4), "conflict, offline");
+    let nowhere = common::run_cli(&server.dir.join("missing"), &["user", "list"]);
+    assert_eq!(nowhere.status.code(), Some(3), "no data dir");
+}

@@ -72,6 +72,25 @@ impl TestServer {
         server
     }
 
+    /// Starts a server on a copy of the data dir `source` (a checked-in fixture), which is
+    /// left untouched.
+    pub fn start_on_copy(source: &Path) -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().join("data");
+        copy_dir(source, &dir);
+        let mut server = TestServer {
+            dir,
+            _temp: Some(temp),
+            child: None,
+            addr: String::new(),
+            admin_token: None,
+            extra_args: Vec::new(),
+            extra_env: Vec::new(),
+        };
+        server.launch();
+        server
+    }
+
     fn launch(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -438,4 +457,17 @@ pub fn serve_fails(data_dir: &Path) -> String {
         .unwrap();
     assert!(!out.status.success(), "serve should have failed");
     String::from_utf8(out.stderr).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
