@@ -3,13 +3,9 @@
 use super::schema::{parse_uuid, Body};
 use super::{ok_json, state, Request};
 use crate::error::{Error, Result};
-use crate::model::{Thread, ThreadTtl, TitleSource};
-use crate::store::abort;
-use chrono::Utc;
+use crate::model::ThreadTtl;
+use crate::threads::{self, create::NewThread};
 use serde_json::{Map, Value};
-
-/// The title of a thread created without a prompt; the first answer renames it.
-pub const NEW_THREAD_TITLE: &str = "New thread";
 
 /// Why `keep_latest` (keep only the latest checkpoint) is refused.
 pub const KEEP_LATEST_UNSUPPORTED: &str = "keep_latest strategy is not supported: a Skein thread's state is its messages, so only \"delete\" is";
@@ -26,56 +22,19 @@ const RESERVED_METADATA: [&str; 5] = [
 pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let id = match body.string("thread_id")? {
-        Some(text) => {
-            parse_uuid(text).ok_or_else(|| Error::invalid("Invalid thread ID: must be a UUID"))?
-        }
-        None => crate::threads::rules::new_thread_id(),
+        Some(text) => Some(
+            parse_uuid(text).ok_or_else(|| Error::invalid("Invalid thread ID: must be a UUID"))?,
+        ),
+        None => None,
     };
-    let metadata = metadata(&body)?.unwrap_or_default();
-    let raise = body.one_of("if_exists", &["raise", "do_nothing"])? != Some("do_nothing");
-    let ttl = ttl(&body)?;
-    let supersteps = state::supersteps(&body)?;
-
-    let user = &request.user;
-    let services = request.services;
-    let now = Utc::now();
-    let (thread, created) = services
-        .store
-        .write_threads(|tx| {
-            if let Some(existing) = tx.thread(id)? {
-                let visible = crate::auth::access(user, &existing).is_some();
-                if raise || !visible {
-                    return abort(Error::new(
-                        crate::error::Code::ThreadExists,
-                        format!("Thread with ID {id} already exists"),
-                    ));
-                }
-                return Ok((existing, false));
-            }
-            let mut thread = Thread::new(
-                id,
-                user.org_id,
-                user.id,
-                NEW_THREAD_TITLE.into(),
-                TitleSource::Prompt,
-                now,
-            );
-            thread.api.metadata.0 = Value::Object(metadata.clone());
-            thread.api.ttl = ttl;
-            for update in &supersteps {
-                state::apply(tx, &mut thread, user, update, now)?;
-            }
-            tx.put_thread(&thread)?;
-            Ok((thread, true))
-        })
-        .await?;
-    if created {
-        services.publish(crate::threads::events::Event::ThreadChanged {
-            thread: thread.clone(),
-            by: user.clone(),
-            origin: None,
-        });
-    }
+    let new = NewThread {
+        id,
+        metadata: metadata(&body)?.unwrap_or_default(),
+        ttl: ttl(&body)?,
+        return_existing: body.one_of("if_exists", &["raise", "do_nothing"])? == Some("do_nothing"),
+        state: state::supersteps(&body)?,
+    };
+    let (thread, _) = threads::create::create(request.services, &request.user, new).await?;
     ok_json(&request.view(thread)?.to_json(false))
 }
 

@@ -10,7 +10,6 @@ use crate::model::{Message, Thread, Timestamp};
 use crate::store::Store;
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
-use uuid::Uuid;
 
 /// Every field a Thread has (the `select` enum), in the order they are shown.
 pub const THREAD_FIELDS: [&str; 9] = [
@@ -133,7 +132,7 @@ pub fn values_of(thread: &Thread, messages: &[Message]) -> Value {
             turns.push(json!({"type": "human", "content": message.message, "id": message.id}));
         }
         if let Some(answer) = message.answer() {
-            turns.push(json!({"type": "ai", "content": answer, "id": ai_turn_id(message.id)}));
+            turns.push(json!({"type": "ai", "content": answer, "id": crate::threads::turns::ai_turn_id(message.id)}));
         }
     }
     let mut values = Map::new();
@@ -158,11 +157,6 @@ pub fn values_of(thread: &Thread, messages: &[Message]) -> Value {
         }
     }
     Value::Object(values)
-}
-
-/// The id of the `ai` turn answering `message` (stable, derived from the message's id).
-pub fn ai_turn_id(message_id: Uuid) -> Uuid {
-    Uuid::new_v5(&message_id, b"ai")
 }
 
 pub fn ttl_json(thread: &Thread) -> Option<Value> {

@@ -10,14 +10,18 @@
 //! - `rules`: new thread ids, the prompt and title rules, stamping a change.
 //! - `events`: the typed events and the in-process bus.
 //! - `post`: ask a question (a new thread or a follow-up); the analyst answers it.
+//! - `create`: a thread without a question (empty or with turns), a copy, API settings.
+//! - `turns`: writing chat turns and state values (LangGraph's `add_messages` merge).
 //! - `update`: title, shares, a message's code, feedback, status and chart.
 //! - `delete`: delete (all or none), prune (what may be), TTL expiry.
 //! - `analyses`: the analyst's runs: bounded, tracked, cancelled on shutdown.
 
 pub mod access;
 pub mod analyses;
+pub mod create;
 pub mod delete;
 pub mod events;
 pub mod post;
 pub mod rules;
+pub mod turns;
 pub mod update;

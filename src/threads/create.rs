@@ -1,0 +1,162 @@
+//! Threads made without a question: created empty (or with turns), copied, and their API
+//! settings (metadata, time-to-live) changed.
+
+use super::access::{self, Right};
+use super::events::Event;
+use super::rules;
+use super::turns::{self, StateWrite};
+use crate::error::{Code, Error, Result};
+use crate::model::{Message, Thread, ThreadTtl, TitleSource, User};
+use crate::services::Services;
+use crate::store::abort;
+use chrono::Utc;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// The title of a thread created without a prompt; the first answer renames it.
+pub const NEW_THREAD_TITLE: &str = "New thread";
+
+/// A thread to create.
+#[derive(Default)]
+pub struct NewThread {
+    /// The client's id; a new one if `None`.
+    pub id: Option<Uuid>,
+    pub metadata: Map<String, Value>,
+    pub ttl: Option<ThreadTtl>,
+    /// With a taken id: return the caller's existing thread instead of refusing.
+    pub return_existing: bool,
+    /// Written in order into the new thread.
+    pub state: Vec<StateWrite>,
+}
+
+/// Creates a thread owned by `user`; returns it and whether it is new.
+pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<(Thread, bool)> {
+    let id = new.id.unwrap_or_else(rules::new_thread_id);
+    let now = Utc::now();
+    let (thread, created) = services
+        .store
+        .write_threads(|tx| {
+            if let Some(existing) = tx.thread(id)? {
+                let visible = crate::auth::access(user, &existing).is_some();
+                if !new.return_existing || !visible {
+                    return abort(Error::new(
+                        Code::ThreadExists,
+                        format!("Thread with ID {id} already exists"),
+                    ));
+                }
+                return Ok((existing, false));
+            }
+            let mut thread = Thread::new(
+                id,
+                user.org_id,
+                user.id,
+                NEW_THREAD_TITLE.into(),
+                TitleSource::Prompt,
+                now,
+            );
+            thread.api.metadata.0 = Value::Object(new.metadata.clone());
+            thread.api.ttl = new.ttl;
+            for write in &new.state {
+                turns::apply(tx, &mut thread, user, write, now)?;
+            }
+            tx.put_thread(&thread)?;
+            Ok((thread, true))
+        })
+        .await?;
+    if created {
+        services.publish(Event::ThreadChanged {
+            thread: thread.clone(),
+            by: user.clone(),
+            origin: None,
+        });
+    }
+    Ok((thread, created))
+}
+
+/// A new thread owned by `user` with the source's title, metadata, state values and messages
+/// (under new ids).
+pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<Thread> {
+    let (source, _) = access::thread(&services.store, user, source_id, Right::See)?;
+    let messages = services.store.messages(source.id)?;
+    let now = Utc::now();
+    let copy_id = rules::new_thread_id();
+    let copies: Vec<Message> = messages
+        .iter()
+        .filter(|m| m.deleted_at.is_none())
+        .map(|m| Message {
+            id: Uuid::new_v4(),
+            thread_id: copy_id,
+            ..m.clone()
+        })
+        .collect();
+    let thread = services
+        .store
+        .write_threads::<_, Error>(|tx| {
+            let mut thread = Thread::new(
+                copy_id,
+                user.org_id,
+                user.id,
+                source.title.clone(),
+                source.titled_by,
+                now,
+            );
+            thread.api.metadata = source.api.metadata.clone();
+            thread.api.values = source.api.values.clone();
+            thread.api.state_updated_at = source.api.state_updated_at;
+            for message in &copies {
+                tx.append_message(&mut thread, message)?;
+            }
+            tx.put_thread(&thread)?;
+            Ok(thread)
+        })
+        .await?;
+    services.publish(Event::ThreadChanged {
+        thread: thread.clone(),
+        by: user.clone(),
+        origin: None,
+    });
+    Ok(thread)
+}
+
+/// Changes to a thread's API settings.
+#[derive(Default)]
+pub struct Settings {
+    /// Merged (shallowly) into the thread's metadata.
+    pub metadata: Option<Map<String, Value>>,
+    pub ttl: Option<ThreadTtl>,
+}
+
+/// Applies `settings` to thread `id`.
+pub async fn configure(
+    services: &Services,
+    user: &User,
+    id: Uuid,
+    settings: &Settings,
+) -> Result<Thread> {
+    let now = Utc::now();
+    let thread = services
+        .store
+        .write_threads(|tx| {
+            let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
+            if let Some(metadata) = &settings.metadata {
+                if let Some(merged) = thread.api.metadata.0.as_object_mut() {
+                    for (key, value) in metadata {
+                        merged.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            if settings.ttl.is_some() {
+                thread.api.ttl = settings.ttl;
+            }
+            rules::stamp(&mut thread, user, now);
+            tx.put_thread(&thread)?;
+            Ok(thread)
+        })
+        .await?;
+    services.publish(Event::ThreadChanged {
+        thread: thread.clone(),
+        by: user.clone(),
+        origin: None,
+    });
+    Ok(thread)
+}

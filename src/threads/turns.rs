@@ -1,0 +1,184 @@
+//! Writing a thread's chat turns and state values from outside the analyst (the REST state
+//! API, and any face that imports a conversation): a `human` turn is a stored message (its
+//! prompt), an `ai` turn that message's answer. Writing turns never runs the analyst.
+
+use super::access::{self, Right};
+use super::events::Event;
+use super::rules;
+use crate::error::{Code, Error, Result};
+use crate::limits::MAX_PROMPT_CHARS;
+use crate::model::{Message, Thread, Timestamp, User};
+use crate::services::Services;
+use crate::store::{abort, ThreadTxn, TxResult};
+use chrono::Utc;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// One turn to write.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    human: bool,
+    content: String,
+    /// The client's id for the turn: a known one replaces that turn.
+    id: Option<Uuid>,
+}
+
+impl Turn {
+    /// A question, under the one prompt rule.
+    pub fn human(content: &str, id: Option<Uuid>) -> Result<Turn> {
+        Ok(Turn {
+            human: true,
+            content: rules::prompt(content)?,
+            id,
+        })
+    }
+
+    /// An answer.
+    pub fn ai(content: String, id: Option<Uuid>) -> Result<Turn> {
+        let length = content.chars().count();
+        if length > MAX_PROMPT_CHARS {
+            return Err(Error::invalid(format!(
+                "an answer may have at most {MAX_PROMPT_CHARS} characters, got {length}"
+            )));
+        }
+        Ok(Turn {
+            human: false,
+            content,
+            id,
+        })
+    }
+}
+
+/// Turns to merge into a thread, and state values to set (each replacing the old value).
+#[derive(Debug, Clone, Default)]
+pub struct StateWrite {
+    pub turns: Vec<Turn>,
+    pub values: Map<String, Value>,
+}
+
+/// Writes `write` into thread `id`; refused while the analyst answers on it.
+pub async fn write(
+    services: &Services,
+    user: &User,
+    id: Uuid,
+    write: &StateWrite,
+) -> Result<Thread> {
+    let now = Utc::now();
+    let thread = services
+        .store
+        .write_threads(|tx| {
+            let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
+            if services.runs.is_busy(id) {
+                return abort(Error::new(
+                    Code::ThreadBusy,
+                    "Thread is busy: the analyst is answering on it; try again when it is idle",
+                ));
+            }
+            apply(tx, &mut thread, user, write, now)?;
+            tx.put_thread(&thread)?;
+            Ok(thread)
+        })
+        .await?;
+    services.publish(Event::ThreadChanged {
+        thread: thread.clone(),
+        by: user.clone(),
+        origin: None,
+    });
+    Ok(thread)
+}
+
+/// Applies a state write inside a thread transaction; the caller writes the thread.
+///
+/// Turns merge like LangGraph's `add_messages`: a turn whose id is already in the thread
+/// replaces it, any other is appended; an `ai` turn answers the last unanswered question.
+pub fn apply(
+    tx: &ThreadTxn,
+    thread: &mut Thread,
+    user: &User,
+    write: &StateWrite,
+    now: Timestamp,
+) -> TxResult<(), Error> {
+    for turn in &write.turns {
+        let existing = match turn.id {
+            Some(id) => find(tx, thread, id)?,
+            None => None,
+        };
+        match (existing, turn.human) {
+            (Some((mut message, Side::Human)), true) => {
+                message.message = turn.content.clone();
+                message.updated_at = Some(now);
+                tx.replace_message(&message)?;
+            }
+            (Some((mut message, Side::Ai)), false) => {
+                answer(&mut message, &turn.content, now);
+                tx.replace_message(&message)?;
+            }
+            (Some(_), _) => {
+                return abort(Error::invalid(
+                    "values.messages: a message cannot change between human and ai",
+                ))
+            }
+            (None, true) => {
+                let mut message = Message::new(thread.id, user.id, turn.content.clone(), now);
+                // Keep the client's id when it is not used anywhere yet.
+                if let Some(id) = turn.id {
+                    if !tx.message_exists(id)? {
+                        message.id = id;
+                    }
+                }
+                tx.append_message(thread, &message)?;
+            }
+            (None, false) => match tx.latest_message(thread)? {
+                Some(mut last) if last.responses.is_none() && last.deleted_at.is_none() => {
+                    answer(&mut last, &turn.content, now);
+                    tx.replace_message(&last)?;
+                }
+                _ => {
+                    let mut message = Message::new(thread.id, user.id, String::new(), now);
+                    answer(&mut message, &turn.content, now);
+                    tx.append_message(thread, &message)?;
+                }
+            },
+        }
+    }
+    if let Some(values) = thread.api.values.0.as_object_mut() {
+        for (key, value) in &write.values {
+            values.insert(key.clone(), value.clone());
+        }
+    }
+    thread.api.state_updated_at = Some(now);
+    rules::stamp(thread, user, now);
+    Ok(())
+}
+
+/// The id of the `ai` turn answering `message` (stable, derived from the message's id).
+pub fn ai_turn_id(message_id: Uuid) -> Uuid {
+    Uuid::new_v5(&message_id, b"ai")
+}
+
+enum Side {
+    Human,
+    Ai,
+}
+
+/// The message of `thread` a turn id names: a message's own id is its human turn, the derived
+/// [`ai_turn_id`] its answer.
+fn find(tx: &ThreadTxn, thread: &Thread, id: Uuid) -> TxResult<Option<(Message, Side)>, Error> {
+    if let Some(message) = tx.message(thread.id, id)? {
+        return Ok(Some((message, Side::Human)));
+    }
+    for position in 0..thread.message_count {
+        if let Some(message) = tx.message_at(thread.id, position)? {
+            if ai_turn_id(message.id) == id {
+                return Ok(Some((message, Side::Ai)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Makes `content` the message's answer, as the analyst stores its summary.
+fn answer(message: &mut Message, content: &str, now: Timestamp) {
+    message.set_responses(&[content]);
+    message.updated_at = Some(now);
+}
