@@ -47,11 +47,6 @@ pub enum AdminCommand {
     },
     ListDatasets,
     Reindex,
-    /// Adds a generated benchmark corpus (see `skein bench seed`).
-    Seed {
-        corpus: PathBuf,
-        messages: usize,
-    },
 }
 
 /// The text the CLI prints, or an error from the table.
@@ -188,22 +183,6 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             Code::Unsupported,
             "reindex needs the search index; run it through `skein reindex`",
         )),
-        AdminCommand::Seed { corpus, messages } => {
-            let org = store.org_by_name(auth::DEFAULT_ORG)?.ok_or_else(|| {
-                Error::new(
-                    Code::OrgNotFound,
-                    "no organization \"Local\"; start the server once first",
-                )
-            })?;
-            let users = store.users()?;
-            let owner = users
-                .iter()
-                .find(|u| u.org_id == org.id && u.admin)
-                .ok_or_else(|| Error::new(Code::UserNotFound, "no admin in \"Local\""))?;
-            crate::bench::seed(store, &corpus, messages, org.id, owner.id)
-                .await
-                .map_err(Error::invalid)
-        }
         AdminCommand::ListOrgs => {
             let orgs = store.orgs()?;
             let mut lines = vec!["ID\tNAME".to_string()];

@@ -136,14 +136,19 @@ pub async fn search(
 }
 
 /// Generates `messages` messages from the collection in `corpus_dir` and stores them as threads
-/// of `owner` in `org`.
-pub async fn seed(
-    store: &Store,
-    corpus_dir: &Path,
-    messages: usize,
-    org: Uuid,
-    owner: Uuid,
-) -> Result<String, String> {
+/// of the first admin of the "Local" organization.
+pub async fn seed(store: &Store, corpus_dir: &Path, messages: usize) -> Result<String, String> {
+    let org = store
+        .org_by_name(crate::auth::DEFAULT_ORG)
+        .map_err(|e| e.to_string())?
+        .ok_or("no organization \"Local\"; start the server once first")?;
+    let owner = store
+        .users()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|u| u.org_id == org.id && u.admin)
+        .ok_or("no admin in \"Local\"")?;
+    let (org, owner) = (org.id, owner.id);
     let collection = eval::load(corpus_dir)?;
     let texts = corpus::messages(&collection, messages, 7);
     let started = Instant::now();

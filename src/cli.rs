@@ -60,10 +60,10 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             );
             return Ok(());
         }
-        Command::Bench(BenchCommand::Seed { corpus, messages }) => AdminCommand::Seed {
-            corpus: absolute(corpus)?,
-            messages,
-        },
+        Command::Bench(BenchCommand::Seed { corpus, messages }) => {
+            println!("{}", seed(&cli.data_dir, &corpus, messages).await?);
+            return Ok(());
+        }
         Command::Bench(BenchCommand::Ws {
             corpus,
             addr,
@@ -86,6 +86,44 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
     let output = administer(&cli.data_dir, command).await?;
     println!("{output}");
     Ok(())
+}
+
+/// Writes a benchmark corpus straight into a data dir no server is running on (benchmark code
+/// never runs inside the server).
+async fn seed(
+    data_dir: &Path,
+    corpus: &Path,
+    messages: usize,
+) -> Result<String, Box<dyn Error + Send + Sync>> {
+    use crate::error::{Code, Error};
+    if admin::send_to_server(data_dir, &AdminCommand::ListOrgs)
+        .await
+        .is_some()
+    {
+        return Err(Error::new(
+            Code::AlreadyExists,
+            format!(
+                "a server is running on {}; stop it, seed, and start it again (it indexes the \
+                 new messages as it starts)",
+                data_dir.display()
+            ),
+        )
+        .into());
+    }
+    if !data_dir.join("db").exists() {
+        return Err(Error::new(
+            Code::DataDirNotFound,
+            format!(
+                "no Skein data in {}; start the server once with `skein serve` to create it",
+                data_dir.display()
+            ),
+        )
+        .into());
+    }
+    let store = Store::open(data_dir).map_err(Error::from)?;
+    let report = crate::bench::seed(&store, corpus, messages).await?;
+    store.flush().await?;
+    Ok(report)
 }
 
 fn absolute(path: std::path::PathBuf) -> Result<std::path::PathBuf, String> {

@@ -1,10 +1,13 @@
-//! Large message corpora for benchmarks, made from a test collection's texts: each message mixes
-//! sentences of several documents, so a corpus of 100k messages is varied rather than 70 copies.
+//! Test collections (the Cranfield files), and large message corpora for benchmarks made from
+//! their texts: each message mixes sentences of several documents, so a corpus of 100k
+//! messages is varied rather than 70 copies.
 
-use super::eval::Collection;
 use crate::model::{Message, Thread, TitleSource};
 use crate::store::{self, Store};
 use chrono::Utc;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
 use uuid::Uuid;
 
 /// xorshift64*: deterministic across platforms, so corpora are reproducible.
@@ -91,4 +94,65 @@ pub async fn store_messages(
             .await?;
     }
     Ok(ids)
+}
+
+#[derive(Deserialize)]
+struct DocLine {
+    id: String,
+    #[serde(default)]
+    title: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct QueryLine {
+    id: String,
+    text: String,
+}
+
+pub struct Collection {
+    pub docs: Vec<(String, String, String)>,
+    pub queries: Vec<(String, String)>,
+    /// Query id → document id → graded relevance (> 0 only).
+    pub qrels: HashMap<String, HashMap<String, f64>>,
+}
+
+pub fn load(dir: &Path) -> Result<Collection, String> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    let docs = read("docs.jsonl")?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| serde_json::from_str::<DocLine>(line).map(|d| (d.id, d.title, d.text)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("docs.jsonl: {e}"))?;
+    let queries = read("queries.jsonl")?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| serde_json::from_str::<QueryLine>(line).map(|q| (q.id, q.text)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("queries.jsonl: {e}"))?;
+    let mut qrels: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    for line in read("qrels.tsv")?.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if let [query, doc, relevance] = fields[..] {
+            let relevance: f64 = relevance
+                .trim()
+                .parse()
+                .map_err(|_| format!("qrels.tsv: bad line {line:?}"))?;
+            if relevance > 0.0 {
+                qrels
+                    .entry(query.to_string())
+                    .or_default()
+                    .insert(doc.to_string(), relevance);
+            }
+        }
+    }
+    Ok(Collection {
+        docs,
+        queries,
+        qrels,
+    })
 }

@@ -6,72 +6,13 @@
 
 use super::{Embedder, Feedback, Fusion, Legs, Scope, Search};
 use crate::store::Store;
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
-struct DocLine {
-    id: String,
-    #[serde(default)]
-    title: String,
-    text: String,
-}
-
-#[derive(Deserialize)]
-struct QueryLine {
-    id: String,
-    text: String,
-}
-
-pub struct Collection {
-    pub docs: Vec<(String, String, String)>,
-    pub queries: Vec<(String, String)>,
-    /// Query id → document id → graded relevance (> 0 only).
-    pub qrels: HashMap<String, HashMap<String, f64>>,
-}
-
-pub fn load(dir: &Path) -> Result<Collection, String> {
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
-    };
-    let docs = read("docs.jsonl")?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| serde_json::from_str::<DocLine>(line).map(|d| (d.id, d.title, d.text)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("docs.jsonl: {e}"))?;
-    let queries = read("queries.jsonl")?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| serde_json::from_str::<QueryLine>(line).map(|q| (q.id, q.text)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("queries.jsonl: {e}"))?;
-    let mut qrels: HashMap<String, HashMap<String, f64>> = HashMap::new();
-    for line in read("qrels.tsv")?.lines().skip(1) {
-        let fields: Vec<&str> = line.split('\t').collect();
-        if let [query, doc, relevance] = fields[..] {
-            let relevance: f64 = relevance
-                .trim()
-                .parse()
-                .map_err(|_| format!("qrels.tsv: bad line {line:?}"))?;
-            if relevance > 0.0 {
-                qrels
-                    .entry(query.to_string())
-                    .or_default()
-                    .insert(doc.to_string(), relevance);
-            }
-        }
-    }
-    Ok(Collection {
-        docs,
-        queries,
-        qrels,
-    })
-}
+// The collection's files are read in `corpus`, which also stores it as threads.
+pub use super::corpus::{load, Collection};
 
 /// The collection indexed through a temporary store, ready to be queried.
 pub struct Indexed {

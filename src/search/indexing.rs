@@ -1,0 +1,154 @@
+//! Keeping the index current: catching up on the store's change log, rebuilding everything,
+//! and (re)indexing threads: their text in tantivy, their vectors in memory.
+
+use super::legs::{self, VectorLeg, VectorLegs};
+use super::{doc, IndexDoc, Search, SearchError, BATCH_THREADS};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+impl Search {
+    /// Indexes every thread changed since the last commit; returns how many threads it indexed.
+    pub async fn catch_up(&self) -> Result<usize, SearchError> {
+        let _guard = self.indexing.lock().await;
+        let changes = self.store.changes_since(self.indexed_seq())?;
+        let Some(&(last, _)) = changes.last() else {
+            return Ok(0);
+        };
+        let mut seen = HashSet::new();
+        let threads: Vec<Uuid> = changes
+            .into_iter()
+            .filter_map(|(_, thread)| seen.insert(thread).then_some(thread))
+            .collect();
+        let count = threads.len();
+        for (n, batch) in threads.chunks(BATCH_THREADS).enumerate() {
+            self.index_threads(batch).await?;
+            // Intermediate commits keep the last sequence: a crash redoes only unfinished work.
+            let done = n * BATCH_THREADS + batch.len() == count;
+            let covered = if done { last } else { self.indexed_seq() };
+            self.text.commit(&covered.to_string())?;
+        }
+        self.store.prune_changes(last)?;
+        Ok(count)
+    }
+
+    /// Rebuilds both legs from the threads in sled; returns how many messages it indexed.
+    ///
+    /// Vectors the provider could not make are filled in later by the vector filler.
+    pub async fn reindex(&self) -> Result<u64, SearchError> {
+        {
+            let _guard = self.indexing.lock().await;
+            let covered = self.store.last_seq()?;
+            self.text.delete_all()?;
+            self.store.clear_vectors()?;
+            *self.legs.write().unwrap() = VectorLegs {
+                serving: Some(VectorLeg::empty(self.embedder.clone())),
+                building: None,
+            };
+            let threads = self.store.thread_ids()?;
+            for batch in threads.chunks(BATCH_THREADS) {
+                self.index_threads(batch).await?;
+            }
+            self.text.commit(&covered.to_string())?;
+            self.text.settle()?;
+            self.store.prune_changes(covered)?;
+        }
+        if let Err(err) = self.fill_vectors().await {
+            tracing::warn!(error = %err, "vectors incomplete after reindexing; they will be filled in later");
+            self.fill.notify_one();
+        }
+        Ok(self.text.num_docs())
+    }
+
+    /// Replaces the indexed documents of these threads with their current messages: the text
+    /// leg at once, and the vector legs of local embedders too. A remote embedder is never
+    /// waited for here (a slow provider must not hold up the text leg): its legs get the
+    /// threads' new access at once, and the threads are left to the vector filler.
+    pub(super) async fn index_threads(&self, threads: &[Uuid]) -> Result<(), SearchError> {
+        for &thread_id in threads {
+            self.text.delete_thread(thread_id);
+        }
+        let live = self.live_docs(threads)?;
+        tracing::debug!(
+            threads = threads.len(),
+            docs = live.docs.len(),
+            "indexing threads"
+        );
+        for doc in &live.docs {
+            self.text.add(doc)?;
+        }
+        self.store.remove_vectors(&live.removed)?;
+        let embedders = self.legs.read().unwrap().embedders();
+        for embedder in embedders {
+            let model = embedder.model();
+            if !embedder.is_local() {
+                if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
+                    leg.update_access(threads, &live.access);
+                }
+                self.mark_stale(model, threads)?;
+                continue;
+            }
+            let (vectors, _) = self.vectors_for(&live.docs, embedder.as_ref()).await?;
+            self.store.put_vectors(model, &vectors)?;
+            if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
+                leg.replace(threads, &live.access, &vectors)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The documents of the threads that exist, who may see them, and the messages of deleted
+    /// threads.
+    pub(super) fn live_docs(&self, threads: &[Uuid]) -> Result<LiveDocs, SearchError> {
+        let mut live = LiveDocs::default();
+        for &thread_id in threads {
+            let Some(thread) = self.store.thread(thread_id)? else {
+                continue;
+            };
+            let messages = self.store.messages(thread_id)?;
+            if thread.deleted_at.is_some() {
+                live.removed.extend(messages.iter().map(|m| m.id));
+                continue;
+            }
+            live.access
+                .push((thread.id, thread.org_id, thread.members().collect()));
+            live.docs.extend(doc::thread_docs(&thread, &messages));
+        }
+        Ok(live)
+    }
+
+    /// Keeps the index current: wakes on every thread write and catches up.
+    pub async fn run_indexer(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            let started = std::time::Instant::now();
+            match self.catch_up().await {
+                Ok(0) => {}
+                Ok(threads) => tracing::info!(
+                    threads,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "search index caught up"
+                ),
+                Err(err) => {
+                    tracing::error!(error = %err, "search indexing failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            tokio::select! {
+                _ = self.store.changed() => {}
+                _ = stop.cancelled() => return,
+            }
+            // Let a burst of writes land in one commit.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// What [`Search::live_docs`] found.
+#[derive(Default)]
+pub(super) struct LiveDocs {
+    pub(super) docs: Vec<IndexDoc>,
+    pub(super) access: Vec<legs::ThreadAccess>,
+    pub(super) removed: Vec<Uuid>,
+}
