@@ -115,3 +115,8 @@ pub fn assert_rows(question: &str, got: &[(String, f64)], want: &[(String, f64)]
         );
     }
 }
+
+/// One number as the rows of an answer.
+pub fn single(value: f64) -> Vec<(String, f64)> {
+    vec![(String::new(), value)]
+}
