@@ -8,29 +8,44 @@
 //!
 //! | module     | owns                                                                 |
 //! |------------|----------------------------------------------------------------------|
-//! | `config`   | command line flags, environment variables, the data directory        |
-//! | `model`    | domain types: Org, User, Thread, Message, Share and their enums      |
-//! | `store`    | sled trees, keys, record encoding, transactions, the write sequence  |
-//! | `auth`     | tokens, accounts, and who may see or change a thread                 |
-//! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
-//! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
-//! | `pipeline` | the `/threads/post` steps: planner, SQL, repairs, narratives          |
-//! | `llm`      | OpenAI-compatible providers: a streamed chat model, embeddings       |
-//! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation              |
-//! | `bench`    | `skein bench`: search throughput in process and over WebSockets        |
-//! | `ws`       | the wire envelope, the connection loop, one handler per route        |
+//! | `threads`  | the rules of a thread, whatever interface asks: access, posting,     |
+//! |            | updating, deleting, creating, state writes; typed events on a bus;   |
+//! |            | the analyst's runs (bounded, tracked, interrupted on shutdown)       |
+//! | `error`    | the one table of errors: machine code, HTTP status, WebSocket code   |
+//! | `ws`       | face: the threads WebSocket protocol (seed 000), one file per route  |
+//! | `rest`     | face: the LangGraph-compatible REST threads API, one file per route  |
 //! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
-//! | `rest`     | the LangGraph-compatible REST threads API, one file per endpoint      |
+//! | `pipeline` | the analyst's steps: planner, SQL, repairs, narratives               |
+//! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
+//! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation             |
+//! | `llm`      | OpenAI-compatible providers: a streamed chat model, embeddings       |
+//! | `store`    | sled trees, keys, record encoding, transactions, the write sequence  |
+//! | `model`    | domain types: Org, User, Thread, Message, Share and their enums      |
+//! | `auth`     | tokens, accounts, the request's token, and the access roles          |
+//! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
 //! | `runs`     | which threads the analyst is working on (REST `status: busy`)         |
+//! | `services` | the shared services handed to faces and operations; the event bus    |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
-//! | `services` | the shared services handed to connections and handlers              |
 //! | `server`   | start-up, serving, graceful shutdown                                  |
-//! | `cli`      | the `skein` subcommands                                               |
+//! | `cli`      | the `skein` subcommands and their exit statuses                      |
+//! | `bench`    | `skein bench`: search throughput in process and over WebSockets      |
+//! | `config`   | command line flags, environment variables, the data directory        |
 //! | `limits`   | protocol limits (frame, prompt and title sizes)                       |
 //!
-//! Dependencies point one way: `ws` and `http` use `hub`, `auth`, `pipeline`, `datasets` and
-//! `store`; `pipeline` reports steps through a sink that `ws` implements, so it never sees the
-//! wire format; `store` knows nothing of it either, and `hub` only moves serialized text.
+//! # How a request flows
+//!
+//! A face parses its wire format and calls one operation of `threads` with the services, the
+//! acting user and a typed request. The operation checks access (`threads::access`), applies
+//! the rules, writes through `store` in one transaction (acknowledged once on disk), and
+//! publishes what happened as a `threads::events::Event` on the services' bus. The face
+//! answers its own client from the operation's result, or renders the `error::Error`; the
+//! WebSocket face's event renderer (`ws::fanout::Renderer`) turns events into broadcasts for
+//! everyone else watching. Posting a question also starts the analyst: `pipeline` runs in a
+//! task owned by `threads::analyses`, and its steps go out as `AnalysisStep` events.
+//!
+//! Dependencies point one way: faces use `threads`; `threads` uses `store`, `pipeline`,
+//! `datasets` and `auth`, never a face; `pipeline` reports steps through a sink, so it never
+//! sees a wire format; `store` knows nothing of either, and `hub` only moves serialized text.
 
 pub mod admin;
 pub mod auth;

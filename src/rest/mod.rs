@@ -71,7 +71,7 @@ impl Request<'_> {
 
     /// Every thread this user may see.
     pub fn visible_threads(&self) -> Result<Vec<Thread>> {
-        Ok(auth::visible_threads(&self.services.store, &self.user)?)
+        access::visible_threads(&self.services.store, &self.user)
     }
 
     pub fn view(&self, thread: Thread) -> Result<view::ThreadView> {

@@ -68,6 +68,11 @@ pub fn in_write(
     }
 }
 
+/// Whether `user` may see `thread` (for filtering broadcasts and results).
+pub fn can_see(user: &User, thread: &Thread) -> bool {
+    auth::access(user, thread).is_some()
+}
+
 /// Every thread `user` may see.
 pub fn visible_threads(store: &Store, user: &User) -> Result<Vec<Thread>> {
     Ok(auth::visible_threads(store, user)?)

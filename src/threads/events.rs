@@ -40,6 +40,15 @@ pub enum Event {
     },
     /// Who may see a thread changed; those who lost access must stop seeing it.
     AccessChanged { before: Thread, after: Thread },
+    /// `user` is now present in a thread (was not before, on any connection). `origin` is the
+    /// connection that joined; it gets the roster in its own answer.
+    Joined {
+        thread_id: Uuid,
+        user: User,
+        origin: Option<ConnId>,
+    },
+    /// `user` is no longer present in a thread (their last connection there left).
+    Left { thread_id: Uuid, user: User },
 }
 
 /// A face that renders events for its clients.

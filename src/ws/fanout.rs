@@ -3,19 +3,20 @@
 
 use super::envelope::event;
 use super::views;
-use crate::auth;
 use crate::hub::{ConnId, Departure, Joined};
 use crate::model::{Thread, User};
 use crate::services::Services;
+use crate::threads::access;
 use crate::threads::events::{Event, Subscriber};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 /// Renders the core's events as the seed's broadcasts.
 pub struct Renderer;
 
 impl Subscriber for Renderer {
-    fn deliver(&self, services: &Services, event: &Event) {
-        let rendered = match event {
+    fn deliver(&self, services: &Services, happened: &Event) {
+        let rendered = match happened {
             Event::ThreadChanged { thread, by, origin }
             | Event::MessageAdded {
                 thread, by, origin, ..
@@ -34,6 +35,18 @@ impl Subscriber for Renderer {
                 access_changed(services, before, after);
                 Ok(())
             }
+            Event::Joined {
+                thread_id,
+                user,
+                origin,
+            } => {
+                presence(services, "joinedThread", *thread_id, user, *origin);
+                Ok(())
+            }
+            Event::Left { thread_id, user } => {
+                presence(services, "leftThread", *thread_id, user, None);
+                Ok(())
+            }
         };
         if let Err(err) = rendered {
             tracing::error!(error = %err, "could not render an event for WebSocket clients");
@@ -41,13 +54,24 @@ impl Subscriber for Renderer {
     }
 }
 
+/// `joinedThread` or `leftThread` to the others in the thread.
+fn presence(services: &Services, name: &str, thread_id: Uuid, user: &User, except: Option<ConnId>) {
+    let text = event(
+        "/threads/get",
+        name,
+        json!([views::presence(user, thread_id)]),
+        Some(user),
+    );
+    services.hub.broadcast_thread(thread_id, text, except);
+}
+
 /// Whoever lost access by a change leaves the thread and loses it from their list.
 fn access_changed(services: &Services, before: &Thread, after: &Thread) {
-    let still_allowed = |u: &User| auth::access(u, after).is_some();
+    let still_allowed = |u: &User| access::can_see(u, after);
     let departures = services.hub.evict(after.id, still_allowed);
     announce_departures(services, &departures);
     list_removed(services, before, |u| {
-        auth::access(u, before).is_some() && !still_allowed(u)
+        access::can_see(u, before) && !still_allowed(u)
     });
 }
 
@@ -102,7 +126,7 @@ fn list_changed(
     );
     services
         .hub
-        .broadcast_lists(update, |user| auth::access(user, thread).is_some());
+        .broadcast_lists(update, |user| access::can_see(user, thread));
     Ok(())
 }
 
@@ -123,7 +147,7 @@ fn thread_deleted(
     services.hub.broadcast_thread(thread.id, gone, except);
     // Everyone leaves a deleted thread; there is nobody left to tell.
     services.hub.evict(thread.id, |_| false);
-    list_removed(services, thread, |u| auth::access(u, thread).is_some());
+    list_removed(services, thread, |u| access::can_see(u, thread));
 }
 
 /// Tells the list subscribers who could see `thread` (as it was) that it is gone for them.
@@ -146,27 +170,20 @@ pub fn announce_join(
     joined: &Joined,
 ) {
     if joined.newly_present {
-        let text = event(
-            "/threads/get",
-            "joinedThread",
-            json!([views::presence(user, thread.id)]),
-            Some(user),
-        );
-        services.hub.broadcast_thread(thread.id, text, Some(conn));
+        services.publish(Event::Joined {
+            thread_id: thread.id,
+            user: user.clone(),
+            origin: Some(conn),
+        });
     }
 }
 
-/// Sends `leftThread` for users no longer present to those still in each thread.
+/// Tells those still in each thread about users no longer present.
 pub fn announce_departures(services: &Services, departures: &[Departure]) {
     for departure in departures {
-        let text = event(
-            "/threads/get",
-            "leftThread",
-            json!([views::presence(&departure.user, departure.thread_id)]),
-            Some(&departure.user),
-        );
-        services
-            .hub
-            .broadcast_thread(departure.thread_id, text, None);
+        services.publish(Event::Left {
+            thread_id: departure.thread_id,
+            user: departure.user.clone(),
+        });
     }
 }

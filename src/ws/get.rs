@@ -2,8 +2,8 @@
 
 use super::envelope::decode_data;
 use super::{fanout, views, Context};
-use crate::auth;
 use crate::error::Error;
+use crate::threads::access::{self, Right};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -16,11 +16,7 @@ struct GetRequest {
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: GetRequest = decode_data(data)?;
     let services = ctx.services;
-    let thread = services
-        .store
-        .thread(request.id)?
-        .filter(|thread| auth::access(ctx.user, thread).is_some())
-        .ok_or_else(|| Error::thread_not_found(request.id))?;
+    let (thread, _) = access::thread(&services.store, ctx.user, request.id, Right::See)?;
 
     let joined = services.hub.join_thread(ctx.conn, thread.id);
     let state = views::load_thread_state(&services.store, &thread)?;

@@ -3,8 +3,8 @@
 use super::envelope::decode_data;
 use super::views::{self, Users};
 use super::Context;
-use crate::auth;
 use crate::error::Error;
+use crate::threads::access;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -50,7 +50,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     services.hub.subscribe_lists(ctx.conn);
 
     let user = ctx.user;
-    let mut threads = auth::visible_threads(&services.store, user)?;
+    let mut threads = access::visible_threads(&services.store, user)?;
     threads.sort_by(|a, b| b.last_edited.cmp(&a.last_edited).then(a.id.cmp(&b.id)));
 
     let mut users = Users::new(&services.store);

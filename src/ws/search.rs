@@ -3,9 +3,9 @@
 use super::envelope::decode_data;
 use super::views::{self, Users};
 use super::Context;
-use crate::auth;
 use crate::error::Error;
 use crate::search::{SearchError, MAX_RESULTS};
+use crate::threads::access;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -46,7 +46,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         let Some(thread) = services.store.thread(message.thread_id)? else {
             continue;
         };
-        if auth::access(ctx.user, &thread).is_none() || message.deleted_at.is_some() {
+        if !access::can_see(ctx.user, &thread) || message.deleted_at.is_some() {
             continue;
         }
         let name = users.get(message.sent_by)?.map(|u| u.name.clone());

@@ -2,8 +2,8 @@
 
 use super::envelope::decode_data;
 use super::{fanout, Context};
-use crate::auth;
 use crate::error::Error;
+use crate::threads::access;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -21,7 +21,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         let visible = services
             .store
             .thread(id)?
-            .is_some_and(|thread| auth::access(ctx.user, &thread).is_some());
+            .is_some_and(|thread| access::can_see(ctx.user, &thread));
         if !visible {
             return Err(Error::thread_not_found(id));
         }
