@@ -4,10 +4,9 @@
 use super::execute::data_metadata;
 use super::steps::StepRecord;
 use super::{narrate, Answer, Failure, Job};
-use crate::model::{Dataset, Json, Thread, TitleSource};
+use crate::model::{Analysis, Dataset, Json, Thread, TitleSource};
 use crate::store::{self, Store};
 use chrono::Utc;
-use serde_json::json;
 
 /// Writes the run's outcome into the message (if its thread still exists).
 pub async fn persist(
@@ -18,7 +17,7 @@ pub async fn persist(
     outcome: Result<Answer, Failure>,
 ) -> Result<Option<Thread>, store::Error> {
     let now = Utc::now();
-    let context = Json(json!({ "steps": steps }));
+    let analysis = Analysis::new(steps);
     store
         .write_threads(|tx| {
             tx.analysis_done::<store::Error>(job.message_id)?;
@@ -33,7 +32,7 @@ pub async fn persist(
                 return Ok(None);
             };
             message.dataset_id = dataset.map(|d| d.id);
-            message.context = Some(context.clone());
+            message.analysis = Some(analysis.clone());
             message.updated_at = Some(now);
             match &outcome {
                 Ok(answer) => {
@@ -91,7 +90,7 @@ pub async fn interrupted(
             if message.responses.is_some() {
                 return Ok(());
             }
-            message.context = Some(Json(json!({ "steps": [] })));
+            message.analysis = Some(Analysis::new(Vec::new()));
             message.set_responses(&[super::steps::INTERRUPTED]);
             message.updated_at = Some(now);
             tx.replace_message(&message)?;

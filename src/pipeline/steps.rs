@@ -1,96 +1,11 @@
-//! The steps of a `/threads/post` run, their progress updates, and the record of each step's
-//! final state kept in the message's `context.steps`. Records are transport-neutral; each face
-//! renders them (the WebSocket face in seed 000's camelCase shape).
+//! The steps of a `/threads/post` run and their progress updates; the record of each step's
+//! final state is the message's typed [`crate::model::Analysis`], which each face renders (the
+//! WebSocket face in seed 000's camelCase shape).
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    IdentifyingDataset,
-    IdentifyingTerms,
-    GeneratingSql,
-    FixingSql,
-    FetchingData,
-    GeneratingDataExplanation,
-    GeneratingTimeFrame,
-    GeneratingMetricTitle,
-    GeneratingDataSummary,
-}
-
-impl Step {
-    /// The step's event name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::IdentifyingDataset => "identifyingDataset",
-            Step::IdentifyingTerms => "identifyingTerms",
-            Step::GeneratingSql => "generatingSql",
-            Step::FixingSql => "fixingSql",
-            Step::FetchingData => "fetchingData",
-            Step::GeneratingDataExplanation => "generatingDataExplanation",
-            Step::GeneratingTimeFrame => "generatingTimeFrame",
-            Step::GeneratingMetricTitle => "generatingMetricTitle",
-            Step::GeneratingDataSummary => "generatingDataSummary",
-        }
-    }
-
-    /// The field a step produces: null while `<field>_chunk`s stream, complete at the end.
-    pub fn field(self) -> &'static str {
-        match self {
-            Step::IdentifyingDataset => "dataset",
-            Step::IdentifyingTerms => "terms",
-            Step::GeneratingSql | Step::FixingSql => "sql",
-            Step::FetchingData => "data",
-            Step::GeneratingDataExplanation => "data_explanation",
-            Step::GeneratingTimeFrame => "time_frame",
-            Step::GeneratingMetricTitle => "metric_title",
-            Step::GeneratingDataSummary => "data_summary",
-        }
-    }
-
-    /// The step of an event name.
-    pub fn from_name(name: &str) -> Option<Step> {
-        [
-            Step::IdentifyingDataset,
-            Step::IdentifyingTerms,
-            Step::GeneratingSql,
-            Step::FixingSql,
-            Step::FetchingData,
-            Step::GeneratingDataExplanation,
-            Step::GeneratingTimeFrame,
-            Step::GeneratingMetricTitle,
-            Step::GeneratingDataSummary,
-        ]
-        .into_iter()
-        .find(|step| step.name() == name)
-    }
-
-    /// Whether the step streams its field in chunks.
-    pub fn chunked(self) -> bool {
-        !matches!(
-            self,
-            Step::IdentifyingDataset | Step::IdentifyingTerms | Step::FetchingData
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    InProgress,
-    Completed,
-    Failed,
-}
-
-impl Progress {
-    pub fn name(self) -> &'static str {
-        match self {
-            Progress::InProgress => "inProgress",
-            Progress::Completed => "completed",
-            Progress::Failed => "failed",
-        }
-    }
-}
+pub use crate::model::analysis::{Progress, Step, StepRecord};
 
 /// Why a run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,23 +75,12 @@ impl StepUpdate {
     /// The step's final state, as the message keeps it.
     pub fn record(&self) -> StepRecord {
         StepRecord {
-            step: self.step.name().to_string(),
-            progress: self.progress.name().to_string(),
-            fields: self.fields.clone(),
+            step: self.step,
+            progress: self.progress,
+            fields: crate::model::Json(Value::Object(self.fields.clone())),
             error: self.failure.as_ref().map(|f| f.message.clone()),
         }
     }
-}
-
-/// One step of a finished run as `context.steps` keeps it: its event name, how it ended, its
-/// fields by their wire names (`sql`, `data_metadata`, …), and why it failed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepRecord {
-    pub step: String,
-    pub progress: String,
-    pub fields: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 /// Receives every update as it happens (the WebSocket layer sends it to the thread's watchers).
@@ -235,8 +139,8 @@ mod tests {
             message_id: Uuid::nil(),
         };
         let record = update.record();
-        assert_eq!(record.step, "generatingSql");
-        assert_eq!(record.fields["sql"], "SELECT 1;");
+        assert_eq!(record.step, Step::GeneratingSql);
+        assert_eq!(record.fields.0["sql"], "SELECT 1;");
         assert_eq!(record.error, None);
         assert_eq!(Step::from_name("generatingSql"), Some(Step::GeneratingSql));
     }

@@ -2,13 +2,13 @@
 
 use super::{codec, Error, Store};
 use crate::datasets::roles::infer_aggregate;
+use crate::model::{Analysis, Feedback, Json, Message, Progress, Step, StepRecord, Verification};
 use crate::model::{
     Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Thread, ThreadApi,
     Timestamp, TitleSource,
 };
-use crate::model::{Json, Message};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 /// A thread as format 1 stored it: without the REST attributes.
@@ -127,13 +127,97 @@ pub fn format_2_to_3(store: &Store) -> Result<(), Error> {
     Ok(())
 }
 
+/// A message as formats 2 to 4 stored it: the analyst's steps as JSON in `context`.
+#[derive(Deserialize, serde::Serialize)]
+struct MessageV4 {
+    id: Uuid,
+    thread_id: Uuid,
+    sent_by: Uuid,
+    message: String,
+    created_at: Timestamp,
+    updated_at: Option<Timestamp>,
+    deleted_at: Option<Timestamp>,
+    dataset_id: Option<Uuid>,
+    code: Option<String>,
+    title: Option<String>,
+    time_frame: Option<String>,
+    feedback: Option<Feedback>,
+    status: Verification,
+    responses: Option<Json>,
+    context: Option<Json>,
+    chart_config: Option<Json>,
+    chart_recommendations: Option<Json>,
+    data_metadata: Option<Json>,
+    plan: Option<Json>,
+}
+
+/// Format 4 → 5: the steps become a typed, versioned [`Analysis`] record instead of JSON.
+pub fn format_4_to_5(store: &Store) -> Result<(), Error> {
+    for entry in store.messages.iter() {
+        let (key, raw) = entry?;
+        let old: MessageV4 = codec::decode(&raw)?;
+        let analysis = old.context.as_ref().map(|context| {
+            let records = context.0.get("steps").and_then(Value::as_array);
+            Analysis::new(
+                records
+                    .into_iter()
+                    .flatten()
+                    .filter_map(typed_step)
+                    .collect(),
+            )
+        });
+        let message = Message {
+            id: old.id,
+            thread_id: old.thread_id,
+            sent_by: old.sent_by,
+            message: old.message,
+            created_at: old.created_at,
+            updated_at: old.updated_at,
+            deleted_at: old.deleted_at,
+            dataset_id: old.dataset_id,
+            code: old.code,
+            title: old.title,
+            time_frame: old.time_frame,
+            feedback: old.feedback,
+            status: old.status,
+            responses: old.responses,
+            analysis,
+            chart_config: old.chart_config,
+            chart_recommendations: old.chart_recommendations,
+            data_metadata: old.data_metadata,
+            plan: old.plan,
+        };
+        store.messages.insert(key, codec::encode(&message))?;
+    }
+    Ok(())
+}
+
+/// `{"step": "generatingSql", "progress": "completed", "fields": {…}, "error"?}` as a record.
+fn typed_step(record: &Value) -> Option<StepRecord> {
+    let step = Step::from_name(record.get("step")?.as_str()?)?;
+    let progress = record
+        .get("progress")
+        .and_then(Value::as_str)
+        .and_then(Progress::from_name)
+        .unwrap_or(Progress::Completed);
+    Some(StepRecord {
+        step,
+        progress,
+        fields: Json(record.get("fields").cloned().unwrap_or_else(|| json!({}))),
+        error: record
+            .get("error")
+            .and_then(Value::as_str)
+            .map(String::from),
+    })
+}
+
 /// Format 3 → 4: `context.steps` keeps neutral step records (`{step, progress, fields,
 /// error}`, fields by their snake_case wire names) instead of the WebSocket face's camelCase
 /// shape, which that face now renders.
 pub fn format_3_to_4(store: &Store) -> Result<(), Error> {
     for entry in store.messages.iter() {
         let (key, raw) = entry?;
-        let mut message: Message = codec::decode(&raw)?;
+        let mut message: MessageV4 = codec::decode(&raw)?;
         let Some(context) = &message.context else {
             continue;
         };
@@ -296,19 +380,39 @@ mod tests {
     }
 
     #[test]
-    fn format_3_steps_become_neutral_step_records() {
+    fn format_3_steps_become_typed_step_records() {
         let dir = tempfile::tempdir().unwrap();
         let thread_id = Uuid::new_v4();
-        let mut message = Message::new(thread_id, Uuid::new_v4(), "sales".into(), Utc::now());
-        let id = message.id;
-        message.context = Some(Json(serde_json::json!({"steps": [
-            {"generatingSql": {"sql": "SELECT 1;", "sqlChunk": null, "engine": "built-in",
-                               "progress": "completed", "threadId": "t", "messageId": "m"}},
-            {"fetchingData": {"data": [{"a": 1}], "dataMetadata": {"row_count": 1},
-                              "progress": "completed", "threadId": "t", "messageId": "m"}},
-            {"fixingSql": {"sql": null, "sqlChunk": null, "progress": "failed",
-                           "error": "no such column", "threadId": "t", "messageId": "m"}}
-        ]})));
+        let new = Message::new(thread_id, Uuid::new_v4(), "sales".into(), Utc::now());
+        let id = new.id;
+        let message = MessageV4 {
+            id,
+            thread_id,
+            sent_by: new.sent_by,
+            message: new.message,
+            created_at: new.created_at,
+            updated_at: None,
+            deleted_at: None,
+            dataset_id: None,
+            code: None,
+            title: None,
+            time_frame: None,
+            feedback: None,
+            status: Verification::NotVerified,
+            responses: None,
+            chart_config: None,
+            chart_recommendations: None,
+            data_metadata: None,
+            plan: None,
+            context: Some(Json(serde_json::json!({"steps": [
+                {"generatingSql": {"sql": "SELECT 1;", "sqlChunk": null, "engine": "built-in",
+                                   "progress": "completed", "threadId": "t", "messageId": "m"}},
+                {"fetchingData": {"data": [{"a": 1}], "dataMetadata": {"row_count": 1},
+                                  "progress": "completed", "threadId": "t", "messageId": "m"}},
+                {"fixingSql": {"sql": null, "sqlChunk": null, "progress": "failed",
+                               "error": "no such column", "threadId": "t", "messageId": "m"}}
+            ]}))),
+        };
         {
             let db = sled::open(dir.path().join("db")).unwrap();
             db.open_tree("meta")
@@ -328,15 +432,21 @@ mod tests {
             db.flush().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
+        // Through format 4's neutral records to format 5's typed ones.
         let message = store.message_by_id(id).unwrap().unwrap();
-        let steps = &message.context.unwrap().0["steps"];
+        let steps = message.analysis.unwrap().steps;
         assert_eq!(
             steps[0],
-            serde_json::json!({"step": "generatingSql", "progress": "completed",
-                               "fields": {"sql": "SELECT 1;", "engine": "built-in"}})
+            StepRecord {
+                step: Step::GeneratingSql,
+                progress: Progress::Completed,
+                fields: Json(serde_json::json!({"sql": "SELECT 1;", "engine": "built-in"})),
+                error: None,
+            }
         );
-        assert_eq!(steps[1]["fields"]["data_metadata"]["row_count"], 1);
-        assert_eq!(steps[2]["error"], "no such column");
-        assert_eq!(steps[2]["fields"], serde_json::json!({"sql": null}));
+        assert_eq!(steps[1].fields.0["data_metadata"]["row_count"], 1);
+        assert_eq!(steps[2].progress, Progress::Failed);
+        assert_eq!(steps[2].error.as_deref(), Some("no such column"));
+        assert_eq!(steps[2].fields.0, serde_json::json!({"sql": null}));
     }
 }

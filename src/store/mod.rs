@@ -50,7 +50,7 @@ use std::path::Path;
 ///
 /// 2: threads carry their REST attributes; vectors are keyed by model tag and message id
 /// (being derived, format 1's are dropped on upgrade and rebuilt in the background).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 const KEY_FORMAT: &[u8] = b"format_version";
 const KEY_SEQ: &[u8] = b"seq";
@@ -151,7 +151,10 @@ impl Store {
                     if found < 3 {
                         migrate::format_2_to_3(&store)?;
                     }
-                    migrate::format_3_to_4(&store)?;
+                    if found < 4 {
+                        migrate::format_3_to_4(&store)?;
+                    }
+                    migrate::format_4_to_5(&store)?;
                     store
                         .meta
                         .insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;

@@ -6,12 +6,13 @@ use super::events::Event;
 use super::rules;
 use crate::error::{Code, Error, Result};
 use crate::hub::ConnId;
-use crate::model::{Feedback, Json, Share, ShareRole, Thread, TitleSource, User, Verification};
+use crate::model::{
+    Analysis, Feedback, Json, Share, ShareRole, Thread, TitleSource, User, Verification,
+};
 use crate::pipeline::{self, Recorder, StepRecord, StepSink};
 use crate::services::Services;
 use crate::store::abort;
 use chrono::Utc;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// A change to a thread and one of its messages, as any interface hands it over.
@@ -192,7 +193,10 @@ impl RanCode {
             message.chart_config = Some(Json(config));
             message.chart_recommendations = Some(Json(recommendations));
         }
-        message.context = Some(Json(merge_steps(message.context.take(), &self.steps)));
+        message
+            .analysis
+            .get_or_insert_with(|| Analysis::new(Vec::new()))
+            .merge(&self.steps);
         let rows = self.result.rows.len();
         let noun = if rows == 1 { "row" } else { "rows" };
         let more = if self.result.truncated {
@@ -274,24 +278,6 @@ async fn run_code(
         result,
         steps,
     })
-}
-
-/// Replaces steps of the same kind in `context.steps` with `new`, appending the others.
-fn merge_steps(context: Option<Json>, new: &[StepRecord]) -> Value {
-    let mut context = context.map(|c| c.0).unwrap_or_else(|| json!({}));
-    let mut steps: Vec<StepRecord> = context
-        .get("steps")
-        .cloned()
-        .and_then(|steps| serde_json::from_value(steps).ok())
-        .unwrap_or_default();
-    for step in new {
-        match steps.iter_mut().find(|s| s.step == step.step) {
-            Some(slot) => *slot = step.clone(),
-            None => steps.push(step.clone()),
-        }
-    }
-    context["steps"] = json!(steps);
-    context
 }
 
 /// Finds each share's user in the requester's org.

@@ -1,7 +1,6 @@
 //! Wire shapes of seed 000, built from model records: thread state, message, list item, presence.
 
-use crate::model::{Feedback, Json, Message, Thread, User, Verification};
-use crate::pipeline::Step;
+use crate::model::{Feedback, Json, Message, StepRecord, Thread, User, Verification};
 use crate::store::{self, Store};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -50,47 +49,41 @@ impl<'a> Users<'a> {
 }
 
 /// `context.steps` in the seed's shape: `{"<step>": {camelCase fields, progress, error?,
-/// threadId, messageId}}`, from the step records ([`crate::pipeline::StepRecord`]) the message keeps. Read in
-/// place: the records can hold a thousand rows of data each.
+/// threadId, messageId}}`, rendered from the message's typed analysis record.
 fn context(message: &Message) -> Value {
-    let Some(stored) = &message.context else {
+    let Some(analysis) = &message.analysis else {
         return Value::Null;
     };
-    let steps: Vec<Value> = stored
-        .0
-        .get("steps")
-        .and_then(Value::as_array)
-        .map(|records| {
-            records
-                .iter()
-                .filter_map(|record| wire_step(record, message))
-                .collect()
-        })
-        .unwrap_or_default();
+    let steps: Vec<Value> = analysis
+        .steps
+        .iter()
+        .map(|record| wire_step(record, message))
+        .collect();
     json!({ "steps": steps })
 }
 
-fn wire_step(record: &Value, message: &Message) -> Option<Value> {
-    let name = record.get("step")?.as_str()?;
+fn wire_step(record: &StepRecord, message: &Message) -> Value {
     let mut body = Map::new();
-    for (key, value) in record.get("fields")?.as_object()? {
-        body.insert(camel_case(key), value.clone());
+    if let Some(fields) = record.fields.0.as_object() {
+        for (key, value) in fields {
+            body.insert(camel_case(key), value.clone());
+        }
     }
-    if let Some(step) = Step::from_name(name).filter(|s| s.chunked()) {
-        body.insert(camel_case(&format!("{}_chunk", step.field())), Value::Null);
+    if record.step.chunked() {
+        body.insert(
+            camel_case(&format!("{}_chunk", record.step.field())),
+            Value::Null,
+        );
     }
-    body.insert(
-        "progress".into(),
-        record.get("progress").cloned().unwrap_or(Value::Null),
-    );
-    if let Some(error) = record.get("error").filter(|e| e.is_string()) {
-        body.insert("error".into(), error.clone());
+    body.insert("progress".into(), record.progress.name().into());
+    if let Some(error) = &record.error {
+        body.insert("error".into(), error.clone().into());
     }
     body.insert("threadId".into(), message.thread_id.to_string().into());
     body.insert("messageId".into(), message.id.to_string().into());
     let mut step = Map::new();
-    step.insert(name.to_string(), Value::Object(body));
-    Some(Value::Object(step))
+    step.insert(record.step.name().to_string(), Value::Object(body));
+    Value::Object(step)
 }
 
 fn camel_case(snake: &str) -> String {

@@ -314,13 +314,16 @@ test("sharing shows the thread to the other user live, and both see each other p
 });
 
 test("the thread list pages in as it scrolls, and works by keyboard", async () => {
-  // 120 more threads, written through the running server's admin socket.
+  // 120 more threads, written into the data dir while the server is stopped (benchmark code
+  // never runs inside the server); it picks them up as it starts again.
   const corpus = join(server.dir, "corpus");
   mkdirSync(corpus, { recursive: true });
   writeFileSync(join(corpus, "docs.jsonl"), '{"id": "1", "title": "paging check", "text": "a thread for paging . more text"}\n');
   writeFileSync(join(corpus, "queries.jsonl"), '{"id": "1", "text": "paging"}\n');
   writeFileSync(join(corpus, "qrels.tsv"), "query_id\tdoc_id\trelevance\n1\t1\t1\n");
+  await server.stop();
   server.cli("bench", "seed", "--corpus", corpus, "--messages", "120");
+  await server.launch();
 
   const context = await browser.newContext();
   const page = await signedInPage(context);

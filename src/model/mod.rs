@@ -4,6 +4,9 @@
 //! Free-form JSON attributes (chart config, step context, …) are kept as [`Json`], which
 //! encodes as a string so the binary record format never needs a self-describing decoder.
 
+pub mod analysis;
+
+pub use analysis::{Analysis, Progress, Step, StepRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
@@ -185,7 +188,8 @@ pub struct Message {
     pub feedback: Option<Feedback>,
     pub status: Verification,
     pub responses: Option<Json>,
-    pub context: Option<Json>,
+    /// What the analyst did (its steps), once it ran.
+    pub analysis: Option<Analysis>,
     pub chart_config: Option<Json>,
     pub chart_recommendations: Option<Json>,
     pub data_metadata: Option<Json>,
@@ -211,7 +215,7 @@ impl Message {
             feedback: None,
             status: Verification::NotVerified,
             responses: None,
-            context: None,
+            analysis: None,
             chart_config: None,
             chart_recommendations: None,
             data_metadata: None,
@@ -239,7 +243,7 @@ impl Message {
 
     /// The analyst ran on the message and failed: it recorded its steps but no data.
     pub fn analysis_failed(&self) -> bool {
-        self.context.is_some() && self.data_metadata.is_none()
+        self.analysis.is_some() && self.data_metadata.is_none()
     }
 }
 
