@@ -24,6 +24,23 @@
 //! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
 //! have not seen. A write returns only after [`Store::flush`] has put it on disk.
 //!
+//! # The storage interface
+//!
+//! Everything outside `store` reaches storage through [`Store`]'s methods, and no sled type
+//! appears in their signatures ([`TxError`] is opaque), so a second backend (PostgreSQL, a later
+//! issue) implements the same operations:
+//!
+//! - atomic read-modify-write of threads with their messages: [`Store::write_threads`] runs a
+//!   body over a [`ThreadTxn`] (read a thread or message, append or replace a message, put a
+//!   thread, mark an analysis pending or done) and commits it with the next sequence number, or
+//!   runs it again on a conflict (a SQL backend: one transaction, retried on serialization
+//!   failure), or cancels it on [`abort`];
+//! - reads: a thread, its messages, the latest one, a message by id, the threads of an org or
+//!   a member, the expiring threads, the pending analyses;
+//! - the change sequence: [`Store::last_seq`], [`Store::changes_since`], [`Store::prune_changes`],
+//!   and [`Store::changed`] to wake the indexer;
+//! - accounts (orgs, users, token hashes), datasets, and vectors per embedding model.
+//!
 //! [`Org`]: crate::model::Org
 //! [`User`]: crate::model::User
 //! [`Thread`]: crate::model::Thread
@@ -69,13 +86,33 @@ pub enum Error {
     Locked(String),
 }
 
-/// Result of a transaction body: `Abort(e)` cancels with the caller's error, storage errors retry or fail.
-pub type TxResult<T, E> = Result<T, ConflictableTransactionError<E>>;
+/// Result of a step of a write's body (see [`Store::write_threads`]).
+pub type TxResult<T, E> = Result<T, TxError<E>>;
 
-/// Cancels the surrounding transaction with the caller's error.
+/// Why a write's body stopped: the caller's error ([`abort`]), which cancels the write, or the
+/// storage engine's (a conflict makes the store run the body again). Opaque, so the engine's
+/// types stay inside `store`; a second backend would carry its own here.
+pub struct TxError<E>(ConflictableTransactionError<E>);
+
+/// Cancels the surrounding write with the caller's error.
 pub fn abort<T, E>(err: E) -> TxResult<T, E> {
-    Err(ConflictableTransactionError::Abort(err))
+    Err(TxError(ConflictableTransactionError::Abort(err)))
 }
+
+impl<E> From<sled::transaction::UnabortableTransactionError> for TxError<E> {
+    fn from(err: sled::transaction::UnabortableTransactionError) -> Self {
+        TxError(err.into())
+    }
+}
+
+impl<E> From<sled::Error> for TxError<E> {
+    fn from(err: sled::Error) -> Self {
+        TxError(err.into())
+    }
+}
+
+/// sled's own result type inside its transaction closures.
+type SledTx<T, E> = Result<T, ConflictableTransactionError<E>>;
 
 #[derive(Clone)]
 pub struct Store {
@@ -208,7 +245,7 @@ fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<
 }
 
 /// Takes the next write sequence number inside a transaction on the `meta` tree.
-fn next_seq<E>(meta: &sled::transaction::TransactionalTree) -> TxResult<u64, E> {
+fn next_seq<E>(meta: &sled::transaction::TransactionalTree) -> SledTx<u64, E> {
     let seq = meta
         .get(KEY_SEQ)?
         .map(|raw| codec::decode_u64(&raw))

@@ -1,6 +1,6 @@
 //! Threads and their messages: transactional writes with index upkeep, and reads.
 
-use super::{codec, finish, get, next_seq, Error, Store, TxResult};
+use super::{codec, finish, get, next_seq, Error, Store, TxError, TxResult};
 use crate::model::{Message, Thread};
 use sled::transaction::TransactionalTree;
 use sled::Transactional;
@@ -178,7 +178,7 @@ impl Store {
                     pending,
                     touched: RefCell::new(Vec::new()),
                 };
-                let value = body(&txn)?;
+                let value = body(&txn).map_err(|TxError(err)| err)?;
                 let seq = next_seq(meta)?;
                 for thread_id in txn.touched.borrow().iter() {
                     let mut key = [0u8; 24];
