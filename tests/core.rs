@@ -317,11 +317,21 @@ async fn analyses_past_the_bound_are_refused_rate_limited_and_change_nothing() {
     assert_eq!(list["payload"].as_array().unwrap().len(), 0, "{list}");
 }
 
-/// The stored answer of a thread's only message, read after a restart.
-async fn stored_answer(server: &TestServer, token: &str, id: &Value) -> Value {
+/// Posts [`MODEL_QUESTION`] and waits until the model is working on it; returns the thread id.
+async fn start_model_question(fake: &FakeLlm, client: &mut Client) -> Value {
+    let reply = client
+        .ok("/threads/post", json!({"prompt": MODEL_QUESTION}))
+        .await;
+    model_asked(fake, 1).await;
+    reply["payload"]["id"].clone()
+}
+
+/// The thread's only message, read back after a restart, says its analysis was interrupted.
+async fn assert_stored_as_interrupted(server: &TestServer, token: &str, id: &Value) {
     let mut client = Client::connect(server, token).await;
     let state = client.ok("/threads/get", json!({"id": id})).await;
-    state["payload"][0]["messages"][0]["responses"].clone()
+    let answer = &state["payload"][0]["messages"][0]["responses"]["messages"][0];
+    assert!(answer.as_str().unwrap().contains("interrupted"), "{state}");
 }
 
 #[tokio::test]
@@ -329,11 +339,7 @@ async fn sigterm_interrupts_a_running_analysis_and_the_message_says_so() {
     let (fake, mut server) = stalled_model_server(&[]).await;
     let admin = server.admin_token.clone().unwrap();
     let mut client = Client::connect(&server, &admin).await;
-    let reply = client
-        .ok("/threads/post", json!({"prompt": MODEL_QUESTION}))
-        .await;
-    let id = reply["payload"]["id"].clone();
-    model_asked(&fake, 1).await;
+    let id = start_model_question(&fake, &mut client).await;
 
     assert!(server.stop(), "the server exits cleanly on SIGTERM");
     // Before its socket closed, the watcher was told the run was interrupted.
@@ -344,14 +350,7 @@ async fn sigterm_interrupts_a_running_analysis_and_the_message_says_so() {
     assert!(told.as_str().unwrap().contains("interrupted"), "{told}");
 
     server.restart();
-    let responses = stored_answer(&server, &admin, &id).await;
-    assert!(
-        responses["messages"][0]
-            .as_str()
-            .unwrap()
-            .contains("interrupted"),
-        "{responses}"
-    );
+    assert_stored_as_interrupted(&server, &admin, &id).await;
 }
 
 #[tokio::test]
@@ -359,21 +358,10 @@ async fn a_killed_server_marks_the_cut_off_analysis_interrupted_at_the_next_star
     let (fake, mut server) = stalled_model_server(&[]).await;
     let admin = server.admin_token.clone().unwrap();
     let mut client = Client::connect(&server, &admin).await;
-    let reply = client
-        .ok("/threads/post", json!({"prompt": MODEL_QUESTION}))
-        .await;
-    let id = reply["payload"]["id"].clone();
-    model_asked(&fake, 1).await;
+    let id = start_model_question(&fake, &mut client).await;
     server.kill9();
     server.restart();
-    let responses = stored_answer(&server, &admin, &id).await;
-    assert!(
-        responses["messages"][0]
-            .as_str()
-            .unwrap()
-            .contains("interrupted"),
-        "{responses}"
-    );
+    assert_stored_as_interrupted(&server, &admin, &id).await;
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! settings (metadata, time-to-live) changed.
 
 use super::access::{self, Right};
-use super::events::Event;
+use super::events;
 use super::rules;
 use super::turns::{self, StateWrite};
 use crate::error::{Code, Error, Result};
@@ -64,11 +64,7 @@ pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<
         })
         .await?;
     if created {
-        services.publish(Event::ThreadChanged {
-            thread: thread.clone(),
-            by: user.clone(),
-            origin: None,
-        });
+        events::thread_changed(services, &thread, user);
     }
     Ok((thread, created))
 }
@@ -110,11 +106,7 @@ pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<T
             Ok(thread)
         })
         .await?;
-    services.publish(Event::ThreadChanged {
-        thread: thread.clone(),
-        by: user.clone(),
-        origin: None,
-    });
+    events::thread_changed(services, &thread, user);
     Ok(thread)
 }
 
@@ -133,30 +125,18 @@ pub async fn configure(
     id: Uuid,
     settings: &Settings,
 ) -> Result<Thread> {
-    let now = Utc::now();
-    let thread = services
-        .store
-        .write_threads(|tx| {
-            let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
-            if let Some(metadata) = &settings.metadata {
-                if let Some(merged) = thread.api.metadata.0.as_object_mut() {
-                    for (key, value) in metadata {
-                        merged.insert(key.clone(), value.clone());
-                    }
+    super::edit(services, user, id, |_, thread, _| {
+        if let Some(metadata) = &settings.metadata {
+            if let Some(merged) = thread.api.metadata.0.as_object_mut() {
+                for (key, value) in metadata {
+                    merged.insert(key.clone(), value.clone());
                 }
             }
-            if settings.ttl.is_some() {
-                thread.api.ttl = settings.ttl;
-            }
-            rules::stamp(&mut thread, user, now);
-            tx.put_thread(&thread)?;
-            Ok(thread)
-        })
-        .await?;
-    services.publish(Event::ThreadChanged {
-        thread: thread.clone(),
-        by: user.clone(),
-        origin: None,
-    });
-    Ok(thread)
+        }
+        if settings.ttl.is_some() {
+            thread.api.ttl = settings.ttl;
+        }
+        Ok(())
+    })
+    .await
 }

@@ -51,6 +51,16 @@ pub enum Event {
     Left { thread_id: Uuid, user: User },
 }
 
+/// Publishes that `by` created or changed `thread` through an interface with no connections to
+/// leave out (REST and the like).
+pub(super) fn thread_changed(services: &Services, thread: &Thread, by: &User) {
+    services.publish(Event::ThreadChanged {
+        thread: thread.clone(),
+        by: by.clone(),
+        origin: None,
+    });
+}
+
 /// A face that renders events for its clients.
 pub trait Subscriber: Send + Sync {
     fn deliver(&self, services: &Services, event: &Event);

@@ -25,3 +25,32 @@ pub mod post;
 pub mod rules;
 pub mod turns;
 pub mod update;
+
+use crate::error::{Error, Result};
+use crate::model::{Thread, Timestamp, User};
+use crate::services::Services;
+use crate::store::{ThreadTxn, TxResult};
+use uuid::Uuid;
+
+/// Changes thread `id`, which `user` must be allowed to edit: `change` runs inside one write,
+/// then the thread is stamped, written and announced. Returns the thread as written.
+async fn edit(
+    services: &Services,
+    user: &User,
+    id: Uuid,
+    change: impl Fn(&ThreadTxn, &mut Thread, Timestamp) -> TxResult<(), Error>,
+) -> Result<Thread> {
+    let now = chrono::Utc::now();
+    let thread = services
+        .store
+        .write_threads(|tx| {
+            let (mut thread, _) = access::in_write(tx, user, id, access::Right::Edit)?;
+            change(tx, &mut thread, now)?;
+            rules::stamp(&mut thread, user, now);
+            tx.put_thread(&thread)?;
+            Ok(thread)
+        })
+        .await?;
+    events::thread_changed(services, &thread, user);
+    Ok(thread)
+}

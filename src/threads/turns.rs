@@ -2,15 +2,12 @@
 //! API, and any face that imports a conversation): a `human` turn is a stored message (its
 //! prompt), an `ai` turn that message's answer. Writing turns never runs the analyst.
 
-use super::access::{self, Right};
-use super::events::Event;
 use super::rules;
 use crate::error::{Code, Error, Result};
 use crate::limits::MAX_PROMPT_CHARS;
 use crate::model::{Message, Thread, Timestamp, User};
 use crate::services::Services;
 use crate::store::{abort, ThreadTxn, TxResult};
-use chrono::Utc;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -63,28 +60,16 @@ pub async fn write(
     id: Uuid,
     write: &StateWrite,
 ) -> Result<Thread> {
-    let now = Utc::now();
-    let thread = services
-        .store
-        .write_threads(|tx| {
-            let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
-            if services.runs.is_busy(id) {
-                return abort(Error::new(
-                    Code::ThreadBusy,
-                    "Thread is busy: the analyst is answering on it; try again when it is idle",
-                ));
-            }
-            apply(tx, &mut thread, user, write, now)?;
-            tx.put_thread(&thread)?;
-            Ok(thread)
-        })
-        .await?;
-    services.publish(Event::ThreadChanged {
-        thread: thread.clone(),
-        by: user.clone(),
-        origin: None,
-    });
-    Ok(thread)
+    super::edit(services, user, id, |tx, thread, now| {
+        if services.runs.is_busy(id) {
+            return abort(Error::new(
+                Code::ThreadBusy,
+                "Thread is busy: the analyst is answering on it; try again when it is idle",
+            ));
+        }
+        apply(tx, thread, user, write, now)
+    })
+    .await
 }
 
 /// Applies a state write inside a thread transaction; the caller writes the thread.
