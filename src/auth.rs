@@ -234,3 +234,22 @@ pub fn user_for_token(store: &Store, token: Option<String>) -> Result<User, crat
         None => Err(Error::new(Code::InvalidToken, "Invalid token")),
     }
 }
+
+/// Account errors as clients see them.
+impl From<AccountRequestError> for crate::error::Error {
+    fn from(err: AccountRequestError) -> Self {
+        use crate::error::Code;
+        use crate::store::AccountError;
+        use AccountRequestError as E;
+        let code = match &err {
+            E::Invalid(_) => Code::InvalidRequest,
+            E::NoSuchOrg(_) => Code::OrgNotFound,
+            E::NoSuchUser(_) => Code::UserNotFound,
+            E::Account(AccountError::EmailTaken(_) | AccountError::OrgExists(_)) => {
+                Code::AlreadyExists
+            }
+            E::Account(AccountError::Store(_)) | E::Store(_) => Code::StorageFailure,
+        };
+        crate::error::Error::new(code, err.to_string())
+    }
+}

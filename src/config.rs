@@ -155,7 +155,7 @@ impl ServeArgs {
                     attempts: 3,
                 }
             }),
-            analysis_limits: crate::threads::analyses::AnalysisLimits {
+            analysis_limits: crate::runs::AnalysisLimits {
                 per_user: self.max_analyses_per_user as usize,
                 total: self.max_analyses as usize,
             },

@@ -4,7 +4,8 @@
 //! message for people. The code fixes everything else: the stable machine code (`error_code`
 //! in a WebSocket error, `code` in a REST body), a category, the HTTP status, the WebSocket
 //! envelope's `code`, and the CLI's exit status. Faces render an `Error`; they never invent
-//! one of their own, and no Debug text reaches a client.
+//! one of their own, and no Debug text reaches a client. Each module's own error type converts
+//! into an `Error` next to where it is defined, so this table depends on nothing else here.
 
 use serde_json::{json, Value};
 use warp::http::StatusCode;
@@ -213,52 +214,6 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl From<crate::store::Error> for Error {
-    fn from(err: crate::store::Error) -> Self {
-        use crate::store::Error as Store;
-        match err {
-            // Said as it is: the operator can act on these.
-            Store::NewerFormat { .. } => Error::new(Code::Unsupported, err.to_string()),
-            Store::Locked(_) => Error::new(Code::ServerUnreachable, err.to_string()),
-            Store::Sled(_) => {
-                tracing::error!(error = %err, "storage failure");
-                Error::new(
-                    Code::StorageFailure,
-                    "the server could not read or write its data; see the server log",
-                )
-            }
-        }
-    }
-}
-
-impl From<crate::auth::AccountRequestError> for Error {
-    fn from(err: crate::auth::AccountRequestError) -> Self {
-        use crate::auth::AccountRequestError as E;
-        use crate::store::AccountError;
-        let code = match &err {
-            E::Invalid(_) => Code::InvalidRequest,
-            E::NoSuchOrg(_) => Code::OrgNotFound,
-            E::NoSuchUser(_) => Code::UserNotFound,
-            E::Account(AccountError::EmailTaken(_) | AccountError::OrgExists(_)) => {
-                Code::AlreadyExists
-            }
-            E::Account(AccountError::Store(_)) | E::Store(_) => Code::StorageFailure,
-        };
-        Error::new(code, err.to_string())
-    }
-}
-
-impl From<crate::datasets::DatasetError> for Error {
-    fn from(err: crate::datasets::DatasetError) -> Self {
-        use crate::datasets::DatasetError as E;
-        match err {
-            E::Store(err) => err.into(),
-            E::Exists(_) => Error::new(Code::AlreadyExists, err.to_string()),
-            E::Invalid(_) | E::Import(_) | E::Query(_) => Error::invalid(err.to_string()),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

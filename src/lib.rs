@@ -9,9 +9,9 @@
 //! | module     | owns                                                                 |
 //! |------------|----------------------------------------------------------------------|
 //! | `threads`  | the rules of a thread, whatever interface asks: access, posting,     |
-//! |            | updating, deleting, creating, state writes; typed events on a bus;   |
-//! |            | the analyst's runs (bounded, tracked, interrupted on shutdown)       |
+//! |            | updating, deleting, creating, state writes; starting the analyst     |
 //! | `error`    | the one table of errors: machine code, HTTP status, WebSocket code   |
+//! | `events`   | typed events of the core (threads, messages, steps, presence), a bus |
 //! | `ws`       | face: the threads WebSocket protocol (seed 000), one file per route  |
 //! | `rest`     | face: the LangGraph-compatible REST threads API, one file per route  |
 //! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
@@ -23,7 +23,7 @@
 //! | `model`    | domain types: Org, User, Thread, Message, Share and their enums      |
 //! | `auth`     | tokens, accounts, the request's token, and the access roles          |
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
-//! | `runs`     | which threads the analyst is working on (REST `status: busy`)         |
+//! | `runs`     | the analyst's runs: busy threads, bounds, tracking, stop on shutdown |
 //! | `services` | the shared services handed to faces and operations; the event bus    |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
 //! | `server`   | start-up, serving, graceful shutdown                                  |
@@ -37,7 +37,7 @@
 //! A face parses its wire format and calls one operation of `threads` with the services, the
 //! acting user and a typed request. The operation checks access (`threads::access`), applies
 //! the rules, writes through `store` in one transaction (acknowledged once on disk), and
-//! publishes what happened as a `threads::events::Event` on the services' bus. The face
+//! publishes what happened as an `events::Event` on the services' bus. The face
 //! answers its own client from the operation's result, or renders the `error::Error`; the
 //! WebSocket face's event renderer (`ws::fanout::Renderer`) turns events into broadcasts for
 //! everyone else watching. Posting a question also starts the analyst: `pipeline` runs in a
@@ -54,6 +54,7 @@ pub mod cli;
 pub mod config;
 pub mod datasets;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod hub;
 pub mod limits;

@@ -43,7 +43,7 @@ pub async fn run(
     let services = Arc::new(Services::new(store.clone(), data_dir, args.settings())?);
     services
         .events
-        .subscribe(Arc::new(crate::ws::fanout::Renderer));
+        .subscribe(Arc::new(crate::ws::fanout::Renderer::new(&services)));
     // Questions a stopped server never finished answering say so instead of hanging unanswered.
     match crate::threads::analyses::mark_interrupted(&services).await {
         Ok(0) => {}

@@ -1,12 +1,12 @@
 //! The shared services every connection and handler works with.
 
 use crate::datasets::{Datasets, QueryLimits};
+use crate::events::{Bus, Event};
 use crate::hub::Hub;
 use crate::llm::embeddings::RemoteEmbedder;
+use crate::runs::{Analyses, AnalysisLimits};
 use crate::search::{Embedder, HashedNgrams, Search, DEFAULT_DIM};
 use crate::store::Store;
-use crate::threads::analyses::{Analyses, AnalysisLimits};
-use crate::threads::events::{Bus, Event};
 use std::path::Path;
 use std::time::Duration;
 
@@ -98,6 +98,6 @@ impl Services {
 impl Services {
     /// Tells every subscribed face what happened.
     pub fn publish(&self, event: Event) {
-        self.events.publish(self, event);
+        self.events.publish(event);
     }
 }

@@ -1,7 +1,8 @@
 //! The optional TOML description of a dataset (`--describe FILE.toml`): display name,
 //! description, per-column notes and business terms. See `assets/sample/sales_summary.toml`.
 
-use super::roles::{default_role, infer_aggregate};
+use super::roles::default_role;
+use crate::model::aggregate::infer_aggregate;
 use crate::model::{Aggregate, Column, ColumnRole, ColumnType, Term};
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -344,3 +344,16 @@ fn table_columns(path: &Path, table: &str) -> Result<Vec<(String, ColumnType)>, 
     }
     Ok(columns)
 }
+
+/// Dataset errors as clients see them.
+impl From<DatasetError> for crate::error::Error {
+    fn from(err: DatasetError) -> Self {
+        use crate::error::{Code, Error};
+        use DatasetError as E;
+        match err {
+            E::Store(err) => err.into(),
+            E::Exists(_) => Error::new(Code::AlreadyExists, err.to_string()),
+            E::Invalid(_) | E::Import(_) | E::Query(_) => Error::invalid(err.to_string()),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! Free-form JSON attributes (chart config, step context, …) are kept as [`Json`], which
 //! encodes as a string so the binary record format never needs a self-describing decoder.
 
+pub mod aggregate;
 pub mod analysis;
 
 pub use analysis::{Analysis, Progress, Step, StepRecord};

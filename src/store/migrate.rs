@@ -1,7 +1,7 @@
 //! Upgrades of older on-disk formats, run by [`super::Store::open`].
 
 use super::{codec, Error, Store};
-use crate::datasets::roles::infer_aggregate;
+use crate::model::aggregate::infer_aggregate;
 use crate::model::{Analysis, Feedback, Json, Message, Progress, Step, StepRecord, Verification};
 use crate::model::{
     Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Thread, ThreadApi,

@@ -262,3 +262,22 @@ fn finish<T, E: From<Error>>(result: Result<T, TransactionError<E>>) -> Result<T
         TransactionError::Storage(e) => E::from(Error::Sled(e)),
     })
 }
+
+/// Storage failures as clients see them (details go to the log).
+impl From<Error> for crate::error::Error {
+    fn from(err: Error) -> Self {
+        use crate::error::{Code, Error as ClientError};
+        match err {
+            // Said as it is: the operator can act on these.
+            Error::NewerFormat { .. } => ClientError::new(Code::Unsupported, err.to_string()),
+            Error::Locked(_) => ClientError::new(Code::ServerUnreachable, err.to_string()),
+            Error::Sled(_) => {
+                tracing::error!(error = %err, "storage failure");
+                ClientError::new(
+                    Code::StorageFailure,
+                    "the server could not read or write its data; see the server log",
+                )
+            }
+        }
+    }
+}

@@ -2,7 +2,6 @@
 //! settings (metadata, time-to-live) changed.
 
 use super::access::{self, Right};
-use super::events;
 use super::rules;
 use super::turns::{self, StateWrite};
 use crate::error::{Code, Error, Result};
@@ -64,7 +63,7 @@ pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<
         })
         .await?;
     if created {
-        events::thread_changed(services, &thread, user);
+        super::thread_changed(services, &thread, user);
     }
     Ok((thread, created))
 }
@@ -106,7 +105,7 @@ pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<T
             Ok(thread)
         })
         .await?;
-    events::thread_changed(services, &thread, user);
+    super::thread_changed(services, &thread, user);
     Ok(thread)
 }
 

@@ -2,8 +2,8 @@
 //! by TTL expiry. Deletion is soft: the record stays, marked, and every view drops it.
 
 use super::access::{self, Right};
-use super::events::Event;
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::hub::ConnId;
 use crate::model::{Thread, User};
 use crate::services::Services;

@@ -2,13 +2,13 @@
 //!
 //! Every operation takes the services, the acting user and a typed request, checks access the
 //! same way ([`access`]), applies the same rules ([`rules`]), writes through the store in one
-//! transaction, and publishes what happened as typed [`events::Event`]s on the services' bus.
+//! transaction, and publishes what happened as typed [`crate::events::Event`]s on the services'
+//! bus.
 //! A face (WebSocket, REST, …) parses its wire format, calls an operation, and renders the
 //! result or the [`crate::error::Error`]; it renders the events for its own subscribers.
 //!
 //! - `access`: who may see, change or manage a thread.
 //! - `rules`: new thread ids, the prompt and title rules, stamping a change.
-//! - `events`: the typed events and the in-process bus.
 //! - `post`: ask a question (a new thread or a follow-up); the analyst answers it.
 //! - `create`: a thread without a question (empty or with turns), a copy, API settings.
 //! - `turns`: writing chat turns and state values (LangGraph's `add_messages` merge).
@@ -20,13 +20,13 @@ pub mod access;
 pub mod analyses;
 pub mod create;
 pub mod delete;
-pub mod events;
 pub mod post;
 pub mod rules;
 pub mod turns;
 pub mod update;
 
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::model::{Thread, Timestamp, User};
 use crate::services::Services;
 use crate::store::{ThreadTxn, TxResult};
@@ -51,6 +51,16 @@ async fn edit(
             Ok(thread)
         })
         .await?;
-    events::thread_changed(services, &thread, user);
+    thread_changed(services, &thread, user);
     Ok(thread)
+}
+
+/// Publishes that `by` created or changed `thread` through an interface with no connection to
+/// leave out (REST and the like).
+fn thread_changed(services: &Services, thread: &Thread, by: &User) {
+    services.publish(Event::ThreadChanged {
+        thread: thread.clone(),
+        by: by.clone(),
+        origin: None,
+    });
 }

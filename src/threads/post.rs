@@ -2,9 +2,9 @@
 //! analyst in a tracked task.
 
 use super::access::{self, Right};
-use super::events::Event;
 use super::rules;
 use crate::error::{Code, Error, Result};
+use crate::events::Event;
 use crate::hub::ConnId;
 use crate::model::{Message, Thread, TitleSource, User};
 use crate::pipeline::Job;
@@ -97,7 +97,7 @@ pub async fn post(
         dataset_id: question.dataset_id,
         user: user.clone(),
     };
-    services.analyses.start(services.clone(), slot, run, job);
+    super::analyses::start(services.clone(), slot, run, job);
     answered?;
     Ok(posted)
 }

@@ -2,9 +2,9 @@
 //! repaired if it can be), feedback, verification status and chart. All of it applies, or none.
 
 use super::access::{self, Right};
-use super::events::Event;
 use super::rules;
 use crate::error::{Code, Error, Result};
+use crate::events::Event;
 use crate::hub::ConnId;
 use crate::model::{
     Analysis, Feedback, Json, Share, ShareRole, Thread, TitleSource, User, Verification,

@@ -3,19 +3,36 @@
 
 use super::envelope::event;
 use super::views;
+use crate::events::{Event, Subscriber};
 use crate::hub::{ConnId, Departure, Joined};
 use crate::model::{Thread, User};
 use crate::services::Services;
 use crate::threads::access;
-use crate::threads::events::{Event, Subscriber};
 use serde_json::{json, Value};
+use std::sync::{Arc, Weak};
 use uuid::Uuid;
 
 /// Renders the core's events as the seed's broadcasts.
-pub struct Renderer;
+pub struct Renderer {
+    /// Weak: the services hold the bus that holds this renderer.
+    services: Weak<Services>,
+}
+
+impl Renderer {
+    pub fn new(services: &Arc<Services>) -> Renderer {
+        Renderer {
+            services: Arc::downgrade(services),
+        }
+    }
+}
 
 impl Subscriber for Renderer {
-    fn deliver(&self, services: &Services, happened: &Event) {
+    fn deliver(&self, happened: &Event) {
+        // Gone only while the server shuts down, when there is nobody left to tell.
+        let Some(services) = self.services.upgrade() else {
+            return;
+        };
+        let services = &*services;
         let rendered = match happened {
             Event::ThreadChanged { thread, by, origin }
             | Event::MessageAdded {

@@ -233,7 +233,7 @@ fn what_a_superlative_or_a_count_is_about_is_never_guessed() {
 
 #[test]
 fn counts_of_people_are_levels_taken_at_the_latest_time() {
-    use crate::datasets::roles::infer_aggregate;
+    use crate::model::aggregate::infer_aggregate;
     use crate::model::Aggregate;
     assert_eq!(
         infer_aggregate("unemploy", Some("Number of unemployed people"), None, &[]),

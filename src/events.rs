@@ -1,13 +1,12 @@
 //! What happened to threads, as typed events on one in-process bus.
 //!
-//! Operations publish; faces subscribe and render (the WebSocket face turns events into the
+//! The threads core publishes; faces subscribe and render (the WebSocket face turns events into the
 //! seed's broadcasts). Delivery is synchronous and in order, so a subscriber sees a thread's
 //! events in the order its writes committed. A later cluster bus forwards the same events.
 
 use crate::hub::ConnId;
 use crate::model::{Thread, User};
 use crate::pipeline::StepUpdate;
-use crate::services::Services;
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
@@ -51,19 +50,9 @@ pub enum Event {
     Left { thread_id: Uuid, user: User },
 }
 
-/// Publishes that `by` created or changed `thread` through an interface with no connections to
-/// leave out (REST and the like).
-pub(super) fn thread_changed(services: &Services, thread: &Thread, by: &User) {
-    services.publish(Event::ThreadChanged {
-        thread: thread.clone(),
-        by: by.clone(),
-        origin: None,
-    });
-}
-
 /// A face that renders events for its clients.
 pub trait Subscriber: Send + Sync {
-    fn deliver(&self, services: &Services, event: &Event);
+    fn deliver(&self, event: &Event);
 }
 
 #[derive(Default)]
@@ -76,10 +65,11 @@ impl Bus {
         self.subscribers.write().unwrap().push(subscriber);
     }
 
-    pub fn publish(&self, services: &Services, event: Event) {
+    pub fn publish(&self, event: Event) {
+        // Cloned out of the lock: a subscriber may publish in turn.
         let subscribers = self.subscribers.read().unwrap().clone();
         for subscriber in subscribers {
-            subscriber.deliver(services, &event);
+            subscriber.deliver(&event);
         }
     }
 }
