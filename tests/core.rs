@@ -439,6 +439,9 @@ async fn the_cli_exits_with_the_documented_status_for_each_kind_of_error() {
     assert_eq!(status(&server, &bad_email), Some(2), "invalid request");
     assert_eq!(status(&server, &unknown), Some(3), "not found");
     assert_eq!(status(&server, &taken), Some(4), "conflict");
+    // A server holds the data dir but its admin socket is gone: unreachable.
+    std::fs::remove_file(server.dir.join("admin.sock")).unwrap();
+    assert_eq!(status(&server, &["user", "list"]), Some(5), "unreachable");
     // And on the data dir directly, with no server running.
     assert!(server.stop());
     assert_eq!(status(&server, &unknown), Some(3), "not found, offline");
