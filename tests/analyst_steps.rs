@@ -1,0 +1,188 @@
+//! The analyst's step stream through the real server: steps in order, chunks that add up to
+//! the completed fields, `send_back_to_user` where seed 000 shows it, and everything persisted
+//! as the watchers saw it.
+
+mod common;
+
+use common::answers::ask;
+use common::{Client, TestServer};
+use serde_json::json;
+
+const STEPS: [&str; 8] = [
+    "identifyingDataset",
+    "identifyingTerms",
+    "generatingSql",
+    "fetchingData",
+    "generatingDataExplanation",
+    "generatingTimeFrame",
+    "generatingMetricTitle",
+    "generatingDataSummary",
+];
+
+#[tokio::test]
+async fn steps_stream_in_order_chunks_add_up_and_everything_is_persisted() {
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &token).await;
+    let answer = ask(&mut client, "total sales by month in 2024", None).await;
+
+    // Order of events: each step starts in progress and completes before the next begins.
+    let mut order: Vec<&str> = Vec::new();
+    for event in &answer.events {
+        let name = event["event"].as_str().unwrap();
+        if order.last() != Some(&name) {
+            order.push(name);
+        }
+    }
+    let mut expected = vec!["initializeThread", "joinedThread"];
+    expected.extend(STEPS);
+    assert_eq!(order, expected);
+    for step in STEPS {
+        let progress: Vec<&str> = answer
+            .events
+            .iter()
+            .filter(|e| e["event"] == step)
+            .map(|e| e["payload"]["progress"].as_str().unwrap())
+            .collect();
+        assert_eq!(progress.last(), Some(&"completed"), "{step}");
+        assert!(
+            progress[..progress.len() - 1]
+                .iter()
+                .all(|p| *p == "inProgress"),
+            "{step}: {progress:?}"
+        );
+        assert!(
+            progress.len() >= 2,
+            "{step} reports progress before completing"
+        );
+    }
+    // Every step event names its thread and message.
+    let message_id = answer.message()["id"].clone();
+    for event in answer
+        .events
+        .iter()
+        .filter(|e| STEPS.contains(&e["event"].as_str().unwrap()))
+    {
+        assert_eq!(event["payload"]["message_id"], message_id);
+        assert_eq!(event["payload"]["thread_id"], answer.thread_id());
+    }
+
+    // Chunks concatenate to the final field.
+    for (step, field) in [
+        ("generatingSql", "sql"),
+        ("generatingDataExplanation", "data_explanation"),
+        ("generatingTimeFrame", "time_frame"),
+        ("generatingMetricTitle", "metric_title"),
+        ("generatingDataSummary", "data_summary"),
+    ] {
+        let chunk_field = format!("{field}_chunk");
+        let chunks: String = answer
+            .events
+            .iter()
+            .filter(|e| e["event"] == step && e["payload"]["progress"] == "inProgress")
+            .filter_map(|e| e["payload"][&chunk_field].as_str())
+            .collect();
+        let last = answer.step(step, "completed").unwrap();
+        assert!(!chunks.is_empty(), "{step} streamed no chunks");
+        assert_eq!(chunks, last["payload"][field].as_str().unwrap(), "{step}");
+        assert!(
+            last["payload"][&chunk_field].is_null() || last["payload"].get(&chunk_field).is_none()
+        );
+    }
+    let sql = answer.step("generatingSql", "completed").unwrap()["payload"]["sql"].clone();
+    let title = answer.step("generatingMetricTitle", "completed").unwrap()["payload"]
+        ["metric_title"]
+        .clone();
+    let summary = answer.step("generatingDataSummary", "completed").unwrap()["payload"]
+        ["data_summary"]
+        .clone();
+    let explanation = answer
+        .step("generatingDataExplanation", "completed")
+        .unwrap()["payload"]["data_explanation"]
+        .clone();
+    assert_eq!(title, "Total Sales by Month");
+    assert_eq!(
+        answer.step("generatingTimeFrame", "completed").unwrap()["payload"]["time_frame"],
+        "2024"
+    );
+    let metadata = &answer.step("fetchingData", "completed").unwrap()["payload"]["data_metadata"];
+    assert_eq!(metadata["column_count"], 2);
+    assert_eq!(metadata["row_count"], 12);
+    assert_eq!(
+        metadata["column_metadata"][1],
+        json!({"name": "total_sales", "type": "float8"})
+    );
+    assert_eq!(metadata["row_cap"], 1000);
+
+    // Persisted: a fresh connection reads the same answer, steps included.
+    let id = answer.thread_id();
+    let mut other = Client::connect(&server, &token).await;
+    let state = other.ok("/threads/get", json!({"id": id})).await;
+    let thread = &state["payload"][0];
+    assert_eq!(
+        thread["title"], "Total Sales by Month",
+        "the untitled thread took the metric title"
+    );
+    let message = &thread["messages"][0];
+    assert_eq!(message["code"], sql);
+    assert_eq!(message["title"], title);
+    assert_eq!(message["time_frame"], "2024");
+    assert_eq!(
+        message["responses"]["messages"],
+        json!([summary, explanation])
+    );
+    assert_eq!(message["data_metadata"], *metadata);
+    assert_eq!(message["chart_config"]["type"], "line");
+    assert_eq!(message["chart_recommendations"]["recommended"], "line");
+    assert!(message["dataset_id"].is_string());
+    let steps = message["context"]["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps
+        .iter()
+        .map(|s| s.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(names, STEPS);
+    assert_eq!(steps[2]["generatingSql"]["sql"], sql);
+    assert!(steps[2]["generatingSql"]["sqlChunk"].is_null());
+    assert_eq!(steps[2]["generatingSql"]["progress"], "completed");
+    assert_eq!(steps[2]["generatingSql"]["threadId"], id.as_str());
+    assert_eq!(
+        steps[3]["fetchingData"]["data"].as_array().unwrap().len(),
+        12
+    );
+    assert_eq!(
+        steps[0]["identifyingDataset"]["dataset"]["name"],
+        "Sales Dataset"
+    );
+}
+
+#[tokio::test]
+async fn generated_output_is_marked_send_back_to_user_as_the_seed_shows() {
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &token).await;
+    let answer = ask(&mut client, "total sales by region", None).await;
+    let steps: Vec<_> = answer
+        .events
+        .iter()
+        .filter(|e| STEPS.contains(&e["event"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(!steps.is_empty());
+    for event in steps {
+        let generating = event["event"].as_str().unwrap().starts_with("generating");
+        // Beside sent_by, on every generating* event and on nothing else.
+        assert_eq!(
+            event["send_back_to_user"] == json!(true),
+            generating,
+            "{event}"
+        );
+        assert!(event["sent_by"]["id"].is_string(), "{event}");
+    }
+    assert!(answer.state.get("send_back_to_user").is_none());
+
+    // The answer to /threads/update is marked too (seed 000's updateThreadState example).
+    let id = answer.thread_id();
+    let reply = client
+        .ok("/threads/update", json!({"id": id, "title": "Regions"}))
+        .await;
+    assert_eq!(reply["send_back_to_user"], true, "{reply}");
+}
