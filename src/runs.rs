@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+/// The threads the analyst is working on, counted (a thread can have two questions running).
 #[derive(Default)]
 pub struct Runs {
     active: Mutex<HashMap<Uuid, usize>>,
@@ -65,6 +66,8 @@ impl Default for AnalysisLimits {
     }
 }
 
+/// The analyst's running tasks: how many there are per user and in total, the tracker that
+/// owns them, and the signal that stops them (and the server's background tasks) on shutdown.
 pub struct Analyses {
     limits: AnalysisLimits,
     running: Mutex<Running>,

@@ -93,9 +93,7 @@ impl Services {
             settings,
         })
     }
-}
 
-impl Services {
     /// Tells every subscribed face what happened.
     pub fn publish(&self, event: Event) {
         self.events.publish(event);
