@@ -204,8 +204,12 @@ impl Hub {
     }
 
     /// Unsubscribes the thread's subscribers whose user fails `keep` (access revoked or thread
-    /// deleted) and reports who is no longer present.
-    pub fn evict(&self, thread_id: Uuid, keep: impl Fn(&User) -> bool) -> Vec<Departure> {
+    /// deleted); returns the connections it unsubscribed and who is no longer present.
+    pub fn evict(
+        &self,
+        thread_id: Uuid,
+        keep: impl Fn(&User) -> bool,
+    ) -> (Vec<ConnId>, Vec<Departure>) {
         let mut channels = self.channels.lock().unwrap();
         let leaving: Vec<ConnId> = channels
             .threads
@@ -220,10 +224,11 @@ impl Hub {
             })
             .copied()
             .collect();
-        leaving
-            .into_iter()
-            .flat_map(|conn_id| channels.leave_threads(conn_id, Some(thread_id)))
-            .collect()
+        let departures = leaving
+            .iter()
+            .flat_map(|conn_id| channels.leave_threads(*conn_id, Some(thread_id)))
+            .collect();
+        (leaving, departures)
     }
 
     /// Asks every connection to close (server shutdown).

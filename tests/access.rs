@@ -309,3 +309,48 @@ async fn users_of_another_org_cannot_be_shared_with() {
         .fails("/threads/get", json!({"id": id}), "NOT_FOUND")
         .await;
 }
+
+#[tokio::test]
+async fn a_revoked_share_sees_nothing_of_the_change_that_revoked_it_and_is_told_it_left() {
+    let server = TestServer::start();
+    let cast = cast(&server);
+    let id = shared_thread(&server, &cast, "plans").await;
+    // The viewer watches the thread and the list; the editor watches the thread.
+    let mut viewer = Client::connect(&server, &cast.viewer.token).await;
+    viewer.ok("/threads/list", json!({})).await;
+    viewer.ok("/threads/get", json!({"id": id})).await;
+    let mut editor = Client::connect(&server, &cast.editor.token).await;
+    editor.ok("/threads/get", json!({"id": id})).await;
+    viewer.barrier().await;
+    editor.barrier().await;
+
+    let mut owner = Client::connect(&server, &cast.owner.token).await;
+    owner
+        .ok(
+            "/threads/update",
+            json!({"id": id, "title": "Secret plans", "status": "verified",
+                   "share": [{"user_id": cast.viewer.id, "role": "none"}]}),
+        )
+        .await;
+    owner.barrier().await;
+
+    let seen = viewer.barrier().await;
+    assert!(!mentions(&seen, "Secret plans"), "the revoked viewer saw: {seen:?}");
+    for route in ["/threads/get", "/threads/list"] {
+        assert!(
+            seen.iter().any(|m| m["route"] == route
+                && m["event"] == "deleteThreadState"
+                && m["payload"] == json!([id])),
+            "the revoked viewer is told on {route}: {seen:?}"
+        );
+    }
+    // The others still in the thread see the change and the viewer leave.
+    let others = editor.barrier().await;
+    assert!(mentions(&others, "Secret plans"), "{others:?}");
+    assert!(
+        others
+            .iter()
+            .any(|m| m["event"] == "leftThread" && m["payload"][0]["id"] == json!(cast.viewer.id)),
+        "{others:?}"
+    );
+}

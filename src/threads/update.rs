@@ -154,17 +154,18 @@ pub async fn update(
             Ok((before, after))
         })
         .await?;
-    services.publish(Event::ThreadChanged {
-        thread: after.clone(),
-        by: user.clone(),
-        origin,
-    });
+    // Those who lost access leave first, so the change itself never reaches them.
     if before.shares != after.shares {
         services.publish(Event::AccessChanged {
             before,
             after: after.clone(),
         });
     }
+    services.publish(Event::ThreadChanged {
+        thread: after.clone(),
+        by: user.clone(),
+        origin,
+    });
     Ok(after)
 }
 

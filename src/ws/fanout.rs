@@ -85,7 +85,17 @@ fn presence(services: &Services, name: &str, thread_id: Uuid, user: &User, excep
 /// Whoever lost access by a change leaves the thread and loses it from their list.
 fn access_changed(services: &Services, before: &Thread, after: &Thread) {
     let still_allowed = |u: &User| access::can_see(u, after);
-    let departures = services.hub.evict(after.id, still_allowed);
+    let (evicted, departures) = services.hub.evict(after.id, still_allowed);
+    // Their screens drop the thread as if it were deleted: for them, it is gone.
+    for conn in evicted {
+        let gone = event(
+            "/threads/get",
+            "deleteThreadState",
+            json!([after.id]),
+            None,
+        );
+        services.hub.send(conn, gone);
+    }
     announce_departures(services, &departures);
     list_removed(services, before, |u| {
         access::can_see(u, before) && !still_allowed(u)
