@@ -335,7 +335,10 @@ async fn a_revoked_share_sees_nothing_of_the_change_that_revoked_it_and_is_told_
     owner.barrier().await;
 
     let seen = viewer.barrier().await;
-    assert!(!mentions(&seen, "Secret plans"), "the revoked viewer saw: {seen:?}");
+    assert!(
+        !mentions(&seen, "Secret plans"),
+        "the revoked viewer saw: {seen:?}"
+    );
     for route in ["/threads/get", "/threads/list"] {
         assert!(
             seen.iter().any(|m| m["route"] == route

@@ -116,3 +116,16 @@ async fn the_seed_request_forms_are_all_accepted() {
     let reply = client.take(|m| m["request_id"] == "y").await;
     assert_eq!(reply["error"]["code"], "BAD_REQUEST");
 }
+
+#[tokio::test]
+async fn a_frame_over_the_hard_limit_closes_the_connection_with_1009() {
+    let server = TestServer::start();
+    let chad = server.add_user("Chad", "chad@example.com");
+    let mut client = Client::connect(&server, &chad.token).await;
+    let huge = "x".repeat(17 * 1024 * 1024);
+    // The server may close while the frame is still being written.
+    let _ = client.ws.send(Message::text(huge)).await;
+    let (code, reason) = client.closed().await;
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("16 MiB"), "{reason}");
+}

@@ -173,6 +173,15 @@ async fn create_get_patch_delete_with_their_errors() {
         format!("Thread with ID {unknown} not found")
     );
     assert_eq!(api.call("GET", "/threads", None).await.status, 405);
+    // No body at all is not an empty object: 422 as the reference server, and nothing made.
+    let before = api
+        .expect(200, "POST", "/threads/count", Some(json!({})))
+        .await;
+    api.expect(422, "POST", "/threads", None).await;
+    let after = api
+        .expect(200, "POST", "/threads/count", Some(json!({})))
+        .await;
+    assert_eq!(after, before);
     assert_eq!(
         api.call("PUT", &format!("/threads/{id}"), None)
             .await

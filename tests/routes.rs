@@ -185,6 +185,9 @@ async fn list_pages_newest_first() {
     assert_eq!(items[0]["created_by_name"], "Chad");
     assert_eq!(items[0]["created_by_email"], "chad@example.com");
     assert_eq!(items[0]["status"], "notVerified");
+    // The dataset the latest question was asked of, by id and name.
+    assert!(items[0]["dataset_uuid"].is_string(), "{}", items[0]);
+    assert_eq!(items[0]["dataset_name"], "Sales Dataset");
 
     let mut paged = Vec::new();
     for page in 0..3 {

@@ -20,7 +20,8 @@ const RESERVED_METADATA: [&str; 5] = [
 ];
 
 pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
-    let body = Body::parse(&request.body, true)?;
+    // Unlike patch or search, a create without a body is refused (as the reference server).
+    let body = Body::parse(&request.body, false)?;
     let id = match body.string("thread_id")? {
         Some(text) => Some(
             parse_uuid(text).ok_or_else(|| Error::invalid("Invalid thread ID: must be a UUID"))?,

@@ -125,7 +125,7 @@ impl Search {
             let started = std::time::Instant::now();
             match self.catch_up().await {
                 Ok(0) => {}
-                Ok(threads) => tracing::info!(
+                Ok(threads) => tracing::debug!(
                     threads,
                     seconds = started.elapsed().as_secs_f64(),
                     "search index caught up"

@@ -6,7 +6,7 @@ use super::envelope::{parse_request, Outgoing, Request, Unparseable};
 use super::{dispatch, fanout, Context, Route};
 use crate::error::{Code, Error};
 use crate::hub::{Closer, CLOSE_GOING_AWAY};
-use crate::limits::MAX_FRAME_BYTES;
+use crate::limits::{HARD_FRAME_BYTES, MAX_FRAME_BYTES};
 use crate::model::User;
 use crate::services::Services;
 use futures_util::stream::SplitSink;
@@ -66,7 +66,13 @@ pub async fn serve_connection(socket: WebSocket, services: Arc<Services>, user: 
             Some(Ok(message)) => message,
             Some(Err(err)) => {
                 tracing::debug!(conn, error = %err, "read failed");
-                closer.close(1002, close_reason(&format!("protocol error: {err}")));
+                // warp hides the WebSocket library's error type; its text names the capacity
+                // error ("Space limit exceeded: Message too long: …").
+                if err.to_string().contains("Space limit exceeded") {
+                    closer.close(CLOSE_TOO_BIG, too_big_reason());
+                } else {
+                    closer.close(1002, close_reason(&format!("protocol error: {err}")));
+                }
                 break;
             }
             None => break,
@@ -257,6 +263,17 @@ async fn write_loop(
             }
         }
     }
+}
+
+/// RFC 6455's close code for a message too big to process.
+const CLOSE_TOO_BIG: u16 = 1009;
+
+fn too_big_reason() -> String {
+    format!(
+        "frame over the {} MiB limit; requests may be up to {} KiB",
+        HARD_FRAME_BYTES / (1024 * 1024),
+        MAX_FRAME_BYTES / 1024
+    )
 }
 
 /// Close reasons are limited to 123 bytes by the protocol.

@@ -88,12 +88,7 @@ fn access_changed(services: &Services, before: &Thread, after: &Thread) {
     let (evicted, departures) = services.hub.evict(after.id, still_allowed);
     // Their screens drop the thread as if it were deleted: for them, it is gone.
     for conn in evicted {
-        let gone = event(
-            "/threads/get",
-            "deleteThreadState",
-            json!([after.id]),
-            None,
-        );
+        let gone = event("/threads/get", "deleteThreadState", json!([after.id]), None);
         services.hub.send(conn, gone);
     }
     announce_departures(services, &departures);

@@ -25,10 +25,11 @@ fn json_or_null(value: &Option<Json>) -> Value {
     value.as_ref().map_or(Value::Null, |json| json.0.clone())
 }
 
-/// Resolves user ids to users for one view, reading each user once.
+/// Resolves user ids to users (and dataset ids to names) for one view, reading each once.
 pub struct Users<'a> {
     store: &'a Store,
     cache: HashMap<Uuid, Option<User>>,
+    datasets: HashMap<Uuid, Option<String>>,
 }
 
 impl<'a> Users<'a> {
@@ -36,7 +37,17 @@ impl<'a> Users<'a> {
         Users {
             store,
             cache: HashMap::new(),
+            datasets: HashMap::new(),
         }
+    }
+
+    /// The name of a dataset, if it still exists.
+    pub fn dataset_name(&mut self, id: Uuid) -> Result<Option<String>, store::Error> {
+        if !self.datasets.contains_key(&id) {
+            let name = self.store.dataset(id)?.map(|dataset| dataset.name);
+            self.datasets.insert(id, name);
+        }
+        Ok(self.datasets[&id].clone())
     }
 
     pub fn get(&mut self, id: Uuid) -> Result<Option<&User>, store::Error> {
@@ -169,12 +180,17 @@ pub fn list_item(
     latest: Option<&Message>,
     users: &mut Users,
 ) -> Result<Value, store::Error> {
+    let dataset_id = latest.and_then(|m| m.dataset_id);
+    let dataset_name = match dataset_id {
+        Some(id) => users.dataset_name(id)?,
+        None => None,
+    };
     let creator = users.get(thread.created_by)?;
     Ok(json!({
         "id": thread.id,
         "title": thread.title,
         "last_edited": thread.last_edited,
-        "dataset_name": Value::Null,
+        "dataset_name": dataset_name,
         "dataset_uuid": latest.and_then(|m| m.dataset_id),
         "created_by_id": thread.created_by,
         "created_by_name": creator.map(|u| u.name.clone()),
