@@ -55,6 +55,7 @@ pub fn routes(
             warp::reply::json(&serde_json::json!({
                 "status": "ok",
                 "search": {
+                    "state": if search.rebuilding() { "rebuilding" } else { "ready" },
                     "indexed_seq": search.indexed_seq(),
                     "documents": search.num_docs(),
                     "vectors": search.vector_status(),

@@ -4,43 +4,9 @@
 
 mod common;
 
+use common::searching::{has_thread, search_until, threads_of};
 use common::{create_thread, new_thread_id, share, Client, TestServer};
 use serde_json::{json, Value};
-
-/// Searches until `done` holds for the results (the index commits in the background).
-async fn search_until(
-    client: &mut Client,
-    prompt: &str,
-    done: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + common::PATIENCE;
-    loop {
-        let reply = client
-            .ok("/threads/search", json!({"prompt": prompt}))
-            .await;
-        assert_eq!(reply["event"], "searchThreads");
-        let results = reply["payload"].as_array().unwrap().clone();
-        if done(&results) {
-            return results;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "search for {prompt:?} never got there: {results:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-fn threads_of(results: &[Value]) -> Vec<String> {
-    results
-        .iter()
-        .map(|r| r["thread_id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn has_thread(results: &[Value], id: &str) -> bool {
-    results.iter().any(|r| r["thread_id"] == id)
-}
 
 #[tokio::test]
 async fn results_are_scoped_to_what_each_user_may_see() {

@@ -16,9 +16,19 @@ fn fixture() -> (TestServer, Value) {
     (server, serde_json::from_str(&expected).unwrap())
 }
 
+/// Fields the old release always answered null by mistake, now filled in.
+const FILLED_SINCE: [&str; 1] = [
+    // Thread list items lacked their dataset's name (issue 13).
+    "dataset_name",
+];
+
 /// Every field the old server answered is answered the same now; fields added since are
-/// allowed.
+/// allowed, and so are values for fields the old release left null by mistake.
 fn assert_reads_back(old: &Value, new: &Value, path: &str) {
+    let field = path.rsplit('.').next().unwrap_or_default();
+    if old.is_null() && FILLED_SINCE.contains(&field) {
+        return;
+    }
     match (old, new) {
         (Value::Object(old), Value::Object(new)) => {
             for (key, value) in old {

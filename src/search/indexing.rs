@@ -54,6 +54,8 @@ impl Search {
             self.text.commit(&covered.to_string())?;
             self.text.settle()?;
             self.store.prune_changes(covered)?;
+            self.rebuilding
+                .store(false, std::sync::atomic::Ordering::Relaxed);
         }
         if let Err(err) = self.fill_vectors().await {
             tracing::warn!(error = %err, "vectors incomplete after reindexing; they will be filled in later");
@@ -121,6 +123,17 @@ impl Search {
 
     /// Keeps the index current: wakes on every thread write and catches up.
     pub async fn run_indexer(self: Arc<Self>, stop: CancellationToken) {
+        if self.rebuilding() {
+            let started = std::time::Instant::now();
+            match self.reindex().await {
+                Ok(messages) => tracing::info!(
+                    messages,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "search index rebuilt from the store"
+                ),
+                Err(err) => tracing::error!(error = %err, "rebuilding the search index failed"),
+            }
+        }
         loop {
             let started = std::time::Instant::now();
             match self.catch_up().await {

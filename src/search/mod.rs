@@ -113,6 +113,9 @@ pub struct Search {
     fill: tokio::sync::Notify,
     /// Threads whose vectors of the configured (remote) model are behind their text.
     stale: std::sync::Mutex<HashSet<Uuid>>,
+    /// The text index was damaged or behind what the change log still holds: the indexer
+    /// rebuilds it from the store before anything else, and `/healthz` says so meanwhile.
+    rebuilding: std::sync::atomic::AtomicBool,
 }
 
 /// Which models' vectors serve and build, for `/healthz`.
@@ -137,8 +140,24 @@ impl Search {
         data_dir: Option<&Path>,
         embedder: Arc<dyn Embedder>,
     ) -> Result<Search, SearchError> {
-        let dir = data_dir.map(|d| d.join("search").join("text"));
-        let text = TextIndex::open(dir.as_deref(), 64 * 1024 * 1024)?;
+        let (text, damaged) = match data_dir {
+            Some(data_dir) => open_text(&data_dir.join("search").join("text"))?,
+            None => (TextIndex::open(None, WRITER_MEMORY)?, false),
+        };
+        // Derived data heals itself: a damaged index, or one covering less than the change log
+        // still holds (its pruned part is gone), is rebuilt from the store.
+        let indexed = text
+            .committed_payload()
+            .and_then(|payload| payload.parse::<u64>().ok())
+            .unwrap_or(0);
+        let behind = indexed < store.changes_pruned_to()?
+            || (text.num_docs() == 0 && indexed < store.last_seq()? && store.has_messages());
+        if behind && !damaged {
+            tracing::warn!(
+                indexed,
+                "the search index covers less than the store; rebuilding it from the store"
+            );
+        }
         let legs = VectorLegs::open(&store, embedder.clone())?;
         let search = Search {
             legs: RwLock::new(legs),
@@ -150,6 +169,7 @@ impl Search {
             indexing: tokio::sync::Mutex::new(()),
             fill: tokio::sync::Notify::new(),
             stale: Default::default(),
+            rebuilding: (damaged || behind).into(),
         };
         if !search.configured_model_complete()? {
             search.fill.notify_one();
@@ -172,5 +192,41 @@ impl Search {
 
     pub fn num_docs(&self) -> u64 {
         self.text.num_docs()
+    }
+
+    /// Whether the text index is being rebuilt from the store (search answers from what is
+    /// committed meanwhile).
+    pub fn rebuilding(&self) -> bool {
+        self.rebuilding.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Memory of the tantivy writer.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+/// Opens the text index in `dir`. A damaged one is moved aside (for a post-mortem, never read
+/// again) and a fresh one made in its place; the second value says so.
+fn open_text(dir: &Path) -> Result<(TextIndex, bool), SearchError> {
+    let opened =
+        TextIndex::open(Some(dir), WRITER_MEMORY).and_then(|text| text.check().map(|_| text));
+    match opened {
+        Ok(text) => Ok((text, false)),
+        Err(err) => {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let aside = dir.with_file_name(format!("text.damaged-{stamp}"));
+            tracing::error!(
+                error = %err,
+                moved_to = %aside.display(),
+                "the search index is damaged; moving it aside and rebuilding it from the store"
+            );
+            if let Err(err) = std::fs::rename(dir, &aside) {
+                // It is derived data: if it cannot be kept for a post-mortem, it goes.
+                tracing::warn!(error = %err, "could not move the damaged index aside; removing it");
+                std::fs::remove_dir_all(dir).map_err(tantivy::TantivyError::from)?;
+            }
+            Ok((TextIndex::open(Some(dir), WRITER_MEMORY)?, true))
+        }
     }
 }

@@ -99,6 +99,21 @@ impl TextIndex {
         })
     }
 
+    /// Reads every file of the index and checks it against its checksum (tantivy opens
+    /// segments lazily, so a damaged file would otherwise surface only in some query).
+    pub fn check(&self) -> tantivy::Result<()> {
+        let damaged = self.index.validate_checksum()?;
+        if damaged.is_empty() {
+            Ok(())
+        } else {
+            let files: Vec<String> = damaged.iter().map(|p| p.display().to_string()).collect();
+            Err(tantivy::TantivyError::SystemError(format!(
+                "damaged files: {}",
+                files.join(", ")
+            )))
+        }
+    }
+
     /// The payload of the last commit (the store sequence it covers).
     pub fn committed_payload(&self) -> Option<String> {
         self.index.load_metas().ok().and_then(|metas| metas.payload)

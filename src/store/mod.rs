@@ -71,6 +71,7 @@ pub const FORMAT_VERSION: u32 = 5;
 
 const KEY_FORMAT: &[u8] = b"format_version";
 const KEY_SEQ: &[u8] = b"seq";
+const KEY_PRUNED: &[u8] = b"changes_pruned_to";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -227,7 +227,8 @@ impl Store {
         Ok(changes)
     }
 
-    /// Forgets changes up to and including `seq` (the indexes have them).
+    /// Forgets changes up to and including `seq` (the indexes have them), and remembers that
+    /// they are gone: an index covering less must be rebuilt, not caught up.
     pub fn prune_changes(&self, seq: u64) -> Result<(), Error> {
         let end = (seq + 1).to_be_bytes();
         let mut batch = sled::Batch::default();
@@ -235,7 +236,24 @@ impl Store {
             batch.remove(key?);
         }
         self.changes.apply_batch(batch)?;
+        if seq > self.changes_pruned_to()? {
+            self.meta.insert(super::KEY_PRUNED, &seq.to_be_bytes())?;
+        }
         Ok(())
+    }
+
+    /// The sequence up to which the change log was pruned (0 if never).
+    pub fn changes_pruned_to(&self) -> Result<u64, Error> {
+        Ok(self
+            .meta
+            .get(super::KEY_PRUNED)?
+            .map(|raw| codec::decode_u64(&raw))
+            .unwrap_or(0))
+    }
+
+    /// Whether any message was ever stored.
+    pub fn has_messages(&self) -> bool {
+        !self.messages.is_empty()
     }
 
     /// Every thread id, deleted threads included.
