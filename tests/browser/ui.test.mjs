@@ -359,3 +359,42 @@ test("a narrow window still shows the list, the thread and the question box", as
   await page.screenshot({ path: join(OUTPUT, "narrow.png") });
   await context.close();
 });
+
+test("values that look like HTML stay text, and the page runs under its security policy", async () => {
+  // A dataset whose values are markup and script, as an attacker's CSV would have them.
+  const csv = join(server.dir, "hostile.csv");
+  writeFileSync(csv, [
+    "name,amount",
+    '"<img src=x onerror=""window.__pwned = 1"">",5',
+    '"<script>window.__pwned = 2</script>",7',
+    '"<b>bold</b>",3',
+  ].join("\n") + "\n");
+  server.cli("dataset", "add", "hostile", "--csv", csv);
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const violations = [];
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  const response = await page.goto(server.loginUrl);
+  const csp = response.headers()["content-security-policy"] || "";
+  assert.match(csp, /script-src 'self'/);
+  assert.equal(response.headers()["referrer-policy"], "no-referrer");
+  await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
+
+  const picker = page.getByLabel("Dataset");
+  await picker.locator("option", { hasText: "hostile" }).waitFor({ state: "attached" });
+  await picker.selectOption({ label: "hostile" });
+  await askQuestion(page, "total amount by name");
+  const message = page.locator("article.message").last();
+  await message.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+
+  const cells = await message.locator("table tbody td").allInnerTexts();
+  assert.ok(cells.some((text) => text.includes("<img src=x")), `the markup shows as text: ${cells}`);
+  assert.ok(cells.some((text) => text.includes("<script>")), `the script shows as text: ${cells}`);
+  assert.equal(await message.locator("table img, table script, table b").count(), 0, "no markup became elements");
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, "no script of the data ran");
+  assert.deepEqual(violations, [], "the UI itself needs nothing the policy forbids");
+  await context.close();
+});
