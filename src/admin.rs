@@ -33,6 +33,18 @@ pub enum AdminCommand {
     IssueToken {
         email: String,
     },
+    ListTokens {
+        email: Option<String>,
+    },
+    RevokeToken {
+        id: String,
+    },
+    DisableUser {
+        email: String,
+    },
+    EnableUser {
+        email: String,
+    },
     AddOrg {
         name: String,
     },
@@ -73,12 +85,13 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             };
             let (user, token) = auth::create_user(store, request).await?;
             Ok(format!(
-                "created {} {} <{}>\nid: {}\ntoken: {}",
+                "created {} {} <{}>\nid: {}\ntoken: {}\ntoken id: {}",
                 if user.admin { "admin" } else { "user" },
                 user.name,
                 user.email,
                 user.id,
-                token
+                token,
+                auth::token_id(&auth::hash_token(&token))
             ))
         }
         AdminCommand::ListUsers => {
@@ -104,7 +117,39 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
         }
         AdminCommand::IssueToken { email } => {
             let (user, token) = auth::issue_token(store, &email).await?;
-            Ok(format!("new token for {}\ntoken: {}", user.email, token))
+            Ok(format!(
+                "new token for {}\ntoken: {}\ntoken id: {}",
+                user.email,
+                token,
+                auth::token_id(&auth::hash_token(&token))
+            ))
+        }
+        AdminCommand::ListTokens { email } => {
+            let mut lines = vec!["TOKEN ID\tEMAIL\tUSER DISABLED".to_string()];
+            for (id, user) in auth::list_tokens(store, email.as_deref())? {
+                let disabled = if store.is_disabled(user.id)? {
+                    "yes"
+                } else {
+                    "no"
+                };
+                lines.push(format!("{id}\t{}\t{disabled}", user.email));
+            }
+            Ok(lines.join("\n"))
+        }
+        AdminCommand::RevokeToken { id } => {
+            let (_, user) = auth::revoke_token(store, &id).await?;
+            Ok(format!("revoked token {} of {}", id.trim(), user.email))
+        }
+        AdminCommand::DisableUser { email } => {
+            let user = auth::set_user_disabled(store, &email, true).await?;
+            Ok(format!(
+                "disabled {}: their tokens no longer work",
+                user.email
+            ))
+        }
+        AdminCommand::EnableUser { email } => {
+            let user = auth::set_user_disabled(store, &email, false).await?;
+            Ok(format!("enabled {}: their tokens work again", user.email))
         }
         AdminCommand::AddOrg { name } => {
             let org = auth::create_org(store, &name).await?;
@@ -248,7 +293,13 @@ async fn answer(stream: UnixStream, services: &Services) -> std::io::Result<()> 
     BufReader::new(read).read_line(&mut line).await?;
     let result: AdminResult = match serde_json::from_str::<AdminCommand>(&line) {
         Ok(AdminCommand::Reindex) => reindex(&services.search).await,
-        Ok(command) => execute(&services.store, &services.datasets, command).await,
+        Ok(command) => {
+            let result = execute(&services.store, &services.datasets, command.clone()).await;
+            if result.is_ok() {
+                sign_out(services, &command);
+            }
+            result
+        }
         Err(err) => Err(Error::malformed(format!("unreadable admin command: {err}"))),
     };
     let reply = match result {
@@ -261,6 +312,29 @@ async fn answer(stream: UnixStream, services: &Services) -> std::io::Result<()> 
     let mut reply = serde_json::to_string(&reply).unwrap_or_default();
     reply.push('\n');
     write.write_all(reply.as_bytes()).await
+}
+
+/// Closes the WebSockets a revoked token or a disabled user still has open: access ends now,
+/// not when the socket next reconnects. (REST requests check the token every time.)
+fn sign_out(services: &Services, command: &AdminCommand) {
+    use crate::hub::CLOSE_SIGNED_OUT;
+    let closed = match command {
+        AdminCommand::RevokeToken { id } => services.hub.close_where(
+            |_, token| auth::token_id(token) == id.trim(),
+            CLOSE_SIGNED_OUT,
+            "token revoked; sign in again",
+        ),
+        AdminCommand::DisableUser { email } => services.hub.close_where(
+            |user, _| user.email.eq_ignore_ascii_case(email.trim()),
+            CLOSE_SIGNED_OUT,
+            "user disabled",
+        ),
+        _ => return,
+    };
+    tracing::info!(
+        closed,
+        "closed the connections of a revoked token or disabled user"
+    );
 }
 
 /// Sends a command to the server running on `data_dir`, if one answers there.

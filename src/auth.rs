@@ -103,6 +103,8 @@ pub enum AccountRequestError {
     NoSuchOrg(String),
     #[error("no user with email {0}")]
     NoSuchUser(String),
+    #[error("no token with id {0}; `skein token list` shows them")]
+    NoSuchToken(String),
     #[error(transparent)]
     Account(#[from] AccountError),
     #[error(transparent)]
@@ -154,6 +156,73 @@ pub async fn issue_token(
     let token = new_token();
     store.add_token(user.id, &hash_token(&token)).await?;
     Ok((user, token))
+}
+
+/// The public name of a token: a prefix of its hash, safe to show and to type (the token
+/// itself is shown once, when issued).
+pub fn token_id(token_hash: &[u8; 32]) -> String {
+    format!("tok_{}", hex::encode(&token_hash[..6]))
+}
+
+/// Every token with its id and owner, of one user (by email) or of everyone.
+pub fn list_tokens(
+    store: &Store,
+    email: Option<&str>,
+) -> Result<Vec<(String, User)>, AccountRequestError> {
+    let only = match email {
+        Some(email) => Some(
+            store
+                .user_by_email(email.trim())?
+                .ok_or_else(|| AccountRequestError::NoSuchUser(email.trim().to_string()))?
+                .id,
+        ),
+        None => None,
+    };
+    let mut listed = Vec::new();
+    for (hash, user_id) in store.tokens()? {
+        if only.is_some_and(|only| only != user_id) {
+            continue;
+        }
+        if let Some(user) = store.user(user_id)? {
+            listed.push((token_id(&hash), user));
+        }
+    }
+    listed.sort_by(|a, b| (&a.1.email, &a.0).cmp(&(&b.1.email, &b.0)));
+    Ok(listed)
+}
+
+/// Revokes the token with this id; returns its hash and owner.
+pub async fn revoke_token(
+    store: &Store,
+    id: &str,
+) -> Result<([u8; 32], User), AccountRequestError> {
+    let id = id.trim();
+    let matching: Vec<([u8; 32], Uuid)> = store
+        .tokens()?
+        .into_iter()
+        .filter(|(hash, _)| token_id(hash) == id)
+        .collect();
+    let [(hash, user_id)] = matching[..] else {
+        return Err(AccountRequestError::NoSuchToken(id.to_string()));
+    };
+    store.revoke_token(&hash).await?;
+    let user = store
+        .user(user_id)?
+        .ok_or_else(|| AccountRequestError::NoSuchToken(id.to_string()))?;
+    Ok((hash, user))
+}
+
+/// Disables a user (their tokens stop working) or enables them again.
+pub async fn set_user_disabled(
+    store: &Store,
+    email: &str,
+    disabled: bool,
+) -> Result<User, AccountRequestError> {
+    let user = store
+        .user_by_email(email.trim())?
+        .ok_or_else(|| AccountRequestError::NoSuchUser(email.trim().to_string()))?;
+    store.set_disabled(user.id, disabled).await?;
+    Ok(user)
 }
 
 pub async fn create_org(store: &Store, name: &str) -> Result<Org, AccountRequestError> {
@@ -245,6 +314,7 @@ impl From<AccountRequestError> for crate::error::Error {
             E::Invalid(_) => Code::InvalidRequest,
             E::NoSuchOrg(_) => Code::OrgNotFound,
             E::NoSuchUser(_) => Code::UserNotFound,
+            E::NoSuchToken(_) => Code::TokenNotFound,
             E::Account(AccountError::EmailTaken(_) | AccountError::OrgExists(_)) => {
                 Code::AlreadyExists
             }

@@ -1,7 +1,9 @@
 //! The `skein` subcommands.
 
 use crate::admin::{self, AdminCommand};
-use crate::config::{BenchCommand, Cli, Command, DatasetCommand, OrgCommand, UserCommand};
+use crate::config::{
+    BenchCommand, Cli, Command, DatasetCommand, OrgCommand, TokenCommand, UserCommand,
+};
 use crate::datasets::{Datasets, QueryLimits};
 use crate::search::{HashedNgrams, Search, DEFAULT_DIM};
 use crate::store::Store;
@@ -27,6 +29,10 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
         },
         Command::User(UserCommand::List) => AdminCommand::ListUsers,
         Command::User(UserCommand::Token { email }) => AdminCommand::IssueToken { email },
+        Command::User(UserCommand::Disable { email }) => AdminCommand::DisableUser { email },
+        Command::User(UserCommand::Enable { email }) => AdminCommand::EnableUser { email },
+        Command::Token(TokenCommand::List { email }) => AdminCommand::ListTokens { email },
+        Command::Token(TokenCommand::Revoke { id }) => AdminCommand::RevokeToken { id },
         Command::Org(OrgCommand::Add { name }) => AdminCommand::AddOrg { name },
         Command::Org(OrgCommand::List) => AdminCommand::ListOrgs,
         Command::Dataset(DatasetCommand::Add {

@@ -31,6 +31,9 @@ pub enum Command {
     /// Manage users (works whether or not a server is running on the data dir).
     #[command(subcommand)]
     User(UserCommand),
+    /// Tokens: list them, revoke one.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -185,6 +188,31 @@ pub enum UserCommand {
     Token {
         #[arg(long)]
         email: String,
+    },
+    /// Disable a user: their tokens stop working and their open WebSockets close (4401).
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List tokens by id (a token itself is shown only once, when issued).
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke a token by its id: it stops working, and its open WebSockets close (4401).
+    Revoke {
+        /// The token's id, as `skein token list` shows it (tok_…).
+        id: String,
     },
 }
 

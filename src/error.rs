@@ -114,6 +114,7 @@ error_table! {
     MessageNotFound    = "message_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
     DatasetNotFound    = "dataset_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
     UserNotFound       = "user_not_found",       NotFound,       NOT_FOUND,             "NOT_FOUND";
+    TokenNotFound      = "token_not_found",      NotFound,       NOT_FOUND,             "NOT_FOUND";
     OrgNotFound        = "org_not_found",        NotFound,       NOT_FOUND,             "NOT_FOUND";
     DataDirNotFound    = "data_dir_not_found",   NotFound,       NOT_FOUND,             "NOT_FOUND";
     // Collisions.

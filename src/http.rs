@@ -35,13 +35,15 @@ pub fn routes(
         .and(warp::ws())
         .and(with_services.clone())
         .map(
-            move |user: User, upgrade: warp::ws::Ws, services: Arc<Services>| {
+            move |(user, token): (User, [u8; 32]),
+                  upgrade: warp::ws::Ws,
+                  services: Arc<Services>| {
                 let guard = open_connections.clone();
                 upgrade
                     .max_message_size(HARD_FRAME_BYTES)
                     .max_frame_size(HARD_FRAME_BYTES)
                     .on_upgrade(move |socket| async move {
-                        ws::serve_connection(socket, services, user).await;
+                        ws::serve_connection(socket, services, user, token).await;
                         drop(guard);
                     })
             },
@@ -101,10 +103,11 @@ fn security_headers() -> warp::http::HeaderMap {
     headers
 }
 
-/// The user of the token in `Authorization: Bearer …`, `X-Api-Key` or `?token=…`.
+/// The user of the token in `Authorization: Bearer …`, `X-Api-Key` or `?token=…`, with the
+/// token's hash (so revoking the token can close the connection).
 fn authenticated(
     services: Arc<Services>,
-) -> impl Filter<Extract = (User,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = ((User, [u8; 32]),), Error = Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::header::optional::<String>("x-api-key"))
         .and(warp::query::<HashMap<String, String>>())
@@ -119,7 +122,9 @@ fn authenticated(
                         api_key.as_deref(),
                         query.get("token").map(String::as_str),
                     );
+                    let hash = token.as_deref().map(auth::hash_token).unwrap_or_default();
                     auth::user_for_token(&services.store, token)
+                        .map(|user| (user, hash))
                         .map_err(|err| warp::reject::custom(Refused(err)))
                 }
             },

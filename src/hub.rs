@@ -21,6 +21,9 @@ pub type ConnId = u64;
 pub const CLOSE_TOO_SLOW: u16 = 1008;
 /// Close code for server shutdown and unanswered pings (1001: going away).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code when the connection's token is revoked or its user disabled (a private-use code
+/// in the manner of HTTP 401: sign in again).
+pub const CLOSE_SIGNED_OUT: u16 = 4401;
 
 /// Asks one connection to close, once, with a code and a reason its client can read.
 #[derive(Default)]
@@ -78,6 +81,8 @@ pub struct Departure {
 
 struct Conn {
     user: User,
+    /// The hash of the token the connection signed in with.
+    token: [u8; 32],
     queue: mpsc::Sender<Arc<str>>,
     closer: Arc<Closer>,
     threads: HashSet<Uuid>,
@@ -106,12 +111,13 @@ impl Hub {
         }
     }
 
-    pub fn register(&self, user: User) -> Registration {
+    pub fn register(&self, user: User, token: [u8; 32]) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, outbound) = mpsc::channel(self.queue_capacity);
         let closer = Arc::new(Closer::default());
         let conn = Conn {
             user,
+            token,
             queue,
             closer: closer.clone(),
             threads: HashSet::new(),
@@ -229,6 +235,24 @@ impl Hub {
             .flat_map(|conn_id| channels.leave_threads(*conn_id, Some(thread_id)))
             .collect();
         (leaving, departures)
+    }
+
+    /// Asks the connections whose user and token hash match to close; returns how many.
+    pub fn close_where(
+        &self,
+        matches: impl Fn(&User, &[u8; 32]) -> bool,
+        code: u16,
+        reason: &str,
+    ) -> usize {
+        let channels = self.channels.lock().unwrap();
+        let mut closed = 0;
+        for conn in channels.conns.values() {
+            if matches(&conn.user, &conn.token) {
+                conn.closer.close(code, reason);
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// Asks every connection to close (server shutdown).

@@ -107,11 +107,55 @@ impl Store {
         self.flush().await
     }
 
-    /// The user a token hash belongs to, if any.
+    /// The user a token hash belongs to, if any and not disabled.
     pub fn user_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<User>, Error> {
         match self.tokens.get(token_hash)? {
-            Some(id) => get(&self.users, &id),
-            None => Ok(None),
+            Some(id) if self.disabled_users.get(&id)?.is_none() => get(&self.users, &id),
+            _ => Ok(None),
         }
+    }
+
+    /// Every token (its hash) and whose it is.
+    pub fn tokens(&self) -> Result<Vec<([u8; 32], Uuid)>, Error> {
+        let mut tokens = Vec::new();
+        for entry in self.tokens.iter() {
+            let (hash, user) = entry?;
+            let (Ok(hash), Ok(user)) = (<[u8; 32]>::try_from(&hash[..]), Uuid::from_slice(&user))
+            else {
+                continue;
+            };
+            tokens.push((hash, user));
+        }
+        Ok(tokens)
+    }
+
+    /// Makes a token stop working, durably.
+    pub async fn revoke_token(&self, token_hash: &[u8; 32]) -> Result<(), Error> {
+        let result = (&self.tokens, &self.meta).transaction(|(tokens, meta)| {
+            next_seq::<Error>(meta)?;
+            tokens.remove(&token_hash[..])?;
+            Ok(())
+        });
+        finish(result)?;
+        self.flush().await
+    }
+
+    /// Disables (or enables again) a user: a disabled user's tokens stop working.
+    pub async fn set_disabled(&self, user_id: Uuid, disabled: bool) -> Result<(), Error> {
+        let result = (&self.disabled_users, &self.meta).transaction(|(users, meta)| {
+            next_seq::<Error>(meta)?;
+            if disabled {
+                users.insert(user_id.as_bytes(), &[][..])?;
+            } else {
+                users.remove(user_id.as_bytes())?;
+            }
+            Ok(())
+        });
+        finish(result)?;
+        self.flush().await
+    }
+
+    pub fn is_disabled(&self, user_id: Uuid) -> Result<bool, Error> {
+        Ok(self.disabled_users.get(user_id.as_bytes())?.is_some())
     }
 }

@@ -9,6 +9,7 @@
 //! | `users`          | user id                     | [`User`]                   |
 //! | `user_emails`    | lower-cased email           | user id                    |
 //! | `tokens`         | SHA-256 of a bearer token   | user id                    |
+//! | `disabled_users` | user id                     | empty (tokens refused)     |
 //! | `threads`        | thread id                   | [`Thread`]                 |
 //! | `org_threads`    | org id ++ thread id         | empty (admin listing)      |
 //! | `member_threads` | user id ++ thread id        | empty (owner and shares)   |
@@ -122,6 +123,8 @@ pub struct Store {
     orgs: sled::Tree,
     users: sled::Tree,
     user_emails: sled::Tree,
+    /// Users whose tokens no longer work: user id → empty.
+    disabled_users: sled::Tree,
     tokens: sled::Tree,
     threads: sled::Tree,
     org_threads: sled::Tree,
@@ -161,6 +164,7 @@ impl Store {
             orgs: tree("orgs")?,
             users: tree("users")?,
             user_emails: tree("user_emails")?,
+            disabled_users: tree("disabled_users")?,
             tokens: tree("tokens")?,
             threads: tree("threads")?,
             org_threads: tree("org_threads")?,

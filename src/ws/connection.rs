@@ -22,8 +22,13 @@ use warp::ws::{Message, WebSocket};
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves one authenticated WebSocket until either side closes it.
-pub async fn serve_connection(socket: WebSocket, services: Arc<Services>, user: User) {
-    let registration = services.hub.register(user.clone());
+pub async fn serve_connection(
+    socket: WebSocket,
+    services: Arc<Services>,
+    user: User,
+    token: [u8; 32],
+) {
+    let registration = services.hub.register(user.clone(), token);
     let conn = registration.id;
     let closer = registration.closer;
     let last_heard = Arc::new(Mutex::new(Instant::now()));
