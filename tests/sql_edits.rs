@@ -91,3 +91,51 @@ async fn bad_sql_is_repaired_as_fixing_sql_or_refused_without_changes() {
     assert_eq!(meta["row_cap"], 1000);
     assert_eq!(meta["truncated"], true);
 }
+
+/// The server's resident memory, from /proc.
+fn rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    kib / 1024
+}
+
+#[tokio::test]
+async fn sql_that_would_exhaust_memory_or_disk_is_stopped_with_a_clear_error() {
+    // A short time limit keeps the test quick; the bounds on memory do not depend on it.
+    let server = TestServer::start_with(&["--query-timeout-secs", "2"]);
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let answer = ask(&mut client, "total sales by year", None).await;
+    let id = answer.thread_id();
+    let before = client.ok("/threads/get", json!({"id": id})).await["payload"].clone();
+    let many = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) \
+                SELECT x FROM c";
+    let bombs = [
+        "SELECT randomblob(1000000000) AS b".to_string(),
+        "SELECT zeroblob(1000000000) AS b".to_string(),
+        format!("SELECT length(group_concat(randomblob(100000))) AS n FROM ({many})"),
+        // About 12 GB to sort: once a temp file, now memory bounded by the heap limit.
+        format!("SELECT x FROM (SELECT x, zeroblob(4000000) AS z FROM ({many})) ORDER BY random(), z"),
+        format!("SELECT count(*) AS n FROM (SELECT a.x, zeroblob(1000) FROM ({many}) a, ({many}) b ORDER BY random())"),
+    ];
+    for sql in &bombs {
+        let reply = client
+            .request("/threads/update", json!({"id": id, "code": sql}))
+            .await;
+        assert_eq!(reply["error"]["code"], "BAD_REQUEST", "{sql}: {reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("more than the server allows") || message.contains("longer than"),
+            "{sql}: {message}"
+        );
+    }
+    // Nothing changed, the server still answers, and its memory came back down.
+    let after = client.ok("/threads/get", json!({"id": id})).await["payload"].clone();
+    assert_eq!(before, after);
+    let rss = rss_mib(server.pid());
+    assert!(rss < 256, "resident memory after the bombs: {rss} MiB");
+}

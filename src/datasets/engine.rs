@@ -1,9 +1,12 @@
 //! Running SQL against a dataset: a fresh read-only connection per query, the date functions,
-//! an authorizer that allows nothing but reading, a time limit and a row cap.
+//! an authorizer that allows nothing but reading, a time limit, a row cap, and bounds on what
+//! one statement may build (a value's length, memory, temporary storage), so that no query
+//! can take the machine down.
 
 use super::sqlfns;
 use crate::model::ColumnType;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
@@ -22,6 +25,34 @@ impl Default for QueryLimits {
             time_limit: Duration::from_secs(10),
             row_cap: 1000,
         }
+    }
+}
+
+/// The longest string or blob a statement may build (`randomblob(1e9)`, a huge
+/// `group_concat`): past it SQLite stops with "too big".
+pub const MAX_VALUE_BYTES: i32 = 8 * 1024 * 1024;
+/// The longest SQL text accepted.
+const MAX_SQL_BYTES: i32 = 1024 * 1024;
+/// Memory all of this process's SQLite work may hold at once. Temporary tables and sorts are
+/// kept in memory (never in unbounded temp files), so this bounds them too.
+pub const MAX_SQLITE_MEMORY: i64 = 512 * 1024 * 1024;
+
+/// Gives the memory a stopped runaway query held back to the system (the allocator keeps
+/// freed memory otherwise, and the process would stay as large as its worst query).
+pub fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Caps SQLite's memory for the whole process; run once, before the first query.
+pub fn cap_memory() {
+    // SAFETY: plain calls into SQLite's C API with integer arguments; both are thread-safe.
+    unsafe {
+        rusqlite::ffi::sqlite3_hard_heap_limit64(MAX_SQLITE_MEMORY);
+        rusqlite::ffi::sqlite3_soft_heap_limit64(MAX_SQLITE_MEMORY / 2);
     }
 }
 
@@ -52,6 +83,9 @@ pub enum QueryError {
     NotReadOnly,
     #[error("the dataset's data could not be opened: {0}")]
     Open(String),
+    /// The statement built a value, or needed memory, past the server's bounds.
+    #[error("the query needs more than the server allows ({0}); narrow it down or aggregate")]
+    TooBig(String),
 }
 
 /// Opens a dataset file for reading only, with the date functions registered.
@@ -61,6 +95,13 @@ pub fn open_read_only(path: &Path) -> Result<Connection, QueryError> {
         Connection::open_with_flags(path, flags).map_err(|e| QueryError::Open(e.to_string()))?;
     sqlfns::register(&conn).map_err(|e| QueryError::Open(e.to_string()))?;
     super::aggregates::register(&conn).map_err(|e| QueryError::Open(e.to_string()))?;
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+        .map_err(|e| QueryError::Open(e.to_string()))?;
+    conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
+        .map_err(|e| QueryError::Open(e.to_string()))?;
+    // Sorts and temporary tables in memory, where the heap limit bounds them.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(|e| QueryError::Open(e.to_string()))?;
     conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
         AuthAction::Select
         | AuthAction::Read { .. }
@@ -81,7 +122,20 @@ pub fn run(
     let deadline = Instant::now() + limits.time_limit;
     conn.progress_handler(10_000, Some(move || Instant::now() > deadline))
         .map_err(|e| QueryError::Open(e.to_string()))?;
+    // The progress handler only runs between VM steps; a watchdog interrupts phases that run
+    // long inside one step (a big sort) as well.
+    let interrupt = conn.get_interrupt_handle();
+    let (finished, watched) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            watched.recv_timeout(limits.time_limit)
+        {
+            interrupt.interrupt();
+        }
+    });
     let result = run_statement(conn, sql, limits);
+    drop(finished);
+    let _ = watchdog.join();
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
     result.map_err(|err| classify(err, limits))
 }
@@ -146,6 +200,20 @@ fn classify(err: rusqlite::Error, limits: QueryLimits) -> QueryError {
             if code.code == rusqlite::ErrorCode::AuthorizationForStatementDenied =>
         {
             QueryError::NotReadOnly
+        }
+        rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::TooBig => {
+            QueryError::TooBig(format!(
+                "a value would exceed {} MiB",
+                MAX_VALUE_BYTES / (1024 * 1024)
+            ))
+        }
+        rusqlite::Error::SqliteFailure(code, _)
+            if code.code == rusqlite::ErrorCode::OutOfMemory =>
+        {
+            QueryError::TooBig(format!(
+                "it would need more than {} MiB of memory",
+                MAX_SQLITE_MEMORY / (1024 * 1024)
+            ))
         }
         rusqlite::Error::InvalidQuery | rusqlite::Error::MultipleStatement => {
             QueryError::NotReadOnly

@@ -68,15 +68,27 @@ pub struct Datasets {
     dir: PathBuf,
     limits: QueryLimits,
     profiles: Mutex<HashMap<Uuid, Arc<Profile>>>,
+    /// Queries running at once: more wait their turn instead of piling onto the cores.
+    running: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many queries run at once, whatever asks.
+fn concurrent_queries() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2)
 }
 
 impl Datasets {
     pub fn new(store: Store, data_dir: &Path, limits: QueryLimits) -> Datasets {
+        static CAPPED: std::sync::Once = std::sync::Once::new();
+        CAPPED.call_once(engine::cap_memory);
         Datasets {
             store,
             dir: data_dir.join("datasets"),
             limits,
             profiles: Mutex::default(),
+            running: Arc::new(tokio::sync::Semaphore::new(concurrent_queries())),
         }
     }
 
@@ -197,9 +209,20 @@ impl Datasets {
         let path = self.file_of(dataset);
         let sql = sql.to_string();
         let limits = self.limits;
+        let turn = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the query semaphore is never closed");
         tokio::task::spawn_blocking(move || {
-            let mut conn = engine::open_read_only(&path)?;
-            engine::run(&mut conn, &sql, limits)
+            let _turn = turn;
+            let result = engine::open_read_only(&path)
+                .and_then(|mut conn| engine::run(&mut conn, &sql, limits));
+            if matches!(result, Err(QueryError::TooBig(_) | QueryError::TimedOut(_))) {
+                engine::release_memory();
+            }
+            result
         })
         .await
         .expect("query task")
