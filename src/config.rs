@@ -111,12 +111,25 @@ pub struct ServeArgs {
     /// Questions the analyst may be answering at once on this server; more get RATE_LIMITED.
     #[arg(long, env = "SKEIN_MAX_ANALYSES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_analyses: u32,
+    /// HTTP connections served at once; more wait in the listen backlog.
+    #[arg(long, default_value_t = 1024, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, default_value_t = 10, hide = true)]
+    pub header_read_timeout_secs: u64,
     /// Requests one WebSocket connection may have running at once; more get RATE_LIMITED.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_requests_per_connection: u32,
 }
 
 impl ServeArgs {
+    pub fn connection_limits(&self) -> crate::listener::ConnectionLimits {
+        crate::listener::ConnectionLimits {
+            max_connections: self.max_connections as usize,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+        }
+    }
+
     pub fn settings(&self) -> crate::services::Settings {
         crate::services::Settings {
             ping_interval: Duration::from_secs(self.ping_interval_secs.max(1)),

@@ -27,6 +27,7 @@
 //! | `services` | the shared services handed to faces and operations; the event bus    |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
 //! | `server`   | start-up, serving, graceful shutdown                                  |
+//! | `listener` | accepting connections: a cap, a header timeout, accept-error backoff  |
 //! | `cli`      | the `skein` subcommands and their exit statuses                      |
 //! | `bench`    | `skein bench`: search throughput in process and over WebSockets      |
 //! | `config`   | command line flags, environment variables, the data directory        |
@@ -58,6 +59,7 @@ pub mod events;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod listener;
 pub mod llm;
 pub mod model;
 pub mod pipeline;

@@ -4,8 +4,12 @@ use crate::admin;
 use crate::auth;
 use crate::config::ServeArgs;
 use crate::hub::CLOSE_GOING_AWAY;
+use crate::listener::{self, Acceptor, ConnectionLimits};
 use crate::services::Services;
 use crate::store::Store;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::error::Error;
 use std::future::Future;
 use std::io::Write;
@@ -111,11 +115,7 @@ pub async fn run(
     }
     tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
 
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    serve_http(listener, routes, args.connection_limits(), shutdown).await;
 
     tracing::info!("shutting down: stopping analyses and background tasks");
     // Running analyses stop and mark their messages interrupted, and watchers are told, before
@@ -145,6 +145,37 @@ pub async fn run(
     store.flush().await?;
     tracing::info!("stopped; data flushed");
     Ok(())
+}
+
+/// Serves `routes` on `listener` until `shutdown`, then lets requests in flight finish (the
+/// protections are `listener`'s).
+async fn serve_http(
+    listener: TcpListener,
+    routes: impl warp::Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let acceptor = Acceptor::new(listener, limits);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    while let Some((stream, slot)) = acceptor.next(&mut shutdown).await {
+        let service = TowerToHyperService::new(warp::service(routes.clone()));
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let builder = listener::builder(limits);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(err) = watcher.watch(connection).await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(acceptor);
+    graceful.shutdown().await;
 }
 
 /// Binds the listener with TCP_NODELAY, which accepted sockets inherit on Linux.
