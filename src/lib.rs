@@ -56,6 +56,8 @@ pub mod config;
 pub mod datasets;
 pub mod error;
 pub mod events;
+#[cfg(test)]
+mod fuzz;
 pub mod http;
 pub mod hub;
 pub mod limits;

@@ -11,6 +11,8 @@
 //! Authentication: `Authorization: Bearer <token>` or `X-Api-Key: <token>`, the same tokens as
 //! the WebSocket API; `/ok`, `/info` and `/openapi.json` are open.
 
+#[cfg(test)]
+mod body_fuzz;
 mod copy;
 mod count;
 mod create;

@@ -12,6 +12,8 @@
 
 mod connection;
 mod datasets_list;
+#[cfg(test)]
+mod decoder_fuzz;
 mod delete;
 mod envelope;
 pub mod fanout;
