@@ -97,6 +97,8 @@ pub async fn post(
         dataset_id: question.dataset_id,
         user: user.clone(),
     };
+    // The message is stored: it is answered even if the face could not tell its client (the
+    // others watching, and the client's next read of the thread, see the answer).
     super::analyses::start(services.clone(), slot, run, job);
     answered?;
     Ok(posted)
