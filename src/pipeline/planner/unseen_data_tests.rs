@@ -24,6 +24,19 @@ fn midwest(describe: &str) -> crate::model::Dataset {
     )
 }
 
+/// Distinct values per column, as a profile holds them.
+fn values_of(columns: &[(&str, &[&str])]) -> HashMap<String, Vec<String>> {
+    columns
+        .iter()
+        .map(|(column, values)| {
+            (
+                column.to_string(),
+                values.iter().map(|v| v.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
 }
@@ -31,11 +44,7 @@ fn today() -> NaiveDate {
 #[test]
 fn a_value_spelled_like_a_grammar_word_is_matched_only_as_written() {
     let dataset = midwest("name = \"Midwest\"\ndescription = \"One row per county.\"");
-    let mut values = HashMap::new();
-    values.insert(
-        "state".to_string(),
-        ["IN", "OH", "IL"].map(String::from).to_vec(),
-    );
+    let values = values_of(&[("state", &["IN", "OH", "IL"])]);
     let profile = Profile {
         values,
         ..Profile::default()
@@ -55,12 +64,8 @@ fn a_value_spelled_like_a_grammar_word_is_matched_only_as_written() {
 #[test]
 fn a_ranking_by_names_that_collide_ranks_the_rows() {
     let dataset = midwest("name = \"Midwest\"");
-    let mut values = HashMap::new();
     // Four counties, two of them called WAYNE.
-    values.insert(
-        "county".to_string(),
-        ["COOK", "WAYNE", "ADAMS"].map(String::from).to_vec(),
-    );
+    let values = values_of(&[("county", &["COOK", "WAYNE", "ADAMS"])]);
     let profile = Profile {
         values,
         rows: Some(4),
@@ -85,11 +90,7 @@ fn rows_repeating_over_time_are_not_counted_as_what_the_dataset_is_called() {
         ("date", ColumnType::Date),
         ("price", ColumnType::Real),
     ];
-    let mut values = HashMap::new();
-    values.insert(
-        "symbol".to_string(),
-        ["MSFT", "AAPL"].map(String::from).to_vec(),
-    );
+    let values = values_of(&[("symbol", &["MSFT", "AAPL"])]);
     let mut time_range = HashMap::new();
     let day = |y, m| NaiveDate::from_ymd_opt(y, m, 1).unwrap();
     time_range.insert("date".to_string(), (day(2000, 1), day(2010, 3)));
@@ -132,11 +133,7 @@ fn dates_the_data_covers_count_toward_choosing_it() {
         "trips",
         &[("year", ColumnType::Integer), ("miles", ColumnType::Real)],
     );
-    let mut values = HashMap::new();
-    values.insert(
-        "year".to_string(),
-        vec!["2005".to_string(), "2009".to_string()],
-    );
+    let values = values_of(&[("year", &["2005", "2009"])]);
     let valued = Profile {
         values,
         ..Profile::default()
@@ -160,15 +157,10 @@ fn a_value_in_the_plural_names_the_rows_counted_and_by_groups() {
             ("age", ColumnType::Real),
         ],
     );
-    let mut values = HashMap::new();
-    values.insert(
-        "kind".to_string(),
-        ["Death", "Injury"].map(String::from).to_vec(),
-    );
-    values.insert(
-        "race".to_string(),
-        ["Black", "Latino", "White"].map(String::from).to_vec(),
-    );
+    let values = values_of(&[
+        ("kind", &["Death", "Injury"]),
+        ("race", &["Black", "Latino", "White"]),
+    ]);
     let profile = Profile {
         values,
         ..Profile::default()
@@ -204,16 +196,11 @@ fn what_a_superlative_or_a_count_is_about_is_never_guessed() {
             ("carat", ColumnType::Real),
         ],
     );
-    let mut values = HashMap::new();
-    values.insert("color".to_string(), vec!["G".to_string(), "H".to_string()]);
-    values.insert(
-        "maker".to_string(),
-        vec!["acme".to_string(), "zenith".to_string()],
-    );
-    values.insert(
-        "model".to_string(),
-        vec!["a1".to_string(), "z9".to_string()],
-    );
+    let values = values_of(&[
+        ("color", &["G", "H"]),
+        ("maker", &["acme", "zenith"]),
+        ("model", &["a1", "z9"]),
+    ]);
     let profile = Profile {
         values,
         ..Profile::default()
