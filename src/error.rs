@@ -3,11 +3,11 @@
 //! Every failure that leaves the server is an [`Error`]: a [`Code`] from the table below and a
 //! message for people. The code fixes everything else: the stable machine code (`error_code`
 //! in a WebSocket error, `code` in a REST body), a category, the HTTP status, the WebSocket
-//! envelope's `code`, and the CLI's exit status. Faces render an `Error`; they never invent
-//! one of their own, and no Debug text reaches a client. Each module's own error type converts
+//! envelope's `code`, and the CLI's exit status. Faces render an `Error` in their own wire
+//! shape (`ws::envelope`, `rest::error_response`); they never invent one of their own, and no
+//! Debug text reaches a client. Each module's own error type converts
 //! into an `Error` next to where it is defined, so this table depends on nothing else here.
 
-use serde_json::{json, Value};
 use warp::http::StatusCode;
 
 /// What kind of failure a code is; also fixes the CLI's exit status.
@@ -176,35 +176,6 @@ impl Error {
     /// Whether this is a "not found or not yours" answer (skipped by bulk operations).
     pub fn is_missing_or_forbidden(&self) -> bool {
         matches!(self.code.category(), Category::NotFound | Category::Auth)
-    }
-
-    /// The `error` object of a WebSocket envelope.
-    pub fn to_ws_json(&self) -> Value {
-        json!({
-            "code": self.code.ws(),
-            "message": self.message,
-            "error_code": self.code.machine(),
-            "type": self.code.category().name(),
-        })
-    }
-
-    /// A REST body: LangGraph's `detail`, with the machine code beside it.
-    pub fn to_rest_json(&self) -> Value {
-        json!({
-            "detail": self.message,
-            "code": self.code.machine(),
-            "type": self.code.category().name(),
-        })
-    }
-
-    /// A REST reply with the code's status.
-    pub fn into_response(self) -> warp::reply::Response {
-        use warp::Reply;
-        warp::reply::with_status(
-            warp::reply::json(&self.to_rest_json()),
-            self.code.http_status(),
-        )
-        .into_response()
     }
 }
 

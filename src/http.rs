@@ -154,7 +154,7 @@ async fn rejection_reply(rejection: Rejection) -> Result<warp::reply::Response, 
         tracing::debug!(?rejection, "request rejected");
         Error::malformed("the request could not be read")
     };
-    Ok(error.into_response())
+    Ok(crate::rest::error_response(error))
 }
 
 /// Whether the request reached the WebSocket route without asking to upgrade: the headers an
@@ -198,6 +198,6 @@ fn asset(path: &str) -> warp::reply::Response {
             headers.insert("cache-control", "no-store".parse().expect("a valid header"));
             response
         }
-        None => Error::new(Code::UnknownRoute, "not found").into_response(),
+        None => crate::rest::error_response(Error::new(Code::UnknownRoute, "not found")),
     }
 }

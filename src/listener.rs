@@ -38,7 +38,6 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub struct Acceptor {
     listener: TcpListener,
     slots: Arc<Semaphore>,
-    limits: ConnectionLimits,
 }
 
 impl Acceptor {
@@ -46,7 +45,6 @@ impl Acceptor {
         Acceptor {
             listener,
             slots: Arc::new(Semaphore::new(limits.max_connections)),
-            limits,
         }
     }
 
@@ -71,10 +69,6 @@ impl Acceptor {
                 _ = shutdown.as_mut() => return None,
             }
         }
-    }
-
-    pub fn limits(&self) -> ConnectionLimits {
-        self.limits
     }
 }
 

@@ -113,8 +113,8 @@ pub fn routes(
                 match read_body(body).await {
                     Ok(body) => handle(&services, path.as_str(), method, headers, query, body)
                         .await
-                        .unwrap_or_else(Error::into_response),
-                    Err(err) => err.into_response(),
+                        .unwrap_or_else(error_response),
+                    Err(err) => error_response(err),
                 }
             },
         )
@@ -225,6 +225,17 @@ fn authenticate(services: &Services, headers: &HeaderMap) -> Result<User> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let token = auth::request_token(header("authorization"), header("x-api-key"), None);
     auth::user_for_token(&services.store, token)
+}
+
+/// An error in the REST body shape: LangGraph's `detail`, with the table's machine code and
+/// category beside it, under the code's HTTP status. (Every HTTP error takes this shape.)
+pub fn error_response(error: Error) -> warp::reply::Response {
+    let body = serde_json::json!({
+        "detail": error.message,
+        "code": error.code.machine(),
+        "type": error.code.category().name(),
+    });
+    json_reply(error.code.http_status(), &body)
 }
 
 /// A JSON reply with a status.

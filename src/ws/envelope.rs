@@ -116,7 +116,7 @@ impl Outgoing<'_> {
             "route": self.route,
             "event": self.event,
             "payload": self.payload,
-            "error": self.error.map(Error::to_ws_json),
+            "error": self.error.map(error_json),
         });
         if let Some(user) = self.sent_by {
             message["sent_by"] = json!({"id": user.id, "name": user.name});
@@ -129,6 +129,17 @@ impl Outgoing<'_> {
         }
         Arc::from(message.to_string())
     }
+}
+
+/// The `error` object of an envelope: the WebSocket code, the message, and the table's
+/// machine code and category beside them.
+fn error_json(error: &Error) -> Value {
+    json!({
+        "code": error.code.ws(),
+        "message": error.message,
+        "error_code": error.code.machine(),
+        "type": error.code.category().name(),
+    })
 }
 
 /// A broadcast caused by `user`, not tied to a request.
