@@ -197,6 +197,25 @@ impl Hub {
         channels.leave_threads(id, thread_id)
     }
 
+    /// Whether any connection but `except` watches the thread.
+    pub fn has_thread_watchers(&self, thread_id: Uuid, except: Option<ConnId>) -> bool {
+        let channels = self.channels.lock().unwrap();
+        channels
+            .threads
+            .get(&thread_id)
+            .is_some_and(|subscribers| subscribers.iter().any(|id| Some(*id) != except))
+    }
+
+    /// Whether any connection watches its thread list.
+    pub fn has_list_watchers(&self) -> bool {
+        self.channels
+            .lock()
+            .unwrap()
+            .conns
+            .values()
+            .any(|conn| conn.lists)
+    }
+
     /// Sends to every subscriber of a thread except `except`.
     pub fn broadcast_thread(&self, thread_id: Uuid, text: Arc<str>, except: Option<ConnId>) {
         let channels = self.channels.lock().unwrap();

@@ -8,7 +8,7 @@ use crate::hub::{ConnId, Departure, Joined};
 use crate::model::{Thread, User};
 use crate::services::Services;
 use crate::threads::access;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::{Arc, Weak};
 use uuid::Uuid;
 
@@ -37,8 +37,7 @@ impl Subscriber for Renderer {
             Event::ThreadChanged { thread, by, origin }
             | Event::MessageAdded {
                 thread, by, origin, ..
-            } => views::load_thread_state(&services.store, thread)
-                .and_then(|state| thread_changed(services, thread, &state, by, *origin)),
+            } => broadcast_state(services, thread, "/threads/get", by, *origin),
             Event::AnalysisStep { update, by } => {
                 super::stream::broadcast_step(services, update, by);
                 Ok(())
@@ -97,39 +96,30 @@ fn access_changed(services: &Services, before: &Thread, after: &Thread) {
     });
 }
 
-/// Tells the thread's other subscribers its new state and every list subscriber who may see it
-/// its new list item.
-fn thread_changed(
-    services: &Services,
-    thread: &Thread,
-    state: &Value,
-    sent_by: &User,
-    except: Option<ConnId>,
-) -> Result<(), crate::store::Error> {
-    broadcast_state(services, thread, "/threads/get", state, sent_by, except)
-}
-
 /// Tells everyone watching a thread (the poster too) its state after an analysis, and the lists.
 fn analysis_finished(
     services: &Services,
     thread: &Thread,
     sent_by: &User,
 ) -> Result<(), crate::store::Error> {
-    let state = views::load_thread_state(&services.store, thread)?;
-    broadcast_state(services, thread, "/threads/post", &state, sent_by, None)
+    broadcast_state(services, thread, "/threads/post", sent_by, None)
 }
 
 /// `updateThreadState` under `route` to the thread's subscribers (but `except`), then the lists.
+/// The state is read and rendered only if someone will receive it (a post's own answer has
+/// rendered it already, and a long thread's state is costly).
 fn broadcast_state(
     services: &Services,
     thread: &Thread,
     route: &str,
-    state: &Value,
     sent_by: &User,
     except: Option<ConnId>,
 ) -> Result<(), crate::store::Error> {
-    let update = event(route, "updateThreadState", json!([state]), Some(sent_by));
-    services.hub.broadcast_thread(thread.id, update, except);
+    if services.hub.has_thread_watchers(thread.id, except) {
+        let state = views::load_thread_state(&services.store, thread)?;
+        let update = event(route, "updateThreadState", json!([state]), Some(sent_by));
+        services.hub.broadcast_thread(thread.id, update, except);
+    }
     list_changed(services, thread, sent_by)
 }
 
@@ -139,6 +129,9 @@ fn list_changed(
     thread: &Thread,
     sent_by: &User,
 ) -> Result<(), crate::store::Error> {
+    if !services.hub.has_list_watchers() {
+        return Ok(());
+    }
     let item = views::load_list_item(&services.store, thread)?;
     let update = event(
         "/threads/list",
