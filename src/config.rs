@@ -114,6 +114,9 @@ pub struct ServeArgs {
     /// HTTP connections served at once; more wait in the listen backlog.
     #[arg(long, default_value_t = 1024, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// WebSocket connections open at once; more are refused with 429.
+    #[arg(long, default_value_t = 10_000, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_websockets: u32,
     /// Seconds a client has to send a request's headers.
     #[arg(long, default_value_t = 10, hide = true)]
     pub header_read_timeout_secs: u64,
@@ -126,6 +129,7 @@ impl ServeArgs {
     pub fn connection_limits(&self) -> crate::listener::ConnectionLimits {
         crate::listener::ConnectionLimits {
             max_connections: self.max_connections as usize,
+            max_websockets: self.max_websockets as usize,
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
         }
     }

@@ -127,6 +127,8 @@ error_table! {
     ShuttingDown       = "shutting_down",        Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
     Interrupted        = "interrupted",          Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
     ServerUnreachable  = "server_unreachable",   Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
+    DiskFull           = "disk_full",            Unavailable,    INSUFFICIENT_STORAGE,  "INSUFFICIENT_STORAGE";
+    StorageUnavailable = "storage_unavailable",  Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
     // Faults of the server.
     StorageFailure     = "storage_failure",      Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
     LlmFailed          = "llm_failed",           Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
@@ -218,7 +220,8 @@ mod tests {
                 Category::Auth => status == 401 || status == 403,
                 Category::NotFound => status == 404,
                 Category::Conflict => status == 409,
-                Category::Unavailable => status == 429 || status == 503,
+                // 507: out of disk space, writes resume once space is freed.
+                Category::Unavailable => [429, 503, 507].contains(&status),
                 Category::Internal => status == 500,
             };
             assert!(expected, "{code:?} has status {status}");

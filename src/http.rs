@@ -19,10 +19,12 @@ struct Refused(Error);
 impl warp::reject::Reject for Refused {}
 
 /// All HTTP routes. Each WebSocket task holds a clone of `open_connections` until it ends, so
-/// shutdown can wait for every socket to close.
+/// shutdown can wait for every socket to close, and one of `websocket_slots` (none free: the
+/// upgrade is refused with 429).
 pub fn routes(
     services: Arc<Services>,
     open_connections: mpsc::Sender<()>,
+    websocket_slots: Arc<tokio::sync::Semaphore>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let rest = crate::rest::routes(services.clone());
     let with_services = {
@@ -38,6 +40,12 @@ pub fn routes(
             move |(user, token): (User, [u8; 32]),
                   upgrade: warp::ws::Ws,
                   services: Arc<Services>| {
+                let Ok(slot) = websocket_slots.clone().try_acquire_owned() else {
+                    return crate::rest::error_response(Error::new(
+                        Code::RateLimited,
+                        "the server has as many WebSocket connections open as it serves; try again later",
+                    ));
+                };
                 let guard = open_connections.clone();
                 upgrade
                     .max_message_size(HARD_FRAME_BYTES)
@@ -45,7 +53,9 @@ pub fn routes(
                     .on_upgrade(move |socket| async move {
                         ws::serve_connection(socket, services, user, token).await;
                         drop(guard);
+                        drop(slot);
                     })
+                    .into_response()
             },
         );
     let health = warp::path("healthz")
@@ -53,11 +63,21 @@ pub fn routes(
         .and(warp::get())
         .and(with_services)
         .map(|services: Arc<Services>| {
+            // Liveness: always 200 (restarting frees no disk space); `status` says whether
+            // writes and indexing work.
             let search = &services.search;
+            let storage = services.store.fault();
+            let index_error = search.last_error();
+            let degraded = storage.is_some() || index_error.is_some();
             warp::reply::json(&serde_json::json!({
-                "status": "ok",
+                "status": if degraded { "degraded" } else { "ok" },
+                "storage": match storage {
+                    Some(fault) => serde_json::json!({ "state": "failing", "error": fault }),
+                    None => serde_json::json!({ "state": "ok" }),
+                },
                 "search": {
                     "state": if search.rebuilding() { "rebuilding" } else { "ready" },
+                    "error": index_error,
                     "indexed_seq": search.indexed_seq(),
                     "documents": search.num_docs(),
                     "vectors": search.vector_status(),

@@ -80,6 +80,8 @@ pub async fn run(
         }
     };
 
+    // Reopens the store after a failed disk write (a full disk), once there is room again.
+    let store_repair = tokio::spawn(store.clone().run_repair(stop.clone()));
     // Keeps the search index current, starting with what changed while the server was down.
     let indexer = tokio::spawn(services.search.clone().run_indexer(stop.clone()));
     // Embeds what the configured embedding model lacks (after a model change, or an outage).
@@ -91,7 +93,9 @@ pub async fn run(
         stop.clone(),
     ));
     let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
-    let routes = crate::http::routes(services.clone(), open_connections);
+    let limits = args.connection_limits().fit_to_descriptors();
+    let websocket_slots = Arc::new(tokio::sync::Semaphore::new(limits.max_websockets));
+    let routes = crate::http::routes(services.clone(), open_connections, websocket_slots);
 
     {
         let mut out = std::io::stdout().lock();
@@ -115,7 +119,7 @@ pub async fn run(
     }
     tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
 
-    serve_http(listener, routes, args.connection_limits(), shutdown).await;
+    serve_http(listener, routes, limits, shutdown).await;
 
     tracing::info!("shutting down: stopping analyses and background tasks");
     // Running analyses stop and mark their messages interrupted, and watchers are told, before
@@ -129,6 +133,7 @@ pub async fn run(
     drop(services);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv()).await;
     for task in [
+        Some(store_repair),
         Some(indexer),
         Some(vector_filler),
         Some(ttl_sweeper),

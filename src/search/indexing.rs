@@ -70,7 +70,7 @@ impl Search {
     /// threads' new access at once, and the threads are left to the vector filler.
     pub(super) async fn index_threads(&self, threads: &[Uuid]) -> Result<(), SearchError> {
         for &thread_id in threads {
-            self.text.delete_thread(thread_id);
+            self.text.delete_thread(thread_id)?;
         }
         let live = self.live_docs(threads)?;
         tracing::debug!(
@@ -121,31 +121,36 @@ impl Search {
         Ok(live)
     }
 
-    /// Keeps the index current: wakes on every thread write and catches up.
+    /// Keeps the index current: wakes on every thread write and catches up. A failure (a full
+    /// disk, say) is retried every second until it clears, and `/healthz` shows it meanwhile.
     pub async fn run_indexer(self: Arc<Self>, stop: CancellationToken) {
-        if self.rebuilding() {
-            let started = std::time::Instant::now();
-            match self.reindex().await {
-                Ok(messages) => tracing::info!(
-                    messages,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "search index rebuilt from the store"
-                ),
-                Err(err) => tracing::error!(error = %err, "rebuilding the search index failed"),
-            }
-        }
         loop {
             let started = std::time::Instant::now();
-            match self.catch_up().await {
-                Ok(0) => {}
-                Ok(threads) => tracing::debug!(
-                    threads,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "search index caught up"
-                ),
-                Err(err) => {
-                    tracing::error!(error = %err, "search indexing failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+            let outcome = if self.rebuild_needed() {
+                self.reindex().await.map(|messages| {
+                    tracing::info!(
+                        messages,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "search index rebuilt from the store"
+                    );
+                })
+            } else {
+                self.catch_up().await.map(|threads| {
+                    if threads > 0 {
+                        tracing::debug!(
+                            threads,
+                            seconds = started.elapsed().as_secs_f64(),
+                            "search index caught up"
+                        );
+                    }
+                })
+            };
+            let failed = outcome.is_err();
+            self.note_outcome(outcome);
+            if failed {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    _ = stop.cancelled() => return,
                 }
             }
             tokio::select! {
@@ -155,6 +160,50 @@ impl Search {
             // Let a burst of writes land in one commit.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Whether the index must be rebuilt rather than caught up: it was found damaged or
+    /// behind at start, or it covers writes the store no longer has (the store was reopened
+    /// after a failed write that was never acknowledged, but the index had seen it).
+    fn rebuild_needed(&self) -> bool {
+        let (reopens, seq_at_reopen) = self.store.reopened();
+        let checked = self
+            .reopens_checked
+            .swap(reopens, std::sync::atomic::Ordering::Relaxed);
+        if reopens != checked && self.indexed_seq() > seq_at_reopen {
+            tracing::warn!(
+                indexed = self.indexed_seq(),
+                store = seq_at_reopen,
+                "the search index covers writes the store lost with a failed disk write; rebuilding it"
+            );
+            self.rebuilding
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.rebuilding()
+    }
+
+    /// Remembers the last indexing failure for `/healthz` (logging it once), or forgets it.
+    fn note_outcome(&self, outcome: Result<(), SearchError>) {
+        let mut last = self.last_error.lock().unwrap();
+        match outcome {
+            Ok(()) => {
+                if last.take().is_some() {
+                    tracing::info!("search indexing works again");
+                }
+            }
+            Err(err) => {
+                let message = err.to_string();
+                if last.as_deref() != Some(message.as_str()) {
+                    tracing::error!(error = %message, "search indexing failed; retrying every second");
+                }
+                *last = Some(message);
+            }
+        }
+    }
+
+    /// Why indexing is failing now, if it is.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap().clone()
     }
 }
 

@@ -89,7 +89,7 @@ impl VectorLeg {
     pub fn load(store: &Store, embedder: Arc<dyn Embedder>) -> Result<VectorLeg, store::Error> {
         let mut index = VectorIndex::new(0);
         let mut threads = HashMap::new();
-        for entry in store.vectors(embedder.model()) {
+        for entry in store.vectors(embedder.model())? {
             let (message_id, stored) = entry?;
             if stored.model != embedder.model()
                 || (index.dim() != 0 && stored.codes.len() != index.dim())

@@ -116,6 +116,10 @@ pub struct Search {
     /// The text index was damaged or behind what the change log still holds: the indexer
     /// rebuilds it from the store before anything else, and `/healthz` says so meanwhile.
     rebuilding: std::sync::atomic::AtomicBool,
+    /// The last indexing failure, until indexing works again.
+    last_error: std::sync::Mutex<Option<String>>,
+    /// The store's reopening count the indexer last checked (see `Store::reopened`).
+    reopens_checked: std::sync::atomic::AtomicU64,
 }
 
 /// Which models' vectors serve and build, for `/healthz`.
@@ -151,7 +155,7 @@ impl Search {
             .and_then(|payload| payload.parse::<u64>().ok())
             .unwrap_or(0);
         let behind = indexed < store.changes_pruned_to()?
-            || (text.num_docs() == 0 && indexed < store.last_seq()? && store.has_messages());
+            || (text.num_docs() == 0 && indexed < store.last_seq()? && store.has_messages()?);
         if behind && !damaged {
             tracing::warn!(
                 indexed,
@@ -170,6 +174,8 @@ impl Search {
             fill: tokio::sync::Notify::new(),
             stale: Default::default(),
             rebuilding: (damaged || behind).into(),
+            last_error: Default::default(),
+            reopens_checked: Default::default(),
         };
         if !search.configured_model_complete()? {
             search.fill.notify_one();

@@ -36,7 +36,8 @@ struct Fields {
 pub struct TextIndex {
     index: Index,
     reader: IndexReader,
-    /// `None` only while `settle` replaces it.
+    /// `None` after a write failed (tantivy's writer is dead then): the next write opens a
+    /// new one, so the index takes writes again once, say, disk space is back.
     writer: std::sync::Mutex<Option<IndexWriter>>,
     writer_memory: usize,
     fields: Fields,
@@ -119,13 +120,12 @@ impl TextIndex {
         self.index.load_metas().ok().and_then(|metas| metas.payload)
     }
 
-    pub fn delete_thread(&self, thread_id: Uuid) {
+    pub fn delete_thread(&self, thread_id: Uuid) -> tantivy::Result<()> {
         let term = Term::from_field_text(self.fields.thread, &thread_id.to_string());
         self.with_writer(|writer| {
             writer.delete_term(term);
             Ok(())
         })
-        .expect("deleting cannot fail");
     }
 
     pub fn delete_all(&self) -> tantivy::Result<()> {
@@ -162,7 +162,16 @@ impl TextIndex {
         f: impl FnOnce(&mut IndexWriter) -> tantivy::Result<T>,
     ) -> tantivy::Result<T> {
         let mut slot = self.writer.lock().unwrap();
-        f(slot.as_mut().expect("the writer is back after settle"))
+        if slot.is_none() {
+            *slot = Some(new_writer(&self.index, self.writer_memory)?);
+        }
+        let result = f(slot.as_mut().expect("a writer was just opened"));
+        if result.is_err() {
+            // Its uncommitted changes are lost with it; the indexer redoes them from the
+            // store's change log, which is pruned only after a commit.
+            *slot = None;
+        }
+        result
     }
 
     /// Waits for background segment merges to finish (after a bulk rebuild), so queries run

@@ -19,7 +19,8 @@ pub enum AccountError {
 
 impl Store {
     pub fn orgs(&self) -> Result<Vec<Org>, Error> {
-        self.orgs
+        let t = self.trees()?;
+        t.orgs
             .iter()
             .values()
             .map(|raw| Ok(codec::decode(&raw?)?))
@@ -27,7 +28,8 @@ impl Store {
     }
 
     pub fn org(&self, id: Uuid) -> Result<Option<Org>, Error> {
-        get(&self.orgs, id.as_bytes())
+        let t = self.trees()?;
+        get(&t.orgs, id.as_bytes())
     }
 
     pub fn org_by_name(&self, name: &str) -> Result<Option<Org>, Error> {
@@ -38,11 +40,12 @@ impl Store {
     }
 
     pub async fn create_org(&self, org: &Org) -> Result<(), AccountError> {
+        let t = self.trees()?;
         // Org creation is rare and admin-only; a name check before the write is enough.
         if self.org_by_name(&org.name)?.is_some() {
             return Err(AccountError::OrgExists(org.name.clone()));
         }
-        let result = (&self.orgs, &self.meta).transaction(|(orgs, meta)| {
+        let result = (&t.orgs, &t.meta).transaction(|(orgs, meta)| {
             next_seq::<AccountError>(meta)?;
             orgs.insert(org.id.as_bytes(), codec::encode(org))?;
             Ok(())
@@ -53,18 +56,21 @@ impl Store {
     }
 
     pub fn user(&self, id: Uuid) -> Result<Option<User>, Error> {
-        get(&self.users, id.as_bytes())
+        let t = self.trees()?;
+        get(&t.users, id.as_bytes())
     }
 
     pub fn user_by_email(&self, email: &str) -> Result<Option<User>, Error> {
-        match self.user_emails.get(email.to_lowercase())? {
-            Some(id) => get(&self.users, &id),
+        let t = self.trees()?;
+        match t.user_emails.get(email.to_lowercase())? {
+            Some(id) => get(&t.users, &id),
             None => Ok(None),
         }
     }
 
     pub fn users(&self) -> Result<Vec<User>, Error> {
-        let mut users: Vec<User> = self
+        let t = self.trees()?;
+        let mut users: Vec<User> = t
             .users
             .iter()
             .values()
@@ -76,8 +82,9 @@ impl Store {
 
     /// Stores a new user and its first token hash together; emails are unique ignoring case.
     pub async fn create_user(&self, user: &User, token_hash: &[u8]) -> Result<(), AccountError> {
+        let t = self.trees()?;
         let email_key = user.email.to_lowercase();
-        let result = (&self.users, &self.user_emails, &self.tokens, &self.meta).transaction(
+        let result = (&t.users, &t.user_emails, &t.tokens, &t.meta).transaction(
             |(users, emails, tokens, meta)| {
                 if emails.get(email_key.as_bytes())?.is_some() {
                     return Err(ConflictableTransactionError::Abort(
@@ -98,7 +105,8 @@ impl Store {
 
     /// Adds another token for an existing user (earlier tokens stay valid).
     pub async fn add_token(&self, user_id: Uuid, token_hash: &[u8]) -> Result<(), Error> {
-        let result = (&self.tokens, &self.meta).transaction(|(tokens, meta)| {
+        let t = self.trees()?;
+        let result = (&t.tokens, &t.meta).transaction(|(tokens, meta)| {
             next_seq::<Error>(meta)?;
             tokens.insert(token_hash, user_id.as_bytes())?;
             Ok(())
@@ -109,16 +117,18 @@ impl Store {
 
     /// The user a token hash belongs to, if any and not disabled.
     pub fn user_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<User>, Error> {
-        match self.tokens.get(token_hash)? {
-            Some(id) if self.disabled_users.get(&id)?.is_none() => get(&self.users, &id),
+        let t = self.trees()?;
+        match t.tokens.get(token_hash)? {
+            Some(id) if t.disabled_users.get(&id)?.is_none() => get(&t.users, &id),
             _ => Ok(None),
         }
     }
 
     /// Every token (its hash) and whose it is.
     pub fn tokens(&self) -> Result<Vec<([u8; 32], Uuid)>, Error> {
+        let t = self.trees()?;
         let mut tokens = Vec::new();
-        for entry in self.tokens.iter() {
+        for entry in t.tokens.iter() {
             let (hash, user) = entry?;
             let (Ok(hash), Ok(user)) = (<[u8; 32]>::try_from(&hash[..]), Uuid::from_slice(&user))
             else {
@@ -131,7 +141,8 @@ impl Store {
 
     /// Makes a token stop working, durably.
     pub async fn revoke_token(&self, token_hash: &[u8; 32]) -> Result<(), Error> {
-        let result = (&self.tokens, &self.meta).transaction(|(tokens, meta)| {
+        let t = self.trees()?;
+        let result = (&t.tokens, &t.meta).transaction(|(tokens, meta)| {
             next_seq::<Error>(meta)?;
             tokens.remove(&token_hash[..])?;
             Ok(())
@@ -142,7 +153,8 @@ impl Store {
 
     /// Disables (or enables again) a user: a disabled user's tokens stop working.
     pub async fn set_disabled(&self, user_id: Uuid, disabled: bool) -> Result<(), Error> {
-        let result = (&self.disabled_users, &self.meta).transaction(|(users, meta)| {
+        let t = self.trees()?;
+        let result = (&t.disabled_users, &t.meta).transaction(|(users, meta)| {
             next_seq::<Error>(meta)?;
             if disabled {
                 users.insert(user_id.as_bytes(), &[][..])?;
@@ -156,6 +168,7 @@ impl Store {
     }
 
     pub fn is_disabled(&self, user_id: Uuid) -> Result<bool, Error> {
-        Ok(self.disabled_users.get(user_id.as_bytes())?.is_some())
+        let t = self.trees()?;
+        Ok(t.disabled_users.get(user_id.as_bytes())?.is_some())
     }
 }

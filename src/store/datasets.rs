@@ -16,7 +16,8 @@ pub enum DatasetExists {
 
 impl Store {
     pub fn datasets(&self) -> Result<Vec<Dataset>, Error> {
-        let mut all: Vec<Dataset> = self
+        let t = self.trees()?;
+        let mut all: Vec<Dataset> = t
             .datasets
             .iter()
             .values()
@@ -27,7 +28,8 @@ impl Store {
     }
 
     pub fn dataset(&self, id: Uuid) -> Result<Option<Dataset>, Error> {
-        get(&self.datasets, id.as_bytes())
+        let t = self.trees()?;
+        get(&t.datasets, id.as_bytes())
     }
 
     /// Whether an org already has a dataset of this name or table name (ignoring case).
@@ -41,10 +43,11 @@ impl Store {
 
     /// Registers a dataset; names (and table names) are unique within an org.
     pub async fn add_dataset(&self, dataset: &Dataset) -> Result<(), DatasetExists> {
+        let t = self.trees()?;
         if self.dataset_taken(dataset.org_id, &dataset.name, &dataset.table)? {
             return Err(DatasetExists::Name(dataset.name.clone()));
         }
-        let result = (&self.datasets, &self.meta).transaction(|(datasets, meta)| {
+        let result = (&t.datasets, &t.meta).transaction(|(datasets, meta)| {
             next_seq::<DatasetExists>(meta)?;
             if datasets.get(dataset.id.as_bytes())?.is_some() {
                 return Err(ConflictableTransactionError::Abort(DatasetExists::Name(

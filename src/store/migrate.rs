@@ -34,7 +34,8 @@ struct ThreadV1 {
 /// Format 1 → 2: threads gain their REST attributes (empty), and vectors, now keyed by model,
 /// are dropped to be rebuilt (they are derived data).
 pub fn format_1_to_2(store: &Store) -> Result<(), Error> {
-    for entry in store.threads.iter() {
+    let t = store.trees()?;
+    for entry in t.threads.iter() {
         let (key, raw) = entry?;
         let old: ThreadV1 = codec::decode(&raw)?;
         let thread = Thread {
@@ -54,7 +55,7 @@ pub fn format_1_to_2(store: &Store) -> Result<(), Error> {
             folder_id: old.folder_id,
             api: ThreadApi::default(),
         };
-        store.threads.insert(key, codec::encode(&thread))?;
+        t.threads.insert(key, codec::encode(&thread))?;
     }
     store.clear_vectors()?;
     Ok(())
@@ -88,7 +89,8 @@ struct ColumnV2 {
 
 /// Format 2 → 3: each measure learns how its values combine, inferred as an import would.
 pub fn format_2_to_3(store: &Store) -> Result<(), Error> {
-    for entry in store.datasets.iter() {
+    let t = store.trees()?;
+    for entry in t.datasets.iter() {
         let (key, raw) = entry?;
         let old: DatasetV2 = codec::decode(&raw)?;
         let columns = old
@@ -122,7 +124,7 @@ pub fn format_2_to_3(store: &Store) -> Result<(), Error> {
             terms: old.terms,
             created_at: old.created_at,
         };
-        store.datasets.insert(key, codec::encode(&dataset))?;
+        t.datasets.insert(key, codec::encode(&dataset))?;
     }
     Ok(())
 }
@@ -153,7 +155,8 @@ struct MessageV4 {
 
 /// Format 4 → 5: the steps become a typed, versioned [`Analysis`] record instead of JSON.
 pub fn format_4_to_5(store: &Store) -> Result<(), Error> {
-    for entry in store.messages.iter() {
+    let t = store.trees()?;
+    for entry in t.messages.iter() {
         let (key, raw) = entry?;
         let old: MessageV4 = codec::decode(&raw)?;
         let analysis = old.context.as_ref().map(|context| {
@@ -187,7 +190,7 @@ pub fn format_4_to_5(store: &Store) -> Result<(), Error> {
             data_metadata: old.data_metadata,
             plan: old.plan,
         };
-        store.messages.insert(key, codec::encode(&message))?;
+        t.messages.insert(key, codec::encode(&message))?;
     }
     Ok(())
 }
@@ -215,7 +218,8 @@ fn typed_step(record: &Value) -> Option<StepRecord> {
 /// error}`, fields by their snake_case wire names) instead of the WebSocket face's camelCase
 /// shape, which that face now renders.
 pub fn format_3_to_4(store: &Store) -> Result<(), Error> {
-    for entry in store.messages.iter() {
+    let t = store.trees()?;
+    for entry in t.messages.iter() {
         let (key, raw) = entry?;
         let mut message: MessageV4 = codec::decode(&raw)?;
         let Some(context) = &message.context else {
@@ -228,7 +232,7 @@ pub fn format_3_to_4(store: &Store) -> Result<(), Error> {
         let mut context = context.0.clone();
         context["steps"] = Value::Array(records);
         message.context = Some(Json(context));
-        store.messages.insert(key, codec::encode(&message))?;
+        t.messages.insert(key, codec::encode(&message))?;
     }
     Ok(())
 }
@@ -335,9 +339,16 @@ mod tests {
         assert_eq!(thread.title, "old thread");
         assert_eq!(thread.message_count, 3);
         assert_eq!(thread.api, ThreadApi::default());
-        assert_eq!(store.vectors.len(), 0);
+        assert_eq!(store.trees().unwrap().vectors.len(), 0);
         assert_eq!(
-            store.meta.get("format_version").unwrap().unwrap().as_ref(),
+            store
+                .trees()
+                .unwrap()
+                .meta
+                .get("format_version")
+                .unwrap()
+                .unwrap()
+                .as_ref(),
             &super::super::FORMAT_VERSION.to_be_bytes()
         );
     }

@@ -52,11 +52,13 @@ mod accounts;
 mod codec;
 mod datasets;
 mod migrate;
+mod repair;
 mod threads;
 mod vectors;
 
 pub use accounts::AccountError;
 pub use datasets::DatasetExists;
+pub use repair::FaultReport;
 
 pub use threads::ThreadTxn;
 pub use vectors::{StoredVector, VectorModel};
@@ -86,6 +88,21 @@ pub enum Error {
         "the data dir {0} is in use by another process (a running `skein serve`?) and its admin socket did not answer"
     )]
     Locked(String),
+    #[error("the data store is being reopened after a write failure")]
+    Reopening,
+}
+
+impl Error {
+    /// Whether the disk (or the user's quota on it) is full.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Sled(sled::Error::Io(io)) => matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Result of a step of a write's body (see [`Store::write_threads`]).
@@ -116,8 +133,8 @@ impl<E> From<sled::Error> for TxError<E> {
 /// sled's own result type inside its transaction closures.
 type SledTx<T, E> = Result<T, ConflictableTransactionError<E>>;
 
-#[derive(Clone)]
-pub struct Store {
+/// One open sled database and its trees.
+struct Trees {
     db: sled::Db,
     meta: sled::Tree,
     orgs: sled::Tree,
@@ -138,13 +155,10 @@ pub struct Store {
     datasets: sled::Tree,
     vectors: sled::Tree,
     vector_models: sled::Tree,
-    /// Woken after every durable thread write, for the search indexer.
-    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
-impl Store {
-    /// Opens (creating if needed) the store in `dir`, refusing a newer on-disk format.
-    pub fn open(dir: &Path) -> Result<Store, Error> {
+impl Trees {
+    fn open(dir: &Path) -> Result<Trees, Error> {
         let db = sled::Config::new()
             .path(dir.join("db"))
             .open()
@@ -159,7 +173,7 @@ impl Store {
                 other => Error::Sled(other),
             })?;
         let tree = |name: &str| db.open_tree(name);
-        let store = Store {
+        Ok(Trees {
             meta: tree("meta")?,
             orgs: tree("orgs")?,
             users: tree("users")?,
@@ -177,10 +191,39 @@ impl Store {
             datasets: tree("datasets")?,
             vectors: tree("vectors")?,
             vector_models: tree("vector_models")?,
-            changed: Default::default(),
             db,
+        })
+    }
+}
+
+/// The durable store. Clones share one open database.
+///
+/// sled refuses every write after one failed disk write (a full disk, an I/O error) until the
+/// database is opened again, so the store can close and reopen it in place (see `repair`):
+/// each operation works on the database that was open when it began.
+#[derive(Clone)]
+pub struct Store {
+    dir: std::path::PathBuf,
+    /// `None` only while `repair` reopens the database.
+    open: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<Trees>>>>,
+    fault: std::sync::Arc<repair::Fault>,
+    /// Woken after every durable thread write, for the search indexer.
+    changed: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, refusing a newer on-disk format.
+    pub fn open(dir: &Path) -> Result<Store, Error> {
+        let store = Store {
+            dir: dir.to_path_buf(),
+            open: std::sync::Arc::new(std::sync::RwLock::new(Some(std::sync::Arc::new(
+                Trees::open(dir)?,
+            )))),
+            fault: Default::default(),
+            changed: Default::default(),
         };
-        match store.meta.get(KEY_FORMAT)? {
+        let t = store.trees()?;
+        match t.meta.get(KEY_FORMAT)? {
             Some(raw) => {
                 let found = codec::decode_u32(&raw);
                 if found > FORMAT_VERSION {
@@ -197,32 +240,40 @@ impl Store {
                         migrate::format_3_to_4(&store)?;
                     }
                     migrate::format_4_to_5(&store)?;
-                    store
-                        .meta
-                        .insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
-                    store.db.flush()?;
+                    t.meta.insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                    t.db.flush()?;
                 }
             }
             None => {
-                store
-                    .meta
-                    .insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
-                store.db.flush()?;
+                t.meta.insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                t.db.flush()?;
             }
         }
+        drop(t);
         Ok(store)
+    }
+
+    /// The open database, held for the length of one operation.
+    fn trees(&self) -> Result<std::sync::Arc<Trees>, Error> {
+        self.open.read().unwrap().clone().ok_or(Error::Reopening)
     }
 
     /// Waits until everything written so far is on disk.
     ///
     /// Uses sled's blocking `flush` on tokio's blocking pool: concurrent `flush_async` calls
     /// deadlock in sled 0.34.7 (spacejam/sled#1308, fixed on sled's main branch but never
-    /// released), which stalled the server under ten concurrent posts.
+    /// released), which stalled the server under ten concurrent posts. A failure is reported
+    /// to `repair`, which reopens the database once that can help.
     pub async fn flush(&self) -> Result<(), Error> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
+        let t = self.trees()?;
+        let flushed = tokio::task::spawn_blocking(move || t.db.flush())
             .await
-            .expect("flush task")?;
+            .expect("flush task");
+        if let Err(err) = flushed {
+            let err = Error::Sled(err);
+            self.fault.report(&err);
+            return Err(err);
+        }
         Ok(())
     }
 
@@ -233,8 +284,8 @@ impl Store {
 
     /// The sequence number of the latest committed write.
     pub fn last_seq(&self) -> Result<u64, Error> {
-        Ok(self
-            .meta
+        let t = self.trees()?;
+        Ok(t.meta
             .get(KEY_SEQ)?
             .map(|raw| codec::decode_u64(&raw))
             .unwrap_or(0))
@@ -276,6 +327,17 @@ impl From<Error> for crate::error::Error {
             // Said as it is: the operator can act on these.
             Error::NewerFormat { .. } => ClientError::new(Code::Unsupported, err.to_string()),
             Error::Locked(_) => ClientError::new(Code::ServerUnreachable, err.to_string()),
+            _ if err.is_disk_full() => {
+                tracing::error!(error = %err, "storage failure: the disk is full");
+                ClientError::new(
+                    Code::DiskFull,
+                    "the server is out of disk space; nothing was written (writes resume once space is freed)",
+                )
+            }
+            Error::Reopening => ClientError::new(
+                Code::StorageUnavailable,
+                "the server is reopening its data store after a write failure; try again shortly",
+            ),
             Error::Sled(_) => {
                 tracing::error!(error = %err, "storage failure");
                 ClientError::new(

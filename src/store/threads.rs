@@ -145,16 +145,17 @@ impl Store {
     where
         E: From<Error>,
     {
+        let t = self.trees()?;
         let trees = (
-            &self.threads,
-            &self.org_threads,
-            &self.member_threads,
-            &self.messages,
-            &self.message_keys,
-            &self.changes,
-            &self.meta,
-            &self.expiring,
-            &self.pending_analyses,
+            &t.threads,
+            &t.org_threads,
+            &t.member_threads,
+            &t.messages,
+            &t.message_keys,
+            &t.changes,
+            &t.meta,
+            &t.expiring,
+            &t.pending_analyses,
         );
         let result = trees.transaction(
             |(
@@ -197,8 +198,9 @@ impl Store {
 
     /// Messages the analyst owes an answer: (thread id, message id).
     pub fn pending_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+        let t = self.trees()?;
         let mut pending = Vec::new();
-        for entry in self.pending_analyses.iter() {
+        for entry in t.pending_analyses.iter() {
             let (message, thread) = entry?;
             let id = |raw: &[u8]| {
                 Uuid::from_slice(raw).map_err(|e| sled::Error::Unsupported(e.to_string()))
@@ -210,14 +212,16 @@ impl Store {
 
     /// Threads that have a TTL (deleted ones excluded).
     pub fn expiring_threads(&self) -> Result<Vec<Uuid>, Error> {
-        uuid_keys(&self.expiring)
+        let t = self.trees()?;
+        uuid_keys(&t.expiring)
     }
 
     /// Threads changed after sequence `seq`: (sequence, thread id), oldest first.
     pub fn changes_since(&self, seq: u64) -> Result<Vec<(u64, Uuid)>, Error> {
+        let t = self.trees()?;
         let start = (seq + 1).to_be_bytes();
         let mut changes = Vec::new();
-        for key in self.changes.range(start..).keys() {
+        for key in t.changes.range(start..).keys() {
             let key = key?;
             let seq = codec::decode_u64(&key[..8]);
             let thread = Uuid::from_slice(&key[8..24])
@@ -230,55 +234,61 @@ impl Store {
     /// Forgets changes up to and including `seq` (the indexes have them), and remembers that
     /// they are gone: an index covering less must be rebuilt, not caught up.
     pub fn prune_changes(&self, seq: u64) -> Result<(), Error> {
+        let t = self.trees()?;
         let end = (seq + 1).to_be_bytes();
         let mut batch = sled::Batch::default();
-        for key in self.changes.range(..end).keys() {
+        for key in t.changes.range(..end).keys() {
             batch.remove(key?);
         }
-        self.changes.apply_batch(batch)?;
+        t.changes.apply_batch(batch)?;
         if seq > self.changes_pruned_to()? {
-            self.meta.insert(super::KEY_PRUNED, &seq.to_be_bytes())?;
+            t.meta.insert(super::KEY_PRUNED, &seq.to_be_bytes())?;
         }
         Ok(())
     }
 
     /// The sequence up to which the change log was pruned (0 if never).
     pub fn changes_pruned_to(&self) -> Result<u64, Error> {
-        Ok(self
-            .meta
+        let t = self.trees()?;
+        Ok(t.meta
             .get(super::KEY_PRUNED)?
             .map(|raw| codec::decode_u64(&raw))
             .unwrap_or(0))
     }
 
     /// Whether any message was ever stored.
-    pub fn has_messages(&self) -> bool {
-        !self.messages.is_empty()
+    pub fn has_messages(&self) -> Result<bool, Error> {
+        let t = self.trees()?;
+        Ok(!t.messages.is_empty())
     }
 
     /// Every thread id, deleted threads included.
     pub fn thread_ids(&self) -> Result<Vec<Uuid>, Error> {
-        uuid_keys(&self.threads)
+        let t = self.trees()?;
+        uuid_keys(&t.threads)
     }
 
     /// A message by id, wherever it is.
     pub fn message_by_id(&self, message_id: Uuid) -> Result<Option<Message>, Error> {
-        let Some(key) = self.message_keys.get(message_id.as_bytes())? else {
+        let t = self.trees()?;
+        let Some(key) = t.message_keys.get(message_id.as_bytes())? else {
             return Ok(None);
         };
-        match self.messages.get(key)? {
+        match t.messages.get(key)? {
             Some(raw) => Ok(Some(codec::decode(&raw)?)),
             None => Ok(None),
         }
     }
 
     pub fn thread(&self, id: Uuid) -> Result<Option<Thread>, Error> {
-        get(&self.threads, id.as_bytes())
+        let t = self.trees()?;
+        get(&t.threads, id.as_bytes())
     }
 
     /// All messages of a thread, oldest first.
     pub fn messages(&self, thread_id: Uuid) -> Result<Vec<Message>, Error> {
-        self.messages
+        let t = self.trees()?;
+        t.messages
             .scan_prefix(thread_id.as_bytes())
             .values()
             .map(|raw| Ok(codec::decode(&raw?)?))
@@ -286,7 +296,8 @@ impl Store {
     }
 
     pub fn latest_message(&self, thread_id: Uuid) -> Result<Option<Message>, Error> {
-        match self.messages.scan_prefix(thread_id.as_bytes()).next_back() {
+        let t = self.trees()?;
+        match t.messages.scan_prefix(thread_id.as_bytes()).next_back() {
             Some(entry) => Ok(Some(codec::decode(&entry?.1)?)),
             None => Ok(None),
         }
@@ -294,19 +305,22 @@ impl Store {
 
     /// Every thread ever created in an org, deleted ones included.
     pub fn threads_in_org(&self, org_id: Uuid) -> Result<Vec<Thread>, Error> {
-        self.threads_by_index(&self.org_threads, org_id)
+        let t = self.trees()?;
+        self.threads_by_index(&t.org_threads, org_id)
     }
 
     /// Threads a user owns or has been shared, deleted ones included.
     pub fn threads_of_member(&self, user_id: Uuid) -> Result<Vec<Thread>, Error> {
-        self.threads_by_index(&self.member_threads, user_id)
+        let t = self.trees()?;
+        self.threads_by_index(&t.member_threads, user_id)
     }
 
     fn threads_by_index(&self, index: &sled::Tree, prefix: Uuid) -> Result<Vec<Thread>, Error> {
+        let t = self.trees()?;
         let mut threads = Vec::new();
         for key in index.scan_prefix(prefix.as_bytes()).keys() {
             let key = key?;
-            if let Some(raw) = self.threads.get(&key[16..])? {
+            if let Some(raw) = t.threads.get(&key[16..])? {
                 threads.push(codec::decode(&raw)?);
             }
         }

@@ -29,11 +29,13 @@ pub struct VectorModel {
 
 impl Store {
     pub fn vector(&self, model: &str, message_id: Uuid) -> Result<Option<StoredVector>, Error> {
-        get(&self.vectors, &vector_key(model, message_id))
+        let t = self.trees()?;
+        get(&t.vectors, &vector_key(model, message_id))
     }
 
     /// Writes one model's vectors (not flushed: vectors can be rebuilt).
     pub fn put_vectors(&self, model: &str, put: &[(Uuid, StoredVector)]) -> Result<(), Error> {
+        let t = self.trees()?;
         if put.is_empty() {
             return Ok(());
         }
@@ -41,7 +43,7 @@ impl Store {
         for (id, vector) in put {
             batch.insert(vector_key(model, *id).to_vec(), codec::encode(vector));
         }
-        self.vectors.apply_batch(batch)?;
+        t.vectors.apply_batch(batch)?;
         if self.vector_model(model)?.is_none() {
             self.set_vector_model(model, VectorModel { complete: false })?;
         }
@@ -50,6 +52,7 @@ impl Store {
 
     /// Removes messages' vectors of every model.
     pub fn remove_vectors(&self, messages: &[Uuid]) -> Result<(), Error> {
+        let t = self.trees()?;
         if messages.is_empty() {
             return Ok(());
         }
@@ -59,28 +62,31 @@ impl Store {
                 batch.remove(vector_key(&model, *id).to_vec());
             }
         }
-        self.vectors.apply_batch(batch)?;
+        t.vectors.apply_batch(batch)?;
         Ok(())
     }
 
-    /// The stored vectors of one model.
-    pub fn vectors<'a>(
-        &'a self,
+    /// The stored vectors of one model. The iterator keeps the open database it started on.
+    pub fn vectors(
+        &self,
         model: &str,
-    ) -> impl Iterator<Item = Result<(Uuid, StoredVector), Error>> + 'a {
-        self.vectors
+    ) -> Result<impl Iterator<Item = Result<(Uuid, StoredVector), Error>>, Error> {
+        let t = self.trees()?;
+        Ok(t.vectors
             .scan_prefix(model_tag(model).to_be_bytes())
-            .map(|entry| {
+            .map(move |entry| {
+                let _open = &t;
                 let (key, raw) = entry?;
                 let id = Uuid::from_slice(&key[8..])
                     .map_err(|e| sled::Error::Unsupported(e.to_string()))?;
                 Ok((id, codec::decode(&raw)?))
-            })
+            }))
     }
 
     /// Every model with stored vectors, and whether its vectors are complete.
     pub fn vector_models(&self) -> Result<Vec<(String, VectorModel)>, Error> {
-        self.vector_models
+        let t = self.trees()?;
+        t.vector_models
             .iter()
             .map(|entry| {
                 let (key, raw) = entry?;
@@ -93,29 +99,33 @@ impl Store {
     }
 
     pub fn vector_model(&self, model: &str) -> Result<Option<VectorModel>, Error> {
-        get(&self.vector_models, model.as_bytes())
+        let t = self.trees()?;
+        get(&t.vector_models, model.as_bytes())
     }
 
     pub fn set_vector_model(&self, model: &str, state: VectorModel) -> Result<(), Error> {
-        self.vector_models
+        let t = self.trees()?;
+        t.vector_models
             .insert(model.as_bytes(), codec::encode(&state))?;
         Ok(())
     }
 
     /// Removes one model's vectors and its record.
     pub fn drop_vector_model(&self, model: &str) -> Result<(), Error> {
+        let t = self.trees()?;
         let mut batch = sled::Batch::default();
-        for entry in self.vectors.scan_prefix(model_tag(model).to_be_bytes()) {
+        for entry in t.vectors.scan_prefix(model_tag(model).to_be_bytes()) {
             batch.remove(entry?.0);
         }
-        self.vectors.apply_batch(batch)?;
-        self.vector_models.remove(model.as_bytes())?;
+        t.vectors.apply_batch(batch)?;
+        t.vector_models.remove(model.as_bytes())?;
         Ok(())
     }
 
     pub fn clear_vectors(&self) -> Result<(), Error> {
-        self.vectors.clear()?;
-        self.vector_models.clear()?;
+        let t = self.trees()?;
+        t.vectors.clear()?;
+        t.vector_models.clear()?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use crate::pipeline::{self, Job, StepSink, StepUpdate};
 use crate::runs::{Run, Slot};
 use crate::services::Services;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Runs the analyst on a stored message in a task the server tracks; `slot` holds its place
 /// among the running analyses and `run` keeps its thread busy until it ends.
@@ -30,9 +31,35 @@ pub fn start(services: Arc<Services>, slot: Slot, run: Run, job: Job) {
             Ok(None) => {
                 tracing::debug!(thread = %job.thread_id, "thread deleted during analysis")
             }
-            Err(err) => tracing::error!(error = %err, "could not store the analysis"),
+            Err(err) => {
+                tracing::error!(error = %err, "could not store the analysis; it will be marked interrupted once storage takes writes");
+                mark_unstored(&services, &job, &stop).await;
+            }
         }
     });
+}
+
+/// An analysis whose outcome could not be stored (a full disk) is marked interrupted as soon
+/// as storage takes writes again, so the question does not stay unanswered until a restart.
+/// If the server stops first, the next start marks it (`mark_interrupted`).
+async fn mark_unstored(services: &Services, job: &Job, stop: &CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+        let marked =
+            pipeline::persist::interrupted(&services.store, job.thread_id, job.message_id).await;
+        if marked.is_ok() {
+            if let Ok(Some(thread)) = services.store.thread(job.thread_id) {
+                services.publish(Event::AnalysisFinished {
+                    thread,
+                    by: job.user.clone(),
+                });
+            }
+            return;
+        }
+    }
 }
 
 /// Publishes each step of a run on the bus.

@@ -34,6 +34,8 @@ pub struct TestServer {
     pub admin_token: Option<String>,
     extra_args: Vec<String>,
     extra_env: Vec<(String, String)>,
+    /// The limit on open files the server starts with (soft and hard), if lowered.
+    open_files: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,19 +58,27 @@ impl TestServer {
 
     /// Starts a server with extra `serve` flags and environment variables.
     pub fn start_configured(extra: &[&str], env: &[(&str, &str)]) -> TestServer {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let mut server = TestServer {
-            dir: temp.path().join("data"),
-            _temp: Some(temp),
-            child: None,
-            addr: String::new(),
-            admin_token: None,
-            extra_args: extra.iter().map(|s| s.to_string()).collect(),
-            extra_env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        };
+        let mut server = Self::unstarted(tempfile::tempdir().expect("temp dir"), extra);
+        server.extra_env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        server.launch();
+        server
+    }
+
+    /// Starts a server whose limit on open files (soft and hard) is `open_files`.
+    pub fn start_with_open_files(extra: &[&str], open_files: u64) -> TestServer {
+        let mut server = Self::unstarted(tempfile::tempdir().expect("temp dir"), extra);
+        server.open_files = Some(open_files);
+        server.launch();
+        server
+    }
+
+    /// Starts a server whose data dir is `temp/data`, which the caller may have prepared (a
+    /// small file system mounted there); the log goes to `temp/server.log`.
+    pub fn start_in(temp: tempfile::TempDir, extra: &[&str]) -> TestServer {
+        let mut server = Self::unstarted(temp, extra);
         server.launch();
         server
     }
@@ -77,19 +87,22 @@ impl TestServer {
     /// left untouched.
     pub fn start_on_copy(source: &Path) -> TestServer {
         let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().join("data");
-        copy_dir(source, &dir);
-        let mut server = TestServer {
-            dir,
+        copy_dir(source, &temp.path().join("data"));
+        Self::start_in(temp, &[])
+    }
+
+    /// A server on `temp/data`, not running yet.
+    fn unstarted(temp: tempfile::TempDir, extra: &[&str]) -> TestServer {
+        TestServer {
+            dir: temp.path().join("data"),
             _temp: Some(temp),
             child: None,
             addr: String::new(),
             admin_token: None,
-            extra_args: Vec::new(),
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
             extra_env: Vec::new(),
-        };
-        server.launch();
-        server
+            open_files: None,
+        }
     }
 
     fn launch(&mut self) {
@@ -98,7 +111,25 @@ impl TestServer {
             .append(true)
             .open(self.dir.parent().unwrap().join("server.log"))
             .unwrap();
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        if let Some(open_files) = self.open_files {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: open_files,
+                rlim_max: open_files,
+            };
+            // SAFETY: setrlimit is async-signal-safe and `limit` is a valid rlimit.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(&self.dir)
             .args(&self.extra_args)

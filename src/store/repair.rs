@@ -1,0 +1,162 @@
+//! Getting writes back after a failed disk write, without a restart.
+//!
+//! After one failed write to its log (a full disk, an I/O error), sled refuses every later
+//! write until the database is opened again; reads keep working. So the store remembers the
+//! failure (for `/healthz` and the error clients get), and `run_repair` reopens the database in
+//! place once the disk has room again. What was acknowledged was flushed before the failure,
+//! so reopening loses nothing acknowledged; what failed was never acknowledged.
+
+use super::{Error, Store, Trees};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Free space the data dir needs before the database is reopened after a full disk: sled
+/// writes a fresh 512 KiB log segment on recovery, and the next writes need room too.
+pub const FREE_BYTES_TO_REOPEN: u64 = 8 << 20;
+
+/// How often a healthy store checks that sled still takes writes, and a failed one whether it
+/// can be reopened.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The store's current write failure, if any.
+#[derive(Default)]
+pub(super) struct Fault {
+    report: Mutex<Option<FaultReport>>,
+    wake: tokio::sync::Notify,
+    /// How often the database was reopened, and its last sequence number right after the
+    /// latest reopening (for derived indexes: see [`Store::reopened`]).
+    reopened: Mutex<(u64, u64)>,
+}
+
+/// What `/healthz` says about a failed store.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FaultReport {
+    /// `disk_full` or `storage_failure` (machine codes of the error table).
+    pub code: &'static str,
+    pub message: String,
+    /// When writes started failing (RFC 3339).
+    pub since: String,
+}
+
+impl Fault {
+    /// Notes a failed write (the first failure's time is kept) and wakes the repair.
+    pub(super) fn report(&self, err: &Error) {
+        if !matches!(err, Error::Sled(_)) {
+            return;
+        }
+        let mut report = self.report.lock().unwrap();
+        if report.is_none() {
+            tracing::error!(error = %err, "storage writes are failing; they resume once the store can be reopened");
+            *report = Some(FaultReport {
+                code: if err.is_disk_full() {
+                    "disk_full"
+                } else {
+                    "storage_failure"
+                },
+                message: err.to_string(),
+                since: chrono::Utc::now().to_rfc3339(),
+            });
+        }
+        drop(report);
+        self.wake.notify_one();
+    }
+
+    fn clear(&self) {
+        *self.report.lock().unwrap() = None;
+    }
+}
+
+impl Store {
+    /// Why writes are failing now, if they are.
+    pub fn fault(&self) -> Option<FaultReport> {
+        self.fault.report.lock().unwrap().clone()
+    }
+
+    /// How often the database was reopened, and its last sequence number right after the
+    /// latest reopening. A derived index that covers more than that number saw a write that
+    /// was lost with the failure (never acknowledged) and must be rebuilt: later writes reuse
+    /// the lost sequence numbers.
+    pub fn reopened(&self) -> (u64, u64) {
+        *self.fault.reopened.lock().unwrap()
+    }
+
+    /// Watches that writes work and reopens the database after a failure, once the disk has
+    /// [`FREE_BYTES_TO_REOPEN`]. Runs until `stop`.
+    pub async fn run_repair(self, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.fault.wake.notified() => {}
+                _ = tokio::time::sleep(CHECK_EVERY) => {}
+            }
+            if self.fault().is_none() {
+                // A write that failed outside `flush` (sled's own background flush) shows up
+                // here: sled then fails every flush.
+                let _ = self.flush().await;
+                continue;
+            }
+            let free = free_bytes(&self.dir);
+            if free.is_some_and(|free| free < FREE_BYTES_TO_REOPEN) {
+                continue;
+            }
+            match self.reopen().await {
+                Ok(()) => {
+                    self.fault.clear();
+                    tracing::info!("storage reopened; writes are accepted again");
+                }
+                Err(err) => tracing::warn!(error = %err, "reopening storage failed; retrying"),
+            }
+        }
+    }
+
+    /// Closes the database and opens it again. Operations that start meanwhile get
+    /// [`Error::Reopening`]; those under way finish on the old database first (sled's file lock
+    /// allows one open database per data dir).
+    async fn reopen(&self) -> Result<(), Error> {
+        let old = self.open.write().unwrap().take();
+        if let Some(mut old) = old {
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(trees) => {
+                        // Dropping sled joins its flusher thread.
+                        let _ = tokio::task::spawn_blocking(move || drop(trees)).await;
+                        break;
+                    }
+                    Err(shared) => {
+                        old = shared;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        }
+        let dir = self.dir.clone();
+        let opened = tokio::task::spawn_blocking(move || Trees::open(&dir))
+            .await
+            .expect("open task")?;
+        let seq = opened
+            .meta
+            .get(super::KEY_SEQ)?
+            .map_or(0, |raw| super::codec::decode_u64(&raw));
+        // Recorded before any write can reach the new database.
+        {
+            let mut reopened = self.fault.reopened.lock().unwrap();
+            *reopened = (reopened.0 + 1, seq);
+        }
+        *self.open.write().unwrap() = Some(Arc::new(opened));
+        Ok(())
+    }
+}
+
+/// Bytes available to this process on the file system of `dir` (`None` if unknown).
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid C string and `stat` a writable statvfs.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+        return None;
+    }
+    Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+}
