@@ -56,7 +56,7 @@ impl Category {
 /// Builds [`Code`] and its lookups from one table, so a code cannot exist without every one of
 /// its renderings.
 macro_rules! error_table {
-    ($($code:ident = $machine:literal, $category:ident, $http:ident, $ws:literal;)*) => {
+    ($($code:ident = $machine:literal, $category:ident, $http:ident, $ws:literal, $freddy:literal;)*) => {
         /// Every error a user can see.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Code { $($code),* }
@@ -83,6 +83,11 @@ macro_rules! error_table {
                 match self { $(Code::$code => $ws),* }
             }
 
+            /// The `error.code` of the Freddy API (`/v1`), in Aitronos' UPPER_SNAKE names.
+            pub fn freddy(self) -> &'static str {
+                match self { $(Code::$code => $freddy),* }
+            }
+
             /// The code with this machine code (errors sent over the admin socket).
             pub fn from_machine(machine: &str) -> Option<Code> {
                 match machine { $($machine => Some(Code::$code),)* _ => None }
@@ -93,46 +98,49 @@ macro_rules! error_table {
 
 error_table! {
     // The request itself.
-    MalformedRequest   = "malformed_request",    InvalidRequest, BAD_REQUEST,           "BAD_REQUEST";
-    InvalidRequest     = "invalid_request",      InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
-    InvalidPrompt      = "invalid_prompt",       InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
-    InvalidTitle       = "invalid_title",        InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
-    InvalidSql         = "invalid_sql",          InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
-    QuestionNotUnderstood = "question_not_understood", InvalidRequest, UNPROCESSABLE_ENTITY, "BAD_REQUEST";
-    QueryFailed        = "query_failed",         InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
-    UnknownRoute       = "unknown_route",        InvalidRequest, NOT_FOUND,             "BAD_REQUEST";
-    MethodNotAllowed   = "method_not_allowed",   InvalidRequest, METHOD_NOT_ALLOWED,    "BAD_REQUEST";
-    PayloadTooLarge    = "payload_too_large",    InvalidRequest, PAYLOAD_TOO_LARGE,     "PAYLOAD_TOO_LARGE";
-    Unsupported        = "unsupported",          InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST";
+    MalformedRequest   = "malformed_request",    InvalidRequest, BAD_REQUEST,           "BAD_REQUEST", "INVALID_REQUEST";
+    InvalidRequest     = "invalid_request",      InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST", "VALIDATION_ERROR";
+    InvalidPrompt      = "invalid_prompt",       InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST", "VALIDATION_ERROR";
+    InvalidTitle       = "invalid_title",        InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST", "VALIDATION_ERROR";
+    InvalidSql         = "invalid_sql",          InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST", "INVALID_SQL";
+    QuestionNotUnderstood = "question_not_understood", InvalidRequest, UNPROCESSABLE_ENTITY, "BAD_REQUEST", "QUESTION_NOT_UNDERSTOOD";
+    QueryFailed        = "query_failed",         InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST", "QUERY_FAILED";
+    UnknownRoute       = "unknown_route",        InvalidRequest, NOT_FOUND,             "BAD_REQUEST", "ENDPOINT_NOT_FOUND";
+    MethodNotAllowed   = "method_not_allowed",   InvalidRequest, METHOD_NOT_ALLOWED,    "BAD_REQUEST", "METHOD_NOT_ALLOWED";
+    PayloadTooLarge    = "payload_too_large",    InvalidRequest, PAYLOAD_TOO_LARGE,     "PAYLOAD_TOO_LARGE", "PAYLOAD_TOO_LARGE";
+    Unsupported        = "unsupported",          InvalidRequest, UNPROCESSABLE_ENTITY,  "BAD_REQUEST", "UNSUPPORTED";
     // Who is asking, and what they may do.
-    MissingToken       = "missing_token",        Auth,           UNAUTHORIZED,          "UNAUTHORIZED";
-    InvalidToken       = "invalid_token",        Auth,           UNAUTHORIZED,          "UNAUTHORIZED";
-    ThreadReadOnly     = "thread_read_only",     Auth,           FORBIDDEN,             "UNAUTHORIZED";
-    NotThreadManager   = "not_thread_manager",   Auth,           FORBIDDEN,             "UNAUTHORIZED";
+    MissingToken       = "missing_token",        Auth,           UNAUTHORIZED,          "UNAUTHORIZED", "AUTHENTICATION_REQUIRED";
+    InvalidToken       = "invalid_token",        Auth,           UNAUTHORIZED,          "UNAUTHORIZED", "INVALID_API_KEY";
+    ThreadReadOnly     = "thread_read_only",     Auth,           FORBIDDEN,             "UNAUTHORIZED", "INSUFFICIENT_PERMISSIONS";
+    OrgAccessDenied    = "org_access_denied",    Auth,           FORBIDDEN,             "UNAUTHORIZED", "ORGANIZATION_ACCESS_DENIED";
+    NotThreadManager   = "not_thread_manager",   Auth,           FORBIDDEN,             "UNAUTHORIZED", "INSUFFICIENT_PERMISSIONS";
     // What the request names. "Does not exist" and "you may not see it" are one answer.
-    ThreadNotFound     = "thread_not_found",     NotFound,       NOT_FOUND,             "NOT_FOUND";
-    MessageNotFound    = "message_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
-    DatasetNotFound    = "dataset_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND";
-    UserNotFound       = "user_not_found",       NotFound,       NOT_FOUND,             "NOT_FOUND";
-    TokenNotFound      = "token_not_found",      NotFound,       NOT_FOUND,             "NOT_FOUND";
-    OrgNotFound        = "org_not_found",        NotFound,       NOT_FOUND,             "NOT_FOUND";
-    DataDirNotFound    = "data_dir_not_found",   NotFound,       NOT_FOUND,             "NOT_FOUND";
+    ThreadNotFound     = "thread_not_found",     NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
+    MessageNotFound    = "message_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
+    DatasetNotFound    = "dataset_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
+    UserNotFound       = "user_not_found",       NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
+    TokenNotFound      = "token_not_found",      NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
+    OrgNotFound        = "org_not_found",        NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
+    DataDirNotFound    = "data_dir_not_found",   NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
     // Collisions.
-    ThreadExists       = "thread_exists",        Conflict,       CONFLICT,              "CONFLICT";
-    AlreadyExists      = "already_exists",       Conflict,       CONFLICT,              "CONFLICT";
-    ThreadBusy         = "thread_busy",          Conflict,       CONFLICT,              "CONFLICT";
-    ConcurrentChange   = "concurrent_change",    Conflict,       CONFLICT,              "CONFLICT";
+    ThreadExists       = "thread_exists",        Conflict,       CONFLICT,              "CONFLICT", "RESOURCE_ALREADY_EXISTS";
+    AlreadyExists      = "already_exists",       Conflict,       CONFLICT,              "CONFLICT", "RESOURCE_ALREADY_EXISTS";
+    ThreadBusy         = "thread_busy",          Conflict,       CONFLICT,              "CONFLICT", "THREAD_BUSY";
+    ThreadLocked       = "thread_locked",        Conflict,       CONFLICT,              "CONFLICT", "THREAD_LOCKED";
+    ThreadArchived     = "thread_archived",      Conflict,       CONFLICT,              "CONFLICT", "THREAD_ARCHIVED";
+    ConcurrentChange   = "concurrent_change",    Conflict,       CONFLICT,              "CONFLICT", "CONCURRENT_CHANGE";
     // Load and availability.
-    RateLimited        = "rate_limited",         Unavailable,    TOO_MANY_REQUESTS,     "RATE_LIMITED";
-    ShuttingDown       = "shutting_down",        Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
-    Interrupted        = "interrupted",          Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
-    ServerUnreachable  = "server_unreachable",   Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
-    DiskFull           = "disk_full",            Unavailable,    INSUFFICIENT_STORAGE,  "INSUFFICIENT_STORAGE";
-    StorageUnavailable = "storage_unavailable",  Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE";
+    RateLimited        = "rate_limited",         Unavailable,    TOO_MANY_REQUESTS,     "RATE_LIMITED", "RATE_LIMIT_EXCEEDED";
+    ShuttingDown       = "shutting_down",        Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE", "SERVICE_UNAVAILABLE";
+    Interrupted        = "interrupted",          Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE", "INTERRUPTED";
+    ServerUnreachable  = "server_unreachable",   Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE", "SERVICE_UNAVAILABLE";
+    DiskFull           = "disk_full",            Unavailable,    INSUFFICIENT_STORAGE,  "INSUFFICIENT_STORAGE", "INSUFFICIENT_STORAGE";
+    StorageUnavailable = "storage_unavailable",  Unavailable,    SERVICE_UNAVAILABLE,   "SERVICE_UNAVAILABLE", "SERVICE_UNAVAILABLE";
     // Faults of the server.
-    StorageFailure     = "storage_failure",      Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
-    LlmFailed          = "llm_failed",           Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
-    Internal           = "internal",             Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR";
+    StorageFailure     = "storage_failure",      Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "INTERNAL_ERROR";
+    LlmFailed          = "llm_failed",           Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "MODEL_ERROR";
+    Internal           = "internal",             Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "INTERNAL_ERROR";
 }
 
 /// A failure as a client sees it.

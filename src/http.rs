@@ -27,6 +27,7 @@ pub fn routes(
     websocket_slots: Arc<tokio::sync::Semaphore>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let rest = crate::rest::routes(services.clone());
+    let freddy = crate::freddy::routes(services.clone());
     let with_services = {
         let services = services.clone();
         warp::any().map(move || services.clone())
@@ -95,6 +96,7 @@ pub fn routes(
         .or(health)
         .or(index)
         .or(assets)
+        .or(freddy)
         .or(rest)
         .recover(rejection_reply)
         .with(warp::reply::with::headers(security_headers()))

@@ -14,6 +14,9 @@
 //! | `events`   | typed events of the core (threads, messages, steps, presence), a bus |
 //! | `ws`       | face: the threads WebSocket protocol (seed 000), one file per route  |
 //! | `rest`     | face: the LangGraph-compatible REST threads API, one file per route  |
+//! | `freddy`   | face: Aitronos Freddy's `/v1/threads` API (seed 003), one file per   |
+//! |            | route                                                                |
+//! | `request_body` | reading a REST request's body under the size limit               |
 //! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
 //! | `pipeline` | the analyst's steps: planner, SQL, repairs, narratives               |
 //! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
@@ -56,6 +59,7 @@ pub mod config;
 pub mod datasets;
 pub mod error;
 pub mod events;
+pub mod freddy;
 #[cfg(test)]
 mod fuzz;
 pub mod http;
@@ -65,6 +69,7 @@ pub mod listener;
 pub mod llm;
 pub mod model;
 pub mod pipeline;
+pub mod request_body;
 pub mod rest;
 pub mod runs;
 pub mod search;

@@ -62,8 +62,30 @@ pub struct Thread {
     pub message_count: u32,
     pub dashboard_id: Option<Uuid>,
     pub folder_id: Option<Uuid>,
-    /// What the LangGraph-style REST API adds: metadata, TTL, extra state values.
+    /// What the other thread APIs add: metadata, TTL, extra state values, UI visibility.
     pub api: ThreadApi,
+    /// Open, locked or archived: which changes the thread takes, on every interface.
+    pub lifecycle: Lifecycle,
+}
+
+/// Which changes a thread takes (Freddy's thread states, held on every interface).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lifecycle {
+    Open,
+    /// Read-only, except its metadata and UI visibility.
+    Locked,
+    /// No changes at all, and left out of thread lists unless they ask for archived threads.
+    Archived,
+}
+
+impl Lifecycle {
+    pub fn name(self) -> &'static str {
+        match self {
+            Lifecycle::Open => "open",
+            Lifecycle::Locked => "locked",
+            Lifecycle::Archived => "archived",
+        }
+    }
 }
 
 /// A thread's REST-facing attributes (see `rest`).
@@ -76,6 +98,10 @@ pub struct ThreadApi {
     pub values: Json,
     /// When those values were last written; message times count as state changes too.
     pub state_updated_at: Option<Timestamp>,
+    /// Freddy's `visibleInUi`: `false` leaves the thread out of the web UI's list.
+    pub visible_in_ui: bool,
+    /// Freddy's `assistantId`, kept as given.
+    pub assistant_id: Option<String>,
 }
 
 impl Default for ThreadApi {
@@ -85,6 +111,8 @@ impl Default for ThreadApi {
             ttl: None,
             values: Json(serde_json::json!({})),
             state_updated_at: None,
+            visible_in_ui: true,
+            assistant_id: None,
         }
     }
 }
@@ -131,6 +159,7 @@ impl Thread {
             dashboard_id: None,
             folder_id: None,
             api: ThreadApi::default(),
+            lifecycle: Lifecycle::Open,
         }
     }
 

@@ -34,6 +34,7 @@ pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
         ttl: ttl(&body)?,
         return_existing: body.one_of("if_exists", &["raise", "do_nothing"])? == Some("do_nothing"),
         state: state::supersteps(&body)?,
+        ..NewThread::default()
     };
     let (thread, _) = threads::create::create(request.services, &request.user, new).await?;
     ok_json(&request.view(thread)?.to_json(false))

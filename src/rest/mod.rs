@@ -30,12 +30,9 @@ pub mod view;
 
 use crate::auth;
 use crate::error::{Code, Error, Result};
-use crate::limits::MAX_REST_BODY_BYTES;
 use crate::model::{Thread, User};
 use crate::services::Services;
 use crate::threads::access::{self, Right};
-use bytes::Buf;
-use futures_util::StreamExt;
 use std::sync::Arc;
 use uuid::Uuid;
 use warp::http::{HeaderMap, Method, StatusCode};
@@ -110,7 +107,7 @@ pub fn routes(
              query: String,
              body,
              services: Arc<Services>| async move {
-                match read_body(body).await {
+                match crate::request_body::read(body).await {
                     Ok(body) => handle(&services, path.as_str(), method, headers, query, body)
                         .await
                         .unwrap_or_else(error_response),
@@ -124,42 +121,6 @@ fn is_api_path(path: &str) -> bool {
     path == "/threads"
         || path.starts_with("/threads/")
         || matches!(path, "/ok" | "/info" | "/openapi.json")
-}
-
-/// Reads a body up to [`MAX_REST_BODY_BYTES`]. A larger one gets 413 after the rest has been
-/// read and dropped (up to a hard cap), so the client sees the answer rather than a reset.
-async fn read_body(
-    mut stream: impl futures_util::Stream<Item = Result<impl Buf, warp::Error>> + Unpin,
-) -> Result<Vec<u8>> {
-    const HARD_CAP: usize = 8 * MAX_REST_BODY_BYTES;
-    let mut body = Vec::new();
-    let mut seen = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let mut chunk =
-            chunk.map_err(|err| Error::malformed(format!("could not read the body: {err}")))?;
-        seen += chunk.remaining();
-        if seen > MAX_REST_BODY_BYTES {
-            body = Vec::new();
-            chunk.advance(chunk.remaining());
-            if seen > HARD_CAP {
-                break;
-            }
-            continue;
-        }
-        while chunk.has_remaining() {
-            let piece = chunk.chunk();
-            body.extend_from_slice(piece);
-            let n = piece.len();
-            chunk.advance(n);
-        }
-    }
-    if seen > MAX_REST_BODY_BYTES {
-        return Err(Error::new(
-            Code::PayloadTooLarge,
-            format!("Request body too large (limit: {MAX_REST_BODY_BYTES} bytes)"),
-        ));
-    }
-    Ok(body)
 }
 
 async fn handle(

@@ -13,6 +13,7 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Resp
     let settings = Settings {
         metadata: create::metadata(&body)?,
         ttl: create::ttl(&body)?,
+        ..Settings::default()
     };
     let thread = threads::create::configure(request.services, &request.user, id, &settings).await?;
     let minimal = request

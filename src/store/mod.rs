@@ -70,7 +70,8 @@ use std::path::Path;
 ///
 /// 2: threads carry their REST attributes; vectors are keyed by model tag and message id
 /// (being derived, format 1's are dropped on upgrade and rebuilt in the background).
-pub const FORMAT_VERSION: u32 = 5;
+/// 6: threads carry their lifecycle (open, locked, archived), UI visibility and assistant id.
+pub const FORMAT_VERSION: u32 = 6;
 
 const KEY_FORMAT: &[u8] = b"format_version";
 const KEY_SEQ: &[u8] = b"seq";
@@ -239,7 +240,10 @@ impl Store {
                     if found < 4 {
                         migrate::format_3_to_4(&store)?;
                     }
-                    migrate::format_4_to_5(&store)?;
+                    if found < 5 {
+                        migrate::format_4_to_5(&store)?;
+                    }
+                    migrate::format_5_to_6(&store)?;
                     t.meta.insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
                     t.db.flush()?;
                 }

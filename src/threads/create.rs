@@ -26,11 +26,17 @@ pub struct NewThread {
     pub return_existing: bool,
     /// Written in order into the new thread.
     pub state: Vec<StateWrite>,
+    /// A title (under the title rule); "New thread" until the first answer names it if `None`.
+    pub title: Option<String>,
+    /// Shown in the web UI's list; `true` if `None`.
+    pub visible_in_ui: Option<bool>,
+    pub assistant_id: Option<String>,
 }
 
 /// Creates a thread owned by `user`; returns it and whether it is new.
 pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<(Thread, bool)> {
     let id = new.id.unwrap_or_else(rules::new_thread_id);
+    let title = new.title.as_deref().map(rules::title).transpose()?;
     let now = Utc::now();
     let (thread, created) = services
         .store
@@ -55,6 +61,12 @@ pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<
             );
             thread.api.metadata.0 = Value::Object(new.metadata.clone());
             thread.api.ttl = new.ttl;
+            thread.api.visible_in_ui = new.visible_in_ui.unwrap_or(true);
+            thread.api.assistant_id = new.assistant_id.clone();
+            if let Some(title) = &title {
+                thread.title = title.clone();
+                thread.titled_by = TitleSource::User;
+            }
             for write in &new.state {
                 turns::apply(tx, &mut thread, user, write, now)?;
             }
@@ -109,12 +121,17 @@ pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<T
     Ok(thread)
 }
 
-/// Changes to a thread's API settings.
+/// Changes to a thread's API settings (and its title, for APIs that set both at once).
 #[derive(Default)]
 pub struct Settings {
     /// Merged (shallowly) into the thread's metadata.
     pub metadata: Option<Map<String, Value>>,
     pub ttl: Option<ThreadTtl>,
+    pub visible_in_ui: Option<bool>,
+    /// `Some(None)` unbinds the assistant.
+    pub assistant_id: Option<Option<String>>,
+    /// Under the title rule; a change of content, which a locked thread refuses.
+    pub title: Option<String>,
 }
 
 /// Applies `settings` to thread `id`.
@@ -124,7 +141,13 @@ pub async fn configure(
     id: Uuid,
     settings: &Settings,
 ) -> Result<Thread> {
-    super::edit(services, user, id, |_, thread, _| {
+    let title = settings.title.as_deref().map(rules::title).transpose()?;
+    let kind = if title.is_some() {
+        rules::Change::Content
+    } else {
+        rules::Change::Settings
+    };
+    super::edit(services, user, id, kind, |_, thread, _| {
         if let Some(metadata) = &settings.metadata {
             if let Some(merged) = thread.api.metadata.0.as_object_mut() {
                 for (key, value) in metadata {
@@ -134,6 +157,16 @@ pub async fn configure(
         }
         if settings.ttl.is_some() {
             thread.api.ttl = settings.ttl;
+        }
+        if let Some(visible) = settings.visible_in_ui {
+            thread.api.visible_in_ui = visible;
+        }
+        if let Some(assistant_id) = &settings.assistant_id {
+            thread.api.assistant_id = assistant_id.clone();
+        }
+        if let Some(title) = &title {
+            thread.title = title.clone();
+            thread.titled_by = TitleSource::User;
         }
         Ok(())
     })

@@ -8,7 +8,9 @@
 //! result or the [`crate::error::Error`]; it renders the events for its own subscribers.
 //!
 //! - `access`: who may see, change or manage a thread.
-//! - `rules`: new thread ids, the prompt and title rules, stamping a change.
+//! - `rules`: new thread ids, the prompt and title rules, what a locked or archived thread
+//!   takes, stamping a change.
+//! - `lifecycle`: locking, unlocking, archiving and unarchiving a thread.
 //! - `post`: ask a question (a new thread or a follow-up); the analyst answers it.
 //! - `create`: a thread without a question (empty or with turns), a copy, API settings.
 //! - `turns`: writing chat turns and state values (LangGraph's `add_messages` merge).
@@ -20,6 +22,7 @@ pub mod access;
 pub mod analyses;
 pub mod create;
 pub mod delete;
+pub mod lifecycle;
 pub mod post;
 pub mod rules;
 pub mod turns;
@@ -32,12 +35,14 @@ use crate::services::Services;
 use crate::store::{ThreadTxn, TxResult};
 use uuid::Uuid;
 
-/// Changes thread `id`, which `user` must be allowed to edit: `change` runs inside one write,
-/// then the thread is stamped, written and announced. Returns the thread as written.
+/// Changes thread `id`, which `user` must be allowed to edit and whose lifecycle must allow
+/// this `kind` of change: `change` runs inside one write, then the thread is stamped, written
+/// and announced. Returns the thread as written.
 async fn edit(
     services: &Services,
     user: &User,
     id: Uuid,
+    kind: rules::Change,
     change: impl Fn(&ThreadTxn, &mut Thread, Timestamp) -> TxResult<(), Error>,
 ) -> Result<Thread> {
     let now = chrono::Utc::now();
@@ -45,6 +50,7 @@ async fn edit(
         .store
         .write_threads(|tx| {
             let (mut thread, _) = access::in_write(tx, user, id, access::Right::Edit)?;
+            rules::allows(&thread, kind).or_else(crate::store::abort)?;
             change(tx, &mut thread, now)?;
             rules::stamp(&mut thread, user, now);
             tx.put_thread(&thread)?;

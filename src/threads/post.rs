@@ -9,6 +9,7 @@ use crate::hub::ConnId;
 use crate::model::{Message, Thread, TitleSource, User};
 use crate::pipeline::Job;
 use crate::services::Services;
+use crate::store::abort;
 use chrono::Utc;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -69,6 +70,7 @@ pub async fn post(
                 ),
                 Some(id) => {
                     let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
+                    rules::allows(&thread, rules::Change::Content).or_else(abort)?;
                     message.thread_id = id;
                     rules::stamp(&mut thread, user, now);
                     thread

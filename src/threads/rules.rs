@@ -1,8 +1,9 @@
-//! Rules every interface applies the same way: new thread ids, prompts, titles, stamping.
+//! Rules every interface applies the same way: new thread ids, prompts, titles, what a locked
+//! or archived thread takes, stamping.
 
 use crate::error::{Code, Error, Result};
 use crate::limits::{MAX_PROMPT_CHARS, MAX_TITLE_CHARS};
-use crate::model::{Thread, Timestamp, User};
+use crate::model::{Lifecycle, Thread, Timestamp, User};
 use uuid::Uuid;
 
 /// Length of a title derived from the first prompt, before the user renames the thread.
@@ -55,6 +56,37 @@ pub fn derived_title(prompt: &str) -> String {
     let mut title: String = line.chars().take(limit - 1).collect();
     title.push('…');
     title
+}
+
+/// What a change to a thread touches, for the lifecycle rule ([`allows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Messages (new ones, or their code, feedback, status, chart), the title, state values.
+    Content,
+    /// Metadata, UI visibility, time-to-live, shares.
+    Settings,
+}
+
+/// A locked thread takes changes to its settings only; an archived one takes none (it can be
+/// unarchived, and deleted).
+pub fn allows(thread: &Thread, change: Change) -> Result<()> {
+    match (thread.lifecycle, change) {
+        (Lifecycle::Open, _) | (Lifecycle::Locked, Change::Settings) => Ok(()),
+        (Lifecycle::Locked, Change::Content) => Err(Error::new(
+            Code::ThreadLocked,
+            format!(
+                "thread {} is locked: it is read-only except its metadata and visibility; unlock it first",
+                thread.id
+            ),
+        )),
+        (Lifecycle::Archived, _) => Err(Error::new(
+            Code::ThreadArchived,
+            format!(
+                "thread {} is archived and takes no changes; unarchive it first",
+                thread.id
+            ),
+        )),
+    }
 }
 
 /// Records that `user` changed `thread` at `now`.

@@ -60,15 +60,21 @@ pub async fn write(
     id: Uuid,
     write: &StateWrite,
 ) -> Result<Thread> {
-    super::edit(services, user, id, |tx, thread, now| {
-        if services.runs.is_busy(id) {
-            return abort(Error::new(
-                Code::ThreadBusy,
-                "Thread is busy: the analyst is answering on it; try again when it is idle",
-            ));
-        }
-        apply(tx, thread, user, write, now)
-    })
+    super::edit(
+        services,
+        user,
+        id,
+        super::rules::Change::Content,
+        |tx, thread, now| {
+            if services.runs.is_busy(id) {
+                return abort(Error::new(
+                    Code::ThreadBusy,
+                    "Thread is busy: the analyst is answering on it; try again when it is idle",
+                ));
+            }
+            apply(tx, thread, user, write, now)
+        },
+    )
     .await
 }
 

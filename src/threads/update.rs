@@ -91,6 +91,12 @@ pub async fn update(
                 Right::Edit
             };
             let (before, _) = access::in_write(tx, user, thread_id, right)?;
+            let kind = if title.is_some() || changes.touches_message() {
+                rules::Change::Content
+            } else {
+                rules::Change::Settings
+            };
+            rules::allows(&before, kind).or_else(abort)?;
             let mut after = before.clone();
             rules::stamp(&mut after, user, now);
             if let Some(title) = &title {

@@ -123,13 +123,18 @@ fn broadcast_state(
     list_changed(services, thread, sent_by)
 }
 
-/// Sends the thread's list item to every list subscriber who may see it.
+/// Sends the thread's list item to every list subscriber who may see it, or, when it left the
+/// list (archived, or hidden from the UI), tells them it is gone.
 fn list_changed(
     services: &Services,
     thread: &Thread,
     sent_by: &User,
 ) -> Result<(), crate::store::Error> {
     if !services.hub.has_list_watchers() {
+        return Ok(());
+    }
+    if !super::list::in_list(thread, false) {
+        list_removed(services, thread, |user| access::can_see(user, thread));
         return Ok(());
     }
     let item = views::load_list_item(&services.store, thread)?;

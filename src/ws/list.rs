@@ -1,10 +1,13 @@
 //! `/threads/list`: one page of the user's threads, newest first, and a subscription to changes.
+//! It is the web UI's list: threads marked not visible in the UI (Freddy's `visibleInUi`) are
+//! left out, and so are archived ones unless `include_archived` is true.
 
 use super::envelope::decode_data;
 use super::views::{self, Users};
 use super::Context;
 use crate::error::Error;
-use crate::threads::access;
+use crate::model::Thread;
+use crate::threads::{access, lifecycle};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,6 +21,8 @@ struct ListRequest {
     /// 0-based page number; a numeric string is accepted too.
     #[serde(default)]
     page_token: Option<PageToken>,
+    #[serde(default)]
+    include_archived: bool,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +56,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
 
     let user = ctx.user;
     let mut threads = access::visible_threads(&services.store, user)?;
+    threads.retain(|thread| in_list(thread, request.include_archived));
     threads.sort_by(|a, b| b.last_edited.cmp(&a.last_edited).then(a.id.cmp(&b.id)));
 
     let mut users = Users::new(&services.store);
@@ -66,4 +72,9 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     }
     ctx.reply("getThreadsList", Value::Array(items));
     Ok(())
+}
+
+/// Whether the web UI's list shows `thread`.
+pub fn in_list(thread: &Thread, include_archived: bool) -> bool {
+    thread.api.visible_in_ui && lifecycle::listed(thread, include_archived)
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod answers;
+pub mod freddy_api;
 pub mod searching;
 
 use futures_util::{SinkExt, StreamExt};

@@ -4,12 +4,15 @@ use super::{codec, Error, Store};
 use crate::model::aggregate::infer_aggregate;
 use crate::model::{Analysis, Feedback, Json, Message, Progress, Step, StepRecord, Verification};
 use crate::model::{
-    Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Thread, ThreadApi,
-    Timestamp, TitleSource,
+    Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Timestamp, TitleSource,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
+
+mod format6;
+pub use format6::format_5_to_6;
+use format6::{ThreadApiV5, ThreadV5};
 
 /// A thread as format 1 stored it: without the REST attributes.
 #[derive(Deserialize)]
@@ -38,7 +41,7 @@ pub fn format_1_to_2(store: &Store) -> Result<(), Error> {
     for entry in t.threads.iter() {
         let (key, raw) = entry?;
         let old: ThreadV1 = codec::decode(&raw)?;
-        let thread = Thread {
+        let thread = ThreadV5 {
             id: old.id,
             org_id: old.org_id,
             title: old.title,
@@ -53,7 +56,7 @@ pub fn format_1_to_2(store: &Store) -> Result<(), Error> {
             message_count: old.message_count,
             dashboard_id: old.dashboard_id,
             folder_id: old.folder_id,
-            api: ThreadApi::default(),
+            api: ThreadApiV5::default(),
         };
         t.threads.insert(key, codec::encode(&thread))?;
     }
@@ -338,7 +341,8 @@ mod tests {
         let thread = store.thread(id).unwrap().unwrap();
         assert_eq!(thread.title, "old thread");
         assert_eq!(thread.message_count, 3);
-        assert_eq!(thread.api, ThreadApi::default());
+        assert_eq!(thread.api, crate::model::ThreadApi::default());
+        assert_eq!(thread.lifecycle, crate::model::Lifecycle::Open);
         assert_eq!(store.trees().unwrap().vectors.len(), 0);
         assert_eq!(
             store

@@ -1,0 +1,111 @@
+//! `GET /v1/threads`: the caller's threads, a page at a time, with thread-id cursors.
+//!
+//! Threads are ordered by creation time (then id); `order` is `desc` (newest first, the default)
+//! or `asc`. `after` continues past a thread in that order, `before` gives the page just
+//! before one. A cursor is a position, not an index, so threads created or deleted meanwhile
+//! cause no gaps or repeats. Filters: `assistantId`, `visibleInUi`, `includeArchived` (default
+//! false).
+
+use super::body::{query_bool, query_value};
+use super::{ok, view, Request};
+use crate::error::{Error, Result};
+use crate::model::{Thread, Timestamp};
+use crate::threads::{access, lifecycle};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+/// Where a thread sorts.
+type Key = (Timestamp, Uuid);
+
+fn key(thread: &Thread) -> Key {
+    (thread.created_at, thread.id)
+}
+
+pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
+    let query = request.query.as_str();
+    let limit = match query_value(query, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "limit must be between 1 and {MAX_LIMIT}, got {text:?}"
+                ))
+            })?,
+    };
+    let descending = match query_value(query, "order").as_deref() {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "order must be asc or desc, got {other:?}"
+            )))
+        }
+    };
+    let include_archived = query_bool(query, "includeArchived")?.unwrap_or(false);
+    let visible = query_bool(query, "visibleInUi")?;
+    let assistant = query_value(query, "assistantId");
+    let after = cursor(request, query, "after")?;
+    let before = cursor(request, query, "before")?;
+
+    let mut threads: Vec<Thread> = access::visible_threads(&request.services.store, &request.user)?
+        .into_iter()
+        .filter(|t| lifecycle::listed(t, include_archived))
+        .filter(|t| visible.is_none_or(|v| t.api.visible_in_ui == v))
+        .filter(|t| {
+            assistant
+                .as_deref()
+                .is_none_or(|a| t.api.assistant_id.as_deref() == Some(a))
+        })
+        .collect();
+    threads.sort_by_key(key);
+    if descending {
+        threads.reverse();
+    }
+    // "Comes later in this order than the cursor".
+    let later = |a: &Key, b: &Key| if descending { a < b } else { a > b };
+    if let Some(after) = after {
+        threads.retain(|t| later(&key(t), &after));
+    }
+    let before_cursor = before.is_some();
+    if let Some(before) = before {
+        threads.retain(|t| later(&before, &key(t)));
+    }
+    // Past `before`, the page is the one just before the cursor.
+    let (page, has_more) = if before_cursor {
+        let start = threads.len().saturating_sub(limit);
+        (&threads[start..], start > 0)
+    } else {
+        let end = threads.len().min(limit);
+        (&threads[..end], threads.len() > end)
+    };
+    let data = page
+        .iter()
+        .map(|t| view::thread_json(request.services, t))
+        .collect::<Result<Vec<Value>>>()?;
+    ok(&json!({
+        "object": "list",
+        "firstId": page.first().map(|t| view::thread_id(t.id)),
+        "lastId": page.last().map(|t| view::thread_id(t.id)),
+        "hasMore": has_more,
+        "data": data,
+    }))
+}
+
+/// The sort position of the thread a cursor names. It may have been deleted since (its
+/// position still holds), but it must be one the caller may see.
+fn cursor(request: &Request<'_>, query: &str, name: &str) -> Result<Option<Key>> {
+    let Some(text) = query_value(query, name) else {
+        return Ok(None);
+    };
+    let id = view::parse_thread_id(&text)?;
+    match request.services.store.thread(id)? {
+        Some(thread) if access::can_see(&request.user, &thread) => Ok(Some(key(&thread))),
+        _ => Err(Error::invalid(format!("{name}: no thread {text}"))),
+    }
+}
