@@ -393,3 +393,215 @@ async fn cursor_paging_in_both_directions_with_concurrent_inserts() {
     let (with_archived, _) = api.ids("?assistantId=asst_h&includeArchived=true").await;
     assert_eq!(with_archived, vec![hidden_id]);
 }
+
+#[tokio::test]
+async fn messages_list_page_edit_and_delete() {
+    let server = TestServer::start();
+    let bob = server.add_user("Bob", "bob@example.com");
+    let org = org_of(&server, &bob).await;
+    let api = Freddy::new(&server, &bob.token);
+    let thread = api
+        .create(
+            &org,
+            json!({"messages": [
+            {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
+            {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"},
+            {"role": "user", "content": "q3"}]}),
+        )
+        .await;
+    let id = thread["id"].as_str().unwrap().to_string();
+    let path = format!("/threads/{id}/messages");
+    let texts = |list: &Value| -> Vec<String> {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"][0]["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let all = api.expect(200, "GET", &path, None).await;
+    assert_eq!(texts(&all), ["q1", "a1", "q2", "a2", "q3"]);
+    let first = &all["data"][0];
+    assert_eq!(first["object"], "thread.message");
+    assert_eq!(first["threadId"], id);
+    assert_eq!(first["role"], "user");
+    assert_eq!(all["data"][1]["role"], "assistant");
+    assert!(first["id"].as_str().unwrap().starts_with("msg_"));
+    assert!(first["createdAt"].is_i64());
+    assert_eq!(all["hasMore"], false);
+
+    // Paging both ways, in both orders.
+    let page = api
+        .expect(200, "GET", &format!("{path}?limit=2"), None)
+        .await;
+    assert_eq!(
+        (texts(&page), page["hasMore"].clone()),
+        (vec!["q1".into(), "a1".into()], json!(true))
+    );
+    let last = page["lastId"].as_str().unwrap();
+    let page = api
+        .expect(200, "GET", &format!("{path}?limit=2&after={last}"), None)
+        .await;
+    assert_eq!(texts(&page), ["q2", "a2"]);
+    let page = api
+        .expect(200, "GET", &format!("{path}?limit=2&order=desc"), None)
+        .await;
+    assert_eq!(texts(&page), ["q3", "a2"]);
+    let q3 = all["data"][4]["id"].as_str().unwrap();
+    let page = api
+        .expect(200, "GET", &format!("{path}?limit=2&before={q3}"), None)
+        .await;
+    assert_eq!(
+        (texts(&page), page["hasMore"].clone()),
+        (vec!["q2".into(), "a2".into()], json!(true))
+    );
+    api.fails(
+        422,
+        "VALIDATION_ERROR",
+        "GET",
+        &format!("{path}?limit=101"),
+        None,
+    )
+    .await;
+    api.fails(
+        422,
+        "VALIDATION_ERROR",
+        "GET",
+        &format!("{path}?after=msg_0"),
+        None,
+    )
+    .await;
+
+    // Edit a question's and an answer's text; metadata and unknown messages are refused.
+    let q1 = all["data"][0]["id"].as_str().unwrap().to_string();
+    let a1 = all["data"][1]["id"].as_str().unwrap().to_string();
+    let edited = api
+        .expect(
+            200,
+            "PATCH",
+            &format!("{path}/{q1}"),
+            Some(json!({"content": "q1, edited"})),
+        )
+        .await;
+    assert_eq!(edited["content"][0]["text"], "q1, edited");
+    assert_eq!(edited["id"], q1);
+    api.expect(
+        200,
+        "PATCH",
+        &format!("{path}/{a1}"),
+        Some(json!({"content": "a1, edited"})),
+    )
+    .await;
+    api.fails(
+        422,
+        "UNSUPPORTED",
+        "PATCH",
+        &format!("{path}/{q1}"),
+        Some(json!({"content": "x", "metadata": {"k": "v"}})),
+    )
+    .await;
+    api.fails(
+        422,
+        "VALIDATION_ERROR",
+        "PATCH",
+        &format!("{path}/{q1}"),
+        Some(json!({"content": " "})),
+    )
+    .await;
+    let unknown = format!("msg_{}", uuid::Uuid::new_v4().simple());
+    api.fails(
+        404,
+        "RESOURCE_NOT_FOUND",
+        "PATCH",
+        &format!("{path}/{unknown}"),
+        Some(json!({"content": "x"})),
+    )
+    .await;
+    let now = api.expect(200, "GET", &path, None).await;
+    assert_eq!(texts(&now), ["q1, edited", "a1, edited", "q2", "a2", "q3"]);
+
+    // Delete an answer (its question stays), then a question (with its answer).
+    let a2 = all["data"][3]["id"].as_str().unwrap().to_string();
+    let q2 = all["data"][2]["id"].as_str().unwrap().to_string();
+    let gone = api
+        .expect(200, "DELETE", &format!("{path}/{a2}"), None)
+        .await;
+    assert_eq!(
+        gone,
+        json!({"id": a2, "deleted": true, "object": "thread.message.deleted"})
+    );
+    api.fails(
+        404,
+        "RESOURCE_NOT_FOUND",
+        "DELETE",
+        &format!("{path}/{a2}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        texts(&api.expect(200, "GET", &path, None).await),
+        ["q1, edited", "a1, edited", "q2", "q3"]
+    );
+    api.expect(200, "DELETE", &format!("{path}/{q1}"), None)
+        .await;
+    assert_eq!(
+        texts(&api.expect(200, "GET", &path, None).await),
+        ["q2", "q3"]
+    );
+    let thread = api
+        .expect(200, "GET", &format!("/threads/{id}"), None)
+        .await;
+    assert_eq!(thread["messageCount"], 2);
+
+    // A locked thread's messages cannot change.
+    api.expect(200, "POST", &format!("/threads/{id}/lock"), None)
+        .await;
+    api.fails(
+        409,
+        "THREAD_LOCKED",
+        "PATCH",
+        &format!("{path}/{q2}"),
+        Some(json!({"content": "x"})),
+    )
+    .await;
+    api.fails(409, "THREAD_LOCKED", "DELETE", &path, None).await;
+    api.expect(200, "POST", &format!("/threads/{id}/unlock"), None)
+        .await;
+    api.expect(200, "DELETE", &path, None).await;
+    assert_eq!(
+        texts(&api.expect(200, "GET", &path, None).await),
+        Vec::<String>::new()
+    );
+    api.fails(405, "METHOD_NOT_ALLOWED", "PUT", &path, None)
+        .await;
+}
+
+#[tokio::test]
+async fn an_answer_says_what_was_computed() {
+    let server = TestServer::start();
+    let admin = server.admin_token.clone().unwrap();
+    let mut ws = common::Client::connect(&server, &admin).await;
+    let thread = common::create_thread(&mut ws, "total revenue by region").await;
+    let id = format!("thread_{}", thread["id"].as_str().unwrap().replace('-', ""));
+    let api = Freddy::new(&server, &admin);
+    let messages = api
+        .expect(200, "GET", &format!("/threads/{id}/messages"), None)
+        .await;
+    let answer = &messages["data"][1];
+    assert_eq!(answer["role"], "assistant", "{messages}");
+    let metadata = &answer["metadata"];
+    assert!(
+        metadata["sql"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("select"),
+        "{metadata}"
+    );
+    let rows = metadata["rows"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() <= 20, "{metadata}");
+    let row_count = metadata["dataMetadata"]["row_count"].as_u64().unwrap() as usize;
+    assert!(row_count >= rows.len(), "{metadata}");
+    assert!(!answer["content"][0]["text"].as_str().unwrap().is_empty());
+}

@@ -7,7 +7,8 @@
 //! - `view`: the thread object and its `thread_…` ids; `body`: request bodies and queries;
 //!   `limits`: Freddy's metadata limits.
 //! - one file per endpoint: `create`, `list`, `get`, `modify` (`POST /threads/{id}`),
-//!   `metadata`, `rename`, `delete`, `lifecycle` (lock, unlock, archive, unarchive).
+//!   `metadata`, `rename`, `delete`, `lifecycle` (lock, unlock, archive, unarchive),
+//!   `messages` (list, delete all), `message` (edit, delete one).
 //!
 //! Authentication: `Authorization: Bearer <token>` or `X-API-Key: <token>`.
 
@@ -18,6 +19,8 @@ mod get;
 mod lifecycle;
 mod limits;
 mod list;
+mod message;
+mod messages;
 mod metadata;
 mod modify;
 mod rename;
@@ -98,6 +101,20 @@ async fn handle(
                 _ => Err(method_not_allowed()),
             }
         }
+        (["threads", id, "messages"], Method::GET) => {
+            messages::list(&request, view::parse_thread_id(id)?)
+        }
+        (["threads", id, "messages"], Method::DELETE) => {
+            messages::clear(&request, view::parse_thread_id(id)?).await
+        }
+        (["threads", id, "messages", turn], method) => {
+            let (id, turn) = (view::parse_thread_id(id)?, view::parse_message_id(turn)?);
+            match method {
+                Method::PATCH => message::edit(&request, id, turn).await,
+                Method::DELETE => message::delete(&request, id, turn).await,
+                _ => Err(method_not_allowed()),
+            }
+        }
         (["threads", id, "metadata"], Method::PATCH) => {
             metadata::handle(&request, view::parse_thread_id(id)?).await
         }
@@ -108,7 +125,9 @@ async fn handle(
             let transition = lifecycle::transition(action).expect("checked by the guard");
             lifecycle::handle(&request, view::parse_thread_id(id)?, transition).await
         }
-        (["threads"] | ["threads", _, "metadata" | "rename"], _) => Err(method_not_allowed()),
+        (["threads"] | ["threads", _, "metadata" | "rename" | "messages"], _) => {
+            Err(method_not_allowed())
+        }
         (["threads", _, action], _) if lifecycle::transition(action).is_some() => {
             Err(method_not_allowed())
         }

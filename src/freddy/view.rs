@@ -7,6 +7,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 const THREAD_PREFIX: &str = "thread_";
+const MESSAGE_PREFIX: &str = "msg_";
+/// Rows of an answer's result shown in its message's metadata.
+pub const SAMPLE_ROWS: usize = 20;
 
 /// `thread_` and the thread's UUID as 32 lowercase hex digits.
 pub fn thread_id(id: Uuid) -> String {
@@ -15,14 +18,93 @@ pub fn thread_id(id: Uuid) -> String {
 
 /// The UUID in a `thread_…` id.
 pub fn parse_thread_id(text: &str) -> Result<Uuid> {
-    text.strip_prefix(THREAD_PREFIX)
+    parse_prefixed(text, THREAD_PREFIX, "thread")
+}
+
+/// `msg_` and a turn's UUID (a question's message id, or its answer's derived id).
+pub fn message_id(id: Uuid) -> String {
+    format!("{MESSAGE_PREFIX}{}", id.simple())
+}
+
+/// The UUID in a `msg_…` id.
+pub fn parse_message_id(text: &str) -> Result<Uuid> {
+    parse_prefixed(text, MESSAGE_PREFIX, "message")
+}
+
+fn parse_prefixed(text: &str, prefix: &str, what: &str) -> Result<Uuid> {
+    text.strip_prefix(prefix)
         .filter(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .and_then(|hex| Uuid::try_parse(hex).ok())
         .ok_or_else(|| {
             Error::invalid(format!(
-                "invalid thread id {text:?}: a thread id is \"thread_\" and 32 hex digits"
+                "invalid {what} id {text:?}: a {what} id is \"{prefix}\" and 32 hex digits"
             ))
         })
+}
+
+/// A thread's messages as Freddy shows them, oldest first, with their turn ids: each stored
+/// question is a `user` message, its answer an `assistant` message whose metadata holds what
+/// was computed (the SQL, the dataset, the result's shape and its first rows).
+pub fn messages_json(thread_id: Uuid, messages: &[Message]) -> Vec<(Uuid, Value)> {
+    let mut out = Vec::new();
+    for message in messages.iter().filter(|m| m.deleted_at.is_none()) {
+        let one = |id: Uuid,
+                   at: chrono::DateTime<chrono::Utc>,
+                   role: &str,
+                   text: &str,
+                   metadata: Value| {
+            json!({
+                "id": message_id(id),
+                "object": "thread.message",
+                "createdAt": at.timestamp(),
+                "threadId": self::thread_id(thread_id),
+                "role": role,
+                "content": [{"type": "text", "text": text}],
+                "metadata": metadata,
+            })
+        };
+        if !message.message.is_empty() {
+            out.push((
+                message.id,
+                one(
+                    message.id,
+                    message.created_at,
+                    "user",
+                    &message.message,
+                    json!({}),
+                ),
+            ));
+        }
+        if let Some(answer) = message.answer() {
+            let id = crate::threads::turns::ai_turn_id(message.id);
+            let at = message.updated_at.unwrap_or(message.created_at);
+            out.push((id, one(id, at, "assistant", answer, computed(message))));
+        }
+    }
+    out
+}
+
+/// What an answer computed, for its message's metadata.
+fn computed(message: &Message) -> Value {
+    let rows = message
+        .analysis
+        .as_ref()
+        .and_then(|analysis| {
+            analysis
+                .steps
+                .iter()
+                .find(|record| record.step == crate::model::Step::FetchingData)
+        })
+        .and_then(|record| record.fields.0.get("data"))
+        .and_then(Value::as_array)
+        .map(|rows| rows.iter().take(SAMPLE_ROWS).cloned().collect::<Vec<_>>());
+    json!({
+        "sql": message.code,
+        "datasetId": message.dataset_id,
+        "title": message.title,
+        "dataMetadata": message.data_metadata.as_ref().map(|j| &j.0),
+        "rows": rows,
+    })
 }
 
 /// Freddy's messages in a thread: each stored question is a `user` message and its answer an
@@ -31,7 +113,7 @@ pub fn message_count(messages: &[Message]) -> usize {
     messages
         .iter()
         .filter(|m| m.deleted_at.is_none())
-        .map(|m| usize::from(!m.message.is_empty()) + usize::from(m.responses.is_some()))
+        .map(|m| usize::from(!m.message.is_empty()) + usize::from(m.answer().is_some()))
         .sum()
 }
 

@@ -142,6 +142,121 @@ pub fn apply(
     Ok(())
 }
 
+/// Replaces the content of an existing turn (a question's text, or an answer); refused while
+/// the analyst answers on the thread, and with `message_not_found` for an unknown turn.
+pub async fn edit_turn(
+    services: &Services,
+    user: &User,
+    thread_id: Uuid,
+    turn_id: Uuid,
+    content: &str,
+) -> Result<Thread> {
+    super::edit(
+        services,
+        user,
+        thread_id,
+        rules::Change::Content,
+        |tx, thread, now| {
+            refuse_if_busy(services, thread_id)?;
+            match shown(find(tx, thread, turn_id)?) {
+                Some((mut message, Side::Human)) => {
+                    message.message = rules::prompt(content).or_else(abort)?;
+                    message.updated_at = Some(now);
+                    tx.replace_message(&message)?;
+                }
+                Some((mut message, Side::Ai)) => {
+                    let turn = Turn::ai(content.to_string(), None).or_else(abort)?;
+                    answer(&mut message, &turn.content, now);
+                    tx.replace_message(&message)?;
+                }
+                None => return abort(turn_not_found(thread_id, turn_id)),
+            }
+            thread.api.state_updated_at = Some(now);
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// What [`remove`] takes away.
+#[derive(Debug, Clone, Copy)]
+pub enum Removal {
+    /// One turn: a question goes with its answer; an answer alone leaves the question
+    /// unanswered.
+    Turn(Uuid),
+    /// Every message of the thread.
+    All,
+}
+
+/// Removes turns from a thread (soft: the records stay, marked deleted, and every view and the
+/// search index drop them); refused while the analyst answers on the thread.
+pub async fn remove(
+    services: &Services,
+    user: &User,
+    thread_id: Uuid,
+    removal: Removal,
+) -> Result<Thread> {
+    super::edit(
+        services,
+        user,
+        thread_id,
+        rules::Change::Content,
+        |tx, thread, now| {
+            refuse_if_busy(services, thread_id)?;
+            match removal {
+                Removal::Turn(turn_id) => match shown(find(tx, thread, turn_id)?) {
+                    Some((mut message, side)) => {
+                        match side {
+                            Side::Human => message.deleted_at = Some(now),
+                            Side::Ai => message.responses = None,
+                        }
+                        message.updated_at = Some(now);
+                        tx.replace_message(&message)?;
+                    }
+                    None => return abort(turn_not_found(thread_id, turn_id)),
+                },
+                Removal::All => {
+                    for position in 0..thread.message_count {
+                        if let Some(mut message) = tx.message_at(thread_id, position)? {
+                            if message.deleted_at.is_none() {
+                                message.deleted_at = Some(now);
+                                tx.replace_message(&message)?;
+                            }
+                        }
+                    }
+                }
+            }
+            thread.api.state_updated_at = Some(now);
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// A found turn, if the thread's views show it: not deleted, and an answer only once given.
+fn shown(found: Option<(Message, Side)>) -> Option<(Message, Side)> {
+    found.filter(|(message, side)| {
+        message.deleted_at.is_none() && (matches!(side, Side::Human) || message.responses.is_some())
+    })
+}
+
+fn refuse_if_busy(services: &Services, thread_id: Uuid) -> TxResult<(), Error> {
+    if services.runs.is_busy(thread_id) {
+        return abort(Error::new(
+            Code::ThreadBusy,
+            "Thread is busy: the analyst is answering on it; try again when it is idle",
+        ));
+    }
+    Ok(())
+}
+
+fn turn_not_found(thread_id: Uuid, turn_id: Uuid) -> Error {
+    Error::new(
+        Code::MessageNotFound,
+        format!("message {turn_id} not found in thread {thread_id}"),
+    )
+}
+
 /// The id of the `ai` turn answering `message` (stable, derived from the message's id).
 pub fn ai_turn_id(message_id: Uuid) -> Uuid {
     Uuid::new_v5(&message_id, b"ai")
