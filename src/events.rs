@@ -55,20 +55,58 @@ pub trait Subscriber: Send + Sync {
     fn deliver(&self, event: &Event);
 }
 
+/// The subscribers, each under the id its [`Watch`] removes it by.
+type Subscribers = RwLock<Vec<(u64, Arc<dyn Subscriber>)>>;
+
 #[derive(Default)]
 pub struct Bus {
-    subscribers: RwLock<Vec<Arc<dyn Subscriber>>>,
+    subscribers: Arc<Subscribers>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// A subscription for as long as it is kept (a request following one analysis, say).
+pub struct Watch {
+    subscribers: std::sync::Weak<Subscribers>,
+    id: u64,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some(subscribers) = self.subscribers.upgrade() {
+            subscribers
+                .write()
+                .unwrap()
+                .retain(|(id, _)| *id != self.id);
+        }
+    }
 }
 
 impl Bus {
+    /// Subscribes for the life of the server.
     pub fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
-        self.subscribers.write().unwrap().push(subscriber);
+        self.add(subscriber);
+    }
+
+    /// Subscribes until the returned [`Watch`] is dropped.
+    pub fn watch(&self, subscriber: Arc<dyn Subscriber>) -> Watch {
+        Watch {
+            id: self.add(subscriber),
+            subscribers: Arc::downgrade(&self.subscribers),
+        }
+    }
+
+    fn add(&self, subscriber: Arc<dyn Subscriber>) -> u64 {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.subscribers.write().unwrap().push((id, subscriber));
+        id
     }
 
     pub fn publish(&self, event: Event) {
         // Cloned out of the lock: a subscriber may publish in turn.
         let subscribers = self.subscribers.read().unwrap().clone();
-        for subscriber in subscribers {
+        for (_, subscriber) in subscribers {
             subscriber.deliver(&event);
         }
     }

@@ -12,36 +12,63 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-/// The threads the analyst is working on, counted (a thread can have two questions running).
+/// The threads the analyst is working on, counted (a thread can have two questions running),
+/// each with the signal that cancels its runs at a user's request.
 #[derive(Default)]
 pub struct Runs {
-    active: Mutex<HashMap<Uuid, usize>>,
+    active: Mutex<HashMap<Uuid, (usize, CancellationToken)>>,
 }
 
 /// A run in progress; dropping it ends the run.
 pub struct Run {
     runs: Arc<Runs>,
     thread: Uuid,
+    cancel: CancellationToken,
 }
 
 impl Runs {
     pub fn start(self: &Arc<Self>, thread: Uuid) -> Run {
-        *self.active.lock().unwrap().entry(thread).or_default() += 1;
+        let mut active = self.active.lock().unwrap();
+        let (count, cancel) = active.entry(thread).or_default();
+        if cancel.is_cancelled() {
+            // Cancelling stopped the runs before this one, not this one.
+            *cancel = CancellationToken::new();
+        }
+        *count += 1;
         Run {
             runs: self.clone(),
             thread,
+            cancel: cancel.clone(),
         }
     }
 
     pub fn is_busy(&self, thread: Uuid) -> bool {
         self.active.lock().unwrap().contains_key(&thread)
     }
+
+    /// Cancels the runs on `thread`; returns whether there were any.
+    pub fn cancel(&self, thread: Uuid) -> bool {
+        match self.active.lock().unwrap().get(&thread) {
+            Some((_, cancel)) => {
+                cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Run {
+    /// Fires when a user cancels the runs on this thread.
+    pub fn cancelled(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
         let mut active = self.runs.active.lock().unwrap();
-        if let Some(count) = active.get_mut(&self.thread) {
+        if let Some((count, _)) = active.get_mut(&self.thread) {
             *count -= 1;
             if *count == 0 {
                 active.remove(&self.thread);

@@ -7,8 +7,9 @@
 //! - `view`: the thread object and its `thread_…` ids; `body`: request bodies and queries;
 //!   `limits`: Freddy's metadata limits.
 //! - one file per endpoint: `create`, `list`, `get`, `modify` (`POST /threads/{id}`),
-//!   `metadata`, `rename`, `delete`, `lifecycle` (lock, unlock, archive, unarchive),
-//!   `messages` (list, delete all), `message` (edit, delete one).
+//!   `metadata`, `rename`, `name` (generateName), `delete`, `lifecycle` (lock, unlock, archive, unarchive),
+//!   `messages` (list, delete all), `message` (edit, delete one), `respond` (ask the
+//!   analyst: `/model/response`, streamed as server-sent events, and its cancel).
 //!
 //! Authentication: `Authorization: Bearer <token>` or `X-API-Key: <token>`.
 
@@ -23,7 +24,9 @@ mod message;
 mod messages;
 mod metadata;
 mod modify;
+mod name;
 mod rename;
+mod respond;
 pub mod view;
 
 use crate::auth;
@@ -90,6 +93,10 @@ async fn handle(
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (segments.as_slice(), method) {
+        (["model", "response"], Method::POST) => respond::handle(&request).await,
+        (["model", "response", id, "cancel"], Method::POST) => {
+            respond::cancel(&request, view::parse_thread_id(id)?)
+        }
         (["threads"], Method::POST) => create::handle(&request).await,
         (["threads"], Method::GET) => list::handle(&request),
         (["threads", id], method) => {
@@ -118,6 +125,9 @@ async fn handle(
         (["threads", id, "metadata"], Method::PATCH) => {
             metadata::handle(&request, view::parse_thread_id(id)?).await
         }
+        (["threads", id, "generateName"], Method::POST) => {
+            name::handle(&request, view::parse_thread_id(id)?).await
+        }
         (["threads", id, "rename"], Method::PUT) => {
             rename::handle(&request, view::parse_thread_id(id)?).await
         }
@@ -125,7 +135,7 @@ async fn handle(
             let transition = lifecycle::transition(action).expect("checked by the guard");
             lifecycle::handle(&request, view::parse_thread_id(id)?, transition).await
         }
-        (["threads"] | ["threads", _, "metadata" | "rename" | "messages"], _) => {
+        (["threads"] | ["threads", _, "metadata" | "rename" | "messages" | "generateName"], _) => {
             Err(method_not_allowed())
         }
         (["threads", _, action], _) if lifecycle::transition(action).is_some() => {

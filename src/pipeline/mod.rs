@@ -97,7 +97,8 @@ pub struct Answer {
 /// Answers `job`, streaming every step to `sink`, and stores the result in the message.
 /// With `llm`, questions the built-in planner cannot plan go to the model.
 ///
-/// Returns the thread as it is after the run, or `None` if it was deleted meanwhile.
+/// Returns the thread as it is after the run, or `None` if it was deleted meanwhile. `stop`
+/// fires on shutdown, `cancel` when a user cancels the run; either ends it, marked so.
 pub async fn run(
     store: &Store,
     datasets: &Datasets,
@@ -105,6 +106,7 @@ pub async fn run(
     job: &Job,
     sink: &dyn StepSink,
     stop: &tokio_util::sync::CancellationToken,
+    cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<Option<Thread>, store::Error> {
     let ctx = Context {
         store,
@@ -117,6 +119,7 @@ pub async fn run(
     let outcome = tokio::select! {
         outcome = answer(&ctx, &mut recorder, &mut dataset) => outcome,
         _ = stop.cancelled() => Err(Failure::interrupted()),
+        _ = cancel.cancelled() => Err(Failure::cancelled()),
     };
     persist::persist(store, job, dataset.as_ref(), recorder.into_steps(), outcome).await
 }

@@ -53,7 +53,18 @@ impl Failure {
             message: INTERRUPTED.into(),
         }
     }
+
+    /// A user cancelled the run before it finished.
+    pub fn cancelled() -> Failure {
+        Failure {
+            kind: FailureKind::Interrupted,
+            message: CANCELLED.into(),
+        }
+    }
 }
+
+/// What a message whose analysis a user cancelled says.
+pub const CANCELLED: &str = "The analysis was cancelled before it finished. Ask again to run it.";
 
 /// What a message whose analysis was cut off by a stop of the server says.
 pub const INTERRUPTED: &str =

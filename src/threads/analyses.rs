@@ -19,8 +19,17 @@ pub fn start(services: Arc<Services>, slot: Slot, run: Run, job: Job) {
             user: &job.user,
         };
         let llm = services.llm.as_deref();
-        let stored =
-            pipeline::run(&services.store, &services.datasets, llm, &job, &sink, &stop).await;
+        let cancel = run.cancelled();
+        let stored = pipeline::run(
+            &services.store,
+            &services.datasets,
+            llm,
+            &job,
+            &sink,
+            &stop,
+            &cancel,
+        )
+        .await;
         drop(run);
         drop(slot);
         match stored {
@@ -37,6 +46,19 @@ pub fn start(services: Arc<Services>, slot: Slot, run: Run, job: Job) {
             }
         }
     });
+}
+
+/// Cancels the analyst's runs on thread `id` (each marks its message cancelled and its
+/// watchers get the final state); owners, editors and org admins may. Returns whether one was
+/// running.
+pub fn cancel(services: &Services, user: &User, id: uuid::Uuid) -> crate::error::Result<bool> {
+    crate::threads::access::thread(
+        &services.store,
+        user,
+        id,
+        crate::threads::access::Right::Edit,
+    )?;
+    Ok(services.runs.cancel(id))
 }
 
 /// An analysis whose outcome could not be stored (a full disk) is marked interrupted as soon

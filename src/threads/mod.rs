@@ -11,6 +11,7 @@
 //! - `rules`: new thread ids, the prompt and title rules, what a locked or archived thread
 //!   takes, stamping a change.
 //! - `lifecycle`: locking, unlocking, archiving and unarchiving a thread.
+//! - `naming`: a short name for a thread from its questions and answers.
 //! - `post`: ask a question (a new thread or a follow-up); the analyst answers it.
 //! - `create`: a thread without a question (empty or with turns), a copy, API settings.
 //! - `turns`: writing chat turns and state values (LangGraph's `add_messages` merge).
@@ -23,6 +24,7 @@ pub mod analyses;
 pub mod create;
 pub mod delete;
 pub mod lifecycle;
+pub mod naming;
 pub mod post;
 pub mod rules;
 pub mod turns;
