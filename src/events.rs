@@ -38,7 +38,10 @@ pub enum Event {
         origin: Option<ConnId>,
     },
     /// Who may see a thread changed; those who lost access must stop seeing it.
-    AccessChanged { before: Thread, after: Thread },
+    AccessChanged {
+        before: Box<Thread>,
+        after: Box<Thread>,
+    },
     /// `user` is now present in a thread (was not before, on any connection). `origin` is the
     /// connection that joined; it gets the roster in its own answer.
     Joined {

@@ -605,3 +605,83 @@ async fn an_answer_says_what_was_computed() {
     assert!(row_count >= rows.len(), "{metadata}");
     assert!(!answer["content"][0]["text"].as_str().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn system_messages_are_kept_in_order_on_both_apis() {
+    let server = TestServer::start();
+    let bob = server.add_user("Bob", "bob@example.com");
+    let org = org_of(&server, &bob).await;
+    let api = Freddy::new(&server, &bob.token);
+    let thread = api
+        .create(
+            &org,
+            json!({"messages": [
+            {"role": "system", "content": "answer in euros"},
+            {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "q2"}]}),
+        )
+        .await;
+    assert_eq!(thread["messageCount"], 5);
+    let id = thread["id"].as_str().unwrap().to_string();
+    let path = format!("/threads/{id}/messages");
+    let list = api.expect(200, "GET", &path, None).await;
+    let shown: Vec<(String, String)> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().into(),
+                m["content"][0]["text"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("system", "answer in euros"),
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("system", "be brief"),
+        ("user", "q2"),
+    ];
+    assert_eq!(shown, expected.map(|(r, t)| (r.to_string(), t.to_string())));
+    // The LangGraph view of the same thread has them in the same places.
+    let state: Value = reqwest::Client::new()
+        .get(format!(
+            "http://{}/threads/{}/state",
+            server.addr,
+            uuid_of(&id)
+        ))
+        .header("x-api-key", &bob.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let types: Vec<&str> = state["values"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["system", "human", "ai", "system", "human"]);
+    // Edited and deleted like any message.
+    let brief = list["data"][3]["id"].as_str().unwrap();
+    let edited = api
+        .expect(
+            200,
+            "PATCH",
+            &format!("{path}/{brief}"),
+            Some(json!({"content": "be very brief"})),
+        )
+        .await;
+    assert_eq!(edited["content"][0]["text"], "be very brief");
+    assert_eq!(edited["role"], "system");
+    let euros = list["data"][0]["id"].as_str().unwrap();
+    api.expect(200, "DELETE", &format!("{path}/{euros}"), None)
+        .await;
+    let list = api.expect(200, "GET", &path, None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 4);
+    assert_eq!(list["data"][2]["content"][0]["text"], "be very brief");
+}

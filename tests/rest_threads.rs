@@ -108,7 +108,7 @@ async fn one_thread_two_faces() {
         422,
         "POST",
         &format!("/threads/{id}/state"),
-        Some(json!({"values": {"messages": [{"type": "system", "content": "x"}]}})),
+        Some(json!({"values": {"messages": [{"type": "tool", "content": "x"}]}})),
     )
     .await;
     api.expect(

@@ -59,10 +59,7 @@ fn turn((n, message): (usize, &Value)) -> Result<Turn> {
     match field("role") {
         Some("user") => Turn::human(content, None).map_err(named),
         Some("assistant") => Turn::ai(content.to_string(), None).map_err(named),
-        Some("system") => Err(Error::new(
-            Code::Unsupported,
-            format!("messages[{n}]: system messages are not stored by Skein; send user and assistant messages"),
-        )),
+        Some("system") => Turn::system(content, None).map_err(named),
         _ => Err(Error::invalid(format!(
             "messages[{n}].role must be user, assistant or system"
         ))),

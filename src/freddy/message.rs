@@ -20,9 +20,9 @@ pub async fn edit(request: &Request<'_>, id: Uuid, turn: Uuid) -> Result<warp::r
     let content = body
         .string("content")?
         .ok_or_else(|| Error::invalid("content is required and must be a string"))?;
-    turns::edit_turn(request.services, &request.user, id, turn, content).await?;
+    let thread = turns::edit_turn(request.services, &request.user, id, turn, content).await?;
     let messages = request.services.store.messages(id)?;
-    let edited = view::messages_json(id, &messages)
+    let edited = view::messages_json(&thread, &messages)
         .into_iter()
         .find(|(found, _)| *found == turn)
         .map(|(_, message)| message)

@@ -37,7 +37,7 @@ pub fn list(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
         }
     };
     let (thread, _) = access::thread(&request.services.store, &request.user, id, Right::See)?;
-    let mut messages = view::messages_json(thread.id, &request.services.store.messages(id)?);
+    let mut messages = view::messages_json(&thread, &request.services.store.messages(id)?);
     if descending {
         messages.reverse();
     }

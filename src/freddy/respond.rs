@@ -243,12 +243,7 @@ fn response_id(message: &Message) -> String {
 fn response_json(message: &Message) -> Value {
     let answer = message.answer().unwrap_or_default();
     let completed = message.data_metadata.is_some();
-    let thread_messages = view::messages_json(message.thread_id, std::slice::from_ref(message));
-    let metadata = thread_messages
-        .iter()
-        .find(|(_, m)| m["role"] == "assistant")
-        .map(|(_, m)| m["metadata"].clone())
-        .unwrap_or(Value::Null);
+    let metadata = view::computed(message);
     json!({
         "id": response_id(message),
         "object": "response",

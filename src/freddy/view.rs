@@ -1,7 +1,7 @@
 //! A thread as the Freddy API shows it, and its `thread_…` ids.
 
 use crate::error::{Error, Result};
-use crate::model::{Message, Thread};
+use crate::model::{Message, Thread, Turn};
 use crate::services::Services;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -44,24 +44,34 @@ fn parse_prefixed(text: &str, prefix: &str, what: &str) -> Result<Uuid> {
 
 /// A thread's messages as Freddy shows them, oldest first, with their turn ids: each stored
 /// question is a `user` message, its answer an `assistant` message whose metadata holds what
-/// was computed (the SQL, the dataset, the result's shape and its first rows).
-pub fn messages_json(thread_id: Uuid, messages: &[Message]) -> Vec<(Uuid, Value)> {
-    let mut out = Vec::new();
-    for message in messages.iter().filter(|m| m.deleted_at.is_none()) {
-        let one = |id: Uuid,
-                   at: chrono::DateTime<chrono::Utc>,
-                   role: &str,
-                   text: &str,
-                   metadata: Value| {
+/// was computed (the SQL, the dataset, the result's shape and its first rows), and system
+/// messages are kept in their places. `messages` are all the thread's stored messages.
+pub fn messages_json(thread: &Thread, messages: &[Message]) -> Vec<(Uuid, Value)> {
+    let one =
+        |id: Uuid, at: chrono::DateTime<chrono::Utc>, role: &str, text: &str, metadata: Value| {
             json!({
                 "id": message_id(id),
                 "object": "thread.message",
                 "createdAt": at.timestamp(),
-                "threadId": self::thread_id(thread_id),
+                "threadId": self::thread_id(thread.id),
                 "role": role,
                 "content": [{"type": "text", "text": text}],
                 "metadata": metadata,
             })
+        };
+    let mut out = Vec::new();
+    for turn in thread.with_system_turns(messages) {
+        let message = match turn {
+            Turn::System(system) => {
+                let at = thread.created_at;
+                out.push((
+                    system.id,
+                    one(system.id, at, "system", &system.text, json!({})),
+                ));
+                continue;
+            }
+            Turn::Message(message) if message.deleted_at.is_none() => message,
+            Turn::Message(_) => continue,
         };
         if !message.message.is_empty() {
             out.push((
@@ -85,7 +95,7 @@ pub fn messages_json(thread_id: Uuid, messages: &[Message]) -> Vec<(Uuid, Value)
 }
 
 /// What an answer computed, for its message's metadata.
-fn computed(message: &Message) -> Value {
+pub fn computed(message: &Message) -> Value {
     let rows = message
         .analysis
         .as_ref()
@@ -107,14 +117,9 @@ fn computed(message: &Message) -> Value {
     })
 }
 
-/// Freddy's messages in a thread: each stored question is a `user` message and its answer an
-/// `assistant` message.
-pub fn message_count(messages: &[Message]) -> usize {
-    messages
-        .iter()
-        .filter(|m| m.deleted_at.is_none())
-        .map(|m| usize::from(!m.message.is_empty()) + usize::from(m.answer().is_some()))
-        .sum()
+/// How many messages the Freddy view shows: questions, answers and system messages.
+pub fn message_count(thread: &Thread, messages: &[Message]) -> usize {
+    messages_json(thread, messages).len()
 }
 
 /// The thread object: the seed's fields, plus `state` (open, locked or archived).
@@ -134,7 +139,7 @@ pub fn thread_json(services: &Services, thread: &Thread) -> Result<Value> {
         "userId": thread.created_by,
         "title": thread.title,
         "visibleInUi": thread.api.visible_in_ui,
-        "messageCount": message_count(&messages),
+        "messageCount": message_count(thread, &messages),
         "status": if services.runs.is_busy(thread.id) { "streaming" } else { "inactive" },
         "state": thread.lifecycle.name(),
     }))

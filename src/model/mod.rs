@@ -68,6 +68,13 @@ pub struct Thread {
     pub lifecycle: Lifecycle,
 }
 
+/// One entry of a thread's conversation: a stored message (a question and its answer), or a
+/// system turn.
+pub enum Turn<'a> {
+    Message(&'a Message),
+    System(&'a SystemTurn),
+}
+
 /// Which changes a thread takes (Freddy's thread states, held on every interface).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Lifecycle {
@@ -102,6 +109,17 @@ pub struct ThreadApi {
     pub visible_in_ui: bool,
     /// Freddy's `assistantId`, kept as given.
     pub assistant_id: Option<String>,
+    /// System messages of a conversation written over Freddy or LangGraph, in order among
+    /// the questions. The WebSocket protocol has no system messages and does not show them.
+    pub system_turns: Vec<SystemTurn>,
+}
+
+/// A system message, kept before the message at `position` (or after the last one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemTurn {
+    pub id: Uuid,
+    pub position: u32,
+    pub text: String,
 }
 
 impl Default for ThreadApi {
@@ -113,6 +131,7 @@ impl Default for ThreadApi {
             state_updated_at: None,
             visible_in_ui: true,
             assistant_id: None,
+            system_turns: Vec::new(),
         }
     }
 }
@@ -134,6 +153,33 @@ pub enum TitleSource {
 }
 
 impl Thread {
+    /// Its messages as the APIs with system messages show them: each stored message, with the
+    /// system turns kept before it, in order.
+    pub fn with_system_turns<'a>(
+        &'a self,
+        messages: &'a [Message],
+    ) -> impl Iterator<Item = Turn<'a>> + 'a {
+        let before = |position: usize| {
+            self.api
+                .system_turns
+                .iter()
+                .filter(move |turn| turn.position as usize == position)
+                .map(Turn::System)
+        };
+        let last = messages.len();
+        messages
+            .iter()
+            .enumerate()
+            .flat_map(move |(position, message)| before(position).chain([Turn::Message(message)]))
+            .chain(
+                self.api
+                    .system_turns
+                    .iter()
+                    .filter(move |turn| turn.position as usize >= last)
+                    .map(Turn::System),
+            )
+    }
+
     /// A new thread of `owner` in `org`, with no messages yet.
     pub fn new(
         id: Uuid,

@@ -79,8 +79,9 @@ fn parse_turn(item: &Value) -> Result<Turn> {
     match kind {
         "human" | "user" => Turn::human(&content, id),
         "ai" | "assistant" => Turn::ai(content, id),
+        "system" => Turn::system(&content, id),
         other => Err(Error::invalid(format!(
-            "only \"human\" and \"ai\" messages can be stored, got {other:?}"
+            "only \"human\", \"ai\" and \"system\" messages can be stored, got {other:?}"
         ))),
     }
 }

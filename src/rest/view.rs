@@ -6,7 +6,7 @@
 //! artifacts (SQL, dataset, data shape, chart) are under `values.analysis`, and values written
 //! over REST under their own keys.
 
-use crate::model::{Message, Thread, Timestamp};
+use crate::model::{Message, Thread, Timestamp, Turn};
 use crate::store::Store;
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
@@ -127,7 +127,15 @@ impl ThreadView {
 /// The state values of a thread with these messages.
 pub fn values_of(thread: &Thread, messages: &[Message]) -> Value {
     let mut turns = Vec::new();
-    for message in messages.iter().filter(|m| m.deleted_at.is_none()) {
+    for turn in thread.with_system_turns(messages) {
+        let message = match turn {
+            Turn::System(system) => {
+                turns.push(json!({"type": "system", "content": system.text, "id": system.id}));
+                continue;
+            }
+            Turn::Message(message) if message.deleted_at.is_none() => message,
+            Turn::Message(_) => continue,
+        };
         if !message.message.is_empty() {
             turns.push(json!({"type": "human", "content": message.message, "id": message.id}));
         }

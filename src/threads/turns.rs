@@ -5,7 +5,7 @@
 use super::rules;
 use crate::error::{Code, Error, Result};
 use crate::limits::MAX_PROMPT_CHARS;
-use crate::model::{Message, Thread, Timestamp, User};
+use crate::model::{Message, SystemTurn, Thread, Timestamp, User};
 use crate::services::Services;
 use crate::store::{abort, ThreadTxn, TxResult};
 use serde_json::{Map, Value};
@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// One turn to write.
 #[derive(Debug, Clone)]
 pub struct Turn {
-    human: bool,
+    kind: Kind,
     content: String,
     /// The client's id for the turn: a known one replaces that turn.
     id: Option<Uuid>,
@@ -24,7 +24,7 @@ impl Turn {
     /// A question, under the one prompt rule.
     pub fn human(content: &str, id: Option<Uuid>) -> Result<Turn> {
         Ok(Turn {
-            human: true,
+            kind: Kind::Human,
             content: rules::prompt(content)?,
             id,
         })
@@ -39,11 +39,30 @@ impl Turn {
             )));
         }
         Ok(Turn {
-            human: false,
+            kind: Kind::Ai,
             content,
             id,
         })
     }
+
+    /// A system message (an instruction of an imported conversation): kept in order, never
+    /// asked of the analyst.
+    pub fn system(content: &str, id: Option<Uuid>) -> Result<Turn> {
+        let text = rules::prompt(content)
+            .map_err(|err| Error::new(err.code, err.message.replace("prompt", "system message")))?;
+        Ok(Turn {
+            kind: Kind::System,
+            content: text,
+            id,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Human,
+    Ai,
+    System,
 }
 
 /// Turns to merge into a thread, and state values to set (each replacing the old value).
@@ -90,11 +109,15 @@ pub fn apply(
     now: Timestamp,
 ) -> TxResult<(), Error> {
     for turn in &write.turns {
+        if turn.kind == Kind::System {
+            write_system(thread, turn);
+            continue;
+        }
         let existing = match turn.id {
             Some(id) => find(tx, thread, id)?,
             None => None,
         };
-        match (existing, turn.human) {
+        match (existing, turn.kind == Kind::Human) {
             (Some((mut message, Side::Human)), true) => {
                 message.message = turn.content.clone();
                 message.updated_at = Some(now);
@@ -142,6 +165,19 @@ pub fn apply(
     Ok(())
 }
 
+/// A system turn replaces the one with its id, or is kept after the messages so far.
+fn write_system(thread: &mut Thread, turn: &Turn) {
+    let turns = &mut thread.api.system_turns;
+    match turn.id.and_then(|id| turns.iter_mut().find(|t| t.id == id)) {
+        Some(existing) => existing.text = turn.content.clone(),
+        None => turns.push(SystemTurn {
+            id: turn.id.unwrap_or_else(Uuid::new_v4),
+            position: thread.message_count,
+            text: turn.content.clone(),
+        }),
+    }
+}
+
 /// Replaces the content of an existing turn (a question's text, or an answer); refused while
 /// the analyst answers on the thread, and with `message_not_found` for an unknown turn.
 pub async fn edit_turn(
@@ -158,6 +194,12 @@ pub async fn edit_turn(
         rules::Change::Content,
         |tx, thread, now| {
             refuse_if_busy(services, thread_id)?;
+            if thread.api.system_turns.iter().any(|t| t.id == turn_id) {
+                let turn = Turn::system(content, Some(turn_id)).or_else(abort)?;
+                write_system(thread, &turn);
+                thread.api.state_updated_at = Some(now);
+                return Ok(());
+            }
             match shown(find(tx, thread, turn_id)?) {
                 Some((mut message, Side::Human)) => {
                     message.message = rules::prompt(content).or_else(abort)?;
@@ -204,6 +246,11 @@ pub async fn remove(
         |tx, thread, now| {
             refuse_if_busy(services, thread_id)?;
             match removal {
+                Removal::Turn(turn_id)
+                    if thread.api.system_turns.iter().any(|t| t.id == turn_id) =>
+                {
+                    thread.api.system_turns.retain(|t| t.id != turn_id);
+                }
                 Removal::Turn(turn_id) => match shown(find(tx, thread, turn_id)?) {
                     Some((mut message, side)) => {
                         match side {
@@ -216,6 +263,7 @@ pub async fn remove(
                     None => return abort(turn_not_found(thread_id, turn_id)),
                 },
                 Removal::All => {
+                    thread.api.system_turns.clear();
                     for position in 0..thread.message_count {
                         if let Some(mut message) = tx.message_at(thread_id, position)? {
                             if message.deleted_at.is_none() {

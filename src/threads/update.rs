@@ -163,8 +163,8 @@ pub async fn update(
     // Those who lost access leave first, so the change itself never reaches them.
     if before.shares != after.shares {
         services.publish(Event::AccessChanged {
-            before,
-            after: after.clone(),
+            before: Box::new(before),
+            after: Box::new(after.clone()),
         });
     }
     services.publish(Event::ThreadChanged {
