@@ -8,13 +8,12 @@
 use super::body::Body;
 use super::{ok, view, Request};
 use crate::error::{Error, Result};
-use crate::events::{Event, Subscriber, Watch};
 use crate::model::{Message, Step};
 use crate::pipeline::StepUpdate;
+use crate::threads::follow::{self, Progress};
 use crate::threads::{analyses, post};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::sync::Arc;
 use uuid::Uuid;
 use warp::Reply;
 
@@ -32,28 +31,11 @@ pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
             thread_id: thread(&body)?,
         };
     let stream = body.bool("stream")?.unwrap_or(false);
-    // Following the run starts when the question is stored, before the analyst speaks.
-    let (sender, progress) = mpsc::unbounded_channel();
-    let watch = Mutex::new(None);
-    let posted = post::post(request.services, &request.user, question, None, |posted| {
-        let follower = Arc::new(Follower {
-            thread_id: posted.thread.id,
-            message_id: posted.message.id,
-            sender,
-        });
-        *watch.lock().unwrap() = Some(request.services.events.watch(follower));
-        Ok(())
-    })
-    .await?;
-    let watch = watch
-        .into_inner()
-        .unwrap()
-        .expect("set once the question was stored");
+    let (posted, progress) = follow::post(request.services, &request.user, question).await?;
     let run = RunState {
         services: request.services.clone(),
         message: posted.message,
         progress,
-        _watch: watch,
     };
     if stream {
         Ok(events(run).into_response())
@@ -105,48 +87,18 @@ fn thread(body: &Body) -> Result<Option<Uuid>> {
     }
 }
 
-/// What a followed run sends: its steps, then its end.
-enum Progress {
-    Step(StepUpdate),
-    Finished,
-}
-
-/// Passes one message's analysis events on to the request following it.
-struct Follower {
-    thread_id: Uuid,
-    message_id: Uuid,
-    sender: mpsc::UnboundedSender<Progress>,
-}
-
-impl Subscriber for Follower {
-    fn deliver(&self, event: &Event) {
-        let progress = match event {
-            Event::AnalysisStep { update, .. } if update.message_id == self.message_id => {
-                Progress::Step(update.clone())
-            }
-            // A thread runs one analysis at a time, so its end is this message's.
-            Event::AnalysisFinished { thread, .. } if thread.id == self.thread_id => {
-                Progress::Finished
-            }
-            _ => return,
-        };
-        let _ = self.sender.send(progress);
-    }
-}
-
-/// A run being followed; the watch ends with it.
+/// A run being followed.
 struct RunState {
     services: Arc<crate::services::Services>,
     message: Message,
-    progress: mpsc::UnboundedReceiver<Progress>,
-    _watch: Watch,
+    progress: follow::Following,
 }
 
 impl RunState {
     /// Waits for the end of the run; returns the message as stored and the steps seen.
     async fn finish(mut self) -> Result<(Message, Vec<StepUpdate>)> {
         let mut steps = Vec::new();
-        while let Some(progress) = self.progress.recv().await {
+        while let Some(progress) = self.progress.next().await {
             match progress {
                 Progress::Step(update) => steps.push(update),
                 Progress::Finished => break,
@@ -178,7 +130,7 @@ fn events(run: RunState) -> impl Reply {
     let rest = futures_util::stream::unfold(Some((run, None)), |state| async move {
         let (mut run, mut last) = state?;
         loop {
-            match run.progress.recv().await {
+            match run.progress.next().await {
                 Some(Progress::Step(update)) => {
                     if let Some(delta) = summary_delta(&update) {
                         let event = sse("response.output_text.delta", json!({"delta": delta}));

@@ -17,12 +17,14 @@
 //! - `turns`: writing chat turns and state values (LangGraph's `add_messages` merge).
 //! - `update`: title, shares, a message's code, feedback, status and chart.
 //! - `delete`: delete (all or none), prune (what may be), TTL expiry.
-//! - `analyses`: the analyst's runs: bounded, tracked, cancelled on shutdown.
+//! - `analyses`: the analyst's runs: bounded, tracked, cancelled on shutdown or on request.
+//! - `follow`: following one analysis's steps and end, for faces that answer in the request.
 
 pub mod access;
 pub mod analyses;
 pub mod create;
 pub mod delete;
+pub mod follow;
 pub mod lifecycle;
 pub mod naming;
 pub mod post;
