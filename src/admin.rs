@@ -49,6 +49,10 @@ pub enum AdminCommand {
         name: String,
     },
     ListOrgs,
+    LinkSlackTeam {
+        team: String,
+        org: String,
+    },
     AddDataset {
         name: String,
         csv: Option<PathBuf>,
@@ -154,6 +158,23 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
         AdminCommand::AddOrg { name } => {
             let org = auth::create_org(store, &name).await?;
             Ok(format!("created organization {}\nid: {}", org.name, org.id))
+        }
+        AdminCommand::LinkSlackTeam { team, org } => {
+            let team = team.trim();
+            if team.is_empty() {
+                return Err(Error::invalid("give the Slack workspace's team id (T…)"));
+            }
+            let found = match uuid::Uuid::try_parse(&org) {
+                Ok(id) => store.org(id)?,
+                Err(_) => store.org_by_name(&org)?,
+            };
+            let org = found
+                .ok_or_else(|| Error::new(Code::OrgNotFound, format!("no organization {org:?}")))?;
+            store.link_slack_team(team, org.id).await?;
+            Ok(format!(
+                "Slack workspace {team} now answers in organization {}",
+                org.name
+            ))
         }
         AdminCommand::AddDataset {
             name,

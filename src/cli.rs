@@ -2,7 +2,7 @@
 
 use crate::admin::{self, AdminCommand};
 use crate::config::{
-    BenchCommand, Cli, Command, DatasetCommand, OrgCommand, TokenCommand, UserCommand,
+    BenchCommand, Cli, Command, DatasetCommand, OrgCommand, SlackCommand, TokenCommand, UserCommand,
 };
 use crate::datasets::{Datasets, QueryLimits};
 use crate::search::{HashedNgrams, Search, DEFAULT_DIM};
@@ -35,6 +35,9 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
         Command::Token(TokenCommand::Revoke { id }) => AdminCommand::RevokeToken { id },
         Command::Org(OrgCommand::Add { name }) => AdminCommand::AddOrg { name },
         Command::Org(OrgCommand::List) => AdminCommand::ListOrgs,
+        Command::Slack(SlackCommand::Link { team, org }) => {
+            AdminCommand::LinkSlackTeam { team, org }
+        }
         Command::Dataset(DatasetCommand::Add {
             name,
             csv,

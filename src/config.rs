@@ -37,6 +37,9 @@ pub enum Command {
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Connect Slack workspaces to organizations.
+    #[command(subcommand)]
+    Slack(SlackCommand),
     /// Manage datasets the analyst can query.
     #[command(subcommand)]
     Dataset(DatasetCommand),
@@ -114,6 +117,16 @@ pub struct ServeArgs {
     /// HTTP connections served at once; more wait in the listen backlog.
     #[arg(long, default_value_t = 1024, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// The Slack app's signing secret (its Basic Information page); with the bot token, makes
+    /// this server the backend of a Slack AI app at POST /slack/events.
+    #[arg(long, env = "SKEIN_SLACK_SIGNING_SECRET", hide_env_values = true)]
+    pub slack_signing_secret: Option<String>,
+    /// The Slack app's bot token (xoxb-…).
+    #[arg(long, env = "SKEIN_SLACK_BOT_TOKEN", hide_env_values = true)]
+    pub slack_bot_token: Option<String>,
+    /// Slack's Web API (tests point it at a local fake).
+    #[arg(long, env = "SKEIN_SLACK_API_BASE_URL", default_value = crate::slack::DEFAULT_API_BASE)]
+    pub slack_api_base_url: String,
     /// WebSocket connections open at once; more are refused with 429.
     #[arg(long, default_value_t = 10_000, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_websockets: u32,
@@ -126,6 +139,21 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The Slack app's settings: both secrets, or neither.
+    pub fn slack(&self) -> Result<Option<crate::slack::SlackConfig>, String> {
+        match (&self.slack_signing_secret, &self.slack_bot_token) {
+            (Some(secret), Some(token)) if !secret.is_empty() && !token.is_empty() => {
+                Ok(Some(crate::slack::SlackConfig {
+                    signing_secret: secret.clone(),
+                    bot_token: token.clone(),
+                    api_base: self.slack_api_base_url.clone(),
+                }))
+            }
+            (None, None) => Ok(None),
+            _ => Err("a Slack app needs both --slack-signing-secret and --slack-bot-token (or SKEIN_SLACK_SIGNING_SECRET and SKEIN_SLACK_BOT_TOKEN)".into()),
+        }
+    }
+
     pub fn connection_limits(&self) -> crate::listener::ConnectionLimits {
         crate::listener::ConnectionLimits {
             max_connections: self.max_connections as usize,
@@ -303,4 +331,18 @@ pub enum OrgCommand {
     Add { name: String },
     /// List organizations.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlackCommand {
+    /// Answer a Slack workspace's assistant threads in an organization (its users become
+    /// users of that org on first contact).
+    Link {
+        /// The workspace's team id (T…).
+        #[arg(long)]
+        team: String,
+        /// The organization's name or id.
+        #[arg(long)]
+        org: String,
+    },
 }

@@ -25,8 +25,10 @@ pub fn routes(
     services: Arc<Services>,
     open_connections: mpsc::Sender<()>,
     websocket_slots: Arc<tokio::sync::Semaphore>,
+    slack: Option<Arc<crate::slack::Slack>>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let rest = crate::rest::routes(services.clone());
+    let slack = crate::slack::routes(slack);
     let freddy = crate::freddy::routes(services.clone());
     let with_services = {
         let services = services.clone();
@@ -97,6 +99,7 @@ pub fn routes(
         .or(index)
         .or(assets)
         .or(freddy)
+        .or(slack)
         .or(rest)
         .recover(rejection_reply)
         .with(warp::reply::with::headers(security_headers()))

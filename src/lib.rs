@@ -16,6 +16,7 @@
 //! | `rest`     | face: the LangGraph-compatible REST threads API, one file per route  |
 //! | `freddy`   | face: Aitronos Freddy's `/v1/threads` API (seed 003), one file per   |
 //! |            | route                                                                |
+//! | `slack`    | face: Slack assistant threads (seed 001): events in, answers out     |
 //! | `request_body` | reading a REST request's body under the size limit               |
 //! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
 //! | `pipeline` | the analyst's steps: planner, SQL, repairs, narratives               |
@@ -75,6 +76,7 @@ pub mod runs;
 pub mod search;
 pub mod server;
 pub mod services;
+pub mod slack;
 pub mod store;
 pub mod threads;
 pub mod ws;

@@ -93,9 +93,16 @@ pub async fn run(
         stop.clone(),
     ));
     let (open_connections, mut all_closed) = mpsc::channel::<()>(1);
+    // The backend of a Slack AI app, when configured: events in, answers out.
+    let slack = args
+        .slack()?
+        .map(|config| crate::slack::Slack::new(services.clone(), &config));
+    let slack_worker = slack
+        .clone()
+        .map(|slack| tokio::spawn(slack.run(stop.clone())));
     let limits = args.connection_limits().fit_to_descriptors();
     let websocket_slots = Arc::new(tokio::sync::Semaphore::new(limits.max_websockets));
-    let routes = crate::http::routes(services.clone(), open_connections, websocket_slots);
+    let routes = crate::http::routes(services.clone(), open_connections, websocket_slots, slack);
 
     {
         let mut out = std::io::stdout().lock();
@@ -134,6 +141,7 @@ pub async fn run(
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv()).await;
     for task in [
         Some(store_repair),
+        slack_worker,
         Some(indexer),
         Some(vector_filler),
         Some(ttl_sweeper),

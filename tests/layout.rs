@@ -74,7 +74,7 @@ fn top_level_modules_depend_on_each_other_one_way() {
 #[test]
 fn the_core_knows_no_face_and_faces_do_not_reach_into_each_other() {
     let deps = dependencies();
-    let faces = ["ws", "rest", "freddy"];
+    let faces = ["ws", "rest", "freddy", "slack"];
     for face in faces.iter().chain(&["http"]) {
         assert!(!reaches(&deps, "threads", face), "threads reaches {face}");
     }

@@ -96,18 +96,7 @@ pub fn messages_json(thread: &Thread, messages: &[Message]) -> Vec<(Uuid, Value)
 
 /// What an answer computed, for its message's metadata.
 pub fn computed(message: &Message) -> Value {
-    let rows = message
-        .analysis
-        .as_ref()
-        .and_then(|analysis| {
-            analysis
-                .steps
-                .iter()
-                .find(|record| record.step == crate::model::Step::FetchingData)
-        })
-        .and_then(|record| record.fields.0.get("data"))
-        .and_then(Value::as_array)
-        .map(|rows| rows.iter().take(SAMPLE_ROWS).cloned().collect::<Vec<_>>());
+    let rows = message.result_rows(SAMPLE_ROWS);
     json!({
         "sql": message.code,
         "datasetId": message.dataset_id,

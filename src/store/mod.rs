@@ -20,6 +20,7 @@
 //! | `datasets`       | dataset id                  | [`Dataset`]                |
 //! | `vectors`        | model tag ++ message id     | [`StoredVector`] (derived) |
 //! | `vector_models`  | embedding model id          | [`VectorModel`] (derived)  |
+//! | `slack_*`        | see `slack.rs`              | the Slack face's mappings  |
 //!
 //! Every write runs in one sled transaction that also takes the next value of `seq`; thread
 //! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
@@ -53,12 +54,14 @@ mod codec;
 mod datasets;
 mod migrate;
 mod repair;
+mod slack;
 mod threads;
 mod vectors;
 
 pub use accounts::AccountError;
 pub use datasets::DatasetExists;
 pub use repair::FaultReport;
+pub use slack::InboxEvent;
 
 pub use threads::ThreadTxn;
 pub use vectors::{StoredVector, VectorModel};
@@ -156,6 +159,11 @@ struct Trees {
     datasets: sled::Tree,
     vectors: sled::Tree,
     vector_models: sled::Tree,
+    slack_teams: sled::Tree,
+    slack_users: sled::Tree,
+    slack_threads: sled::Tree,
+    slack_events: sled::Tree,
+    slack_inbox: sled::Tree,
 }
 
 impl Trees {
@@ -192,6 +200,11 @@ impl Trees {
             datasets: tree("datasets")?,
             vectors: tree("vectors")?,
             vector_models: tree("vector_models")?,
+            slack_teams: tree("slack_teams")?,
+            slack_users: tree("slack_users")?,
+            slack_threads: tree("slack_threads")?,
+            slack_events: tree("slack_events")?,
+            slack_inbox: tree("slack_inbox")?,
             db,
         })
     }

@@ -12,12 +12,13 @@ from langgraph_sdk import get_sync_client
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, extra=()):
         self.dir = tempfile.mkdtemp(prefix="skein-sdk-")
         binary = os.environ.get("SKEIN_BIN", "target/debug/skein")
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.process = subprocess.Popen(
-            [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "data")],
+            [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "data"),
+             *extra],
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
