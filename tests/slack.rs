@@ -157,28 +157,43 @@ async fn a_question_asked_in_slack_is_answered_there_and_is_a_skein_thread() {
         question("D1", "1700.1", "1700.2", "total revenue by region"),
     );
     deliver(&server, &asked).await;
-    let posted = fake.wait_for("chat.postMessage", 2).await;
-    let answer = &posted[1];
-    assert_eq!(
-        (answer["channel"].as_str(), answer["thread_ts"].as_str()),
-        (Some("D1"), Some("1700.1"))
+    fake.wait_for("chat.stopStream", 1).await;
+    // Streamed into the thread: the steps as task updates, then the summary, the SQL and rows,
+    // every call on the stream naming the ts Slack gave it.
+    let streams = fake.streams();
+    let stream = &streams[0];
+    assert_eq!(stream.thread_ts, "1700.1");
+    assert!(
+        !stream.used.is_empty() && stream.used.iter().all(|ts| *ts == stream.ts),
+        "{:?}",
+        stream.used
     );
-    let text = answer["markdown_text"].as_str().unwrap();
+    assert!(stream.stopped);
+    let steps: Vec<&str> = stream
+        .tasks
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert!(steps.contains(&"fetchingData"), "{steps:?}");
+    assert!(stream.tasks.iter().any(|t| t["status"] == "complete"));
+    let text = &stream.text;
     assert!(
         text.contains("```") && text.to_lowercase().contains("select"),
         "{text}"
     );
     assert!(text.contains("| region"), "a table of the rows: {text}");
+    assert_eq!(
+        fake.calls_of("chat.postMessage").len(),
+        1,
+        "only the greeting is posted whole"
+    );
     let title = fake.wait_for("assistant.threads.setTitle", 1).await;
     assert_eq!(title[0]["thread_ts"], "1700.1");
 
     // The call sequence: the status follows the steps, is cleared after the answer, then the
     // title is set.
     let methods: Vec<String> = fake.calls().into_iter().map(|(m, _)| m).collect();
-    let answer_at = methods
-        .iter()
-        .rposition(|m| m == "chat.postMessage")
-        .unwrap();
+    let answer_at = methods.iter().position(|m| m == "chat.stopStream").unwrap();
     let statuses = fake.calls_of("assistant.threads.setStatus");
     assert!(statuses.len() >= 3, "{statuses:?}");
     assert!(statuses.iter().all(|s| s["thread_ts"] == "1700.1"));
@@ -231,7 +246,7 @@ async fn a_question_asked_in_slack_is_answered_there_and_is_a_skein_thread() {
     fake.wait_for("auth.test", 2).await;
     deliver(&server, &asked).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(fake.calls_of("chat.postMessage").len(), 2);
+    assert_eq!(fake.streams().len(), 1);
 }
 
 #[tokio::test]
@@ -270,9 +285,13 @@ async fn acknowledged_at_once_and_handled_after_kill_9() {
     let args = slack_args(&fake);
     server.reconfigure(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     server.restart();
-    let posted = fake.wait_for("chat.postMessage", 1).await;
-    assert_eq!(posted[0]["thread_ts"], "1700.1");
-    assert!(!posted[0]["markdown_text"].as_str().unwrap().is_empty());
+    fake.wait_for("chat.stopStream", 1).await;
+    // The stream the killed server started was never stopped (Slack expires it); the new one was.
+    let streams = fake.streams();
+    let stream = streams.last().unwrap();
+    assert!(stream.stopped);
+    assert_eq!(stream.thread_ts, "1700.1");
+    assert!(!stream.text.is_empty());
     let deadline = std::time::Instant::now() + common::PATIENCE;
     while fake.calls_of("assistant.threads.setStatus").last().unwrap()["status"] != "" {
         assert!(
@@ -301,6 +320,16 @@ async fn slack_refusals_and_rate_limits_are_survived() {
         posted[0], posted[1],
         "the greeting is sent again after Retry-After"
     );
+    fake.wait_for("assistant.threads.setSuggestedPrompts", 1)
+        .await;
+
+    // A stream that broke off (expired) is rewritten whole with chat.update on its ts.
+    fake.script(
+        "chat.appendStream",
+        [fake_slack::Scripted::Json(
+            json!({"ok": false, "error": "message_not_in_streaming_state"}),
+        )],
+    );
     deliver(
         &server,
         &envelope(
@@ -309,6 +338,44 @@ async fn slack_refusals_and_rate_limits_are_survived() {
         ),
     )
     .await;
-    fake.wait_for("chat.postMessage", 3).await;
-    assert!(server.log().contains("invalid_thread_ts"));
+    let updated = fake.wait_for("chat.update", 1).await;
+    assert_eq!(updated[0]["ts"], fake.streams()[0].ts.as_str());
+    let whole = updated[0]["markdown_text"].as_str().unwrap();
+    assert!(
+        whole.contains("```") && whole.contains("| region"),
+        "{whole}"
+    );
+    assert!(fake.calls_of("chat.stopStream").is_empty());
+
+    // Where Slack will not stream at all, the answer is posted whole.
+    fake.script(
+        "chat.startStream",
+        [fake_slack::Scripted::Json(
+            json!({"ok": false, "error": "channel_type_not_supported"}),
+        )],
+    );
+    deliver(
+        &server,
+        &envelope(
+            "Ev3",
+            question("D3", "1700.1", "1700.3", "average revenue by region"),
+        ),
+    )
+    .await;
+    let posted = fake.wait_for("chat.postMessage", 3).await;
+    let whole = posted[2]["markdown_text"].as_str().unwrap();
+    assert!(whole.contains("```"), "{whole}");
+    assert_eq!(posted[2]["thread_ts"], "1700.1");
+    let statuses = fake.calls_of("assistant.threads.setStatus");
+    assert_eq!(
+        statuses.last().unwrap()["status"],
+        "",
+        "the status is cleared"
+    );
+    // Slack's refusals are logged with the method.
+    let log = server.log();
+    assert!(
+        log.contains("invalid_thread_ts") && log.contains("setSuggestedPrompts"),
+        "{log}"
+    );
 }

@@ -1,8 +1,9 @@
 //! Answering in Slack: `assistant.threads.setStatus` follows the analyst's steps while it works,
-//! then the answer goes into the thread (the summary, the SQL in a code block, the first rows
-//! as a table) and the thread is titled after its first answer. The status is cleared however
+//! the answer is streamed into the thread (`stream`: the steps, the summary, then the SQL in a
+//! code block and the first rows as a table) and the thread is titled after its first answer. The status is cleared however
 //! the run ends: a stuck "is thinking…" is the most reported fault of Slack AI apps.
 
+use super::stream::AnswerStream;
 use super::Slack;
 use crate::model::{Message, Progress as StepProgress, Step, User};
 use crate::threads::follow::{self, Progress};
@@ -33,21 +34,28 @@ pub async fn ask(
         dataset_id: None,
         thread_id: Some(thread_id),
     };
+    let mut stream = AnswerStream::new(slack, channel, thread_ts);
     let reply = match follow::post(&slack.services, user, question).await {
         Err(refused) => refused.message,
         Ok((posted, mut following)) => {
-            let mut working_on = None;
+            let mut last = None;
             while let Some(progress) = following.next().await {
-                match progress {
-                    Progress::Step(update) if update.progress == StepProgress::InProgress => {
-                        if working_on != Some(update.step) {
-                            working_on = Some(update.step);
-                            status(slack, channel, thread_ts, loading_message(update.step)).await;
-                        }
-                    }
-                    Progress::Step(_) => {}
-                    Progress::Finished => break,
+                let Progress::Step(update) = progress else {
+                    break;
+                };
+                if let Some(delta) = summary_delta(&update) {
+                    stream.text(delta).await;
+                    continue;
                 }
+                if last == Some((update.step, update.progress)) {
+                    continue;
+                }
+                last = Some((update.step, update.progress));
+                let title = loading_message(update.step);
+                if update.progress == StepProgress::InProgress {
+                    status(slack, channel, thread_ts, title).await;
+                }
+                stream.step(update.step, update.progress, title).await;
             }
             match slack.services.store.message_by_id(posted.message.id) {
                 Ok(Some(message)) => render(&message),
@@ -55,16 +63,20 @@ pub async fn ask(
             }
         }
     };
-    let posted = call(
-        slack,
-        "chat.postMessage",
-        json!({"channel": channel, "thread_ts": thread_ts, "markdown_text": reply}),
-    )
-    .await;
+    let delivered = stream.finish(&reply).await;
     status(slack, channel, thread_ts, "").await;
-    if posted.is_some() {
+    if delivered {
         title(slack, channel, thread_ts, thread_id).await;
     }
+}
+
+/// A piece of the summary as the analyst writes it.
+fn summary_delta(update: &crate::pipeline::StepUpdate) -> Option<&str> {
+    update
+        .fields
+        .get("data_summary_chunk")
+        .and_then(Value::as_str)
+        .filter(|_| update.step == Step::GeneratingDataSummary)
 }
 
 /// After the thread's first answer, Slack's title becomes ours.

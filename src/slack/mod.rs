@@ -7,14 +7,16 @@
 //!   durably (de-duplicated on `event_id`) and acknowledge at once.
 //! - `process`: the worker that handles kept events in order: threads started, context
 //!   changes, questions, title changes; Slack users and threads mapped to Skein's.
-//! - `answer`: following the analyst while it works (`assistant.threads.setStatus`), then the
-//!   answer in the thread and its title.
+//! - `answer`: following the analyst while it works (`assistant.threads.setStatus`), the
+//!   answer in the thread and its title; `stream`: the answer streamed as it is written, with
+//!   fallbacks when Slack will not stream.
 //! - `web_api`: calls to Slack's Web API.
 
 mod answer;
 mod inbound;
 mod process;
 pub mod signature;
+mod stream;
 mod web_api;
 
 use crate::services::Services;

@@ -18,10 +18,22 @@ pub enum Scripted {
     RateLimited(u64),
 }
 
+/// One streamed answer: where it went, the `ts` Slack gave it and the `ts` each later call
+/// named, its text and its step updates.
+pub struct Stream {
+    pub thread_ts: String,
+    pub ts: String,
+    pub used: Vec<String>,
+    pub text: String,
+    pub tasks: Vec<Value>,
+    pub stopped: bool,
+}
+
 #[derive(Clone, Default)]
 pub struct FakeSlack {
     pub base_url: String,
     calls: Arc<Mutex<Vec<(String, Value)>>>,
+    answers: Arc<Mutex<Vec<Value>>>,
     scripted: Arc<Mutex<HashMap<String, VecDeque<Scripted>>>>,
 }
 
@@ -61,7 +73,12 @@ impl FakeSlack {
                         Some(Scripted::Json(answer)) => ("200 OK", String::new(), answer),
                         None => ("200 OK", String::new(), fake.answer(&method, &body)),
                     };
-                    fake.calls.lock().unwrap().push((method, body));
+                    {
+                        // One lock order for both, so calls and answers stay paired.
+                        let mut calls = fake.calls.lock().unwrap();
+                        calls.push((method, body));
+                        fake.answers.lock().unwrap().push(answer.clone());
+                    }
                     let text = answer.to_string();
                     let reply = format!(
                         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{text}",
@@ -85,8 +102,13 @@ impl FakeSlack {
             "users.info" => {
                 json!({"ok": true, "user": {"id": body["user"], "real_name": "Slack Person"}})
             }
-            "chat.postMessage" => json!({"ok": true, "channel": body["channel"],
-                "ts": format!("1800000000.{n:06}"), "message": {"text": body["markdown_text"]}}),
+            "chat.postMessage" | "chat.startStream" => {
+                json!({"ok": true, "channel": body["channel"],
+                "ts": format!("1800000000.{n:06}"), "message": {"text": body["markdown_text"]}})
+            }
+            "chat.appendStream" | "chat.stopStream" | "chat.update" => {
+                json!({"ok": true, "channel": body["channel"], "ts": body["ts"]})
+            }
             _ => json!({"ok": true}),
         }
     }
@@ -112,6 +134,42 @@ impl FakeSlack {
             .filter(|(m, _)| m == method)
             .map(|(_, body)| body)
             .collect()
+    }
+
+    /// The answers streamed so far, in order (streams in tests run one at a time).
+    pub fn streams(&self) -> Vec<Stream> {
+        let mut streams: Vec<Stream> = Vec::new();
+        let answers = self.answers.lock().unwrap().clone();
+        for ((method, body), answer) in self.calls().into_iter().zip(answers) {
+            let chunks = body["chunks"].as_array().cloned().unwrap_or_default();
+            let text: String = chunks
+                .iter()
+                .filter(|c| c["type"] == "markdown_text")
+                .filter_map(|c| c["text"].as_str())
+                .collect();
+            let tasks = chunks.into_iter().filter(|c| c["type"] == "task_update");
+            match method.as_str() {
+                "chat.startStream" => streams.push(Stream {
+                    thread_ts: body["thread_ts"].as_str().unwrap_or_default().into(),
+                    ts: answer["ts"].as_str().unwrap_or_default().into(),
+                    used: Vec::new(),
+                    text,
+                    tasks: tasks.collect(),
+                    stopped: false,
+                }),
+                "chat.appendStream" | "chat.stopStream" => {
+                    let stream = streams.last_mut().expect("a started stream");
+                    stream
+                        .used
+                        .push(body["ts"].as_str().unwrap_or_default().into());
+                    stream.text.push_str(&text);
+                    stream.tasks.extend(tasks);
+                    stream.stopped |= method == "chat.stopStream";
+                }
+                _ => {}
+            }
+        }
+        streams
     }
 
     /// Waits until `method` was called `count` times (within the tests' patience).
