@@ -112,9 +112,33 @@ async fn only_signed_requests_are_taken() {
     assert_eq!(sent.status(), 401);
     let unsigned = http.post(&url).body(raw).send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
+    // Rate-limit notices and events of a workspace not linked to an org are acknowledged, and
+    // change nothing.
+    let limited = json!({"token": "t", "type": "app_rate_limited", "team_id": "T1",
+                         "minute_rate_limited": 1_800_000_000, "api_app_id": "A1"});
+    assert_eq!(deliver_at(&server, &limited, 0).await.0, 200);
+    let mut elsewhere = envelope("EvT9", question("D9", "1700.1", "1700.2", "total revenue"));
+    elsewhere["team_id"] = json!("T9");
+    assert_eq!(deliver_at(&server, &elsewhere, 0).await.0, 200);
     // Nothing was handled: Slack heard nothing beyond the start-up auth.test.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
+    let log = server.log();
+    assert!(log.contains("not linked"), "{log}");
+    // The secrets appear in no log and no help text.
+    assert!(!log.contains(SECRET) && !log.contains("xoxb-test"), "{log}");
+    let help = std::process::Command::new(common::binary())
+        .args(["serve", "--help"])
+        .env("SKEIN_SLACK_SIGNING_SECRET", SECRET)
+        .env("SKEIN_SLACK_BOT_TOKEN", "xoxb-test")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--slack-signing-secret"), "{help}");
+    assert!(
+        !help.contains(SECRET) && !help.contains("xoxb-test"),
+        "{help}"
+    );
     // Without a Slack configuration the endpoint does not exist.
     let plain = TestServer::start();
     let status = http
@@ -152,11 +176,30 @@ async fn a_question_asked_in_slack_is_answered_there_and_is_a_skein_thread() {
         "{prompts:?}"
     );
 
+    // A watcher of the Slack thread in Skein sees the question and the analyst's steps live.
+    let listed = watcher.expect("/threads/list", "updateThreadsList").await;
+    let thread_id = listed["payload"][0]["id"].as_str().unwrap().to_string();
+    let mut thread_watcher = Client::connect(&server, &admin).await;
+    thread_watcher
+        .ok("/threads/get", json!({"id": thread_id}))
+        .await;
+    // Slack's context changes are kept with the thread.
+    let mut context = started("D1", "1700.1");
+    context["type"] = json!("assistant_thread_context_changed");
+    context["assistant_thread"]["context"]["channel_id"] = json!("C42");
+    deliver(&server, &envelope("EvCtx", context)).await;
+
     let asked = envelope(
         "Ev2",
         question("D1", "1700.1", "1700.2", "total revenue by region"),
     );
     deliver(&server, &asked).await;
+    thread_watcher
+        .take(|m| m.to_string().contains("total revenue by region"))
+        .await;
+    thread_watcher
+        .take(|m| m["event"] == "fetchingData" || m.to_string().contains("fetchingData"))
+        .await;
     fake.wait_for("chat.stopStream", 1).await;
     // Streamed into the thread: the steps as task updates, then the summary, the SQL and rows,
     // every call on the stream naming the ts Slack gave it.
@@ -205,8 +248,6 @@ async fn a_question_asked_in_slack_is_answered_there_and_is_a_skein_thread() {
     assert_eq!(methods[answer_at + 2], "assistant.threads.setTitle");
 
     // One Skein thread, owned by the Slack user (named from users.info), live and searchable.
-    let listed = watcher.expect("/threads/list", "updateThreadsList").await;
-    let thread_id = listed["payload"][0]["id"].as_str().unwrap().to_string();
     search_until(&mut watcher, "revenue region", |r| {
         has_thread(r, &thread_id)
     })
@@ -215,6 +256,23 @@ async fn a_question_asked_in_slack_is_answered_there_and_is_a_skein_thread() {
     let thread = &state["payload"][0];
     assert_eq!(thread["messages"].as_array().unwrap().len(), 1);
     assert_eq!(thread["messages"][0]["sent_by_name"], "Slack Person");
+    let langgraph: Value = reqwest::Client::new()
+        .get(format!("http://{}/threads/{thread_id}", server.addr))
+        .header("x-api-key", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        langgraph["metadata"]["slack_context"]["channel_id"], "C42",
+        "{langgraph}"
+    );
+    assert_eq!(
+        langgraph["metadata"]["slack"]["thread_ts"], "1700.1",
+        "{langgraph}"
+    );
 
     // Echoes of the bot's own messages, other subtypes and retries change nothing.
     let calls = fake.calls().len();
