@@ -96,7 +96,9 @@ pub async fn search(
                 let search = search.clone();
                 let prompts = prompts.clone();
                 std::thread::spawn(move || {
+                    // Timers too: the vector leg waits for its query's embedding with a timeout.
                     let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
                         .build()
                         .expect("runtime");
                     let mut latencies = Vec::new();

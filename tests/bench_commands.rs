@@ -1,0 +1,44 @@
+//! The documented benchmark commands run to the end (people run Skein to benchmark search):
+//! a short `skein bench search` over every leg.
+
+mod common;
+
+#[test]
+fn bench_search_runs_every_leg() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cranfield");
+    let out = std::process::Command::new(common::binary())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "bench",
+            "search",
+            "--messages",
+            "1500",
+            "--threads",
+            "2",
+            "--seconds",
+            "1",
+            "--corpus",
+        ])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "bench search failed:\n{stdout}\n{stderr}"
+    );
+    for leg in ["bm25", "vector", "hybrid"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(leg))
+            .unwrap_or_else(|| panic!("no {leg} line:\n{stdout}"));
+        // Every query answered: "(N queries, 0 errors)" with N > 0.
+        assert!(
+            line.contains(" 0 errors)") && !line.contains("(0 queries"),
+            "{line}"
+        );
+    }
+}
