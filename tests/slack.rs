@@ -62,6 +62,23 @@ async fn deliver(server: &TestServer, body: &Value) {
     assert_eq!(status, 200, "{reply}");
 }
 
+/// Waits until the latest `setStatus` cleared the status.
+async fn status_cleared(fake: &FakeSlack) {
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while fake
+        .calls_of("assistant.threads.setStatus")
+        .last()
+        .map(|s| s["status"].clone())
+        != Some(json!(""))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the status was never cleared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn envelope(event_id: &str, event: Value) -> Value {
     json!({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": event_id,
            "event_time": 1_800_000_000, "event": event})
@@ -121,7 +138,14 @@ async fn only_signed_requests_are_taken() {
     elsewhere["team_id"] = json!("T9");
     assert_eq!(deliver_at(&server, &elsewhere, 0).await.0, 200);
     // Nothing was handled: Slack heard nothing beyond the start-up auth.test.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !server.log().contains("not linked") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unlinked team's event was not seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
     let log = server.log();
     assert!(log.contains("not linked"), "{log}");
@@ -336,6 +360,26 @@ async fn acknowledged_at_once_and_handled_after_kill_9() {
     }
     assert!(fake.calls_of("chat.postMessage").is_empty());
     assert!(!fake.calls_of("assistant.threads.setStatus").is_empty());
+    // Another conversation goes ahead meanwhile (its query runs; the model writes its words):
+    // one slow answer holds up no one else.
+    let other = envelope(
+        "EvOther",
+        question("D5", "1700.1", "1700.2", "total revenue by region"),
+    );
+    deliver(&server, &other).await;
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !fake.calls().iter().any(|(method, body)| {
+        method == "chat.appendStream"
+            && body["channel"] == "D5"
+            && body.to_string().contains("fetchingData")
+            && body.to_string().contains("complete")
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other conversation waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     // Killed before it answered; after the restart (without the model) the event is handled
     // again: the analyst says what it cannot answer, and the status is cleared.
@@ -343,21 +387,16 @@ async fn acknowledged_at_once_and_handled_after_kill_9() {
     let args = slack_args(&fake);
     server.reconfigure(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     server.restart();
-    fake.wait_for("chat.stopStream", 1).await;
-    // The stream the killed server started was never stopped (Slack expires it); the new one was.
+    fake.wait_for("chat.stopStream", 2).await;
+    // Both conversations are answered after the restart. The streams the killed server started
+    // were never stopped (Slack expires them); the new ones were.
     let streams = fake.streams();
-    let stream = streams.last().unwrap();
-    assert!(stream.stopped);
-    assert_eq!(stream.thread_ts, "1700.1");
-    assert!(!stream.text.is_empty());
-    let deadline = std::time::Instant::now() + common::PATIENCE;
-    while fake.calls_of("assistant.threads.setStatus").last().unwrap()["status"] != "" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the status was never cleared"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    assert_eq!(streams.iter().filter(|s| s.stopped).count(), 2);
+    assert!(streams
+        .iter()
+        .filter(|s| s.stopped)
+        .all(|s| s.thread_ts == "1700.1" && !s.text.is_empty()));
+    status_cleared(&fake).await;
 }
 
 #[tokio::test]
@@ -424,12 +463,7 @@ async fn slack_refusals_and_rate_limits_are_survived() {
     let whole = posted[2]["markdown_text"].as_str().unwrap();
     assert!(whole.contains("```"), "{whole}");
     assert_eq!(posted[2]["thread_ts"], "1700.1");
-    let statuses = fake.calls_of("assistant.threads.setStatus");
-    assert_eq!(
-        statuses.last().unwrap()["status"],
-        "",
-        "the status is cleared"
-    );
+    status_cleared(&fake).await;
     // Slack's refusals are logged with the method.
     let log = server.log();
     assert!(

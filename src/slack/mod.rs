@@ -73,8 +73,10 @@ pub struct Slack {
     signing_secret: String,
     web: web_api::WebApi,
     bot: OnceLock<Bot>,
-    /// Woken when an event is kept.
+    /// Woken when an event is kept, or one is handled.
     wake: tokio::sync::Notify,
+    /// The conversations whose events are being handled now.
+    in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Slack {
@@ -85,10 +87,11 @@ impl Slack {
             web: web_api::WebApi::new(&config.api_base, &config.bot_token),
             bot: OnceLock::new(),
             wake: tokio::sync::Notify::new(),
+            in_flight: Default::default(),
         })
     }
 
-    /// Handles kept events until `stop`: those left from before a restart first.
+    /// Handles kept events until `stop`, those left from before a restart first.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         match self.web.call("auth.test", &serde_json::json!({})).await {
             Ok(me) => {
@@ -103,7 +106,7 @@ impl Slack {
             }
         }
         loop {
-            process::drain(&self).await;
+            process::drain(&self);
             let cutoff = chrono::Utc::now().timestamp_millis() - KEEP_EVENT_IDS.as_millis() as i64;
             if let Err(err) = self.services.store.prune_slack_events(cutoff.max(0) as u64) {
                 tracing::warn!(error = %err, "could not prune old Slack event ids");

@@ -1,11 +1,14 @@
-//! The worker's side: kept events handled in the order they came, each marked done once
-//! handled (so one acknowledged before a crash is handled after the restart, and once).
+//! The worker's side: kept events handled in the order they came within each conversation,
+//! each marked done once handled (so one acknowledged before a crash is handled after the
+//! restart, and once).
 
 use super::{answer, Slack};
 use crate::auth::{self, NewUser};
 use crate::model::{ColumnRole, Dataset, User};
 use crate::threads::create::{self, NewThread, Settings};
 use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
 use uuid::Uuid;
 
 const GREETING: &str =
@@ -13,8 +16,9 @@ const GREETING: &str =
 /// Suggested prompts Slack shows at most.
 const MAX_PROMPTS: usize = 4;
 
-/// Handles every kept event.
-pub async fn drain(slack: &Slack) {
+/// Starts handling the kept events: each conversation's one after another, in the order they
+/// came, and different conversations' at once, so one slow answer holds up no one else.
+pub fn drain(slack: &Arc<Slack>) {
     let events = match slack.services.store.slack_inbox() {
         Ok(events) => events,
         Err(err) => {
@@ -22,16 +26,53 @@ pub async fn drain(slack: &Slack) {
             return;
         }
     };
+    let mut seen = HashSet::new();
     for event in events {
-        if let Err(err) = handle(slack, &event.body).await {
-            tracing::error!(error = %err, "a Slack event could not be handled");
+        let key = conversation(&event.body);
+        // An earlier event of this conversation is handled first.
+        if !seen.insert(key.clone()) || !slack.in_flight.lock().unwrap().insert(key.clone()) {
+            continue;
         }
-        if let Err(err) = slack.services.store.slack_event_done(&event).await {
-            // Left in the inbox: handled again once storage works.
-            tracing::error!(error = %err, "could not mark a Slack event handled");
-            return;
-        }
+        let slack = slack.clone();
+        tokio::spawn(async move {
+            if let Err(err) = handle(&slack, &event.body).await {
+                tracing::error!(error = %err, "a Slack event could not be handled");
+            }
+            if let Err(err) = slack.services.store.slack_event_done(&event).await {
+                // Left in the inbox: handled again once storage works.
+                tracing::error!(error = %err, "could not mark a Slack event handled");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            slack.in_flight.lock().unwrap().remove(&key);
+            slack.wake.notify_one();
+        });
     }
+}
+
+/// The conversation an event belongs to: workspace, channel and thread.
+fn conversation(body: &[u8]) -> String {
+    let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
+        return String::new();
+    };
+    let event = &envelope["event"];
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
+    let (channel, ts) = if event["assistant_thread"]["channel_id"].is_string() {
+        let thread = &event["assistant_thread"];
+        (text(&thread["channel_id"]), text(&thread["thread_ts"]))
+    } else {
+        let message = if event["subtype"] == "message_changed" {
+            &event["message"]
+        } else {
+            event
+        };
+        let ts = if message["thread_ts"].is_string() {
+            &message["thread_ts"]
+        } else {
+            &message["ts"]
+        };
+        (text(&event["channel"]), text(ts))
+    };
+    format!("{}\0{channel}\0{ts}", text(&envelope["team_id"]))
 }
 
 /// Why an event could not be handled (logged).

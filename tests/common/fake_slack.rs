@@ -34,6 +34,8 @@ pub struct FakeSlack {
     pub base_url: String,
     calls: Arc<Mutex<Vec<(String, Value)>>>,
     answers: Arc<Mutex<Vec<Value>>>,
+    /// Makes each message's ts unique.
+    next_ts: Arc<std::sync::atomic::AtomicU64>,
     scripted: Arc<Mutex<HashMap<String, VecDeque<Scripted>>>>,
 }
 
@@ -94,7 +96,9 @@ impl FakeSlack {
 
     /// What Slack answers when nothing is scripted.
     fn answer(&self, method: &str, body: &Value) -> Value {
-        let n = self.calls.lock().unwrap().len();
+        let n = self
+            .next_ts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match method {
             "auth.test" => {
                 json!({"ok": true, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1"})
@@ -136,7 +140,7 @@ impl FakeSlack {
             .collect()
     }
 
-    /// The answers streamed so far, in order (streams in tests run one at a time).
+    /// The answers streamed so far, in the order they started.
     pub fn streams(&self) -> Vec<Stream> {
         let mut streams: Vec<Stream> = Vec::new();
         let answers = self.answers.lock().unwrap().clone();
@@ -158,10 +162,12 @@ impl FakeSlack {
                     stopped: false,
                 }),
                 "chat.appendStream" | "chat.stopStream" => {
-                    let stream = streams.last_mut().expect("a started stream");
-                    stream
-                        .used
-                        .push(body["ts"].as_str().unwrap_or_default().into());
+                    // The stream Slack gave this ts, or (a wrong ts) the latest one.
+                    let ts = body["ts"].as_str().unwrap_or_default();
+                    let at = streams.iter().position(|s| s.ts == ts);
+                    let at = at.unwrap_or(streams.len().saturating_sub(1));
+                    let stream = streams.get_mut(at).expect("a started stream");
+                    stream.used.push(ts.into());
                     stream.text.push_str(&text);
                     stream.tasks.extend(tasks);
                     stream.stopped |= method == "chat.stopStream";
