@@ -41,6 +41,16 @@ impl Measured {
         }
     }
 
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "queries_per_second": self.queries as f64 / self.elapsed.as_secs_f64(),
+            "p50_ms": self.p50.as_secs_f64() * 1e3,
+            "p99_ms": self.p99.as_secs_f64() * 1e3,
+            "queries": self.queries,
+            "errors": self.errors,
+        })
+    }
+
     pub fn line(&self, name: &str) -> String {
         format!(
             "{name:<8} {:>9.0} queries/s   p50 {:>7.3} ms   p99 {:>7.3} ms   ({} queries, {} errors)",
@@ -53,14 +63,27 @@ impl Measured {
     }
 }
 
-/// In-process search over `messages` generated messages, queried from `threads` threads.
-pub async fn search(
-    corpus_dir: &Path,
-    messages: usize,
-    threads: usize,
-    seconds: u64,
-    dim: usize,
-) -> Result<String, String> {
+/// The size of an in-process search benchmark.
+pub struct SearchRun {
+    /// Generated messages in the index.
+    pub messages: usize,
+    /// Threads querying at once.
+    pub threads: usize,
+    /// Seconds each leg is queried.
+    pub seconds: u64,
+    /// Dimension of the built-in embedder's vectors.
+    pub dim: usize,
+}
+
+/// In-process search over `run.messages` generated messages, queried from `run.threads`
+/// threads; lines for people, or one JSON object.
+pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result<String, String> {
+    let &SearchRun {
+        messages,
+        threads,
+        seconds,
+        dim,
+    } = run;
     let collection = eval::load(corpus_dir)?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let store = Store::open(dir.path()).map_err(|e| e.to_string())?;
@@ -82,6 +105,7 @@ pub async fn search(
         index_time.as_secs_f64()
     );
     let search = Arc::new(search);
+    let mut legs_json = serde_json::Map::new();
     let prompts: Arc<Vec<String>> =
         Arc::new(collection.queries.iter().map(|(_, q)| q.clone()).collect());
     for (name, legs) in [
@@ -131,8 +155,22 @@ pub async fn search(
             latencies.extend(l);
             errors += e;
         }
-        out.push_str(&Measured::from(latencies, errors, started.elapsed()).line(name));
+        let measured = Measured::from(latencies, errors, started.elapsed());
+        out.push_str(&measured.line(name));
         out.push('\n');
+        legs_json.insert(name.to_string(), measured.json());
+    }
+    if as_json {
+        return Ok(json!({
+            "messages": indexed,
+            "dim": dim,
+            "threads": threads,
+            "seconds_per_leg": seconds,
+            "stored_seconds": stored.as_secs_f64(),
+            "indexed_seconds": index_time.as_secs_f64(),
+            "legs": legs_json,
+        })
+        .to_string());
     }
     Ok(out)
 }

@@ -62,11 +62,15 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             threads,
             seconds,
             dim,
+            json,
         }) => {
-            println!(
-                "{}",
-                crate::bench::search(&corpus, messages, threads, seconds, dim).await?
-            );
+            let run = crate::bench::SearchRun {
+                messages,
+                threads,
+                seconds,
+                dim,
+            };
+            println!("{}", crate::bench::search(&corpus, &run, json).await?);
             return Ok(());
         }
         Command::Bench(BenchCommand::Seed { corpus, messages }) => {

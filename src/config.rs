@@ -302,6 +302,9 @@ pub enum BenchCommand {
         seconds: u64,
         #[arg(long, default_value_t = crate::search::DEFAULT_DIM)]
         dim: usize,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
     },
     /// Add a generated corpus to the data dir, as threads of the first admin of "Local".
     Seed {

@@ -1,10 +1,9 @@
 //! The documented benchmark commands run to the end (people run Skein to benchmark search):
-//! a short `skein bench search` over every leg.
+//! a short `skein bench search` over every leg, for people and as JSON.
 
 mod common;
 
-#[test]
-fn bench_search_runs_every_leg() {
+fn bench_search(extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cranfield");
     let out = std::process::Command::new(common::binary())
@@ -19,17 +18,24 @@ fn bench_search_runs_every_leg() {
             "2",
             "--seconds",
             "1",
-            "--corpus",
         ])
+        .args(extra)
+        .arg("--corpus")
         .arg(&corpus)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
         "bench search failed:\n{stdout}\n{stderr}"
     );
+    stdout
+}
+
+#[test]
+fn bench_search_runs_every_leg() {
+    let stdout = bench_search(&[]);
     for leg in ["bm25", "vector", "hybrid"] {
         let line = stdout
             .lines()
@@ -40,5 +46,18 @@ fn bench_search_runs_every_leg() {
             line.contains(" 0 errors)") && !line.contains("(0 queries"),
             "{line}"
         );
+    }
+}
+
+#[test]
+fn bench_search_speaks_json() {
+    let stdout = bench_search(&["--json"]);
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["messages"], 1500, "{report}");
+    for leg in ["bm25", "vector", "hybrid"] {
+        let measured = &report["legs"][leg];
+        assert!(measured["queries"].as_u64().unwrap() > 0, "{report}");
+        assert_eq!(measured["errors"], 0, "{report}");
+        assert!(measured["p99_ms"].as_f64().unwrap() >= measured["p50_ms"].as_f64().unwrap());
     }
 }
