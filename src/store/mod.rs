@@ -51,6 +51,7 @@
 
 mod accounts;
 mod codec;
+mod commit;
 mod datasets;
 mod migrate;
 mod repair;
@@ -140,6 +141,8 @@ type SledTx<T, E> = Result<T, ConflictableTransactionError<E>>;
 /// One open sled database and its trees.
 struct Trees {
     db: sled::Db,
+    /// sled's log file, for `fdatasync` after sled's own flush (see `commit`).
+    log: std::fs::File,
     meta: sled::Tree,
     orgs: sled::Tree,
     users: sled::Tree,
@@ -182,7 +185,10 @@ impl Trees {
                 other => Error::Sled(other),
             })?;
         let tree = |name: &str| db.open_tree(name);
+        let log = std::fs::File::open(dir.join("db").join("db"))
+            .map_err(|e| Error::Sled(sled::Error::Io(e)))?;
         Ok(Trees {
+            log,
             meta: tree("meta")?,
             orgs: tree("orgs")?,
             users: tree("users")?,
@@ -221,6 +227,8 @@ pub struct Store {
     /// `None` only while `repair` reopens the database.
     open: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<Trees>>>>,
     fault: std::sync::Arc<repair::Fault>,
+    /// Shares one durable sync among concurrent writers.
+    commit: std::sync::Arc<commit::GroupCommit>,
     /// Woken after every durable thread write, for the search indexer.
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -234,6 +242,7 @@ impl Store {
                 Trees::open(dir)?,
             )))),
             fault: Default::default(),
+            commit: Default::default(),
             changed: Default::default(),
         };
         let t = store.trees()?;
@@ -273,25 +282,6 @@ impl Store {
     /// The open database, held for the length of one operation.
     fn trees(&self) -> Result<std::sync::Arc<Trees>, Error> {
         self.open.read().unwrap().clone().ok_or(Error::Reopening)
-    }
-
-    /// Waits until everything written so far is on disk.
-    ///
-    /// Uses sled's blocking `flush` on tokio's blocking pool: concurrent `flush_async` calls
-    /// deadlock in sled 0.34.7 (spacejam/sled#1308, fixed on sled's main branch but never
-    /// released), which stalled the server under ten concurrent posts. A failure is reported
-    /// to `repair`, which reopens the database once that can help.
-    pub async fn flush(&self) -> Result<(), Error> {
-        let t = self.trees()?;
-        let flushed = tokio::task::spawn_blocking(move || t.db.flush())
-            .await
-            .expect("flush task");
-        if let Err(err) = flushed {
-            let err = Error::Sled(err);
-            self.fault.report(&err);
-            return Err(err);
-        }
-        Ok(())
     }
 
     /// Resolves after a thread write that happened since the last wake-up (none are missed).
