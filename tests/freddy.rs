@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::freddy_api::{org_of, uuid_of, Freddy};
+use common::freddy_api::{langgraph_state, org_of, Freddy};
 use common::TestServer;
 use serde_json::{json, Value};
 
@@ -69,19 +69,7 @@ async fn the_thread_object_create_get_and_the_limits() {
     );
 
     // The messages were stored in order: the LangGraph view of the same thread shows them.
-    let state: Value = reqwest::Client::new()
-        .get(format!(
-            "http://{}/threads/{}/state",
-            server.addr,
-            uuid_of(&id)
-        ))
-        .header("x-api-key", &bob.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = langgraph_state(&server, &bob.token, &id).await;
     let turns = state["values"]["messages"].as_array().unwrap();
     assert_eq!(turns[0]["content"], "what was revenue in march");
     assert_eq!(turns[0]["type"], "human");
@@ -646,19 +634,7 @@ async fn system_messages_are_kept_in_order_on_both_apis() {
     ];
     assert_eq!(shown, expected.map(|(r, t)| (r.to_string(), t.to_string())));
     // The LangGraph view of the same thread has them in the same places.
-    let state: Value = reqwest::Client::new()
-        .get(format!(
-            "http://{}/threads/{}/state",
-            server.addr,
-            uuid_of(&id)
-        ))
-        .header("x-api-key", &bob.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = langgraph_state(&server, &bob.token, &id).await;
     let types: Vec<&str> = state["values"]["messages"]
         .as_array()
         .unwrap()

@@ -33,6 +33,25 @@ fn sse_events(body: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Asks with `stream: true`; checks the reply is an event stream and returns its events.
+async fn streamed(api: &Freddy, body: &Value) -> Vec<(String, Value)> {
+    let reply = api
+        .http
+        .post(format!("{}/model/response", api.base))
+        .bearer_auth(&api.token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let kind = reply.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    sse_events(&reply.text().await.unwrap())
+}
+
 #[tokio::test]
 async fn a_question_answered_whole_and_streamed() {
     let server = TestServer::start();
@@ -70,20 +89,7 @@ async fn a_question_answered_whole_and_streamed() {
     let mut body = ask("average revenue by region");
     body["thread"] = json!(thread_id);
     body["stream"] = json!(true);
-    let streamed = api
-        .http
-        .post(format!("{}/model/response", api.base))
-        .bearer_auth(&admin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(streamed.status(), 200);
-    assert!(streamed.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/event-stream"));
-    let events = sse_events(&streamed.text().await.unwrap());
+    let events = streamed(&api, &body).await;
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names.first(), Some(&"response.created"));
     assert_eq!(names.last(), Some(&"response.completed"), "{names:?}");
@@ -116,18 +122,7 @@ async fn a_question_answered_whole_and_streamed() {
     // A question the analyst cannot answer fails, saying why.
     let mut body = ask("what is the meaning of life");
     body["stream"] = json!(true);
-    let text = api
-        .http
-        .post(format!("{}/model/response", api.base))
-        .bearer_auth(&admin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (name, failed) = sse_events(&text).pop().unwrap();
+    let (name, failed) = streamed(&api, &body).await.pop().unwrap();
     assert_eq!(name, "response.failed");
     assert_eq!(failed["status"], "failed");
     assert!(

@@ -92,3 +92,31 @@ pub fn query_bool(query: &str, name: &str) -> Result<Option<bool>> {
         ))),
     }
 }
+
+/// A list's page size: `limit`, 1 to 100, 20 if absent.
+pub fn query_limit(query: &str) -> Result<usize> {
+    const DEFAULT: usize = 20;
+    const MAX: usize = 100;
+    match query_value(query, "limit") {
+        None => Ok(DEFAULT),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX).contains(n))
+            .ok_or_else(|| {
+                Error::invalid(format!("limit must be between 1 and {MAX}, got {text:?}"))
+            }),
+    }
+}
+
+/// Whether a list runs newest first: `order` `desc` or `asc`, else `default_desc`.
+pub fn query_descending(query: &str, default_desc: bool) -> Result<bool> {
+    match query_value(query, "order").as_deref() {
+        None => Ok(default_desc),
+        Some("desc") => Ok(true),
+        Some("asc") => Ok(false),
+        Some(other) => Err(Error::invalid(format!(
+            "order must be asc or desc, got {other:?}"
+        ))),
+    }
+}

@@ -6,16 +6,13 @@
 //! cause no gaps or repeats. Filters: `assistantId`, `visibleInUi`, `includeArchived` (default
 //! false).
 
-use super::body::{query_bool, query_value};
+use super::body::{query_bool, query_descending, query_limit, query_value};
 use super::{ok, view, Request};
 use crate::error::{Error, Result};
 use crate::model::{Thread, Timestamp};
 use crate::threads::{access, lifecycle};
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-const DEFAULT_LIMIT: usize = 20;
-const MAX_LIMIT: usize = 100;
 
 /// Where a thread sorts.
 type Key = (Timestamp, Uuid);
@@ -26,27 +23,8 @@ fn key(thread: &Thread) -> Key {
 
 pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let query = request.query.as_str();
-    let limit = match query_value(query, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "limit must be between 1 and {MAX_LIMIT}, got {text:?}"
-                ))
-            })?,
-    };
-    let descending = match query_value(query, "order").as_deref() {
-        None | Some("desc") => true,
-        Some("asc") => false,
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "order must be asc or desc, got {other:?}"
-            )))
-        }
-    };
+    let limit = query_limit(query)?;
+    let descending = query_descending(query, true)?;
     let include_archived = query_bool(query, "includeArchived")?.unwrap_or(false);
     let visible = query_bool(query, "visibleInUi")?;
     let assistant = query_value(query, "assistantId");

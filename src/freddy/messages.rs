@@ -2,7 +2,7 @@
 //! default 20; `order` `asc`, the default, or `desc`; `after`/`before` take message ids), and
 //! `DELETE /v1/threads/{id}/messages`: remove them all.
 
-use super::body::query_value;
+use super::body::{query_descending, query_limit, query_value};
 use super::{ok, view, Request};
 use crate::error::{Error, Result};
 use crate::threads::access::{self, Right};
@@ -10,32 +10,10 @@ use crate::threads::turns::{self, Removal};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-const DEFAULT_LIMIT: usize = 20;
-const MAX_LIMIT: usize = 100;
-
 pub fn list(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let query = request.query.as_str();
-    let limit = match query_value(query, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "limit must be between 1 and {MAX_LIMIT}, got {text:?}"
-                ))
-            })?,
-    };
-    let descending = match query_value(query, "order").as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "order must be asc or desc, got {other:?}"
-            )))
-        }
-    };
+    let limit = query_limit(query)?;
+    let descending = query_descending(query, false)?;
     let (thread, _) = access::thread(&request.services.store, &request.user, id, Right::See)?;
     let mut messages = view::messages_json(&thread, &request.services.store.messages(id)?);
     if descending {

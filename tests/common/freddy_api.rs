@@ -98,3 +98,20 @@ pub fn uuid_of(freddy_id: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The LangGraph API's state of a thread given by its Freddy id.
+pub async fn langgraph_state(server: &TestServer, token: &str, freddy_id: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!(
+            "http://{}/threads/{}/state",
+            server.addr,
+            uuid_of(freddy_id)
+        ))
+        .header("x-api-key", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
