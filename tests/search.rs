@@ -349,3 +349,52 @@ fn ids(results: &Value) -> Vec<String> {
         .map(|r| r["id"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Waits until the indexer has looked at every write so far; returns `/healthz`.
+async fn caught_up(server: &TestServer) -> Value {
+    server
+        .health_until("the indexer to catch up", |h| {
+            h["search"]["covered_seq"] == h["search"]["store_seq"]
+        })
+        .await
+}
+
+#[tokio::test]
+async fn writes_that_change_no_document_cost_no_index_commit() {
+    let server = TestServer::start();
+    let admin = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &admin).await;
+    let id = new_thread_id(&mut client, "boundary layer transition on swept wings").await;
+    search_until(&mut client, "swept wings", |r| has_thread(r, &id)).await;
+    let before = caught_up(&server).await;
+
+    // Metadata, TTL and lifecycle changes leave every indexed document as it was.
+    let http = reqwest::Client::new();
+    for n in 0..5 {
+        let patched = http
+            .patch(format!("http://{}/threads/{id}", server.addr))
+            .header("x-api-key", &admin)
+            .json(&json!({"metadata": {"n": n}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 200);
+        let after = caught_up(&server).await;
+        assert_eq!(
+            after["search"]["commits"], before["search"]["commits"],
+            "a metadata change committed the index: {after}"
+        );
+    }
+    // A new title is searchable text: it is indexed, in one commit.
+    client
+        .ok(
+            "/threads/update",
+            json!({"id": id, "title": "Crossflow instability"}),
+        )
+        .await;
+    search_until(&mut client, "crossflow instability", |r| has_thread(r, &id)).await;
+    let after = caught_up(&server).await;
+    let commits = |h: &Value| h["search"]["commits"].as_u64().unwrap();
+    assert_eq!(commits(&after), commits(&before) + 1, "{after}");
+    assert_eq!(after["search"]["indexed_seq"], after["search"]["store_seq"]);
+}

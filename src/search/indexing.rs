@@ -3,16 +3,28 @@
 
 use super::legs::{self, VectorLeg, VectorLegs};
 use super::{doc, IndexDoc, Search, SearchError, BATCH_THREADS};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 impl Search {
-    /// Indexes every thread changed since the last commit; returns how many threads it indexed.
+    /// Indexes every thread changed since the last commit; returns how many threads' documents
+    /// changed. Writes that leave a thread's documents as they were (metadata, status, a
+    /// lifecycle change) cost no index work and no commit: the next real change's commit
+    /// covers their sequence numbers too.
     pub async fn catch_up(&self) -> Result<usize, SearchError> {
         let _guard = self.indexing.lock().await;
+        let caught_up = self.catch_up_locked().await;
+        if caught_up.is_err() {
+            // What was indexed but not committed is gone with the failure: index it again.
+            self.fingerprints.lock().unwrap().clear();
+        }
+        caught_up
+    }
+
+    async fn catch_up_locked(&self) -> Result<usize, SearchError> {
         let changes = self.store.changes_since(self.indexed_seq())?;
         let Some(&(last, _)) = changes.last() else {
             return Ok(0);
@@ -22,16 +34,27 @@ impl Search {
             .into_iter()
             .filter_map(|(_, thread)| seen.insert(thread).then_some(thread))
             .collect();
-        let count = threads.len();
+        let batches = threads.chunks(BATCH_THREADS).count();
+        let mut changed = 0;
         for (n, batch) in threads.chunks(BATCH_THREADS).enumerate() {
-            self.index_threads(batch).await?;
-            // Intermediate commits keep the last sequence: a crash redoes only unfinished work.
-            let done = n * BATCH_THREADS + batch.len() == count;
-            let covered = if done { last } else { self.indexed_seq() };
-            self.text.commit(&covered.to_string())?;
+            let batch_changed = self.index_threads(batch).await?;
+            changed += batch_changed;
+            if n + 1 == batches {
+                if changed > 0 {
+                    self.commit(last)?;
+                }
+            } else if batch_changed > 0 {
+                // Intermediate commits keep the last sequence: a crash redoes only unfinished
+                // work.
+                self.commit(self.indexed_seq())?;
+            }
         }
-        self.store.prune_changes(last)?;
-        Ok(count)
+        if changed > 0 {
+            self.store.prune_changes(last)?;
+        }
+        self.covered_seq
+            .store(last, std::sync::atomic::Ordering::Relaxed);
+        Ok(changed)
     }
 
     /// Rebuilds both legs from the threads in sled; returns how many messages it indexed.
@@ -41,6 +64,7 @@ impl Search {
         {
             let _guard = self.indexing.lock().await;
             let covered = self.store.last_seq()?;
+            self.fingerprints.lock().unwrap().clear();
             self.text.delete_all()?;
             self.store.clear_vectors()?;
             *self.legs.write().unwrap() = VectorLegs {
@@ -48,12 +72,21 @@ impl Search {
                 building: None,
             };
             let threads = self.store.thread_ids()?;
-            for batch in threads.chunks(BATCH_THREADS) {
-                self.index_threads(batch).await?;
+            let rebuilt = async {
+                for batch in threads.chunks(BATCH_THREADS) {
+                    self.index_threads(batch).await?;
+                }
+                self.commit(covered)?;
+                Ok::<(), SearchError>(())
+            };
+            if let Err(err) = rebuilt.await {
+                self.fingerprints.lock().unwrap().clear();
+                return Err(err);
             }
-            self.text.commit(&covered.to_string())?;
             self.text.settle()?;
             self.store.prune_changes(covered)?;
+            self.covered_seq
+                .store(covered, std::sync::atomic::Ordering::Relaxed);
             self.rebuilding
                 .store(false, std::sync::atomic::Ordering::Relaxed);
         }
@@ -67,12 +100,26 @@ impl Search {
     /// Replaces the indexed documents of these threads with their current messages: the text
     /// leg at once, and the vector legs of local embedders too. A remote embedder is never
     /// waited for here (a slow provider must not hold up the text leg): its legs get the
-    /// threads' new access at once, and the threads are left to the vector filler.
-    pub(super) async fn index_threads(&self, threads: &[Uuid]) -> Result<(), SearchError> {
-        for &thread_id in threads {
+    /// threads' new access at once, and the threads are left to the vector filler. Threads
+    /// whose documents are as last indexed are left alone; returns how many were not.
+    pub(super) async fn index_threads(&self, threads: &[Uuid]) -> Result<usize, SearchError> {
+        let all = self.live_docs(threads)?;
+        let prints = fingerprints(threads, &all);
+        let threads: Vec<Uuid> = {
+            let known = self.fingerprints.lock().unwrap();
+            threads
+                .iter()
+                .copied()
+                .filter(|t| known.get(t) != prints.get(t))
+                .collect()
+        };
+        if threads.is_empty() {
+            return Ok(0);
+        }
+        let live = all.only(&threads);
+        for &thread_id in &threads {
             self.text.delete_thread(thread_id)?;
         }
-        let live = self.live_docs(threads)?;
         tracing::debug!(
             threads = threads.len(),
             docs = live.docs.len(),
@@ -87,18 +134,25 @@ impl Search {
             let model = embedder.model();
             if !embedder.is_local() {
                 if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
-                    leg.update_access(threads, &live.access);
+                    leg.update_access(&threads, &live.access);
                 }
-                self.mark_stale(model, threads)?;
+                self.mark_stale(model, &threads)?;
                 continue;
             }
             let (vectors, _) = self.vectors_for(&live.docs, embedder.as_ref()).await?;
             self.store.put_vectors(model, &vectors)?;
             if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
-                leg.replace(threads, &live.access, &vectors)?;
+                leg.replace(&threads, &live.access, &vectors)?;
             }
         }
-        Ok(())
+        let mut known = self.fingerprints.lock().unwrap();
+        for thread in &threads {
+            match prints.get(thread) {
+                Some(print) => known.insert(*thread, *print),
+                None => known.remove(thread),
+            };
+        }
+        Ok(threads.len())
     }
 
     /// The documents of the threads that exist, who may see them, and the messages of deleted
@@ -112,6 +166,8 @@ impl Search {
             let messages = self.store.messages(thread_id)?;
             if thread.deleted_at.is_some() {
                 live.removed.extend(messages.iter().map(|m| m.id));
+                live.removed_from
+                    .extend(messages.iter().map(|m| m.thread_id));
                 continue;
             }
             live.access
@@ -213,4 +269,47 @@ pub(super) struct LiveDocs {
     pub(super) docs: Vec<IndexDoc>,
     pub(super) access: Vec<legs::ThreadAccess>,
     pub(super) removed: Vec<Uuid>,
+    /// The removed messages' threads, alongside `removed`.
+    pub(super) removed_from: Vec<Uuid>,
+}
+
+impl LiveDocs {
+    /// What concerns these threads only.
+    fn only(self, threads: &[Uuid]) -> LiveDocs {
+        let keep = |thread: &Uuid| threads.contains(thread);
+        let (removed, removed_from) = self
+            .removed
+            .into_iter()
+            .zip(self.removed_from)
+            .filter(|(_, thread)| keep(thread))
+            .unzip();
+        LiveDocs {
+            docs: self
+                .docs
+                .into_iter()
+                .filter(|d| keep(&d.thread_id))
+                .collect(),
+            access: self.access.into_iter().filter(|a| keep(&a.0)).collect(),
+            removed,
+            removed_from,
+        }
+    }
+}
+
+/// What each thread's documents and access come to, to tell a change that touches the index
+/// from one that does not. A deleted or missing thread has none.
+fn fingerprints(threads: &[Uuid], live: &LiveDocs) -> HashMap<Uuid, u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hashers: HashMap<Uuid, std::collections::hash_map::DefaultHasher> = HashMap::new();
+    for access in &live.access {
+        access.hash(hashers.entry(access.0).or_default());
+    }
+    for doc in &live.docs {
+        let hasher = hashers.entry(doc.thread_id).or_default();
+        (doc.message_id, doc.org_id, &doc.members, &doc.text).hash(hasher);
+    }
+    threads
+        .iter()
+        .filter_map(|t| hashers.remove(t).map(|h| (*t, h.finish())))
+        .collect()
 }

@@ -120,6 +120,13 @@ pub struct Search {
     last_error: std::sync::Mutex<Option<String>>,
     /// The store's reopening count the indexer last checked (see `Store::reopened`).
     reopens_checked: std::sync::atomic::AtomicU64,
+    /// What each thread's documents came to when last indexed (see `index_threads`).
+    fingerprints: std::sync::Mutex<std::collections::HashMap<Uuid, u64>>,
+    /// The store sequence the indexer has looked at, committed or not (writes that change no
+    /// document wait for the next commit).
+    covered_seq: std::sync::atomic::AtomicU64,
+    /// Text index commits since start.
+    commits: std::sync::atomic::AtomicU64,
 }
 
 /// Which models' vectors serve and build, for `/healthz`.
@@ -176,6 +183,9 @@ impl Search {
             rebuilding: (damaged || behind).into(),
             last_error: Default::default(),
             reopens_checked: Default::default(),
+            fingerprints: Default::default(),
+            covered_seq: indexed.into(),
+            commits: Default::default(),
         };
         if !search.configured_model_complete()? {
             search.fill.notify_one();
@@ -198,6 +208,26 @@ impl Search {
 
     pub fn num_docs(&self) -> u64 {
         self.text.num_docs()
+    }
+
+    /// The store sequence the indexer has caught up to: every write up to it is searchable.
+    pub fn covered_seq(&self) -> u64 {
+        self.covered_seq
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(self.indexed_seq())
+    }
+
+    /// Text index commits since the server started.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Commits the text index with the store sequence it covers.
+    fn commit(&self, covered: u64) -> Result<(), SearchError> {
+        self.text.commit(&covered.to_string())?;
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Whether the text index is being rebuilt from the store (search answers from what is
