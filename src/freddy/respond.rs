@@ -8,7 +8,7 @@
 use super::body::Body;
 use super::{ok, view, Request};
 use crate::error::{Error, Result};
-use crate::model::{Message, Step};
+use crate::model::Message;
 use crate::pipeline::StepUpdate;
 use crate::threads::follow::{self, Progress};
 use crate::threads::{analyses, post};
@@ -132,7 +132,7 @@ fn events(run: RunState) -> impl Reply {
         loop {
             match run.progress.next().await {
                 Some(Progress::Step(update)) => {
-                    if let Some(delta) = summary_delta(&update) {
+                    if let Some(delta) = update.summary_delta() {
                         let event = sse("response.output_text.delta", json!({"delta": delta}));
                         return Some((event, Some((run, last))));
                     }
@@ -170,15 +170,6 @@ fn events(run: RunState) -> impl Reply {
         }
     });
     warp::sse::reply(first.chain(rest).map(Ok::<_, std::convert::Infallible>))
-}
-
-/// A piece of the summary as it is written.
-fn summary_delta(update: &StepUpdate) -> Option<&str> {
-    update
-        .fields
-        .get("data_summary_chunk")
-        .and_then(Value::as_str)
-        .filter(|_| update.step == Step::GeneratingDataSummary)
 }
 
 fn sse(name: &str, data: Value) -> warp::sse::Event {

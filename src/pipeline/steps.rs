@@ -83,6 +83,14 @@ pub struct StepUpdate {
 }
 
 impl StepUpdate {
+    /// A piece of the answer's summary as the analyst writes it (for faces that stream it).
+    pub fn summary_delta(&self) -> Option<&str> {
+        self.fields
+            .get("data_summary_chunk")
+            .and_then(Value::as_str)
+            .filter(|_| self.step == Step::GeneratingDataSummary)
+    }
+
     /// The step's final state, as the message keeps it.
     pub fn record(&self) -> StepRecord {
         StepRecord {

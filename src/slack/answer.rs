@@ -43,7 +43,7 @@ pub async fn ask(
                 let Progress::Step(update) = progress else {
                     break;
                 };
-                if let Some(delta) = summary_delta(&update) {
+                if let Some(delta) = update.summary_delta() {
                     stream.text(delta).await;
                     continue;
                 }
@@ -68,15 +68,6 @@ pub async fn ask(
     if delivered {
         title(slack, channel, thread_ts, thread_id).await;
     }
-}
-
-/// A piece of the summary as the analyst writes it.
-fn summary_delta(update: &crate::pipeline::StepUpdate) -> Option<&str> {
-    update
-        .fields
-        .get("data_summary_chunk")
-        .and_then(Value::as_str)
-        .filter(|_| update.step == Step::GeneratingDataSummary)
 }
 
 /// After the thread's first answer, Slack's title becomes ours.
