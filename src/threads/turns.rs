@@ -79,19 +79,35 @@ pub async fn write(
     id: Uuid,
     write: &StateWrite,
 ) -> Result<Thread> {
+    change_turns(services, user, id, |tx, thread, now| {
+        apply(tx, thread, user, write, now)
+    })
+    .await
+}
+
+/// Changes a thread's turns (a change of content, which a locked thread refuses), refused
+/// while the analyst answers on the thread; records when its state changed.
+async fn change_turns(
+    services: &Services,
+    user: &User,
+    thread_id: Uuid,
+    change: impl Fn(&ThreadTxn, &mut Thread, Timestamp) -> TxResult<(), Error>,
+) -> Result<Thread> {
     super::edit(
         services,
         user,
-        id,
-        super::rules::Change::Content,
+        thread_id,
+        rules::Change::Content,
         |tx, thread, now| {
-            if services.runs.is_busy(id) {
+            if services.runs.is_busy(thread_id) {
                 return abort(Error::new(
                     Code::ThreadBusy,
                     "Thread is busy: the analyst is answering on it; try again when it is idle",
                 ));
             }
-            apply(tx, thread, user, write, now)
+            change(tx, thread, now)?;
+            thread.api.state_updated_at = Some(now);
+            Ok(())
         },
     )
     .await
@@ -187,36 +203,27 @@ pub async fn edit_turn(
     turn_id: Uuid,
     content: &str,
 ) -> Result<Thread> {
-    super::edit(
-        services,
-        user,
-        thread_id,
-        rules::Change::Content,
-        |tx, thread, now| {
-            refuse_if_busy(services, thread_id)?;
-            if thread.api.system_turns.iter().any(|t| t.id == turn_id) {
-                let turn = Turn::system(content, Some(turn_id)).or_else(abort)?;
-                write_system(thread, &turn);
-                thread.api.state_updated_at = Some(now);
-                return Ok(());
+    change_turns(services, user, thread_id, |tx, thread, now| {
+        if thread.api.system_turns.iter().any(|t| t.id == turn_id) {
+            let turn = Turn::system(content, Some(turn_id)).or_else(abort)?;
+            write_system(thread, &turn);
+            return Ok(());
+        }
+        match shown(find(tx, thread, turn_id)?) {
+            Some((mut message, Side::Human)) => {
+                message.message = rules::prompt(content).or_else(abort)?;
+                message.updated_at = Some(now);
+                tx.replace_message(&message)?;
             }
-            match shown(find(tx, thread, turn_id)?) {
-                Some((mut message, Side::Human)) => {
-                    message.message = rules::prompt(content).or_else(abort)?;
-                    message.updated_at = Some(now);
-                    tx.replace_message(&message)?;
-                }
-                Some((mut message, Side::Ai)) => {
-                    let turn = Turn::ai(content.to_string(), None).or_else(abort)?;
-                    answer(&mut message, &turn.content, now);
-                    tx.replace_message(&message)?;
-                }
-                None => return abort(turn_not_found(thread_id, turn_id)),
+            Some((mut message, Side::Ai)) => {
+                let turn = Turn::ai(content.to_string(), None).or_else(abort)?;
+                answer(&mut message, &turn.content, now);
+                tx.replace_message(&message)?;
             }
-            thread.api.state_updated_at = Some(now);
-            Ok(())
-        },
-    )
+            None => return abort(turn_not_found(thread_id, turn_id)),
+        }
+        Ok(())
+    })
     .await
 }
 
@@ -238,46 +245,36 @@ pub async fn remove(
     thread_id: Uuid,
     removal: Removal,
 ) -> Result<Thread> {
-    super::edit(
-        services,
-        user,
-        thread_id,
-        rules::Change::Content,
-        |tx, thread, now| {
-            refuse_if_busy(services, thread_id)?;
-            match removal {
-                Removal::Turn(turn_id)
-                    if thread.api.system_turns.iter().any(|t| t.id == turn_id) =>
-                {
-                    thread.api.system_turns.retain(|t| t.id != turn_id);
-                }
-                Removal::Turn(turn_id) => match shown(find(tx, thread, turn_id)?) {
-                    Some((mut message, side)) => {
-                        match side {
-                            Side::Human => message.deleted_at = Some(now),
-                            Side::Ai => message.responses = None,
-                        }
-                        message.updated_at = Some(now);
-                        tx.replace_message(&message)?;
+    change_turns(services, user, thread_id, |tx, thread, now| {
+        match removal {
+            Removal::Turn(turn_id) if thread.api.system_turns.iter().any(|t| t.id == turn_id) => {
+                thread.api.system_turns.retain(|t| t.id != turn_id);
+            }
+            Removal::Turn(turn_id) => match shown(find(tx, thread, turn_id)?) {
+                Some((mut message, side)) => {
+                    match side {
+                        Side::Human => message.deleted_at = Some(now),
+                        Side::Ai => message.responses = None,
                     }
-                    None => return abort(turn_not_found(thread_id, turn_id)),
-                },
-                Removal::All => {
-                    thread.api.system_turns.clear();
-                    for position in 0..thread.message_count {
-                        if let Some(mut message) = tx.message_at(thread_id, position)? {
-                            if message.deleted_at.is_none() {
-                                message.deleted_at = Some(now);
-                                tx.replace_message(&message)?;
-                            }
+                    message.updated_at = Some(now);
+                    tx.replace_message(&message)?;
+                }
+                None => return abort(turn_not_found(thread_id, turn_id)),
+            },
+            Removal::All => {
+                thread.api.system_turns.clear();
+                for position in 0..thread.message_count {
+                    if let Some(mut message) = tx.message_at(thread_id, position)? {
+                        if message.deleted_at.is_none() {
+                            message.deleted_at = Some(now);
+                            tx.replace_message(&message)?;
                         }
                     }
                 }
             }
-            thread.api.state_updated_at = Some(now);
-            Ok(())
-        },
-    )
+        }
+        Ok(())
+    })
     .await
 }
 
@@ -286,16 +283,6 @@ fn shown(found: Option<(Message, Side)>) -> Option<(Message, Side)> {
     found.filter(|(message, side)| {
         message.deleted_at.is_none() && (matches!(side, Side::Human) || message.responses.is_some())
     })
-}
-
-fn refuse_if_busy(services: &Services, thread_id: Uuid) -> TxResult<(), Error> {
-    if services.runs.is_busy(thread_id) {
-        return abort(Error::new(
-            Code::ThreadBusy,
-            "Thread is busy: the analyst is answering on it; try again when it is idle",
-        ));
-    }
-    Ok(())
 }
 
 fn turn_not_found(thread_id: Uuid, turn_id: Uuid) -> Error {
