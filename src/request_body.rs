@@ -1,9 +1,38 @@
-//! Reading an HTTP request's body under the size limit, for the REST faces (LangGraph, Freddy).
+//! An HTTP request as the REST faces (LangGraph, Freddy) take it: method, headers, raw query,
+//! and the body read under the size limit.
 
 use crate::error::{Code, Error, Result};
 use crate::limits::MAX_REST_BODY_BYTES;
 use bytes::Buf;
 use futures_util::StreamExt;
+use warp::http::{HeaderMap, Method};
+use warp::Filter;
+
+/// The parts of a request a REST face parses; the body is an error if it was too large or
+/// could not be read (the face renders it in its own shape).
+pub struct Incoming {
+    pub method: Method,
+    pub headers: HeaderMap,
+    /// The raw query string ("" without one).
+    pub query: String,
+    pub body: Result<Vec<u8>>,
+}
+
+/// Extracts an [`Incoming`] from any request.
+pub fn incoming() -> impl Filter<Extract = (Incoming,), Error = warp::Rejection> + Clone {
+    warp::method()
+        .and(warp::header::headers_cloned())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::body::stream())
+        .then(|method, headers, query, body| async move {
+            Incoming {
+                method,
+                headers,
+                query,
+                body: read(body).await,
+            }
+        })
+}
 
 /// Reads a body up to [`MAX_REST_BODY_BYTES`]. A larger one gets 413 after the rest has been
 /// read and dropped (up to a hard cap), so the client sees the answer rather than a reset.

@@ -52,19 +52,19 @@ pub fn routes(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
     warp::path("v1")
         .and(warp::path::tail())
-        .and(warp::method())
-        .and(warp::header::headers_cloned())
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(warp::body::stream())
+        .and(crate::request_body::incoming())
         .and(warp::any().map(move || services.clone()))
         .then(
             |tail: warp::path::Tail,
-             method: Method,
-             headers: HeaderMap,
-             query: String,
-             body,
+             request: crate::request_body::Incoming,
              services: Arc<Services>| async move {
-                let answer = match crate::request_body::read(body).await {
+                let crate::request_body::Incoming {
+                    method,
+                    headers,
+                    query,
+                    body,
+                } = request;
+                let answer = match body {
                     Ok(body) => {
                         handle(&services, tail.as_str(), method, &headers, query, body).await
                     }

@@ -106,9 +106,19 @@ pub fn computed(message: &Message) -> Value {
     })
 }
 
-/// How many messages the Freddy view shows: questions, answers and system messages.
+/// How many messages the Freddy view shows: questions, answers and system messages (counted,
+/// not rendered: a list shows up to 100 threads).
 pub fn message_count(thread: &Thread, messages: &[Message]) -> usize {
-    messages_json(thread, messages).len()
+    thread
+        .with_system_turns(messages)
+        .map(|turn| match turn {
+            Turn::System(_) => 1,
+            Turn::Message(m) if m.deleted_at.is_none() => {
+                usize::from(!m.message.is_empty()) + usize::from(m.answer().is_some())
+            }
+            Turn::Message(_) => 0,
+        })
+        .sum()
 }
 
 /// The thread object: the seed's fields, plus `state` (open, locked or archived).

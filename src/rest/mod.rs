@@ -95,19 +95,19 @@ pub fn routes(
                 Err(warp::reject::not_found())
             }
         })
-        .and(warp::method())
-        .and(warp::header::headers_cloned())
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(warp::body::stream())
+        .and(crate::request_body::incoming())
         .and(warp::any().map(move || services.clone()))
         .then(
             |path: warp::path::FullPath,
-             method: Method,
-             headers: HeaderMap,
-             query: String,
-             body,
+             request: crate::request_body::Incoming,
              services: Arc<Services>| async move {
-                match crate::request_body::read(body).await {
+                let crate::request_body::Incoming {
+                    method,
+                    headers,
+                    query,
+                    body,
+                } = request;
+                match body {
                     Ok(body) => handle(&services, path.as_str(), method, headers, query, body)
                         .await
                         .unwrap_or_else(error_response),
