@@ -256,14 +256,7 @@ async fn no_client_sees_debug_text_and_every_error_has_a_code() {
 async fn stalled_model_server(extra: &[&str]) -> (FakeLlm, TestServer) {
     let fake = FakeLlm::start().await;
     fake.script(std::iter::repeat_n(Reply::Stall, 20));
-    let mut args = vec![
-        "--llm-base-url",
-        &fake.base_url,
-        "--llm-model",
-        "m",
-        "--llm-first-token-timeout-secs",
-        "600",
-    ];
+    let mut args = fake.server_args("600").to_vec();
     args.extend_from_slice(extra);
     let server = TestServer::start_with(&args);
     (fake, server)

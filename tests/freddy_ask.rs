@@ -174,14 +174,7 @@ async fn a_question_answered_whole_and_streamed() {
 async fn a_run_can_be_cancelled() {
     let fake = FakeLlm::start().await;
     fake.script(std::iter::repeat_n(Reply::Stall, 5));
-    let server = TestServer::start_with(&[
-        "--llm-base-url",
-        &fake.base_url,
-        "--llm-model",
-        "m",
-        "--llm-first-token-timeout-secs",
-        "600",
-    ]);
+    let server = TestServer::start_with(&fake.server_args("600"));
     let admin = server.admin_token.clone().unwrap();
     let api = Freddy::new(&server, &admin);
     let stranger = server.add_user("Stranger", "stranger@example.com");

@@ -256,14 +256,7 @@ async fn a_freddy_thread_is_live_over_websocket_and_found_by_search() {
 async fn status_is_streaming_while_the_analyst_works() {
     let fake = FakeLlm::start().await;
     fake.script(std::iter::repeat_n(Reply::Stall, 5));
-    let server = TestServer::start_with(&[
-        "--llm-base-url",
-        &fake.base_url,
-        "--llm-model",
-        "m",
-        "--llm-first-token-timeout-secs",
-        "600",
-    ]);
+    let server = TestServer::start_with(&fake.server_args("600"));
     let admin = server.admin_token.clone().unwrap();
     let mut ws = Client::connect(&server, &admin).await;
     let reply = ws

@@ -178,14 +178,7 @@ async fn one_thread_two_faces() {
 async fn status_is_busy_while_the_analyst_runs_and_error_after_it_fails() {
     let fake = fake_llm::FakeLlm::start().await;
     fake.script([fake_llm::Reply::Stall]);
-    let server = TestServer::start_with(&[
-        "--llm-base-url",
-        &fake.base_url,
-        "--llm-model",
-        "m",
-        "--llm-first-token-timeout-secs",
-        "3",
-    ]);
+    let server = TestServer::start_with(&fake.server_args("3"));
     let token = server.admin_token.clone().unwrap();
     let api = Api::new(&server, &token);
     let mut ws = Client::connect(&server, &token).await;

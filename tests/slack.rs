@@ -336,18 +336,7 @@ async fn acknowledged_at_once_and_handled_after_kill_9() {
     let fake = FakeSlack::start().await;
     let llm = fake_llm::FakeLlm::start().await;
     llm.script(std::iter::repeat_n(fake_llm::Reply::Stall, 5));
-    let mut server = slack_server(
-        &fake,
-        &[
-            "--llm-base-url",
-            &llm.base_url,
-            "--llm-model",
-            "m",
-            "--llm-first-token-timeout-secs",
-            "600",
-        ],
-    )
-    .await;
+    let mut server = slack_server(&fake, &llm.server_args("600")).await;
     // The analyst hands this question to the model, which never answers: Slack still gets
     // its acknowledgement, and the status says the analyst is working.
     let asked = envelope(

@@ -74,6 +74,19 @@ pub struct FakeLlm {
 }
 
 impl FakeLlm {
+    /// The `serve` flags that make a server use this model, waiting at most `first_token_secs`
+    /// for its first token.
+    pub fn server_args<'a>(&'a self, first_token_secs: &'a str) -> [&'a str; 6] {
+        [
+            "--llm-base-url",
+            &self.base_url,
+            "--llm-model",
+            "m",
+            "--llm-first-token-timeout-secs",
+            first_token_secs,
+        ]
+    }
+
     pub async fn start() -> FakeLlm {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
