@@ -1,7 +1,8 @@
 //! Hybrid search over messages: BM25 (tantivy) fused with a vector leg.
 //!
 //! - `doc`: what is indexed per message, and the access scope of a query.
-//! - `text`: the tantivy index, with access terms so filtering happens inside the query.
+//! - `text`: the tantivy index and its BM25 queries; `scoped_top`: the top hits within an access
+//!   scope with block-max WAND kept on.
 //! - `embed`: the [`Embedder`] interface and the built-in hashed n-gram embedder (a remote one is
 //!   in `llm::embeddings`).
 //! - `vectors`: quantized vectors in memory and the dot-product scan.
@@ -27,6 +28,7 @@ pub mod fusion;
 mod indexing;
 pub mod legs;
 mod querying;
+mod scoped_top;
 pub mod text;
 pub mod vectors;
 

@@ -30,12 +30,30 @@ impl Search {
         legs: Legs,
         limit: usize,
     ) -> Result<Vec<(Uuid, f32)>, SearchError> {
+        if legs == Legs::Text {
+            // Alone, the text leg needs only the hits asked for (fewer to rank is faster).
+            let terms = self.query_terms(prompt)?;
+            if terms.is_empty() {
+                return Ok(Vec::new());
+            }
+            return Ok(self.text.search(&terms, scope, limit)?);
+        }
         let (text_hits, vector_hits) = self.candidates(prompt, scope, legs, self.feedback).await?;
         Ok(match legs {
             Legs::Text => truncate(text_hits, limit),
             Legs::Vector => truncate(vector_hits, limit),
             Legs::Hybrid => fusion::fuse(&text_hits, &vector_hits, self.fusion, limit),
         })
+    }
+
+    /// The benchmarks' anchor: raw tantivy (its `TopDocs`, the OR of every term of the prompt,
+    /// no access filter) over the same index.
+    pub fn query_unscoped_text(
+        &self,
+        prompt: &str,
+        limit: usize,
+    ) -> Result<Vec<(Uuid, f32)>, SearchError> {
+        Ok(self.text.search_unscoped(&self.text.terms(prompt), limit)?)
     }
 
     /// Each leg's best [`CANDIDATES`] for a prompt; in hybrid queries the vector leg takes
@@ -47,11 +65,7 @@ impl Search {
         legs: Legs,
         feedback: Option<Feedback>,
     ) -> Result<(Vec<(Uuid, f32)>, Vec<(Uuid, f32)>), SearchError> {
-        let terms = self.text.terms(prompt);
-        let has_words = prompt.chars().any(char::is_alphanumeric);
-        if terms.is_empty() && !has_words {
-            return Err(SearchError::EmptyQuery);
-        }
+        let terms = self.query_terms(prompt)?;
         let text_hits = if legs != Legs::Vector && !terms.is_empty() {
             self.text.search(&terms, scope, CANDIDATES)?
         } else {
@@ -64,6 +78,16 @@ impl Search {
             Vec::new()
         };
         Ok((text_hits, vector_hits))
+    }
+
+    /// The prompt's text terms; a prompt without a word or number is an error, one of stop
+    /// words only has no terms (the vector leg may still answer it).
+    fn query_terms(&self, prompt: &str) -> Result<Vec<String>, SearchError> {
+        let terms = self.text.terms(prompt);
+        if terms.is_empty() && !prompt.chars().any(char::is_alphanumeric) {
+            return Err(SearchError::EmptyQuery);
+        }
+        Ok(terms)
     }
 
     /// The vector leg's candidates; none (the text leg answers alone) when no vectors serve or

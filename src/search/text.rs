@@ -1,18 +1,21 @@
-//! The full-text leg: a tantivy index of message documents, BM25-scored, with access terms so
-//! that filtering happens inside the query.
+//! The full-text leg: a tantivy index of message documents, BM25-scored, with access terms that
+//! restrict hits to a scope (see `scoped_top`).
 
 use super::doc::{IndexDoc, Scope};
+use super::scoped_top::{self, AccessTerms};
 use std::path::Path;
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 use uuid::Uuid;
 
 const ANALYZER: &str = "skein_en";
@@ -205,8 +208,7 @@ impl TextIndex {
     /// The query's terms that are worth their cost: terms in more than [`COMMON_TERM_SHARE`] of
     /// the documents add little to BM25 (their IDF is near zero) but most of the work, so they
     /// are dropped while at least [`MIN_TERMS`] of the rarer ones remain.
-    fn selective_terms(&self, terms: &[String]) -> tantivy::Result<Vec<Term>> {
-        let searcher = self.reader.searcher();
+    fn selective_terms(&self, searcher: &Searcher, terms: &[String]) -> tantivy::Result<Vec<Term>> {
         let total = searcher.num_docs().max(1) as f64;
         let mut scored = Vec::with_capacity(terms.len());
         for text in terms {
@@ -234,26 +236,56 @@ impl TextIndex {
         limit: usize,
     ) -> tantivy::Result<Vec<(Uuid, f32)>> {
         let f = self.fields;
+        let searcher = self.reader.searcher();
         let words: Vec<(Occur, Box<dyn Query>)> = self
-            .selective_terms(terms)?
+            .selective_terms(&searcher, terms)?
             .into_iter()
             .map(|term| {
                 let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
                 (Occur::Should, Box::new(query) as Box<dyn Query>)
             })
             .collect();
-        let searcher = self.reader.searcher();
-        let words = Box::new(BooleanQuery::new(words)) as Box<dyn Query>;
-        let access: Box<dyn Query> = match scope {
-            Scope::Org(org) => term_query(f.org, org),
-            // A user's own documents are usually few: they lead the intersection.
-            Scope::Member { org, user } => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, term_query(f.member, user)),
-                (Occur::Must, term_query(f.org, org)),
-            ])),
+        let words =
+            BooleanQuery::new(words).weight(EnableScoring::enabled_from_searcher(&searcher))?;
+        let id = |field: Field, id: Uuid| Term::from_field_text(field, &id.to_string());
+        let access = AccessTerms {
+            all_of: match scope {
+                Scope::Org(org) => vec![id(f.org, org)],
+                Scope::Member { org, user } => vec![id(f.member, user), id(f.org, org)],
+            },
         };
-        let query = filtered(words, access);
-        let hits = searcher.search(&*query, &TopDocs::with_limit(limit).order_by_score())?;
+        let hits = scoped_top::top_k(&searcher, &*words, &access, limit)?;
+        self.message_ids(&searcher, hits)
+    }
+
+    /// The benchmark's anchor: tantivy's own `TopDocs` over the same index for the OR of all
+    /// `terms`, with no access filter and no term selection.
+    pub fn search_unscoped(
+        &self,
+        terms: &[String],
+        limit: usize,
+    ) -> tantivy::Result<Vec<(Uuid, f32)>> {
+        let words: Vec<(Occur, Box<dyn Query>)> = terms
+            .iter()
+            .map(|text| {
+                let term = Term::from_field_text(self.fields.text, text);
+                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                (Occur::Should, Box::new(query) as Box<dyn Query>)
+            })
+            .collect();
+        let searcher = self.reader.searcher();
+        let hits = searcher.search(
+            &BooleanQuery::new(words),
+            &TopDocs::with_limit(limit).order_by_score(),
+        )?;
+        self.message_ids(&searcher, hits)
+    }
+
+    fn message_ids(
+        &self,
+        searcher: &Searcher,
+        hits: Vec<(f32, DocAddress)>,
+    ) -> tantivy::Result<Vec<(Uuid, f32)>> {
         let mut results = Vec::with_capacity(hits.len());
         for (score, address) in hits {
             let columns = searcher.segment_reader(address.segment_ord).fast_fields();
@@ -284,21 +316,6 @@ fn new_writer(index: &Index, memory: usize) -> tantivy::Result<IndexWriter> {
     Ok(writer)
 }
 
-/// `words`, scored, restricted to the documents of `access` (which adds nothing to scores).
-fn filtered(words: Box<dyn Query>, access: Box<dyn Query>) -> Box<dyn Query> {
-    Box::new(BooleanQuery::new(vec![
-        (Occur::Must, words),
-        (Occur::Must, Box::new(ConstScoreQuery::new(access, 0.0))),
-    ]))
-}
-
-fn term_query(field: Field, id: Uuid) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, &id.to_string()),
-        IndexRecordOption::Basic,
-    ))
-}
-
 fn split(id: Uuid) -> (u64, u64) {
     let value = id.as_u128();
     ((value >> 64) as u64, value as u64)
@@ -306,4 +323,125 @@ fn split(id: Uuid) -> (u64, u64) {
 
 fn join(hi: u64, lo: u64) -> Uuid {
     Uuid::from_u128(((hi as u128) << 64) | lo as u128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::query::ConstScoreQuery;
+
+    /// Deterministic pseudo-random numbers (a linear congruential generator).
+    struct Lcg(u64);
+    impl Lcg {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    /// The old exact form, the access terms inside the query: the reference for the scoped
+    /// top-k, whose scores must be the same, hit for hit.
+    fn reference(index: &TextIndex, terms: &[String], scope: Scope, k: usize) -> Vec<f32> {
+        let f = index.fields;
+        let searcher = index.reader.searcher();
+        let term = |field, id: Uuid| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, &id.to_string()),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let words: Vec<(Occur, Box<dyn Query>)> = index
+            .selective_terms(&searcher, terms)
+            .unwrap()
+            .into_iter()
+            .map(|t| {
+                let query = TermQuery::new(t, IndexRecordOption::WithFreqs);
+                (Occur::Should, Box::new(query) as Box<dyn Query>)
+            })
+            .collect();
+        let access = match scope {
+            Scope::Org(org) => term(f.org, org),
+            Scope::Member { org, user } => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, term(f.member, user)),
+                (Occur::Must, term(f.org, org)),
+            ])),
+        };
+        let query = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(words)) as Box<dyn Query>,
+            ),
+            (Occur::Must, Box::new(ConstScoreQuery::new(access, 0.0))),
+        ]);
+        let hits = searcher
+            .search(&query, &TopDocs::with_limit(k).order_by_score())
+            .unwrap();
+        hits.into_iter().map(|(score, _)| score).collect()
+    }
+
+    #[test]
+    fn scoped_hits_are_exactly_those_of_the_access_terms_in_the_query() {
+        let vocabulary: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+        let (org_a, org_b, user) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut random = Lcg(7);
+        // One index with two orgs (the big one filtered by bits, the user's few threads by
+        // seeking), one with a single org (no filter); several segments and deleted documents.
+        for orgs in [vec![org_a, org_b], vec![org_a]] {
+            let index = TextIndex::open(None, 15_000_000).unwrap();
+            let mut by_org: Vec<(Uuid, Uuid)> = Vec::new();
+            for batch in 0..4 {
+                for i in 0..600 {
+                    let org = orgs[(i % 4 == 3) as usize % orgs.len()];
+                    let thread = Uuid::new_v4();
+                    let mut members = vec![Uuid::new_v4()];
+                    if org == org_a && random.below(30) == 0 {
+                        members.push(user);
+                    }
+                    let words = 3 + random.below(12);
+                    let text: Vec<&str> = (0..words)
+                        .map(|_| vocabulary[random.below(40) as usize].as_str())
+                        .collect();
+                    index
+                        .add(&IndexDoc {
+                            message_id: Uuid::new_v4(),
+                            thread_id: thread,
+                            org_id: org,
+                            members,
+                            text: text.join(" "),
+                        })
+                        .unwrap();
+                    by_org.push((thread, org));
+                }
+                if batch == 2 {
+                    for (thread, _) in by_org.iter().step_by(7) {
+                        index.delete_thread(*thread).unwrap();
+                    }
+                }
+                index.commit(&batch.to_string()).unwrap();
+            }
+            for query in 0..30 {
+                let terms: Vec<String> = (0..1 + query % 5)
+                    .map(|_| vocabulary[random.below(40) as usize].clone())
+                    .collect();
+                for scope in [
+                    Scope::Org(org_a),
+                    Scope::Org(org_b),
+                    Scope::Member { org: org_a, user },
+                ] {
+                    for k in [10, 100] {
+                        let hits = index.search(&terms, scope, k).unwrap();
+                        let scores: Vec<f32> = hits.iter().map(|(_, score)| *score).collect();
+                        assert_eq!(
+                            scores,
+                            reference(&index, &terms, scope, k),
+                            "{terms:?} {scope:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
