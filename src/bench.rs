@@ -63,6 +63,14 @@ impl Measured {
     }
 }
 
+/// What one leg of the in-process benchmark runs.
+#[derive(Clone, Copy)]
+enum BenchLeg {
+    Skein(Legs),
+    RawTantivy,
+    VectorKernel,
+}
+
 /// The size of an in-process search benchmark.
 pub struct SearchRun {
     /// Generated messages in the index.
@@ -108,12 +116,14 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
     let mut legs_json = serde_json::Map::new();
     let prompts: Arc<Vec<String>> =
         Arc::new(collection.queries.iter().map(|(_, q)| q.clone()).collect());
-    // `tantivy` is the anchor: the same index queried by tantivy's own top-docs collector.
-    for (name, legs) in [
-        ("tantivy", None),
-        ("bm25", Some(Legs::Text)),
-        ("vector", Some(Legs::Vector)),
-        ("hybrid", Some(Legs::Hybrid)),
+    // The anchors: `tantivy`, the same index queried by tantivy's own top-docs collector;
+    // `kernel`, the vector scan's kernel alone over every vector.
+    for (name, leg) in [
+        ("tantivy", BenchLeg::RawTantivy),
+        ("bm25", BenchLeg::Skein(Legs::Text)),
+        ("kernel", BenchLeg::VectorKernel),
+        ("vector", BenchLeg::Skein(Legs::Vector)),
+        ("hybrid", BenchLeg::Skein(Legs::Hybrid)),
     ] {
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let started = Instant::now();
@@ -134,14 +144,16 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
                         let prompt = &prompts[i % prompts.len()];
                         i += 1;
                         let began = Instant::now();
-                        let answer = match legs {
-                            Some(legs) => runtime.block_on(search.query_scoped(
-                                prompt,
-                                Scope::Org(org),
-                                legs,
-                                10,
-                            )),
-                            None => search.query_unscoped_text(prompt, 10),
+                        let answer = match leg {
+                            BenchLeg::Skein(legs) => runtime
+                                .block_on(search.query_scoped(prompt, Scope::Org(org), legs, 10))
+                                .map(drop),
+                            BenchLeg::RawTantivy => {
+                                search.query_unscoped_text(prompt, 10).map(drop)
+                            }
+                            BenchLeg::VectorKernel => runtime
+                                .block_on(search.query_vector_kernel(prompt))
+                                .map(drop),
                         };
                         match answer {
                             Ok(_) => latencies.push(began.elapsed()),

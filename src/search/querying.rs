@@ -30,20 +30,28 @@ impl Search {
         legs: Legs,
         limit: usize,
     ) -> Result<Vec<(Uuid, f32)>, SearchError> {
-        if legs == Legs::Text {
-            // Alone, the text leg needs only the hits asked for (fewer to rank is faster).
-            let terms = self.query_terms(prompt)?;
-            if terms.is_empty() {
-                return Ok(Vec::new());
+        // Alone, a leg ranks only the hits asked for (fewer to rank is faster).
+        match legs {
+            Legs::Text => {
+                let terms = self.query_terms(prompt)?;
+                if terms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                Ok(self.text.search(&terms, scope, limit)?)
             }
-            return Ok(self.text.search(&terms, scope, limit)?);
+            Legs::Vector => {
+                self.query_terms(prompt)?;
+                let Some(query) = self.embed_query(prompt).await else {
+                    return Ok(Vec::new());
+                };
+                Ok(self.vector_scan(query, scope, &[], None, limit))
+            }
+            Legs::Hybrid => {
+                let (text_hits, vector_hits) =
+                    self.candidates(prompt, scope, legs, self.feedback).await?;
+                Ok(fusion::fuse(&text_hits, &vector_hits, self.fusion, limit))
+            }
         }
-        let (text_hits, vector_hits) = self.candidates(prompt, scope, legs, self.feedback).await?;
-        Ok(match legs {
-            Legs::Text => truncate(text_hits, limit),
-            Legs::Vector => truncate(vector_hits, limit),
-            Legs::Hybrid => fusion::fuse(&text_hits, &vector_hits, self.fusion, limit),
-        })
     }
 
     /// The benchmarks' anchor: raw tantivy (its `TopDocs`, the OR of every term of the prompt,
@@ -56,6 +64,17 @@ impl Search {
         Ok(self.text.search_unscoped(&self.text.terms(prompt), limit)?)
     }
 
+    /// The benchmarks' anchor for the vector leg: the prompt embedded and the scan kernel run
+    /// over every vector, without scope or ranking.
+    pub async fn query_vector_kernel(&self, prompt: &str) -> Result<i32, SearchError> {
+        let query = self.embed_query(prompt).await;
+        let legs = self.legs.read().unwrap();
+        let (Some(leg), Some(query)) = (legs.serving.as_ref(), query) else {
+            return Err(embed::EmbedError("no vectors serve".into()).into());
+        };
+        Ok(leg.index.kernel_only(&query.vector))
+    }
+
     /// Each leg's best [`CANDIDATES`] for a prompt; in hybrid queries the vector leg takes
     /// `feedback` from the text leg's best hits.
     pub async fn candidates(
@@ -66,16 +85,26 @@ impl Search {
         feedback: Option<Feedback>,
     ) -> Result<(Vec<(Uuid, f32)>, Vec<(Uuid, f32)>), SearchError> {
         let terms = self.query_terms(prompt)?;
-        let text_hits = if legs != Legs::Vector && !terms.is_empty() {
-            self.text.search(&terms, scope, CANDIDATES)?
-        } else {
-            Vec::new()
+        // The query is embedded (a remote model: a round trip) while the text leg runs; the
+        // scan itself follows the text leg, whose best hits it takes as feedback.
+        let embedding = async {
+            match legs {
+                Legs::Text => None,
+                _ => self.embed_query(prompt).await,
+            }
         };
-        let vector_hits = if legs != Legs::Text {
-            self.vector_candidates(prompt, scope, &text_hits, legs, feedback)
-                .await
-        } else {
-            Vec::new()
+        let text = async {
+            if legs != Legs::Vector && !terms.is_empty() {
+                self.text.search(&terms, scope, CANDIDATES)
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (query, text_hits) = tokio::join!(embedding, text);
+        let text_hits = text_hits?;
+        let vector_hits = match query {
+            Some(query) => self.vector_scan(query, scope, &text_hits, feedback, CANDIDATES),
+            None => Vec::new(),
         };
         Ok((text_hits, vector_hits))
     }
@@ -90,50 +119,45 @@ impl Search {
         Ok(terms)
     }
 
-    /// The vector leg's candidates; none (the text leg answers alone) when no vectors serve or
-    /// the query cannot be embedded in time.
-    pub(super) async fn vector_candidates(
+    /// The prompt embedded by the serving leg's model; none (the text leg answers alone) when
+    /// no vectors serve or the query cannot be embedded in time.
+    async fn embed_query(&self, prompt: &str) -> Option<QueryVector> {
+        let serving = self.legs.read().unwrap().serving.as_ref()?.embedder.clone();
+        let texts = [prompt.to_string()];
+        match tokio::time::timeout(QUERY_EMBED_TIMEOUT, serving.embed(&texts)).await {
+            Ok(Ok(mut vectors)) if !vectors.is_empty() => Some(QueryVector {
+                model: serving.model().to_string(),
+                vector: vectors.swap_remove(0),
+            }),
+            Ok(Ok(_)) => None,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "query not embedded; answering from the text leg");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("query embedding timed out; answering from the text leg");
+                None
+            }
+        }
+    }
+
+    /// The best `limit` vectors for `query` within `scope`, moved toward the vectors of the
+    /// text leg's best hits by `feedback`.
+    fn vector_scan(
         &self,
-        prompt: &str,
+        query: QueryVector,
         scope: Scope,
         text_hits: &[(Uuid, f32)],
-        legs: Legs,
         feedback: Option<Feedback>,
+        limit: usize,
     ) -> Vec<(Uuid, f32)> {
-        let serving = self
-            .legs
-            .read()
-            .unwrap()
-            .serving
-            .as_ref()
-            .map(|leg| leg.embedder.clone());
-        let Some(embedder) = serving else {
-            return Vec::new();
-        };
-        let texts = [prompt.to_string()];
-        let mut query =
-            match tokio::time::timeout(QUERY_EMBED_TIMEOUT, embedder.embed(&texts)).await {
-                Ok(Ok(mut vectors)) if !vectors.is_empty() => vectors.swap_remove(0),
-                Ok(Ok(_)) => return Vec::new(),
-                Ok(Err(err)) => {
-                    tracing::warn!(error = %err, "query not embedded; answering from the text leg");
-                    return Vec::new();
-                }
-                Err(_) => {
-                    tracing::warn!("query embedding timed out; answering from the text leg");
-                    return Vec::new();
-                }
-            };
+        let QueryVector { model, mut vector } = query;
         let all_legs = self.legs.read().unwrap();
         // The serving leg may have been swapped while the query was embedded.
-        let Some(leg) = all_legs
-            .serving
-            .as_ref()
-            .filter(|leg| leg.model() == embedder.model())
-        else {
+        let Some(leg) = all_legs.serving.as_ref().filter(|leg| leg.model() == model) else {
             return Vec::new();
         };
-        if let (Legs::Hybrid, Some(feedback)) = (legs, feedback) {
+        if let Some(feedback) = feedback {
             let best: Vec<Vec<f32>> = text_hits
                 .iter()
                 .take(feedback.docs)
@@ -141,19 +165,20 @@ impl Search {
                 .collect();
             if !best.is_empty() {
                 let share = feedback.weight / best.len() as f32;
-                for vector in &best {
-                    for (q, v) in query.iter_mut().zip(vector) {
+                for other in &best {
+                    for (q, v) in vector.iter_mut().zip(other) {
                         *q += share * v;
                     }
                 }
-                embed::normalize(&mut query);
+                embed::normalize(&mut vector);
             }
         }
-        leg.index.search(&query, scope, CANDIDATES)
+        leg.index.search(&vector, scope, limit)
     }
 }
 
-fn truncate(mut hits: Vec<(Uuid, f32)>, limit: usize) -> Vec<(Uuid, f32)> {
-    hits.truncate(limit);
-    hits
+/// A query's vector and the model that made it.
+struct QueryVector {
+    model: String,
+    vector: Vec<f32>,
 }

@@ -7,8 +7,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use uuid::Uuid;
 
-/// Rows scored per block: a block's scores live on the stack.
-const BLOCK: usize = 512;
+thread_local! {
+    /// Each query's dot products, one per row: kept per thread so a query allocates nothing.
+    static DOTS: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 struct Row {
     message: Uuid,
@@ -168,6 +170,20 @@ impl VectorIndex {
         Some(codes.iter().map(|c| *c as f32 * scale).collect())
     }
 
+    /// The benchmarks' anchor for the scan: the kernel alone over every row (quantizing the
+    /// query, no scope, no ranking); returns the best dot product.
+    pub fn kernel_only(&self, query: &[f32]) -> i32 {
+        if query.len() != self.dim {
+            return 0;
+        }
+        let (query_codes, _) = quantize(query);
+        DOTS.with_borrow_mut(|dots| {
+            dots.resize(self.rows.len(), 0);
+            (self.kernel)(&self.codes, &query_codes, self.dim, dots);
+            dots.iter().copied().max().unwrap_or(0)
+        })
+    }
+
     /// The best `limit` messages by cosine similarity to `query`, within `scope`.
     pub fn search(&self, query: &[f32], scope: Scope, limit: usize) -> Vec<(Uuid, f32)> {
         if limit == 0 || self.rows.is_empty() || query.len() != self.dim {
@@ -184,36 +200,29 @@ impl VectorIndex {
                 Scope::Member { org, user } => access.org == org && access.members.contains(&user),
             }
         };
-        // Min-heap of the best so far: (score bits, row). Scores are non-negative here only
-        // when compared through `total_order`, so keep f32 ordering explicit.
+        // The query's scale is the same for every row: ranking by dot × row scale is enough
+        // until the end. Rows are looked at only if they would enter the best `limit`.
         let mut best: BinaryHeap<Reverse<(Ordered, usize)>> = BinaryHeap::with_capacity(limit + 1);
-        let mut scores = [0i32; BLOCK];
-        let dim = self.dim;
-        for start in (0..self.rows.len()).step_by(BLOCK) {
-            let end = (start + BLOCK).min(self.rows.len());
-            let block = &mut scores[..end - start];
-            (self.kernel)(
-                &self.codes[start * dim..end * dim],
-                &query_codes,
-                dim,
-                block,
-            );
-            for (offset, dot) in block.iter().enumerate() {
-                let row = start + offset;
-                let score = *dot as f32 * self.scales[row] * query_scale;
-                let enters = best.len() < limit
-                    || best.peek().is_some_and(|Reverse((min, _))| score > min.0);
-                if enters && self.rows[row].alive && allowed(self.rows[row].thread) {
+        DOTS.with_borrow_mut(|dots| {
+            dots.resize(self.rows.len(), 0);
+            (self.kernel)(&self.codes, &query_codes, self.dim, dots);
+            let mut threshold = f32::NEG_INFINITY;
+            for (row, (dot, scale)) in dots.iter().zip(&self.scales).enumerate() {
+                let score = *dot as f32 * scale;
+                if score > threshold && self.rows[row].alive && allowed(self.rows[row].thread) {
                     best.push(Reverse((Ordered(score), row)));
                     if best.len() > limit {
                         best.pop();
                     }
+                    if best.len() == limit {
+                        threshold = best.peek().map_or(threshold, |Reverse((min, _))| min.0);
+                    }
                 }
             }
-        }
+        });
         let mut results: Vec<(Uuid, f32)> = best
             .into_iter()
-            .map(|Reverse((score, row))| (self.rows[row].message, score.0))
+            .map(|Reverse((score, row))| (self.rows[row].message, score.0 * query_scale))
             .collect();
         results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         results
