@@ -77,6 +77,15 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             println!("{}", seed(&cli.data_dir, &corpus, messages).await?);
             return Ok(());
         }
+        Command::Bench(BenchCommand::Thread {
+            answers,
+            server,
+            json,
+        }) => {
+            let report = crate::bench::thread(answers.max(1), server.as_deref(), json).await?;
+            println!("{report}");
+            return Ok(());
+        }
         Command::Bench(BenchCommand::Ws {
             corpus,
             addr,

@@ -313,6 +313,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
     },
+    /// One thread growing to many answers through a real server (started on a temporary data
+    /// dir): post → final state latency and the thread state's size.
+    Thread {
+        #[arg(long, default_value_t = 100)]
+        answers: usize,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load generator: WebSocket clients sending /threads/search to a running server.
     Ws {
         #[arg(long)]

@@ -145,10 +145,63 @@ async fn steps_stream_in_order_chunks_add_up_and_everything_is_persisted() {
     assert!(steps[2]["generatingSql"]["sqlChunk"].is_null());
     assert_eq!(steps[2]["generatingSql"]["progress"], "completed");
     assert_eq!(steps[2]["generatingSql"]["threadId"], id.as_str());
+    // The state carries a preview of the rows; `/threads/data` pages through all of them.
+    let preview = steps[3]["fetchingData"]["data"].as_array().unwrap();
+    assert_eq!(preview.len(), 10);
+    assert_eq!(steps[3]["fetchingData"]["dataComplete"], false);
+    let streamed = answer.step("fetchingData", "completed").unwrap()["payload"]["data"].clone();
+    assert_eq!(preview[..], streamed.as_array().unwrap()[..10]);
+    let message_id = message["id"].clone();
+    let page = other
+        .ok(
+            "/threads/data",
+            json!({"message_id": message_id, "offset": 8, "limit": 3}),
+        )
+        .await;
+    assert_eq!(page["event"], "getThreadData");
+    assert_eq!(page["payload"]["total"], 12);
+    assert_eq!(page["payload"]["thread_id"], id.as_str());
     assert_eq!(
-        steps[3]["fetchingData"]["data"].as_array().unwrap().len(),
-        12
+        page["payload"]["rows"],
+        json!(streamed.as_array().unwrap()[8..11])
     );
+    let all = other
+        .ok("/threads/data", json!({"message_id": message_id}))
+        .await;
+    assert_eq!(all["payload"]["rows"], streamed);
+    other
+        .fails(
+            "/threads/data",
+            json!({"message_id": message_id, "limit": 0}),
+            "BAD_REQUEST",
+        )
+        .await;
+    other
+        .fails(
+            "/threads/data",
+            json!({"message_id": message_id, "limit": 1001}),
+            "BAD_REQUEST",
+        )
+        .await;
+    // Someone the thread is not shared with learns nothing, not even that the message exists.
+    let stranger = server.add_user("Stranger", "stranger@example.com");
+    let mut stranger = Client::connect(&server, &stranger.token).await;
+    let hidden = stranger
+        .fails(
+            "/threads/data",
+            json!({"message_id": message_id}),
+            "NOT_FOUND",
+        )
+        .await;
+    assert_eq!(
+        hidden,
+        format!("Message with ID {} not found", message_id.as_str().unwrap())
+    );
+    let nobody = uuid::Uuid::new_v4();
+    let missing = stranger
+        .fails("/threads/data", json!({"message_id": nobody}), "NOT_FOUND")
+        .await;
+    assert_eq!(missing, format!("Message with ID {nobody} not found"));
     assert_eq!(
         steps[0]["identifyingDataset"]["dataset"]["name"],
         "Sales Dataset"

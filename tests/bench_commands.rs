@@ -1,5 +1,6 @@
 //! The documented benchmark commands run to the end (people run Skein to benchmark search):
-//! a short `skein bench search` over every leg, for people and as JSON.
+//! a short `skein bench search` over every leg and its anchors, for people and as JSON, and a
+//! short `skein bench thread`.
 
 mod common;
 
@@ -36,7 +37,7 @@ fn bench_search(extra: &[&str]) -> String {
 #[test]
 fn bench_search_runs_every_leg() {
     let stdout = bench_search(&[]);
-    for leg in ["bm25", "vector", "hybrid"] {
+    for leg in ["tantivy", "bm25", "kernel", "vector", "hybrid"] {
         let line = stdout
             .lines()
             .find(|l| l.starts_with(leg))
@@ -54,10 +55,31 @@ fn bench_search_speaks_json() {
     let stdout = bench_search(&["--json"]);
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["messages"], 1500, "{report}");
-    for leg in ["bm25", "vector", "hybrid"] {
+    for leg in ["tantivy", "bm25", "kernel", "vector", "hybrid"] {
         let measured = &report["legs"][leg];
         assert!(measured["queries"].as_u64().unwrap() > 0, "{report}");
         assert_eq!(measured["errors"], 0, "{report}");
         assert!(measured["p99_ms"].as_f64().unwrap() >= measured["p50_ms"].as_f64().unwrap());
     }
+}
+
+#[test]
+fn bench_thread_grows_a_thread_through_a_real_server() {
+    let out = std::process::Command::new(common::binary())
+        .args(["bench", "thread", "--answers", "6", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["answers"], 6);
+    assert_eq!(report["post_to_final_state"]["queries"], 6, "{report}");
+    // Six answers, one of 366 rows: with previews the state is about 28 KB; with every row
+    // it was 45 KB.
+    let bytes = report["state_bytes"].as_u64().unwrap();
+    assert!(bytes > 5_000 && bytes < 36_000, "{report}");
 }

@@ -11,6 +11,7 @@ function openThread(id, focusMessage = null) {
   state.current = id;
   state.thread = null;
   state.rendered.clear();
+  state.rows.clear();
   state.editing = null;
   state.focusMessage = focusMessage;
   state.presence.clear();
@@ -21,6 +22,26 @@ function openThread(id, focusMessage = null) {
     toastError(error);
     closeThread();
   });
+}
+
+/// Pages in all of an answer's rows (a thread's state carries a preview), then redraws.
+async function loadRows(message, sql) {
+  if (state.rowsLoading.has(message.id)) return;
+  state.rowsLoading.add(message.id);
+  try {
+    const rows = [];
+    for (;;) {
+      const reply = await request("/threads/data", { message_id: message.id, offset: rows.length, limit: 1000 });
+      rows.push(...reply.payload.rows);
+      if (!reply.payload.rows.length || rows.length >= reply.payload.total) break;
+    }
+    state.rows.set(message.id, { sql, rows });
+    renderThread();
+  } catch (error) {
+    toastError(error);
+  } finally {
+    state.rowsLoading.delete(message.id);
+  }
 }
 
 function startRename() {

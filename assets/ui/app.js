@@ -44,6 +44,8 @@ const state = {
   focusMessage: null,
   editing: null, // {messageId, text} while SQL is being edited
   rendered: new Map(), // message id → {key, node}: messages are re-rendered only when they change
+  rows: new Map(), // message id → {sql, rows}: an answer's rows in full (states carry a preview)
+  rowsLoading: new Set(), // message ids whose rows are being paged in
 };
 
 // ---- connection --------------------------------------------------------------------------
@@ -201,6 +203,10 @@ function applyStep(event) {
   const chunkKey = Object.keys(payload).find((key) => key.endsWith("_chunk"));
   if (chunkKey && typeof payload[chunkKey] === "string") step.text += payload[chunkKey];
   if (payload.progress !== "inProgress") step.payload = payload;
+  // The live stream carries every row; keep them for when the state (a preview) replaces it.
+  if (event.event === "fetchingData" && Array.isArray(payload.data)) {
+    state.rows.set(messageId, { sql: sqlOf({}, stream.steps), rows: payload.data });
+  }
   if (event.error) step.error = event.error.message;
   stream.steps.set(event.event, step);
   renderThread();

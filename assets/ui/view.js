@@ -80,7 +80,8 @@ function renderThread() {
   const nodes = thread.messages.map((message) => {
     const stream = state.streams.get(message.id);
     const key = JSON.stringify(message) + JSON.stringify(stream ? [...stream.steps] : null)
-      + (state.editing && state.editing.messageId === message.id ? "editing" : "");
+      + (state.editing && state.editing.messageId === message.id ? "editing" : "")
+      + (state.rows.has(message.id) ? state.rows.get(message.id).sql : "");
     const previous = state.rendered.get(message.id);
     if (previous && previous.key === key) return previous.node;
     const node = renderMessage(message);
@@ -160,7 +161,7 @@ function renderMessage(message) {
     box.append(heading);
   }
 
-  const data = stepField(steps, "fetchingData", "data");
+  const data = rowsOf(message, steps);
   const meta = message.data_metadata || stepField(steps, "fetchingData", "data_metadata");
   if (Array.isArray(data) && data.length && message.chart_config && message.chart_config.type) {
     box.append(renderChart(message.chart_config, data, meta));
@@ -173,7 +174,7 @@ function renderMessage(message) {
   if (explanation) box.append(el("p", { class: "explanation" }, explanation));
   if (Array.isArray(data)) box.append(renderTable(data, meta));
 
-  const sql = message.code || textOf(steps, "fixingSql", "sql") || textOf(steps, "generatingSql", "sql");
+  const sql = sqlOf(message, steps);
   if (state.editing && state.editing.messageId === message.id) {
     box.append(renderSqlEditor(message));
   } else if (sql) {
@@ -258,6 +259,20 @@ function textOf(steps, name, field) {
   if (!step) return "";
   if (step.payload && typeof step.payload[field] === "string") return step.payload[field];
   return step.text || "";
+}
+
+/// The SQL whose rows a message shows: its saved code, or the stream's latest SQL.
+function sqlOf(message, steps) {
+  return message.code || textOf(steps, "fixingSql", "sql") || textOf(steps, "generatingSql", "sql");
+}
+
+/// An answer's rows: all of them once known (from its live stream, or paged in through
+/// /threads/data), else the state's preview while the rest loads.
+function rowsOf(message, steps) {
+  const known = state.rows.get(message.id);
+  if (known && known.sql === sqlOf(message, steps)) return known.rows;
+  if (stepField(steps, "fetchingData", "data_complete") === false) loadRows(message, sqlOf(message, steps));
+  return stepField(steps, "fetchingData", "data");
 }
 
 function stepField(steps, name, field) {

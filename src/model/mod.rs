@@ -317,17 +317,21 @@ impl Message {
         self.responses.as_ref()?.0["messages"][0].as_str()
     }
 
-    /// The first `limit` rows of the answer's result, as objects keyed by column name (kept in
-    /// the `fetchingData` step's record), if it has one.
-    pub fn result_rows(&self, limit: usize) -> Option<Vec<serde_json::Value>> {
+    /// The rows of the answer's result, as objects keyed by column name (kept in the
+    /// `fetchingData` step's record), if it has one.
+    pub fn rows(&self) -> Option<&[serde_json::Value]> {
         let record = self
             .analysis
             .as_ref()?
             .steps
             .iter()
             .find(|record| record.step == Step::FetchingData)?;
-        let rows = record.fields.0.get("data")?.as_array()?;
-        Some(rows.iter().take(limit).cloned().collect())
+        record.fields.0.get("data")?.as_array().map(Vec::as_slice)
+    }
+
+    /// The first `limit` rows of the answer's result, if it has one.
+    pub fn result_rows(&self, limit: usize) -> Option<Vec<serde_json::Value>> {
+        Some(self.rows()?.iter().take(limit).cloned().collect())
     }
 
     /// The analyst ran on the message and failed: it recorded its steps but no data.

@@ -18,6 +18,7 @@
 //! - `update`: title, shares, a message's code, feedback, status and chart.
 //! - `delete`: delete (all or none), prune (what may be), TTL expiry.
 //! - `analyses`: the analyst's runs: bounded, tracked, cancelled on shutdown or on request.
+//! - `rows`: an answer's result rows a page at a time (states carry a preview).
 //! - `follow`: following one analysis's steps and end, for faces that answer in the request.
 
 pub mod access;
@@ -28,6 +29,7 @@ pub mod follow;
 pub mod lifecycle;
 pub mod naming;
 pub mod post;
+pub mod rows;
 pub mod rules;
 pub mod turns;
 pub mod update;

@@ -4,13 +4,15 @@
 //! - `connection`: the per-socket loop: reading, writing, pings, closing.
 //! - `views`: the seed's JSON shapes of threads, messages, list items and presence.
 //! - `fanout`: broadcasts shared by several routes (thread changed, joined, left).
-//! - one file per route: `list`, `get`, `post`, `update`, `delete`, `unsubscribe`.
+//! - one file per route: `list`, `get`, `post`, `update`, `delete`, `unsubscribe`, `search`,
+//!   `data` (an answer's rows a page at a time), `datasets_list`, `users_me`.
 //!
 //! A request's own answer goes to the requesting connection with its `request_id`; what other
 //! connections see of the same change goes out as broadcasts under the channel's route
 //! (`/threads/get` for a thread channel, `/threads/list` for list channels).
 
 mod connection;
+mod data;
 mod datasets_list;
 #[cfg(test)]
 mod decoder_fuzz;
@@ -47,6 +49,7 @@ pub enum Route {
     Delete,
     Unsubscribe,
     Search,
+    Data,
     DatasetsList,
     UsersMe,
 }
@@ -61,6 +64,7 @@ impl Route {
             "/threads/delete" => Route::Delete,
             "/threads/unsubscribe" => Route::Unsubscribe,
             "/threads/search" => Route::Search,
+            "/threads/data" => Route::Data,
             "/datasets/list" => Route::DatasetsList,
             "/users/me" => Route::UsersMe,
             _ => return None,
@@ -76,6 +80,7 @@ impl Route {
             Route::Delete => "/threads/delete",
             Route::Unsubscribe => "/threads/unsubscribe",
             Route::Search => "/threads/search",
+            Route::Data => "/threads/data",
             Route::DatasetsList => "/datasets/list",
             Route::UsersMe => "/users/me",
         }
@@ -91,6 +96,7 @@ impl Route {
             Route::Delete => "deleteThreadState",
             Route::Unsubscribe => "unsubscribed",
             Route::Search => "searchThreads",
+            Route::Data => "getThreadData",
             Route::DatasetsList => "getDatasetsList",
             Route::UsersMe => "getCurrentUser",
         }
@@ -150,6 +156,7 @@ async fn dispatch(ctx: &Context<'_>, data: Value) {
         Route::DatasetsList => datasets_list::handle(ctx, data).await,
         Route::UsersMe => users_me::handle(ctx, data).await,
         Route::Search => search::handle(ctx, data).await,
+        Route::Data => data::handle(ctx, data).await,
     };
     if let Err(error) = result {
         ctx.fail(&error);

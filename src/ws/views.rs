@@ -1,7 +1,8 @@
 //! Wire shapes of seed 000, built from model records: thread state, message, list item, presence.
 
-use crate::model::{Feedback, Json, Message, StepRecord, Thread, User, Verification};
+use crate::model::{Feedback, Json, Message, Step, StepRecord, Thread, User, Verification};
 use crate::store::{self, Store};
+use crate::threads::rows::PREVIEW_ROWS;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -77,7 +78,17 @@ fn wire_step(record: &StepRecord, message: &Message) -> Value {
     let mut body = Map::new();
     if let Some(fields) = record.fields.0.as_object() {
         for (key, value) in fields {
-            body.insert(camel_case(key), value.clone());
+            match (record.step, key.as_str(), value.as_array()) {
+                // The rows are paged through `/threads/data`; the state shows the first few.
+                (Step::FetchingData, "data", Some(rows)) => {
+                    let preview = &rows[..rows.len().min(PREVIEW_ROWS)];
+                    body.insert("data".into(), Value::Array(preview.to_vec()));
+                    body.insert("dataComplete".into(), (preview.len() == rows.len()).into());
+                }
+                _ => {
+                    body.insert(camel_case(key), value.clone());
+                }
+            }
         }
     }
     if record.step.chunked() {

@@ -165,6 +165,14 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   await second.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
   await second.getByText("Total Sales for West by Month").first().waitFor();
   assert.equal(await second.locator("table tbody tr").count(), 36);
+
+  // Opened afresh, the thread's state carries a preview of each answer's rows; the page
+  // fetches the rest (/threads/data), so the table and chart show all 36 again.
+  const fresh = await signedInPage(context);
+  await fresh.locator("#thread-list li", { hasText: "Total Sales" }).first().click();
+  const reopened = fresh.locator("article.message").first();
+  await reopened.locator("table tbody tr").nth(35).waitFor({ timeout: PATIENCE });
+  assert.equal(await reopened.locator("table tbody tr").count(), 36);
   await context.close();
 });
 

@@ -4,6 +4,11 @@
 //!   reports how long indexing took, then queries it from T threads for each leg.
 //! - `seed`: adds such a corpus to a data dir (through a running server if one is up).
 //! - `ws`: the load generator, C WebSocket clients sending `/threads/search` to a server.
+//! - `thread`: one thread growing to many answers through a real server: post latency and
+//!   the state's size.
+
+mod thread;
+pub use thread::thread;
 
 use crate::search::{corpus, eval, HashedNgrams, Legs, Scope, Search};
 use crate::store::Store;

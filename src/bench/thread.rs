@@ -1,0 +1,169 @@
+//! `skein bench thread`: one thread growing to many answers, through a real server (this
+//! binary, started on a temporary data dir) and one WebSocket: the time from `/threads/post`
+//! to the final `updateThreadState`, and the size of the thread's state, as answers pile up.
+
+use super::Measured;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Questions over the sample dataset, asked in turn: results of 36, 5, 12, 1 and 366 rows.
+const QUESTIONS: [&str; 5] = [
+    "total sales by month",
+    "top 5 customers by sales in 2024",
+    "sales for QUICK-Stop by quarter",
+    "how many orders in 2023",
+    "total sales by day in 2024",
+];
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The server under measurement; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(binary: Option<&Path>) -> Result<Server, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let binary = match binary {
+        Some(binary) => binary.to_path_buf(),
+        None => std::env::current_exe().map_err(|e| e.to_string())?,
+    };
+    let mut child = Command::new(binary)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("SKEIN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no server output")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut addr, mut token) = (String::new(), String::new());
+    while token.is_empty() {
+        let line = lines
+            .next()
+            .ok_or("the server stopped before printing its login URL")?
+            .map_err(|e| e.to_string())?;
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            addr = a.to_string();
+        }
+        if let Some(t) = line.split("?token=").nth(1) {
+            token = t.to_string();
+        }
+    }
+    Ok(Server {
+        child,
+        addr,
+        token,
+        _dir: dir,
+    })
+}
+
+/// Posts one question; the time to the final state and that state's frame in bytes.
+async fn post(
+    ws: &mut Socket,
+    prompt: &str,
+    thread_id: &Value,
+) -> Result<(Duration, usize, Value), String> {
+    let started = Instant::now();
+    let request =
+        json!({"route": "/threads/post", "data": {"prompt": prompt, "thread_id": thread_id}});
+    ws.send(Message::text(request.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut id = thread_id.clone();
+    loop {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            return Err("the connection closed".into());
+        };
+        let event: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        if !event["error"].is_null() && event["request_id"].is_null() {
+            return Err(format!("the post failed: {}", event["error"]));
+        }
+        match event["event"].as_str() {
+            Some("initializeThread") => id = event["payload"]["id"].clone(),
+            Some("updateThreadState") if event["route"] == "/threads/post" => {
+                return Ok((started.elapsed(), text.len(), id));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Asks `answers` questions in one thread (of `server_binary`, or this binary's server); reports post → final state latency (all, and the
+/// last tenth) and the size of the thread's state at the end.
+pub async fn thread(
+    answers: usize,
+    server_binary: Option<&Path>,
+    as_json: bool,
+) -> Result<String, String> {
+    let server = start_server(server_binary)?;
+    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut thread_id = Value::Null;
+    let mut latencies = Vec::with_capacity(answers);
+    let mut update_bytes = 0;
+    let started = Instant::now();
+    for i in 0..answers {
+        let (took, bytes, id) = post(&mut ws, QUESTIONS[i % QUESTIONS.len()], &thread_id).await?;
+        thread_id = id;
+        latencies.push(took);
+        update_bytes = bytes;
+    }
+    let elapsed = started.elapsed();
+    let request =
+        json!({"route": "/threads/get", "data": {"id": thread_id}, "request_id": "state"});
+    ws.send(Message::text(request.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let state_bytes = loop {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            return Err("the connection closed".into());
+        };
+        if text.contains("\"getThreadState\"") {
+            break text.len();
+        }
+    };
+    let tail = latencies[answers - answers.div_ceil(10)..].to_vec();
+    let all = Measured::from(latencies, 0, elapsed);
+    let last = Measured::from(tail, 0, elapsed);
+    if as_json {
+        return Ok(json!({
+            "answers": answers,
+            "state_bytes": state_bytes,
+            "last_update_bytes": update_bytes,
+            "post_to_final_state": all.json(),
+            "post_to_final_state_last_tenth": last.json(),
+        })
+        .to_string());
+    }
+    Ok(format!(
+        "{answers} answers in one thread: state {:.1} KB, last updateThreadState {:.1} KB\n\
+         post → final state, all:        p50 {:>7.2} ms   p99 {:>7.2} ms\n\
+         post → final state, last tenth: p50 {:>7.2} ms   p99 {:>7.2} ms",
+        state_bytes as f64 / 1e3,
+        update_bytes as f64 / 1e3,
+        all.p50.as_secs_f64() * 1e3,
+        all.p99.as_secs_f64() * 1e3,
+        last.p50.as_secs_f64() * 1e3,
+        last.p99.as_secs_f64() * 1e3,
+    ))
+}

@@ -1,0 +1,57 @@
+//! An answer's result rows, a page at a time. Thread states carry only a preview of each
+//! answer's rows ([`PREVIEW_ROWS`]): a thread of many answers would otherwise re-send up to the
+//! row cap for every answer on every change.
+
+use super::access::{self, Right};
+use crate::error::{Code, Error, Result};
+use crate::model::User;
+use crate::store::Store;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Rows of each answer in a thread's state.
+pub const PREVIEW_ROWS: usize = 10;
+/// Rows one page may hold at most (the analyst's row cap is 1,000).
+pub const MAX_PAGE: usize = 1000;
+
+/// Rows `offset..offset + limit` of an answer, and how many it has.
+pub struct RowsPage {
+    pub thread_id: Uuid,
+    pub message_id: Uuid,
+    pub offset: usize,
+    pub total: usize,
+    pub rows: Vec<Value>,
+}
+
+/// A page of the rows of `message_id`'s answer, if `user` may see its thread.
+pub fn page(
+    store: &Store,
+    user: &User,
+    message_id: Uuid,
+    offset: usize,
+    limit: usize,
+) -> Result<RowsPage> {
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Error::invalid(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    // A message the user may not see answers like one that does not exist.
+    let not_found = || {
+        Error::new(
+            Code::MessageNotFound,
+            format!("Message with ID {message_id} not found"),
+        )
+    };
+    let message = store
+        .message_by_id(message_id)?
+        .filter(|message| message.deleted_at.is_none())
+        .ok_or_else(not_found)?;
+    access::thread(store, user, message.thread_id, Right::See).map_err(|_| not_found())?;
+    let all = message.rows().unwrap_or(&[]);
+    Ok(RowsPage {
+        thread_id: message.thread_id,
+        message_id,
+        offset,
+        total: all.len(),
+        rows: all.iter().skip(offset).take(limit).cloned().collect(),
+    })
+}
