@@ -86,6 +86,15 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             println!("{report}");
             return Ok(());
         }
+        Command::Bench(BenchCommand::Idle {
+            connections,
+            server,
+            json,
+        }) => {
+            let report = crate::bench::idle(connections.max(1), server.as_deref(), json).await?;
+            println!("{report}");
+            return Ok(());
+        }
         Command::Bench(BenchCommand::Ws {
             corpus,
             addr,

@@ -325,6 +325,18 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A server's resident memory per idle WebSocket (a server started on a temporary data
+    /// dir, as for `thread`).
+    Idle {
+        #[arg(long, default_value_t = 2000)]
+        connections: usize,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load generator: WebSocket clients sending /threads/search to a running server.
     Ws {
         #[arg(long)]

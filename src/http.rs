@@ -3,7 +3,6 @@
 
 use crate::auth;
 use crate::error::{Code, Error};
-use crate::limits::HARD_FRAME_BYTES;
 use crate::model::User;
 use crate::services::Services;
 use crate::ws;
@@ -37,11 +36,11 @@ pub fn routes(
     let socket = warp::path("ws")
         .and(warp::path::end())
         .and(authenticated(services))
-        .and(warp::ws())
+        .and(ws::handshake())
         .and(with_services.clone())
         .map(
             move |(user, token): (User, [u8; 32]),
-                  upgrade: warp::ws::Ws,
+                  handshake: ws::Handshake,
                   services: Arc<Services>| {
                 let Ok(slot) = websocket_slots.clone().try_acquire_owned() else {
                     return crate::rest::error_response(Error::new(
@@ -50,15 +49,11 @@ pub fn routes(
                     ));
                 };
                 let guard = open_connections.clone();
-                upgrade
-                    .max_message_size(HARD_FRAME_BYTES)
-                    .max_frame_size(HARD_FRAME_BYTES)
-                    .on_upgrade(move |socket| async move {
-                        ws::serve_connection(socket, services, user, token).await;
-                        drop(guard);
-                        drop(slot);
-                    })
-                    .into_response()
+                handshake.finish(move |socket| async move {
+                    ws::serve_connection(socket, services, user, token).await;
+                    drop(guard);
+                    drop(slot);
+                })
             },
         );
     let health = warp::path("healthz")
@@ -195,9 +190,7 @@ fn is_not_a_websocket(rejection: &Rejection) -> bool {
         "sec-websocket-version",
     ];
     let named = |name: &str| UPGRADE.contains(&name.to_ascii_lowercase().as_str());
-    rejection
-        .find::<warp::ws::MissingConnectionUpgrade>()
-        .is_some()
+    rejection.find::<ws::NotAnUpgrade>().is_some()
         || rejection
             .find::<warp::reject::MissingHeader>()
             .is_some_and(|h| named(h.name()))

@@ -70,7 +70,7 @@ impl ConnectionLimits {
 }
 
 /// Sets the soft limit on open files to the hard limit; returns the soft limit now in force.
-fn raise_open_files_limit() -> Option<u64> {
+pub fn raise_open_files_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -83,3 +83,20 @@ fn bench_thread_grows_a_thread_through_a_real_server() {
     let bytes = report["state_bytes"].as_u64().unwrap();
     assert!(bytes > 5_000 && bytes < 36_000, "{report}");
 }
+
+#[test]
+fn bench_idle_measures_the_server_per_connection() {
+    let out = std::process::Command::new(common::binary())
+        .args(["bench", "idle", "--connections", "50", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["connections"], 50);
+    assert!(report["rss_after_bytes"].as_u64().unwrap() > 0, "{report}");
+}

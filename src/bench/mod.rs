@@ -7,7 +7,13 @@
 //! - `thread`: one thread growing to many answers through a real server: post latency and
 //!   the state's size.
 
+//! - `idle`: the server's memory per idle WebSocket.
+//! - `server`: the server those two start (this binary or another build).
+
+mod idle;
+mod server;
 mod thread;
+pub use idle::idle;
 pub use thread::thread;
 
 use crate::search::{corpus, eval, HashedNgrams, Legs, Scope, Search};

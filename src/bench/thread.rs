@@ -2,12 +2,11 @@
 //! binary, started on a temporary data dir) and one WebSocket: the time from `/threads/post`
 //! to the final `updateThreadState`, and the size of the thread's state, as answers pile up.
 
+use super::server::start_server;
 use super::Measured;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -22,58 +21,6 @@ const QUESTIONS: [&str; 5] = [
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The server under measurement; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(binary: Option<&Path>) -> Result<Server, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let binary = match binary {
-        Some(binary) => binary.to_path_buf(),
-        None => std::env::current_exe().map_err(|e| e.to_string())?,
-    };
-    let mut child = Command::new(binary)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("SKEIN_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no server output")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let (mut addr, mut token) = (String::new(), String::new());
-    while token.is_empty() {
-        let line = lines
-            .next()
-            .ok_or("the server stopped before printing its login URL")?
-            .map_err(|e| e.to_string())?;
-        if let Some(a) = line.strip_prefix("listening on http://") {
-            addr = a.to_string();
-        }
-        if let Some(t) = line.split("?token=").nth(1) {
-            token = t.to_string();
-        }
-    }
-    Ok(Server {
-        child,
-        addr,
-        token,
-        _dir: dir,
-    })
-}
 
 /// Posts one question; the time to the final state and that state's frame in bytes.
 async fn post(

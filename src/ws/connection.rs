@@ -3,6 +3,7 @@
 //! from a bounded queue, and a writer that drains the outbound queue, pings, and closes.
 
 use super::envelope::{parse_request, Outgoing, Request, Unparseable};
+use super::upgrade::Socket;
 use super::{dispatch, fanout, Context, Route};
 use crate::error::{Code, Error};
 use crate::hub::{Closer, CLOSE_GOING_AWAY};
@@ -16,14 +17,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use warp::ws::{Message, WebSocket};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 
 /// How long a closing connection may take to deliver what it is writing and its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves one authenticated WebSocket until either side closes it.
 pub async fn serve_connection(
-    socket: WebSocket,
+    socket: Socket,
     services: Arc<Services>,
     user: User,
     token: [u8; 32],
@@ -71,9 +75,7 @@ pub async fn serve_connection(
             Some(Ok(message)) => message,
             Some(Err(err)) => {
                 tracing::debug!(conn, error = %err, "read failed");
-                // warp hides the WebSocket library's error type; its text names the capacity
-                // error ("Space limit exceeded: Message too long: …").
-                if err.to_string().contains("Space limit exceeded") {
+                if let WsError::Capacity(CapacityError::MessageTooLong { .. }) = err {
                     closer.close(CLOSE_TOO_BIG, too_big_reason());
                 } else {
                     closer.close(1002, close_reason(&format!("protocol error: {err}")));
@@ -83,9 +85,9 @@ pub async fn serve_connection(
             None => break,
         };
         *last_heard.lock().unwrap() = Instant::now();
-        if message.is_close() {
+        if let Message::Close(_) = message {
             break;
-        } else if message.is_binary() {
+        } else if let Message::Binary(_) = message {
             reject_frame(
                 &services,
                 conn,
@@ -94,7 +96,7 @@ pub async fn serve_connection(
                     "binary frames are not supported; send each request as a JSON text frame",
                 ),
             );
-        } else if let Ok(text) = message.to_str() {
+        } else if let Message::Text(text) = &message {
             if let Some(request) = read_request(&services, conn, &user, text) {
                 if let Err(TrySendError::Full((route, request))) = queue.try_send(request) {
                     refuse_busy(&services, conn, &user, route, request);
@@ -219,7 +221,7 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
 }
 
 async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
+    mut sink: SplitSink<Socket, Message>,
     mut outbound: mpsc::Receiver<Arc<str>>,
     closer: Arc<Closer>,
     last_heard: Arc<Mutex<Instant>>,
@@ -232,11 +234,10 @@ async fn write_loop(
         tokio::select! {
             biased;
             (code, reason) = closer.closed() => {
-                let close = if code == 1000 && reason.is_empty() {
-                    Message::close()
-                } else {
-                    Message::close_with(code, reason)
-                };
+                let close = Message::Close((code != 1000 || !reason.is_empty()).then(|| CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                }));
                 // What was queued before the close (say, the last state of an analysis
                 // interrupted by a shutdown) still goes out first, within the grace.
                 let goodbye = async {
@@ -261,7 +262,7 @@ async fn write_loop(
                     closer.close(CLOSE_GOING_AWAY, format!(
                         "no pong or other frame for {} s", silent_for.as_secs()
                     ));
-                } else if sink.send(Message::ping(Vec::new())).await.is_err() {
+                } else if sink.send(Message::Ping(Default::default())).await.is_err() {
                     closer.close(1000, "");
                     return;
                 }

@@ -1,6 +1,7 @@
 //! The threads WebSocket protocol (seed 000): envelope, connection loop, one handler per route.
 //!
 //! - `envelope`: request parsing, server messages, the error envelope.
+//! - `upgrade`: the WebSocket handshake, with tungstenite's buffers sized for small requests.
 //! - `connection`: the per-socket loop: reading, writing, pings, closing.
 //! - `views`: the seed's JSON shapes of threads, messages, list items and presence.
 //! - `fanout`: broadcasts shared by several routes (thread changed, joined, left).
@@ -26,10 +27,12 @@ mod search;
 mod stream;
 mod unsubscribe;
 mod update;
+mod upgrade;
 mod users_me;
 mod views;
 
 pub use connection::serve_connection;
+pub use upgrade::{handshake, Handshake, NotAnUpgrade};
 
 use crate::error::Error;
 use crate::hub::ConnId;

@@ -1,0 +1,68 @@
+//! The server a benchmark measures: this binary (or another build, to compare side by side)
+//! started on a temporary data dir and loopback, killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The server under measurement; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_server(binary: Option<&Path>) -> Result<Server, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let binary = match binary {
+        Some(binary) => binary.to_path_buf(),
+        None => std::env::current_exe().map_err(|e| e.to_string())?,
+    };
+    let mut child = Command::new(binary)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("SKEIN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no server output")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut addr, mut token) = (String::new(), String::new());
+    while token.is_empty() {
+        let line = lines
+            .next()
+            .ok_or("the server stopped before printing its login URL")?
+            .map_err(|e| e.to_string())?;
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            addr = a.to_string();
+        }
+        if let Some(t) = line.split("?token=").nth(1) {
+            token = t.to_string();
+        }
+    }
+    Ok(Server {
+        child,
+        addr,
+        token,
+        _dir: dir,
+    })
+}
+
+impl Server {
+    /// The server's resident memory in bytes (Linux), from `/proc/<pid>/status`.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+}
