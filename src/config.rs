@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers.
     #[arg(long, default_value_t = 10, hide = true)]
     pub header_read_timeout_secs: u64,
+    /// Memory for the store's cache of pages (MiB). More keeps more threads in memory; the
+    /// operating system's file cache serves what falls out of it.
+    #[arg(long, env = "SKEIN_STORE_CACHE_MB", default_value_t = crate::store::DEFAULT_CACHE_MB, value_parser = clap::value_parser!(u64).range(1..))]
+    pub store_cache_mb: u64,
     /// Requests one WebSocket connection may have running at once; more get RATE_LIMITED.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_requests_per_connection: u32,

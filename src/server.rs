@@ -42,7 +42,7 @@ pub async fn run(
         )
         .into());
     }
-    let store = Store::open(data_dir)?;
+    let store = Store::open_with_cache(data_dir, args.store_cache_mb * 1024 * 1024)?;
     let created_admin = auth::bootstrap(&store).await?;
     let services = Arc::new(Services::new(store.clone(), data_dir, args.settings())?);
     services

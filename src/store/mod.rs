@@ -170,9 +170,10 @@ struct Trees {
 }
 
 impl Trees {
-    fn open(dir: &Path) -> Result<Trees, Error> {
+    fn open(dir: &Path, cache_bytes: u64) -> Result<Trees, Error> {
         let db = sled::Config::new()
             .path(dir.join("db"))
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|err| match err {
                 sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
@@ -231,19 +232,31 @@ pub struct Store {
     commit: std::sync::Arc<commit::GroupCommit>,
     /// Woken after every durable thread write, for the search indexer.
     changed: std::sync::Arc<tokio::sync::Notify>,
+    /// The page cache's size, kept for reopening.
+    cache_bytes: u64,
 }
+
+/// The store's page cache by default (MiB). sled's own default, 1 GiB, grows with everything
+/// read: a server that had rebuilt its index (read every message) kept it all in memory.
+pub const DEFAULT_CACHE_MB: u64 = 32;
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`, refusing a newer on-disk format.
     pub fn open(dir: &Path) -> Result<Store, Error> {
+        Store::open_with_cache(dir, DEFAULT_CACHE_MB * 1024 * 1024)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, Error> {
         let store = Store {
             dir: dir.to_path_buf(),
             open: std::sync::Arc::new(std::sync::RwLock::new(Some(std::sync::Arc::new(
-                Trees::open(dir)?,
+                Trees::open(dir, cache_bytes)?,
             )))),
             fault: Default::default(),
             commit: Default::default(),
             changed: Default::default(),
+            cache_bytes,
         };
         let t = store.trees()?;
         match t.meta.get(KEY_FORMAT)? {

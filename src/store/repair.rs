@@ -144,8 +144,8 @@ impl Store {
                 }
             }
         }
-        let dir = self.dir.clone();
-        let opened = tokio::task::spawn_blocking(move || Trees::open(&dir))
+        let (dir, cache_bytes) = (self.dir.clone(), self.cache_bytes);
+        let opened = tokio::task::spawn_blocking(move || Trees::open(&dir, cache_bytes))
             .await
             .expect("open task")?;
         let seq = opened
