@@ -95,6 +95,18 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             println!("{report}");
             return Ok(());
         }
+        Command::Bench(BenchCommand::Writes {
+            clients,
+            seconds,
+            server,
+            json,
+        }) => {
+            let clients: Vec<usize> = clients.into_iter().map(|c| c.max(1)).collect();
+            let report =
+                crate::bench::writes(&clients, seconds.max(1), server.as_deref(), json).await?;
+            println!("{report}");
+            return Ok(());
+        }
         Command::Bench(BenchCommand::Ws {
             corpus,
             addr,

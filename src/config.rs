@@ -341,6 +341,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Acknowledged writes per second through a server (started as for `thread`), each count
+    /// of clients next to the disk's own fdatasync rate from as many writers.
+    Writes {
+        /// Counts of clients, one run each.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
+        clients: Vec<usize>,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load generator: WebSocket clients sending /threads/search to a running server.
     Ws {
         #[arg(long)]

@@ -100,3 +100,35 @@ fn bench_idle_measures_the_server_per_connection() {
     assert_eq!(report["connections"], 50);
     assert!(report["rss_after_bytes"].as_u64().unwrap() > 0, "{report}");
 }
+
+#[test]
+fn bench_writes_reports_the_server_next_to_the_disk() {
+    let out = std::process::Command::new(common::binary())
+        .args([
+            "bench",
+            "writes",
+            "--clients",
+            "1,2",
+            "--seconds",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{report}");
+    for run in runs {
+        assert!(run["writes_per_second"].as_f64().unwrap() > 0.0, "{report}");
+        assert!(
+            run["disk_syncs_per_second"].as_f64().unwrap() > 0.0,
+            "{report}"
+        );
+    }
+}

@@ -8,13 +8,16 @@
 //!   the state's size.
 
 //! - `idle`: the server's memory per idle WebSocket.
+//! - `writes`: acknowledged writes per second next to the disk's own fdatasync rate.
 //! - `server`: the server those two start (this binary or another build).
 
 mod idle;
 mod server;
 mod thread;
+mod writes;
 pub use idle::idle;
 pub use thread::thread;
+pub use writes::writes;
 
 use crate::search::{corpus, eval, HashedNgrams, Legs, Scope, Search};
 use crate::store::Store;

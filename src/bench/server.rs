@@ -58,6 +58,11 @@ pub fn start_server(binary: Option<&Path>) -> Result<Server, String> {
 }
 
 impl Server {
+    /// The temporary directory the server's data dir is in (same file system).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// The server's resident memory in bytes (Linux), from `/proc/<pid>/status`.
     pub fn rss_bytes(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

@@ -1,0 +1,163 @@
+//! `skein bench writes`: acknowledged writes per second through a real server, next to its
+//! anchor measured in the same run: the disk's own rate of `write` + `fdatasync`, from as many
+//! writers as there are clients, on the file system of the server's data dir.
+//!
+//! A client's write is a rename of its own thread (`/threads/update`), acknowledged once
+//! durable; each client first asks one question to have a thread.
+
+use super::server::start_server;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// For each count of clients: the server's acknowledged writes/s and the disk's syncs/s.
+pub async fn writes(
+    clients: &[usize],
+    seconds: u64,
+    server_binary: Option<&Path>,
+    as_json: bool,
+) -> Result<String, String> {
+    let server = start_server(server_binary)?;
+    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let mut rows = Vec::new();
+    let mut lines = vec![format!(
+        "{:>7}  {:>14}  {:>16}  {:>5}",
+        "clients", "skein writes/s", "disk fdatasync/s", "ratio"
+    )];
+    for &count in clients {
+        let mut sockets = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+                .await
+                .map_err(|e| format!("cannot connect: {e}"))?;
+            let thread = own_thread(&mut socket).await?;
+            sockets.push((socket, thread));
+        }
+        let duration = Duration::from_secs(seconds);
+        let acknowledged = renames(sockets, duration).await?;
+        let server_rate = acknowledged as f64 / duration.as_secs_f64();
+        let disk_rate = disk_syncs(server.dir(), count, duration)?;
+        let ratio = server_rate / disk_rate;
+        lines.push(format!(
+            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}"
+        ));
+        rows.push(json!({
+            "clients": count,
+            "writes_per_second": server_rate,
+            "disk_syncs_per_second": disk_rate,
+            "ratio": ratio,
+        }));
+    }
+    Ok(if as_json {
+        json!({ "seconds": seconds, "runs": rows }).to_string()
+    } else {
+        lines.join("\n")
+    })
+}
+
+/// Asks a question in a new thread; its id once answered.
+async fn own_thread(socket: &mut Socket) -> Result<Value, String> {
+    let post = json!({"route": "/threads/post", "data": {"prompt": "how many orders in 2023", "thread_id": null}});
+    socket
+        .send(Message::text(post.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut thread = Value::Null;
+    loop {
+        let event = next_event(socket).await?;
+        match event["event"].as_str() {
+            Some("initializeThread") => thread = event["payload"]["id"].clone(),
+            Some("updateThreadState") if event["route"] == "/threads/post" => return Ok(thread),
+            _ => {}
+        }
+    }
+}
+
+async fn next_event(socket: &mut Socket) -> Result<Value, String> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(&text).map_err(|e| e.to_string())
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("the server closed the connection".into()),
+        }
+    }
+}
+
+/// Every client renames its thread one write after another for `duration`; the writes the
+/// server acknowledged.
+async fn renames(sockets: Vec<(Socket, Value)>, duration: Duration) -> Result<usize, String> {
+    let deadline = Instant::now() + duration;
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|(mut socket, thread)| {
+            tokio::spawn(async move {
+                let mut acknowledged = 0usize;
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
+                    socket
+                        .send(Message::text(rename.to_string()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    loop {
+                        let event = next_event(&mut socket).await?;
+                        if event["request_id"] == json!(n) {
+                            if !event["error"].is_null() {
+                                return Err(format!("a rename failed: {}", event["error"]));
+                            }
+                            acknowledged += 1;
+                            break;
+                        }
+                    }
+                }
+                Ok::<usize, String>(acknowledged)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.map_err(|e| e.to_string())??;
+    }
+    Ok(total)
+}
+
+/// `writers` threads each appending 200 bytes and `fdatasync`ing their own file in `dir`
+/// for `duration`: the disk's syncs per second.
+fn disk_syncs(dir: &Path, writers: usize, duration: Duration) -> Result<f64, String> {
+    let deadline = Instant::now() + duration;
+    let handles: Vec<_> = (0..writers)
+        .map(|i| {
+            let path = dir.join(format!("anchor-{i}"));
+            std::thread::spawn(move || -> std::io::Result<usize> {
+                let mut file = std::fs::File::create(&path)?;
+                let record = [b'x'; 200];
+                let mut syncs = 0;
+                while Instant::now() < deadline {
+                    file.write_all(&record)?;
+                    file.sync_data()?;
+                    syncs += 1;
+                }
+                std::fs::remove_file(&path)?;
+                Ok(syncs)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for handle in handles {
+        total += handle
+            .join()
+            .map_err(|_| "an anchor writer panicked")?
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(total as f64 / duration.as_secs_f64())
+}
