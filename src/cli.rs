@@ -107,6 +107,10 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             println!("{report}");
             return Ok(());
         }
+        Command::Bench(BenchCommand::Corpus { corpus, messages }) => {
+            print!("{}", crate::bench::corpus_lines(&corpus, messages)?);
+            return Ok(());
+        }
         Command::Bench(BenchCommand::Ws {
             corpus,
             addr,

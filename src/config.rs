@@ -356,6 +356,13 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the generated corpus as JSON Lines (for peers benchmarked on the same texts).
+    Corpus {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+    },
     /// Load generator: WebSocket clients sending /threads/search to a running server.
     Ws {
         #[arg(long)]

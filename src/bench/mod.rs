@@ -2,7 +2,8 @@
 //!
 //! - `search`: builds a corpus of N messages from a test collection in a temporary data dir,
 //!   reports how long indexing took, then queries it from T threads for each leg.
-//! - `seed`: adds such a corpus to a data dir (through a running server if one is up).
+//! - `seed`: adds such a corpus to a data dir (through a running server if one is up);
+//!   `corpus` prints it, for the peers of `benches/peers`.
 //! - `ws`: the load generator, C WebSocket clients sending `/threads/search` to a server.
 //! - `thread`: one thread growing to many answers through a real server: post latency and
 //!   the state's size.
@@ -203,6 +204,18 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
             "legs": legs_json,
         })
         .to_string());
+    }
+    Ok(out)
+}
+
+/// The corpus `search` and `seed` make, as JSON Lines (`{"text": …}`: each message's document
+/// text, the thread's title and the message), for peers benchmarked on the same texts.
+pub fn corpus_lines(corpus_dir: &Path, messages: usize) -> Result<String, String> {
+    let collection = eval::load(corpus_dir)?;
+    let mut out = String::new();
+    for (title, text) in corpus::messages(&collection, messages, 7) {
+        out.push_str(&json!({ "text": format!("{title}\n{text}") }).to_string());
+        out.push('\n');
     }
     Ok(out)
 }

@@ -181,7 +181,12 @@ impl TextIndex {
     /// on few segments and do not share the CPU with merging.
     pub fn settle(&self) -> tantivy::Result<()> {
         let mut slot = self.writer.lock().unwrap();
-        if let Some(old) = slot.take() {
+        if let Some(mut old) = slot.take() {
+            // One segment: each query pays per segment (term lookups, a top-k pass).
+            let segments = self.index.searchable_segment_ids()?;
+            if segments.len() > 1 {
+                old.merge(&segments).wait()?;
+            }
             old.wait_merging_threads()?;
         }
         *slot = Some(new_writer(&self.index, self.writer_memory)?);
