@@ -111,6 +111,17 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             print!("{}", crate::bench::corpus_lines(&corpus, messages)?);
             return Ok(());
         }
+        Command::Bench(BenchCommand::Fanout {
+            watchers,
+            events,
+            server,
+            json,
+        }) => {
+            let (watchers, events) = (watchers.max(1), events.max(1));
+            let report = crate::bench::fanout(watchers, events, server.as_deref(), json).await?;
+            println!("{report}");
+            return Ok(());
+        }
         Command::Bench(BenchCommand::Ws {
             corpus,
             addr,

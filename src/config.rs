@@ -363,6 +363,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
     },
+    /// Deliveries per second from one thread to many watchers (a server started as for
+    /// `thread`), next to a trivial broadcast server in the same run.
+    Fanout {
+        #[arg(long, default_value_t = 1000)]
+        watchers: usize,
+        #[arg(long, default_value_t = 100)]
+        events: usize,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load generator: WebSocket clients sending /threads/search to a running server.
     Ws {
         #[arg(long)]

@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
+/// One encoded server message, shared by every connection it goes to: cloning it counts a
+/// reference, and the socket writes it as is (a broadcast is encoded once, copied never).
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
+
 pub type ConnId = u64;
 
 /// Close code sent when a connection's send queue overflows (1008: policy violation).
@@ -62,7 +66,7 @@ impl Closer {
 pub struct Registration {
     pub id: ConnId,
     pub closer: Arc<Closer>,
-    pub outbound: mpsc::Receiver<Arc<str>>,
+    pub outbound: mpsc::Receiver<Frame>,
 }
 
 /// What subscribing a connection to a thread changed.
@@ -83,7 +87,7 @@ struct Conn {
     user: User,
     /// The hash of the token the connection signed in with.
     token: [u8; 32],
-    queue: mpsc::Sender<Arc<str>>,
+    queue: mpsc::Sender<Frame>,
     closer: Arc<Closer>,
     threads: HashSet<Uuid>,
     lists: bool,
@@ -140,7 +144,7 @@ impl Hub {
     }
 
     /// Sends to one connection.
-    pub fn send(&self, id: ConnId, text: Arc<str>) {
+    pub fn send(&self, id: ConnId, text: Frame) {
         let channels = self.channels.lock().unwrap();
         if let Some(conn) = channels.conns.get(&id) {
             deliver(conn, text);
@@ -154,7 +158,7 @@ impl Hub {
     }
 
     /// Sends to every list subscriber whose user passes `may_see`.
-    pub fn broadcast_lists(&self, text: Arc<str>, may_see: impl Fn(&User) -> bool) {
+    pub fn broadcast_lists(&self, text: Frame, may_see: impl Fn(&User) -> bool) {
         let channels = self.channels.lock().unwrap();
         for conn in channels.conns.values() {
             if conn.lists && may_see(&conn.user) {
@@ -217,7 +221,7 @@ impl Hub {
     }
 
     /// Sends to every subscriber of a thread except `except`.
-    pub fn broadcast_thread(&self, thread_id: Uuid, text: Arc<str>, except: Option<ConnId>) {
+    pub fn broadcast_thread(&self, thread_id: Uuid, text: Frame, except: Option<ConnId>) {
         let channels = self.channels.lock().unwrap();
         for conn_id in channels.threads.get(&thread_id).into_iter().flatten() {
             if Some(*conn_id) != except {
@@ -334,7 +338,7 @@ impl Channels {
 }
 
 /// Queues a frame without waiting; a full queue closes the connection instead of blocking.
-fn deliver(conn: &Conn, text: Arc<str>) {
+fn deliver(conn: &Conn, text: Frame) {
     if conn.closer.is_closing() {
         return;
     }

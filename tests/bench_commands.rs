@@ -132,3 +132,34 @@ fn bench_writes_reports_the_server_next_to_the_disk() {
         );
     }
 }
+
+#[test]
+fn bench_fanout_delivers_every_event_to_every_watcher() {
+    let out = std::process::Command::new(common::binary())
+        .args([
+            "bench",
+            "fanout",
+            "--watchers",
+            "20",
+            "--events",
+            "5",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(
+        report["deliveries_per_second"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert!(
+        report["anchor_deliveries_per_second"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+}

@@ -10,12 +10,16 @@
 
 //! - `idle`: the server's memory per idle WebSocket.
 //! - `writes`: acknowledged writes per second next to the disk's own fdatasync rate.
+//! - `fanout`: deliveries per second from one thread to many watchers, next to a trivial
+//!   broadcast server.
 //! - `server`: the server those two start (this binary or another build).
 
+mod fanout;
 mod idle;
 mod server;
 mod thread;
 mod writes;
+pub use fanout::fanout;
 pub use idle::idle;
 pub use thread::thread;
 pub use writes::writes;

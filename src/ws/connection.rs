@@ -6,6 +6,7 @@ use super::envelope::{parse_request, Outgoing, Request, Unparseable};
 use super::upgrade::Socket;
 use super::{dispatch, fanout, Context, Route};
 use crate::error::{Code, Error};
+use crate::hub::Frame;
 use crate::hub::{Closer, CLOSE_GOING_AWAY};
 use crate::limits::{HARD_FRAME_BYTES, MAX_FRAME_BYTES};
 use crate::model::User;
@@ -222,7 +223,7 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
 
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
-    mut outbound: mpsc::Receiver<Arc<str>>,
+    mut outbound: mpsc::Receiver<Frame>,
     closer: Arc<Closer>,
     last_heard: Arc<Mutex<Instant>>,
     ping_interval: Duration,
@@ -242,7 +243,7 @@ async fn write_loop(
                 // interrupted by a shutdown) still goes out first, within the grace.
                 let goodbye = async {
                     while let Ok(text) = outbound.try_recv() {
-                        sink.send(Message::text(&*text)).await?;
+                        sink.send(Message::Text(text)).await?;
                     }
                     sink.send(close).await
                 };
@@ -251,7 +252,7 @@ async fn write_loop(
             }
             text = outbound.recv() => {
                 let Some(text) = text else { return };
-                if sink.send(Message::text(&*text)).await.is_err() {
+                if sink.send(Message::Text(text)).await.is_err() {
                     closer.close(1000, "");
                     return;
                 }

@@ -4,10 +4,10 @@
 //! Server message: `{"route", "event", "payload", "error", "sent_by"?, "request_id"?}`.
 
 use crate::error::Error;
+use crate::hub::Frame;
 use crate::model::User;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// A parsed request.
 pub struct Request {
@@ -111,7 +111,7 @@ pub struct Outgoing<'a> {
 }
 
 impl Outgoing<'_> {
-    pub fn to_text(&self) -> Arc<str> {
+    pub fn to_text(&self) -> Frame {
         let mut message = json!({
             "route": self.route,
             "event": self.event,
@@ -127,7 +127,7 @@ impl Outgoing<'_> {
         if self.send_back_to_user {
             message["send_back_to_user"] = Value::Bool(true);
         }
-        Arc::from(message.to_string())
+        Frame::from(message.to_string())
     }
 }
 
@@ -143,7 +143,7 @@ fn error_json(error: &Error) -> Value {
 }
 
 /// A broadcast caused by `user`, not tied to a request.
-pub fn event(route: &str, event: &str, payload: Value, sent_by: Option<&User>) -> Arc<str> {
+pub fn event(route: &str, event: &str, payload: Value, sent_by: Option<&User>) -> Frame {
     Outgoing {
         route,
         event,

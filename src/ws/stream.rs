@@ -5,11 +5,11 @@
 use super::envelope::Outgoing;
 use crate::error::Error;
 use crate::hub::ConnId;
+use crate::hub::Frame;
 use crate::model::User;
 use crate::pipeline::{StepSink, StepUpdate};
 use crate::services::Services;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// Sends each update to one connection only (a `/threads/update` re-running code).
 pub struct ReplyStream<'a> {
@@ -19,7 +19,7 @@ pub struct ReplyStream<'a> {
     pub route: &'static str,
 }
 
-fn render(update: &StepUpdate, route: &str, user: &User) -> Arc<str> {
+fn render(update: &StepUpdate, route: &str, user: &User) -> Frame {
     let mut payload = update.fields.clone();
     payload.insert("progress".into(), update.progress.name().into());
     payload.insert("thread_id".into(), update.thread_id.to_string().into());
