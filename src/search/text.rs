@@ -291,12 +291,19 @@ impl TextIndex {
         searcher: &Searcher,
         hits: Vec<(f32, DocAddress)>,
     ) -> tantivy::Result<Vec<(Uuid, f32)>> {
+        // Each segment's id columns are opened once (opening one looks it up by name).
+        let mut columns = vec![None; searcher.segment_readers().len()];
         let mut results = Vec::with_capacity(hits.len());
         for (score, address) in hits {
-            let columns = searcher.segment_reader(address.segment_ord).fast_fields();
-            let hi = columns.u64("message_hi")?.first(address.doc_id);
-            let lo = columns.u64("message_lo")?.first(address.doc_id);
-            if let (Some(hi), Some(lo)) = (hi, lo) {
+            let (hi, lo) = match &columns[address.segment_ord as usize] {
+                Some(pair) => pair,
+                None => {
+                    let fields = searcher.segment_reader(address.segment_ord).fast_fields();
+                    let pair = (fields.u64("message_hi")?, fields.u64("message_lo")?);
+                    columns[address.segment_ord as usize].insert(pair)
+                }
+            };
+            if let (Some(hi), Some(lo)) = (hi.first(address.doc_id), lo.first(address.doc_id)) {
                 results.push((join(hi, lo), score));
             }
         }
