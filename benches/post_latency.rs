@@ -7,8 +7,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite::Message;
@@ -19,49 +18,6 @@ const QUESTIONS: [&str; 4] = [
     "sales for QUICK-Stop by quarter",
     "how many orders in 2023",
 ];
-
-struct Server {
-    child: Child,
-    addr: String,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skein"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("SKEIN_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut addr, mut token) = (String::new(), String::new());
-    while token.is_empty() {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(a) = line.strip_prefix("listening on http://") {
-            addr = a.to_string();
-        }
-        if let Some(t) = line.split("?token=").nth(1) {
-            token = t.to_string();
-        }
-    }
-    Server {
-        child,
-        addr,
-        token,
-        _dir: dir,
-    }
-}
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -89,7 +45,7 @@ async fn post(ws: &mut Socket, prompt: &str) -> (Duration, Duration) {
 
 fn bench(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
-    let server = start_server();
+    let server = skein::bench::start_server(Some(Path::new(env!("CARGO_BIN_EXE_skein")))).unwrap();
     let url = format!("ws://{}/ws?token={}", server.addr, server.token);
     let mut ws = runtime.block_on(async { tokio_tungstenite::connect_async(url).await.unwrap().0 });
     let mut group = c.benchmark_group("post");

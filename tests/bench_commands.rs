@@ -65,17 +65,7 @@ fn bench_search_speaks_json() {
 
 #[test]
 fn bench_thread_grows_a_thread_through_a_real_server() {
-    let out = std::process::Command::new(common::binary())
-        .args(["bench", "thread", "--answers", "6", "--json"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = bench_json(&["bench", "thread", "--answers", "6", "--json"]);
     assert_eq!(report["answers"], 6);
     assert_eq!(report["post_to_final_state"]["queries"], 6, "{report}");
     // Six answers, one of 366 rows: with previews the state is about 28 KB; with every row
@@ -86,42 +76,22 @@ fn bench_thread_grows_a_thread_through_a_real_server() {
 
 #[test]
 fn bench_idle_measures_the_server_per_connection() {
-    let out = std::process::Command::new(common::binary())
-        .args(["bench", "idle", "--connections", "50", "--json"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = bench_json(&["bench", "idle", "--connections", "50", "--json"]);
     assert_eq!(report["connections"], 50);
     assert!(report["rss_after_bytes"].as_u64().unwrap() > 0, "{report}");
 }
 
 #[test]
 fn bench_writes_reports_the_server_next_to_the_disk() {
-    let out = std::process::Command::new(common::binary())
-        .args([
-            "bench",
-            "writes",
-            "--clients",
-            "1,2",
-            "--seconds",
-            "1",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = bench_json(&[
+        "bench",
+        "writes",
+        "--clients",
+        "1,2",
+        "--seconds",
+        "1",
+        "--json",
+    ]);
     let runs = report["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2, "{report}");
     for run in runs {
@@ -135,25 +105,15 @@ fn bench_writes_reports_the_server_next_to_the_disk() {
 
 #[test]
 fn bench_fanout_delivers_every_event_to_every_watcher() {
-    let out = std::process::Command::new(common::binary())
-        .args([
-            "bench",
-            "fanout",
-            "--watchers",
-            "20",
-            "--events",
-            "5",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = bench_json(&[
+        "bench",
+        "fanout",
+        "--watchers",
+        "20",
+        "--events",
+        "5",
+        "--json",
+    ]);
     assert!(
         report["deliveries_per_second"].as_f64().unwrap() > 0.0,
         "{report}"
@@ -162,4 +122,19 @@ fn bench_fanout_delivers_every_event_to_every_watcher() {
         report["anchor_deliveries_per_second"].as_f64().unwrap() > 0.0,
         "{report}"
     );
+}
+
+/// Runs `skein ARGS` (a `--json` benchmark) to success; its report.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(common::binary())
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "skein {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap()
 }

@@ -7,6 +7,7 @@
 //! watcher as an `updateThreadState`. The clock runs from the first rename until every
 //! watcher has every event.
 
+use super::client;
 use super::server::start_server;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -15,9 +16,6 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn fanout(
     watchers: usize,
@@ -48,29 +46,9 @@ pub async fn fanout(
     ))
 }
 
-async fn connect(url: &str) -> Result<Socket, String> {
-    Ok(tokio_tungstenite::connect_async(url)
-        .await
-        .map_err(|e| format!("cannot connect: {e}"))?
-        .0)
-}
-
-async fn next_event(socket: &mut Socket) -> Result<Value, String> {
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(&text).map_err(|e| e.to_string())
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err("the server closed the connection".into()),
-        }
-    }
-}
-
 /// A watcher: counts frames containing `marker` until it has `events` of them.
 fn watch(
-    mut socket: Socket,
+    mut socket: client::Socket,
     marker: &'static str,
     events: usize,
 ) -> tokio::task::JoinHandle<Result<(), String>> {
@@ -96,42 +74,22 @@ async fn skein(
 ) -> Result<(f64, usize), String> {
     let server = start_server(server_binary)?;
     let url = format!("ws://{}/ws?token={}", server.addr, server.token);
-    let mut publisher = connect(&url).await?;
-    let post = json!({"route": "/threads/post", "data": {"prompt": "how many orders in 2023", "thread_id": null}});
-    publisher
-        .send(Message::text(post.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut thread = Value::Null;
-    let frame_bytes = loop {
-        let event = next_event(&mut publisher).await?;
-        match event["event"].as_str() {
-            Some("initializeThread") => thread = event["payload"]["id"].clone(),
-            Some("updateThreadState") if event["route"] == "/threads/post" => {
-                break event.to_string().len();
-            }
-            _ => {}
-        }
-    };
+    let mut publisher = client::connect(&url).await?;
+    let (thread, frame_bytes) =
+        client::ask(&mut publisher, "how many orders in 2023", &Value::Null).await?;
     let mut handles = Vec::with_capacity(watchers);
     for _ in 0..watchers {
-        let mut socket = connect(&url).await?;
+        let mut socket = client::connect(&url).await?;
         let get = json!({"route": "/threads/get", "data": {"id": thread}, "request_id": "get"});
-        socket
-            .send(Message::text(get.to_string()))
-            .await
-            .map_err(|e| e.to_string())?;
-        while next_event(&mut socket).await?["event"] != "getThreadState" {}
+        client::send(&mut socket, &get).await?;
+        while client::next_event(&mut socket).await?["event"] != "getThreadState" {}
         handles.push(watch(socket, "\"updateThreadState\"", events));
     }
     let started = Instant::now();
     for n in 0..events {
         let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
-        publisher
-            .send(Message::text(rename.to_string()))
-            .await
-            .map_err(|e| e.to_string())?;
-        while next_event(&mut publisher).await?["request_id"] != json!(n) {}
+        client::send(&mut publisher, &rename).await?;
+        while client::next_event(&mut publisher).await?["request_id"] != json!(n) {}
     }
     for handle in handles {
         handle.await.map_err(|e| e.to_string())??;
@@ -171,7 +129,11 @@ async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f6
     });
     let mut handles = Vec::with_capacity(watchers);
     for _ in 0..watchers {
-        handles.push(watch(connect(&url).await?, "\"updateThreadState\"", events));
+        handles.push(watch(
+            client::connect(&url).await?,
+            "\"updateThreadState\"",
+            events,
+        ));
     }
     acceptor
         .await

@@ -2,12 +2,11 @@
 //! (this binary or `--server`) is measured before and after N connections that each asked for
 //! the thread list once and then stay silent.
 
+use super::client;
 use super::server::start_server;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Opens `connections` idle WebSockets; reports the server's RSS growth per connection.
 pub async fn idle(
@@ -20,21 +19,11 @@ pub async fn idle(
     let server = start_server(server_binary)?;
     let url = format!("ws://{}/ws?token={}", server.addr, server.token);
     let open = || async {
-        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
+        let mut socket = client::connect(&url).await?;
         let list = json!({"route": "/threads/list", "data": {}, "request_id": 1});
-        socket
-            .send(Message::text(list.to_string()))
-            .await
-            .map_err(|e| e.to_string())?;
-        while let Some(frame) = socket.next().await {
-            let frame = frame.map_err(|e| e.to_string())?;
-            if frame.to_text().is_ok_and(|t| t.contains("getThreadsList")) {
-                return Ok(socket);
-            }
-        }
-        Err::<_, String>("the server closed a connection".into())
+        client::send(&mut socket, &list).await?;
+        while client::next_event(&mut socket).await?["event"] != "getThreadsList" {}
+        Ok::<_, String>(socket)
     };
     // One connection first, so the server's one-time allocations are in the baseline.
     let _warm = open().await?;

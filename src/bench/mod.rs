@@ -12,8 +12,10 @@
 //! - `writes`: acknowledged writes per second next to the disk's own fdatasync rate.
 //! - `fanout`: deliveries per second from one thread to many watchers, next to a trivial
 //!   broadcast server.
-//! - `server`: the server those two start (this binary or another build).
+//! - `server`: the server those start (this binary or another build); `client`: their
+//!   WebSocket client.
 
+mod client;
 mod fanout;
 mod idle;
 mod server;
@@ -21,6 +23,7 @@ mod thread;
 mod writes;
 pub use fanout::fanout;
 pub use idle::idle;
+pub use server::{start_server, Server};
 pub use thread::thread;
 pub use writes::writes;
 

@@ -2,13 +2,12 @@
 //! binary, started on a temporary data dir) and one WebSocket: the time from `/threads/post`
 //! to the final `updateThreadState`, and the size of the thread's state, as answers pile up.
 
+use super::client;
 use super::server::start_server;
 use super::Measured;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
+use std::time::Instant;
 
 /// Questions over the sample dataset, asked in turn: results of 36, 5, 12, 1 and 366 rows.
 const QUESTIONS: [&str; 5] = [
@@ -19,42 +18,8 @@ const QUESTIONS: [&str; 5] = [
     "total sales by day in 2024",
 ];
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Posts one question; the time to the final state and that state's frame in bytes.
-async fn post(
-    ws: &mut Socket,
-    prompt: &str,
-    thread_id: &Value,
-) -> Result<(Duration, usize, Value), String> {
-    let started = Instant::now();
-    let request =
-        json!({"route": "/threads/post", "data": {"prompt": prompt, "thread_id": thread_id}});
-    ws.send(Message::text(request.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut id = thread_id.clone();
-    loop {
-        let Some(Ok(Message::Text(text))) = ws.next().await else {
-            return Err("the connection closed".into());
-        };
-        let event: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        if !event["error"].is_null() && event["request_id"].is_null() {
-            return Err(format!("the post failed: {}", event["error"]));
-        }
-        match event["event"].as_str() {
-            Some("initializeThread") => id = event["payload"]["id"].clone(),
-            Some("updateThreadState") if event["route"] == "/threads/post" => {
-                return Ok((started.elapsed(), text.len(), id));
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Asks `answers` questions in one thread (of `server_binary`, or this binary's server); reports post → final state latency (all, and the
-/// last tenth) and the size of the thread's state at the end.
+/// Asks `answers` questions in one thread (of `server_binary`, or this binary's server);
+/// reports post → final state latency (all, and the last tenth) and the state's size at the end.
 pub async fn thread(
     answers: usize,
     server_binary: Option<&Path>,
@@ -62,31 +27,25 @@ pub async fn thread(
 ) -> Result<String, String> {
     let server = start_server(server_binary)?;
     let url = format!("ws://{}/ws?token={}", server.addr, server.token);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut ws = client::connect(&url).await?;
     let mut thread_id = Value::Null;
     let mut latencies = Vec::with_capacity(answers);
     let mut update_bytes = 0;
     let started = Instant::now();
     for i in 0..answers {
-        let (took, bytes, id) = post(&mut ws, QUESTIONS[i % QUESTIONS.len()], &thread_id).await?;
+        let began = Instant::now();
+        let (id, bytes) = client::ask(&mut ws, QUESTIONS[i % QUESTIONS.len()], &thread_id).await?;
+        latencies.push(began.elapsed());
         thread_id = id;
-        latencies.push(took);
         update_bytes = bytes;
     }
     let elapsed = started.elapsed();
-    let request =
-        json!({"route": "/threads/get", "data": {"id": thread_id}, "request_id": "state"});
-    ws.send(Message::text(request.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
+    let get = json!({"route": "/threads/get", "data": {"id": thread_id}, "request_id": "state"});
+    client::send(&mut ws, &get).await?;
     let state_bytes = loop {
-        let Some(Ok(Message::Text(text))) = ws.next().await else {
-            return Err("the connection closed".into());
-        };
-        if text.contains("\"getThreadState\"") {
-            break text.len();
+        let (event, bytes) = client::next_frame(&mut ws).await?;
+        if event["event"] == "getThreadState" {
+            break bytes;
         }
     };
     let tail = latencies[answers - answers.div_ceil(10)..].to_vec();

@@ -5,16 +5,12 @@
 //! A client's write is a rename of its own thread (`/threads/update`), acknowledged once
 //! durable; each client first asks one question to have a thread.
 
+use super::client;
 use super::server::start_server;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// For each count of clients: the server's acknowledged writes/s and the disk's syncs/s.
 pub async fn writes(
@@ -33,10 +29,9 @@ pub async fn writes(
     for &count in clients {
         let mut sockets = Vec::with_capacity(count);
         for _ in 0..count {
-            let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
-                .await
-                .map_err(|e| format!("cannot connect: {e}"))?;
-            let thread = own_thread(&mut socket).await?;
+            let mut socket = client::connect(&url).await?;
+            let (thread, _) =
+                client::ask(&mut socket, "how many orders in 2023", &Value::Null).await?;
             sockets.push((socket, thread));
         }
         let duration = Duration::from_secs(seconds);
@@ -61,40 +56,12 @@ pub async fn writes(
     })
 }
 
-/// Asks a question in a new thread; its id once answered.
-async fn own_thread(socket: &mut Socket) -> Result<Value, String> {
-    let post = json!({"route": "/threads/post", "data": {"prompt": "how many orders in 2023", "thread_id": null}});
-    socket
-        .send(Message::text(post.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut thread = Value::Null;
-    loop {
-        let event = next_event(socket).await?;
-        match event["event"].as_str() {
-            Some("initializeThread") => thread = event["payload"]["id"].clone(),
-            Some("updateThreadState") if event["route"] == "/threads/post" => return Ok(thread),
-            _ => {}
-        }
-    }
-}
-
-async fn next_event(socket: &mut Socket) -> Result<Value, String> {
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(&text).map_err(|e| e.to_string())
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err("the server closed the connection".into()),
-        }
-    }
-}
-
 /// Every client renames its thread one write after another for `duration`; the writes the
 /// server acknowledged.
-async fn renames(sockets: Vec<(Socket, Value)>, duration: Duration) -> Result<usize, String> {
+async fn renames(
+    sockets: Vec<(client::Socket, Value)>,
+    duration: Duration,
+) -> Result<usize, String> {
     let deadline = Instant::now() + duration;
     let tasks: Vec<_> = sockets
         .into_iter()
@@ -105,12 +72,9 @@ async fn renames(sockets: Vec<(Socket, Value)>, duration: Duration) -> Result<us
                 while Instant::now() < deadline {
                     n += 1;
                     let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
-                    socket
-                        .send(Message::text(rename.to_string()))
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    client::send(&mut socket, &rename).await?;
                     loop {
-                        let event = next_event(&mut socket).await?;
+                        let event = client::next_event(&mut socket).await?;
                         if event["request_id"] == json!(n) {
                             if !event["error"].is_null() {
                                 return Err(format!("a rename failed: {}", event["error"]));
