@@ -33,7 +33,8 @@
 //! | `server`   | start-up, serving, graceful shutdown                                  |
 //! | `listener` | accepting connections: a cap, a header timeout, accept-error backoff  |
 //! | `cli`      | the `skein` subcommands and their exit statuses                      |
-//! | `bench`    | `skein bench`: search throughput in process and over WebSockets      |
+//! | `bench`    | `skein bench`: search, writes, fan-out, idle sockets, a long thread, |
+//! |            | each beside an anchor measured in the same run                       |
 //! | `config`   | command line flags, environment variables, the data directory        |
 //! | `limits`   | protocol limits (frame, prompt and title sizes)                       |
 //!
@@ -50,7 +51,7 @@
 //!
 //! Dependencies point one way: faces use `threads`; `threads` uses `store`, `pipeline`,
 //! `datasets` and `auth`, never a face; `pipeline` reports steps through a sink, so it never
-//! sees a wire format; `store` knows nothing of either, and `hub` only moves serialized text.
+//! sees a wire format; `store` knows nothing of either, and `hub` only moves encoded frames.
 
 pub mod admin;
 pub mod auth;
