@@ -88,7 +88,28 @@ class Session:
                 break
         state = await self.request("/threads/get", {"id": thread_id})
         await self.request("/threads/unsubscribe", {"id": thread_id})
-        return thread_id, state["payload"][0]["messages"][-1]
+        message = state["payload"][0]["messages"][-1]
+        await self.page_in_rows(message)
+        return thread_id, message
+
+    async def page_in_rows(self, message):
+        """States carry the first rows of an answer (`dataComplete: false` when there are more);
+        the rest come from `/threads/data`."""
+        for step in (message.get("context") or {}).get("steps") or []:
+            fetched = step.get("fetchingData")
+            if not fetched or fetched.get("dataComplete") is not False:
+                continue
+            rows = []
+            while True:
+                page = await self.request(
+                    "/threads/data", {"message_id": message["id"], "offset": len(rows), "limit": 1000}
+                )
+                if page.get("error"):
+                    raise RuntimeError(f"/threads/data failed: {page['error']}")
+                rows += page["payload"]["rows"]
+                if not page["payload"]["rows"] or len(rows) >= page["payload"]["total"]:
+                    break
+            fetched["data"] = rows
 
 
 def outcome_of(message):
