@@ -10,6 +10,17 @@ use crate::pipeline::StepUpdate;
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
+/// What a change to a thread touched, so that faces can send only what changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touched {
+    /// The thread itself (its title, its shares), none of its messages.
+    Thread,
+    /// One message.
+    Message(Uuid),
+    /// Any of its messages.
+    Messages,
+}
+
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A thread was created or changed. `origin` is the connection whose request did it; it
@@ -18,6 +29,7 @@ pub enum Event {
         thread: Thread,
         by: User,
         origin: Option<ConnId>,
+        touched: Touched,
     },
     /// A message was added to a thread (the thread as written).
     MessageAdded {
@@ -30,7 +42,11 @@ pub enum Event {
     AnalysisStep { update: StepUpdate, by: User },
     /// The analyst finished (or gave up) on a message; everyone watching, the poster too,
     /// gets the thread's new state.
-    AnalysisFinished { thread: Thread, by: User },
+    AnalysisFinished {
+        thread: Thread,
+        message_id: Uuid,
+        by: User,
+    },
     /// A thread was deleted; `thread` is as it was before, so lists that showed it can drop it.
     ThreadDeleted {
         thread: Thread,

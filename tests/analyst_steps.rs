@@ -239,3 +239,64 @@ async fn generated_output_is_marked_send_back_to_user_as_the_seed_shows() {
         .await;
     assert_eq!(reply["send_back_to_user"], true, "{reply}");
 }
+
+/// Seed 000's `updateThreadState` carries `context: null`: watchers have a message's steps from
+/// the state they were sent before, so an update sends the steps of what it changed only.
+#[tokio::test]
+async fn updates_carry_the_steps_of_changed_messages_only() {
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let mut asker = Client::connect(&server, &token).await;
+    let first = ask(&mut asker, "total sales by month in 2024", None).await;
+    let id = first.thread_id();
+    let mut watcher = Client::connect(&server, &token).await;
+    let state = watcher.ok("/threads/get", json!({"id": id})).await;
+    assert!(state["payload"][0]["messages"][0]["context"]["steps"].is_array());
+
+    // A follow-up: the final update has the new answer's steps, not the first one's.
+    ask(&mut asker, "now only for the West region", Some(&id)).await;
+    let update = watcher
+        .take(|m| m["event"] == "updateThreadState" && m["route"] == "/threads/post")
+        .await;
+    let messages = update["payload"][0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(messages[0]["context"].is_null(), "{}", messages[0]);
+    assert!(messages[1]["context"]["steps"].as_array().unwrap().len() >= 8);
+    assert_eq!(
+        messages[0]["data_metadata"]["row_count"], 12,
+        "the rest is all there"
+    );
+
+    // A rename touches no message; feedback touches one.
+    asker
+        .ok("/threads/update", json!({"id": id, "title": "Sales"}))
+        .await;
+    let renamed = watcher
+        .take(|m| m["event"] == "updateThreadState" && m["payload"][0]["title"] == "Sales")
+        .await;
+    for message in renamed["payload"][0]["messages"].as_array().unwrap() {
+        assert!(message["context"].is_null(), "{message}");
+    }
+    let second = messages[1]["id"].clone();
+    asker
+        .ok(
+            "/threads/update",
+            json!({"id": id, "message_id": second, "feedback": "positive"}),
+        )
+        .await;
+    let liked = watcher
+        .take(|m| {
+            m["event"] == "updateThreadState"
+                && m["payload"][0]["messages"][1]["feedback"] == "positive"
+        })
+        .await;
+    let messages = liked["payload"][0]["messages"].as_array().unwrap();
+    assert!(messages[0]["context"].is_null());
+    assert!(messages[1]["context"]["steps"].is_array());
+
+    // Asked afresh, the state has every message's steps.
+    let state = watcher.ok("/threads/get", json!({"id": id})).await;
+    for message in state["payload"][0]["messages"].as_array().unwrap() {
+        assert!(message["context"]["steps"].is_array(), "{message}");
+    }
+}

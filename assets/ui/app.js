@@ -181,6 +181,14 @@ function handle(message) {
 
 function applyThreadState(thread) {
   if (!thread || thread.id !== state.current) return;
+  // An update leaves out (context: null) the steps of messages it did not change: keep those
+  // from the state before.
+  const before = new Map(((state.thread && state.thread.id === thread.id && state.thread.messages) || [])
+    .map((message) => [message.id, message]));
+  for (const message of thread.messages) {
+    const previous = before.get(message.id);
+    if (message.context == null && previous && previous.context != null) message.context = previous.context;
+  }
   state.thread = thread;
   // A message whose steps are persisted no longer needs its live stream.
   for (const msg of thread.messages) {

@@ -35,6 +35,7 @@ pub fn start(services: Arc<Services>, slot: Slot, run: Run, job: Job) {
         match stored {
             Ok(Some(thread)) => services.publish(Event::AnalysisFinished {
                 thread,
+                message_id: job.message_id,
                 by: job.user.clone(),
             }),
             Ok(None) => {
@@ -76,6 +77,7 @@ async fn mark_unstored(services: &Services, job: &Job, stop: &CancellationToken)
             if let Ok(Some(thread)) = services.store.thread(job.thread_id) {
                 services.publish(Event::AnalysisFinished {
                     thread,
+                    message_id: job.message_id,
                     by: job.user.clone(),
                 });
             }

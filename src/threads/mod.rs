@@ -74,5 +74,6 @@ fn thread_changed(services: &Services, thread: &Thread, by: &User) {
         thread: thread.clone(),
         by: by.clone(),
         origin: None,
+        touched: crate::events::Touched::Messages,
     });
 }

@@ -4,7 +4,7 @@
 use super::access::{self, Right};
 use super::rules;
 use crate::error::{Code, Error, Result};
-use crate::events::Event;
+use crate::events::{Event, Touched};
 use crate::hub::ConnId;
 use crate::model::{
     Analysis, Feedback, Json, Share, ShareRole, Thread, TitleSource, User, Verification,
@@ -82,7 +82,7 @@ pub async fn update(
         None => None,
     };
     let now = Utc::now();
-    let (before, after) = services
+    let (before, after, touched) = services
         .store
         .write_threads(|tx| {
             let right = if changes.shares.is_some() {
@@ -119,6 +119,7 @@ pub async fn update(
             }
             // A message_id that names no message of this thread is refused even when only
             // thread attributes change, so a client's mistake never passes silently.
+            let mut touched = Touched::Thread;
             if changes.touches_message() || message_id.is_some() {
                 let target = match message_id {
                     Some(id) => tx.message(thread_id, id)?,
@@ -154,10 +155,11 @@ pub async fn update(
                 if changes.touches_message() {
                     message.updated_at = Some(now);
                     tx.replace_message(&message)?;
+                    touched = Touched::Message(message.id);
                 }
             }
             tx.put_thread(&after)?;
-            Ok((before, after))
+            Ok((before, after, touched))
         })
         .await?;
     // Those who lost access leave first, so the change itself never reaches them.
@@ -171,6 +173,7 @@ pub async fn update(
         thread: after.clone(),
         by: user.clone(),
         origin,
+        touched,
     });
     Ok(after)
 }

@@ -3,7 +3,7 @@
 
 use super::envelope::event;
 use super::views;
-use crate::events::{Event, Subscriber};
+use crate::events::{Event, Subscriber, Touched};
 use crate::hub::{ConnId, Departure, Joined};
 use crate::model::{Thread, User};
 use crate::services::Services;
@@ -34,15 +34,30 @@ impl Subscriber for Renderer {
         };
         let services = &*services;
         let rendered = match happened {
-            Event::ThreadChanged { thread, by, origin }
-            | Event::MessageAdded {
-                thread, by, origin, ..
-            } => broadcast_state(services, thread, "/threads/get", by, *origin),
+            Event::ThreadChanged {
+                thread,
+                by,
+                origin,
+                touched,
+            } => broadcast_state(services, thread, "/threads/get", by, *origin, *touched),
+            Event::MessageAdded {
+                thread,
+                message_id,
+                by,
+                origin,
+            } => {
+                let touched = Touched::Message(*message_id);
+                broadcast_state(services, thread, "/threads/get", by, *origin, touched)
+            }
             Event::AnalysisStep { update, by } => {
                 super::stream::broadcast_step(services, update, by);
                 Ok(())
             }
-            Event::AnalysisFinished { thread, by } => analysis_finished(services, thread, by),
+            Event::AnalysisFinished {
+                thread,
+                message_id,
+                by,
+            } => analysis_finished(services, thread, *message_id, by),
             Event::ThreadDeleted { thread, by, origin } => {
                 thread_deleted(services, thread, by.as_ref(), *origin);
                 Ok(())
@@ -100,9 +115,11 @@ fn access_changed(services: &Services, before: &Thread, after: &Thread) {
 fn analysis_finished(
     services: &Services,
     thread: &Thread,
+    message_id: Uuid,
     sent_by: &User,
 ) -> Result<(), crate::store::Error> {
-    broadcast_state(services, thread, "/threads/post", sent_by, None)
+    let touched = Touched::Message(message_id);
+    broadcast_state(services, thread, "/threads/post", sent_by, None, touched)
 }
 
 /// `updateThreadState` under `route` to the thread's subscribers (but `except`), then the lists.
@@ -114,9 +131,10 @@ fn broadcast_state(
     route: &str,
     sent_by: &User,
     except: Option<ConnId>,
+    touched: Touched,
 ) -> Result<(), crate::store::Error> {
     if services.hub.has_thread_watchers(thread.id, except) {
-        let state = views::load_thread_state(&services.store, thread)?;
+        let state = views::load_thread_update(&services.store, thread, touched)?;
         let update = event(route, "updateThreadState", json!([state]), Some(sent_by));
         services.hub.broadcast_thread(thread.id, update, except);
     }

@@ -1,5 +1,6 @@
 //! Wire shapes of seed 000, built from model records: thread state, message, list item, presence.
 
+use crate::events::Touched;
 use crate::model::{Feedback, Json, Message, Step, StepRecord, Thread, User, Verification};
 use crate::store::{self, Store};
 use crate::threads::rows::PREVIEW_ROWS;
@@ -124,7 +125,13 @@ fn camel_case(snake: &str) -> String {
     out
 }
 
+/// A message in the seed's shape.
 pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
+    render_message(message, sent_by_name, true)
+}
+
+/// A message, with its steps (`context`) or with `context: null`.
+fn render_message(message: &Message, sent_by_name: Option<&str>, with_context: bool) -> Value {
     let column_metadata = message
         .data_metadata
         .as_ref()
@@ -135,7 +142,7 @@ pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
         "chart_recommendations": json_or_null(&message.chart_recommendations),
         "code": message.code,
         "column_metadata": column_metadata,
-        "context": context(message),
+        "context": if with_context { context(message) } else { Value::Null },
         "created_at": message.created_at,
         "data_metadata": json_or_null(&message.data_metadata),
         "dataset_id": message.dataset_id,
@@ -154,16 +161,23 @@ pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
     })
 }
 
-/// The full thread object of `getThreadState`, `initializeThread` and `updateThreadState`.
+/// The thread object of `getThreadState`, `initializeThread` and `updateThreadState`, with
+/// the steps (`context`) of the messages `touched` says changed; the others' is null.
 pub fn thread_state(
     thread: &Thread,
     messages: &[Message],
     users: &mut Users,
+    touched: Touched,
 ) -> Result<Value, store::Error> {
     let mut rendered = Vec::with_capacity(messages.len());
     for msg in messages.iter().filter(|m| m.deleted_at.is_none()) {
         let name = users.get(msg.sent_by)?.map(|u| u.name.clone());
-        rendered.push(message(msg, name.as_deref()));
+        let changed = match touched {
+            Touched::Thread => false,
+            Touched::Message(id) => id == msg.id,
+            Touched::Messages => true,
+        };
+        rendered.push(render_message(msg, name.as_deref(), changed));
     }
     Ok(json!({
         "created_at": thread.created_at,
@@ -179,10 +193,21 @@ pub fn thread_state(
     }))
 }
 
-/// Reads a thread's messages and renders its state.
+/// Reads a thread's messages and renders its whole state.
 pub fn load_thread_state(store: &Store, thread: &Thread) -> Result<Value, store::Error> {
+    load_thread_update(store, thread, Touched::Messages)
+}
+
+/// Reads a thread's messages and renders its state after a change: as the seed's
+/// `updateThreadState` shows, messages the change did not touch carry `context: null`
+/// (watchers have their steps from the state they were sent before).
+pub fn load_thread_update(
+    store: &Store,
+    thread: &Thread,
+    touched: Touched,
+) -> Result<Value, store::Error> {
     let messages = store.messages(thread.id)?;
-    thread_state(thread, &messages, &mut Users::new(store))
+    thread_state(thread, &messages, &mut Users::new(store), touched)
 }
 
 /// One item of `getThreadsList` / `updateThreadsList`.

@@ -165,6 +165,10 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   await second.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
   await second.getByText("Total Sales for West by Month").first().waitFor();
   assert.equal(await second.locator("table tbody tr").count(), 36);
+  // Updates leave out the steps of answers they did not change; the first answer keeps its own.
+  assert.equal(await message.locator(".steps li", { hasText: ": done" }).count(), 8);
+  await message.getByLabel("What was computed").waitFor();
+  assert.equal(await message.locator("table tbody tr").count(), 36);
 
   // Opened afresh, the thread's state carries a preview of each answer's rows; the page
   // fetches the rest (/threads/data), so the table and chart show all 36 again.
