@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             threads,
             seconds,
             dim,
+            legs,
             json,
         }) => {
             let run = crate::bench::SearchRun {
@@ -69,6 +70,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
                 threads,
                 seconds,
                 dim,
+                legs,
             };
             println!("{}", crate::bench::search(&corpus, &run, json).await?);
             return Ok(());

@@ -306,6 +306,9 @@ pub enum BenchCommand {
         seconds: u64,
         #[arg(long, default_value_t = crate::search::DEFAULT_DIM)]
         dim: usize,
+        /// The legs to query (default: all): tantivy, bm25, kernel, vector, hybrid.
+        #[arg(long, value_delimiter = ',')]
+        legs: Vec<String>,
         /// Print one JSON object (for scripts) instead of lines for people.
         #[arg(long)]
         json: bool,

@@ -51,6 +51,17 @@ fn bench_search_runs_every_leg() {
 }
 
 #[test]
+fn bench_search_runs_the_legs_asked_for() {
+    let stdout = bench_search(&["--legs", "bm25,kernel"]);
+    let legs: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("queries/s"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(legs, ["bm25", "kernel"], "{stdout}");
+}
+
+#[test]
 fn bench_search_speaks_json() {
     let stdout = bench_search(&["--json"]);
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();

@@ -85,6 +85,9 @@ impl Measured {
     }
 }
 
+/// The legs of the in-process benchmark, in the order they run.
+const LEG_NAMES: [&str; 5] = ["tantivy", "bm25", "kernel", "vector", "hybrid"];
+
 /// What one leg of the in-process benchmark runs.
 #[derive(Clone, Copy)]
 enum BenchLeg {
@@ -103,6 +106,8 @@ pub struct SearchRun {
     pub seconds: u64,
     /// Dimension of the built-in embedder's vectors.
     pub dim: usize,
+    /// The legs to query by name; empty: all.
+    pub legs: Vec<String>,
 }
 
 /// In-process search over `run.messages` generated messages, queried from `run.threads`
@@ -113,7 +118,19 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
         threads,
         seconds,
         dim,
+        ..
     } = run;
+    let wanted = |leg: &str| run.legs.is_empty() || run.legs.iter().any(|name| name == leg);
+    if let Some(unknown) = run
+        .legs
+        .iter()
+        .find(|name| !LEG_NAMES.contains(&name.as_str()))
+    {
+        return Err(format!(
+            "no leg named {unknown}; the legs are {}",
+            LEG_NAMES.join(", ")
+        ));
+    }
     let collection = eval::load(corpus_dir)?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let store = Store::open(dir.path()).map_err(|e| e.to_string())?;
@@ -147,6 +164,9 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
         ("vector", BenchLeg::Skein(Legs::Vector)),
         ("hybrid", BenchLeg::Skein(Legs::Hybrid)),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let started = Instant::now();
         let workers: Vec<_> = (0..threads)
