@@ -268,3 +268,18 @@ fn open_text(dir: &Path) -> Result<(TextIndex, bool), SearchError> {
         }
     }
 }
+
+/// A score with a total order, for the legs' top-k heaps.
+#[derive(Clone, Copy, PartialEq)]
+struct Ordered(f32);
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}

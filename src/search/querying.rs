@@ -40,7 +40,7 @@ impl Search {
                 Ok(self.text.search(&terms, scope, limit)?)
             }
             Legs::Vector => {
-                self.query_terms(prompt)?;
+                require_words(prompt)?;
                 let Some(query) = self.embed_query(prompt).await else {
                     return Ok(Vec::new());
                 };
@@ -112,11 +112,8 @@ impl Search {
     /// The prompt's text terms; a prompt without a word or number is an error, one of stop
     /// words only has no terms (the vector leg may still answer it).
     fn query_terms(&self, prompt: &str) -> Result<Vec<String>, SearchError> {
-        let terms = self.text.terms(prompt);
-        if terms.is_empty() && !prompt.chars().any(char::is_alphanumeric) {
-            return Err(SearchError::EmptyQuery);
-        }
-        Ok(terms)
+        require_words(prompt)?;
+        Ok(self.text.terms(prompt))
     }
 
     /// The prompt embedded by the serving leg's model; none (the text leg answers alone) when
@@ -181,4 +178,14 @@ impl Search {
 struct QueryVector {
     model: String,
     vector: Vec<f32>,
+}
+
+/// A prompt without a word or number cannot be searched (terms are runs of letters and
+/// digits, so such a prompt has none either).
+fn require_words(prompt: &str) -> Result<(), SearchError> {
+    if prompt.chars().any(char::is_alphanumeric) {
+        Ok(())
+    } else {
+        Err(SearchError::EmptyQuery)
+    }
 }

@@ -14,6 +14,7 @@
 //! `TopDocs`). Queries have their very common terms dropped first (`TextIndex::search`), which
 //! is where WAND would save most. Scores are the words' BM25 scores, exactly as before.
 
+use super::Ordered;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use tantivy::query::Weight;
@@ -123,22 +124,8 @@ struct TopK {
     heap: BinaryHeap<Reverse<Hit>>,
 }
 
-#[derive(PartialEq)]
-struct Hit(Score, DocAddress);
-impl Eq for Hit {}
-impl PartialOrd for Hit {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Hit {
-    /// By score, then the earlier document first among equals (as tantivy's `TopDocs`).
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0
-            .total_cmp(&other.0)
-            .then_with(|| other.1.cmp(&self.1))
-    }
-}
+/// By score, then the earlier document first among equals (as tantivy's `TopDocs`).
+type Hit = (Ordered, Reverse<DocAddress>);
 
 impl TopK {
     fn new(k: usize) -> TopK {
@@ -152,7 +139,7 @@ impl TopK {
         if self.k == 0 {
             return;
         }
-        let hit = Hit(score, address);
+        let hit = (Ordered(score), Reverse(address));
         if self.heap.len() < self.k {
             self.heap.push(Reverse(hit));
         } else if self.heap.peek().is_some_and(|Reverse(min)| hit > *min) {
@@ -165,7 +152,7 @@ impl TopK {
         let mut hits: Vec<Hit> = self.heap.into_iter().map(|Reverse(hit)| hit).collect();
         hits.sort_by(|a, b| b.cmp(a));
         hits.into_iter()
-            .map(|Hit(score, address)| (score, address))
+            .map(|(score, Reverse(address))| (score.0, address))
             .collect()
     }
 }

@@ -242,16 +242,8 @@ impl TextIndex {
     ) -> tantivy::Result<Vec<(Uuid, f32)>> {
         let f = self.fields;
         let searcher = self.reader.searcher();
-        let words: Vec<(Occur, Box<dyn Query>)> = self
-            .selective_terms(&searcher, terms)?
-            .into_iter()
-            .map(|term| {
-                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                (Occur::Should, Box::new(query) as Box<dyn Query>)
-            })
-            .collect();
-        let words =
-            BooleanQuery::new(words).weight(EnableScoring::enabled_from_searcher(&searcher))?;
+        let words = any_of(self.selective_terms(&searcher, terms)?)
+            .weight(EnableScoring::enabled_from_searcher(&searcher))?;
         let id = |field: Field, id: Uuid| Term::from_field_text(field, &id.to_string());
         let access = AccessTerms {
             all_of: match scope {
@@ -270,19 +262,13 @@ impl TextIndex {
         terms: &[String],
         limit: usize,
     ) -> tantivy::Result<Vec<(Uuid, f32)>> {
-        let words: Vec<(Occur, Box<dyn Query>)> = terms
-            .iter()
-            .map(|text| {
-                let term = Term::from_field_text(self.fields.text, text);
-                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                (Occur::Should, Box::new(query) as Box<dyn Query>)
-            })
-            .collect();
+        let words = any_of(
+            terms
+                .iter()
+                .map(|text| Term::from_field_text(self.fields.text, text)),
+        );
         let searcher = self.reader.searcher();
-        let hits = searcher.search(
-            &BooleanQuery::new(words),
-            &TopDocs::with_limit(limit).order_by_score(),
-        )?;
+        let hits = searcher.search(&words, &TopDocs::with_limit(limit).order_by_score())?;
         self.message_ids(&searcher, hits)
     }
 
@@ -328,6 +314,19 @@ fn new_writer(index: &Index, memory: usize) -> tantivy::Result<IndexWriter> {
     Ok(writer)
 }
 
+/// The BM25-scored OR of `terms`.
+fn any_of(terms: impl IntoIterator<Item = Term>) -> BooleanQuery {
+    BooleanQuery::new(
+        terms
+            .into_iter()
+            .map(|term| {
+                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                (Occur::Should, Box::new(query) as Box<dyn Query>)
+            })
+            .collect(),
+    )
+}
+
 fn split(id: Uuid) -> (u64, u64) {
     let value = id.as_u128();
     ((value >> 64) as u64, value as u64)
@@ -365,15 +364,7 @@ mod tests {
                 IndexRecordOption::Basic,
             ))
         };
-        let words: Vec<(Occur, Box<dyn Query>)> = index
-            .selective_terms(&searcher, terms)
-            .unwrap()
-            .into_iter()
-            .map(|t| {
-                let query = TermQuery::new(t, IndexRecordOption::WithFreqs);
-                (Occur::Should, Box::new(query) as Box<dyn Query>)
-            })
-            .collect();
+        let words = any_of(index.selective_terms(&searcher, terms).unwrap());
         let access = match scope {
             Scope::Org(org) => term(f.org, org),
             Scope::Member { org, user } => Box::new(BooleanQuery::new(vec![
@@ -382,10 +373,7 @@ mod tests {
             ])),
         };
         let query = BooleanQuery::new(vec![
-            (
-                Occur::Must,
-                Box::new(BooleanQuery::new(words)) as Box<dyn Query>,
-            ),
+            (Occur::Must, Box::new(words) as Box<dyn Query>),
             (Occur::Must, Box::new(ConstScoreQuery::new(access, 0.0))),
         ]);
         let hits = searcher

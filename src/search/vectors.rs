@@ -3,6 +3,7 @@
 //! bounded top-k. Access is checked only for rows that would enter the top k.
 
 use super::doc::Scope;
+use super::Ordered;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use uuid::Uuid;
@@ -226,21 +227,6 @@ impl VectorIndex {
             .collect();
         results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         results
-    }
-}
-
-/// An f32 with a total order, for the heap.
-#[derive(Clone, Copy, PartialEq)]
-struct Ordered(f32);
-impl Eq for Ordered {}
-impl PartialOrd for Ordered {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ordered {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
     }
 }
 
