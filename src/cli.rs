@@ -110,7 +110,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             return Ok(());
         }
         Command::Bench(BenchCommand::Corpus { corpus, messages }) => {
-            print!("{}", crate::bench::corpus_lines(&corpus, messages)?);
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            crate::bench::write_corpus(&corpus, messages, &mut out)?;
             return Ok(());
         }
         Command::Bench(BenchCommand::Fanout {

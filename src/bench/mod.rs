@@ -3,7 +3,7 @@
 //! - `search`: builds a corpus of N messages from a test collection in a temporary data dir,
 //!   reports how long indexing took, then queries it from T threads for each leg.
 //! - `seed`: adds such a corpus to a data dir (through a running server if one is up);
-//!   `corpus` prints it, for the peers of `benches/peers`.
+//!   `corpus` writes it out, for the peers of `benches/peers`.
 //! - `ws`: the load generator, C WebSocket clients sending `/threads/search` to a server.
 //! - `thread`: one thread growing to many answers through a real server: post latency and
 //!   the state's size.
@@ -237,14 +237,18 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
 
 /// The corpus `search` and `seed` make, as JSON Lines (`{"text": …}`: each message's document
 /// text, the thread's title and the message), for peers benchmarked on the same texts.
-pub fn corpus_lines(corpus_dir: &Path, messages: usize) -> Result<String, String> {
+pub fn write_corpus(
+    corpus_dir: &Path,
+    messages: usize,
+    out: &mut impl std::io::Write,
+) -> Result<(), String> {
     let collection = eval::load(corpus_dir)?;
-    let mut out = String::new();
     for (title, text) in corpus::messages(&collection, messages, 7) {
-        out.push_str(&json!({ "text": format!("{title}\n{text}") }).to_string());
-        out.push('\n');
+        let line = json!({ "text": format!("{title}\n{text}") });
+        serde_json::to_writer(&mut *out, &line).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
     }
-    Ok(out)
+    out.flush().map_err(|e| e.to_string())
 }
 
 /// Generates `messages` messages from the collection in `corpus_dir` and stores them as threads
