@@ -201,9 +201,7 @@ async fn the_thread_object_create_get_and_the_limits() {
 #[tokio::test]
 async fn modify_merge_rename_metadata_and_delete() {
     let server = TestServer::start();
-    let bob = server.add_user("Bob", "bob@example.com");
-    let org = org_of(&server, &bob).await;
-    let api = Freddy::new(&server, &bob.token);
+    let (api, org) = Freddy::bob(&server).await;
     let thread = api
         .create(&org, json!({"metadata": {"a": 1, "b": 2}}))
         .await;
@@ -294,9 +292,7 @@ async fn modify_merge_rename_metadata_and_delete() {
 #[tokio::test]
 async fn cursor_paging_in_both_directions_with_concurrent_inserts() {
     let server = TestServer::start();
-    let bob = server.add_user("Bob", "bob@example.com");
-    let org = org_of(&server, &bob).await;
-    let api = Freddy::new(&server, &bob.token);
+    let (api, org) = Freddy::bob(&server).await;
     let mut made = Vec::new();
     for n in 0..7 {
         let thread = api.create(&org, json!({"title": format!("t{n}")})).await;
@@ -385,9 +381,7 @@ async fn cursor_paging_in_both_directions_with_concurrent_inserts() {
 #[tokio::test]
 async fn messages_list_page_edit_and_delete() {
     let server = TestServer::start();
-    let bob = server.add_user("Bob", "bob@example.com");
-    let org = org_of(&server, &bob).await;
-    let api = Freddy::new(&server, &bob.token);
+    let (api, org) = Freddy::bob(&server).await;
     let thread = api
         .create(
             &org,

@@ -29,10 +29,7 @@ impl Freddy {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        super::json_reply(request).await
     }
 
     /// A call that must answer `status`; returns the body.
@@ -63,6 +60,13 @@ impl Freddy {
         assert_eq!(body["error"]["status"], status, "{body}");
         assert!(body["error"]["trace_id"].is_string(), "{body}");
         assert!(body["error"]["timestamp"].is_string(), "{body}");
+    }
+
+    /// A new user, Bob, of the default org; his client and his org's id.
+    pub async fn bob(server: &TestServer) -> (Freddy, String) {
+        let bob = server.add_user("Bob", "bob@example.com");
+        let org = org_of(server, &bob).await;
+        (Freddy::new(server, &bob.token), org)
     }
 
     pub async fn create(&self, org: &str, body: Value) -> Value {

@@ -504,3 +504,11 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Sends an HTTP request; its status and JSON body (null if the body is not JSON).
+pub async fn json_reply(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
