@@ -1,6 +1,6 @@
-//! An answer's result rows, a page at a time. Thread states carry only a preview of each
-//! answer's rows ([`PREVIEW_ROWS`]): a thread of many answers would otherwise re-send up to the
-//! row cap for every answer on every change.
+//! An answer's result rows, a page at a time, for faces that show a thread without every
+//! answer's rows (the WebSocket face's thread states carry a preview): a thread of many
+//! answers would otherwise re-send up to the row cap for every answer on every change.
 
 use super::access::{self, Right};
 use crate::error::{Code, Error, Result};
@@ -9,8 +9,6 @@ use crate::store::Store;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// Rows of each answer in a thread's state.
-pub const PREVIEW_ROWS: usize = 10;
 /// Rows one page may hold at most (the analyst's row cap is 1,000).
 pub const MAX_PAGE: usize = 1000;
 

@@ -3,7 +3,6 @@
 use crate::events::Touched;
 use crate::model::{Feedback, Json, Message, Step, StepRecord, Thread, User, Verification};
 use crate::store::{self, Store};
-use crate::threads::rows::PREVIEW_ROWS;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -22,6 +21,9 @@ pub fn feedback_name(feedback: Feedback) -> &'static str {
         Feedback::Negative => "negative",
     }
 }
+
+/// Rows of each answer in a thread's state; `/threads/data` pages the rest.
+const PREVIEW_ROWS: usize = 10;
 
 fn json_or_null(value: &Option<Json>) -> Value {
     value.as_ref().map_or(Value::Null, |json| json.0.clone())
