@@ -213,7 +213,7 @@ function applyStep(event) {
   if (payload.progress !== "inProgress") step.payload = payload;
   // The live stream carries every row; keep them for when the state (a preview) replaces it.
   if (event.event === "fetchingData" && Array.isArray(payload.data)) {
-    state.rows.set(messageId, { sql: sqlOf({}, stream.steps), rows: payload.data });
+    state.rows.set(messageId, { sql: sqlOf(null, stream.steps), rows: payload.data });
   }
   if (event.error) step.error = event.error.message;
   stream.steps.set(event.event, step);

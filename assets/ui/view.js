@@ -174,7 +174,7 @@ function renderMessage(message) {
   if (explanation) box.append(el("p", { class: "explanation" }, explanation));
   if (Array.isArray(data)) box.append(renderTable(data, meta));
 
-  const sql = sqlOf(message, steps);
+  const sql = sqlOf(message.code, steps);
   if (state.editing && state.editing.messageId === message.id) {
     box.append(renderSqlEditor(message));
   } else if (sql) {
@@ -261,17 +261,18 @@ function textOf(steps, name, field) {
   return step.text || "";
 }
 
-/// The SQL whose rows a message shows: its saved code, or the stream's latest SQL.
-function sqlOf(message, steps) {
-  return message.code || textOf(steps, "fixingSql", "sql") || textOf(steps, "generatingSql", "sql");
+/// The SQL whose rows a message shows: its saved code, or else the steps' latest SQL.
+function sqlOf(code, steps) {
+  return code || textOf(steps, "fixingSql", "sql") || textOf(steps, "generatingSql", "sql");
 }
 
 /// An answer's rows: all of them once known (from its live stream, or paged in through
 /// /threads/data), else the state's preview while the rest loads.
 function rowsOf(message, steps) {
+  const sql = sqlOf(message.code, steps);
   const known = state.rows.get(message.id);
-  if (known && known.sql === sqlOf(message, steps)) return known.rows;
-  if (stepField(steps, "fetchingData", "data_complete") === false) loadRows(message, sqlOf(message, steps));
+  if (known && known.sql === sql) return known.rows;
+  if (stepField(steps, "fetchingData", "data_complete") === false) loadRows(message, sql);
   return stepField(steps, "fetchingData", "data");
 }
 
