@@ -6,7 +6,7 @@ mod common;
 
 use common::answers::ask;
 use common::{Client, TestServer};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const STEPS: [&str; 8] = [
     "identifyingDataset",
@@ -294,9 +294,79 @@ async fn updates_carry_the_steps_of_changed_messages_only() {
     assert!(messages[0]["context"].is_null());
     assert!(messages[1]["context"]["steps"].is_array());
 
-    // Asked afresh, the state has every message's steps.
+    // Asked afresh, the state has the latest message's steps.
     let state = watcher.ok("/threads/get", json!({"id": id})).await;
-    for message in state["payload"][0]["messages"].as_array().unwrap() {
-        assert!(message["context"]["steps"].is_array(), "{message}");
-    }
+    let messages = state["payload"][0]["messages"].as_array().unwrap();
+    assert!(messages[0]["context"].is_null(), "{}", messages[0]);
+    assert!(messages[1]["context"]["steps"].is_array());
+}
+
+/// A thread state carries the steps of its latest message and of any answer that failed (they
+/// say why); a finished answer's steps repeat its own fields, so they come from
+/// `/threads/message`, which only those who may see the thread can read.
+#[tokio::test]
+async fn a_thread_state_leaves_out_the_steps_of_finished_answers() {
+    let server = TestServer::start();
+    let token = server.admin_token.clone().unwrap();
+    let mut asker = Client::connect(&server, &token).await;
+    let refused = ask(&mut asker, "what is the meaning of life", None).await;
+    let id = refused.thread_id();
+    ask(&mut asker, "total sales by month in 2024", Some(&id)).await;
+    ask(&mut asker, "now only for the West region", Some(&id)).await;
+    let state = asker.ok("/threads/get", json!({"id": id})).await;
+    let messages = state["payload"][0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    let refusal = messages[0]["context"]["steps"].as_array().unwrap();
+    assert_eq!(
+        refusal.last().unwrap()["generatingSql"]["progress"],
+        "failed"
+    );
+    assert!(messages[1]["context"].is_null(), "{}", messages[1]);
+    assert_eq!(messages[1]["data_metadata"]["row_count"], 12);
+    assert!(messages[2]["context"]["steps"].is_array());
+
+    let full = asker
+        .ok("/threads/message", json!({"message_id": messages[1]["id"]}))
+        .await;
+    assert_eq!(full["event"], "getMessage");
+    let steps = full["payload"]["context"]["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps
+        .iter()
+        .map(|s| s.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(names, STEPS);
+    assert_eq!(steps[2]["generatingSql"]["sql"], messages[1]["code"]);
+    let mut rest = full["payload"].clone();
+    rest["context"] = Value::Null;
+    assert_eq!(rest, messages[1], "the same message, steps added");
+
+    let stranger = server.add_user("Stranger", "stranger@example.com");
+    let mut stranger = Client::connect(&server, &stranger.token).await;
+    let hidden = stranger
+        .fails(
+            "/threads/message",
+            json!({"message_id": messages[1]["id"]}),
+            "NOT_FOUND",
+        )
+        .await;
+    let nobody = uuid::Uuid::new_v4();
+    let missing = stranger
+        .fails(
+            "/threads/message",
+            json!({"message_id": nobody}),
+            "NOT_FOUND",
+        )
+        .await;
+    assert_eq!(
+        hidden.replace(messages[1]["id"].as_str().unwrap(), ""),
+        missing.replace(&nobody.to_string(), ""),
+        "a hidden message answers like a missing one"
+    );
+    asker
+        .fails(
+            "/threads/message",
+            json!({"id": messages[1]["id"]}),
+            "BAD_REQUEST",
+        )
+        .await;
 }

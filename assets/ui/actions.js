@@ -12,6 +12,7 @@ function openThread(id, focusMessage = null) {
   state.thread = null;
   state.rendered.clear();
   state.rows.clear();
+  state.stepsOpen.clear();
   state.editing = null;
   state.focusMessage = focusMessage;
   state.presence.clear();
@@ -41,6 +42,22 @@ async function loadRows(message, sql) {
     toastError(error);
   } finally {
     state.rowsLoading.delete(message.id);
+  }
+}
+
+/// Fetches the steps a thread state leaves out of a finished answer, then redraws.
+async function loadSteps(message) {
+  if (state.stepsLoading.has(message.id)) return;
+  state.stepsLoading.add(message.id);
+  try {
+    const reply = await request("/threads/message", { message_id: message.id });
+    const current = state.thread && state.thread.messages.find((m) => m.id === message.id);
+    if (current) current.context = reply.payload.context;
+    renderThread();
+  } catch (error) {
+    toastError(error);
+  } finally {
+    state.stepsLoading.delete(message.id);
   }
 }
 

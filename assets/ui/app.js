@@ -46,6 +46,8 @@ const state = {
   rendered: new Map(), // message id → {key, node}: messages are re-rendered only when they change
   rows: new Map(), // message id → {sql, rows}: an answer's rows in full (states carry a preview)
   rowsLoading: new Set(), // message ids whose rows are being paged in
+  stepsOpen: new Set(), // message ids whose "how this was computed" is open
+  stepsLoading: new Set(), // message ids whose steps are being fetched (states leave them out)
 };
 
 // ---- connection --------------------------------------------------------------------------

@@ -129,15 +129,12 @@ function renderMessage(message) {
   box.append(question);
 
   const steps = stepsOf(message);
-  if (steps.size) {
-    const list = el("ul", { class: "steps", "aria-label": "Analysis steps" });
-    for (const [name, label] of STEPS) {
-      const step = steps.get(name);
-      if (step) list.append(el("li", { class: step.progress, "data-step": name }, `${label}: ${progressLabel(step.progress)}`));
-    }
-    box.append(list);
-  }
   const failed = [...steps.values()].find((s) => s.progress === "failed");
+  // Live progress while the analyst works (and a failure's steps, which say why); once it
+  // answered, the steps fold into one disclosure.
+  const answered = message.responses != null && !failed && !state.streams.has(message.id);
+  if (answered) box.append(renderStepsDisclosure(message, steps));
+  else if (steps.size) box.append(renderStepList(steps));
   if (failed) box.append(el("p", { class: "failure", role: "alert" }, failed.error || "This step failed."));
 
   // What was computed, and from which dataset, before any number: a misreading shows at a glance.
@@ -161,7 +158,7 @@ function renderMessage(message) {
     box.append(heading);
   }
 
-  const data = rowsOf(message, steps);
+  const data = rowsOf(message, steps, box);
   const meta = message.data_metadata || stepField(steps, "fetchingData", "data_metadata");
   if (Array.isArray(data) && data.length && message.chart_config && message.chart_config.type) {
     box.append(renderChart(message.chart_config, data, meta));
@@ -184,6 +181,37 @@ function renderMessage(message) {
   }
   if (message.dataset_id) box.append(renderMessageActions(message));
   return box;
+}
+
+function renderStepList(steps) {
+  const list = el("ul", { class: "steps", "aria-label": "Analysis steps" });
+  for (const [name, label] of STEPS) {
+    const step = steps.get(name);
+    if (step) list.append(el("li", { class: step.progress, "data-step": name }, `${label}: ${progressLabel(step.progress)}`));
+  }
+  return list;
+}
+
+/// "How this was computed": the answer's steps, fetched when first opened if the thread state
+/// left them out.
+function renderStepsDisclosure(message, steps) {
+  const open = state.stepsOpen.has(message.id);
+  const details = el("details", { class: "how" }, el("summary", {}, "How this was computed"));
+  details.open = open;
+  if (steps.size) details.append(renderStepList(steps));
+  else if (open) details.append(el("p", { class: "muted" }, "Loading…"));
+  details.addEventListener("toggle", () => {
+    if (!details.open) {
+      state.stepsOpen.delete(message.id);
+      return;
+    }
+    state.stepsOpen.add(message.id);
+    if (!steps.size) {
+      details.append(el("p", { class: "muted" }, "Loading…"));
+      loadSteps(message);
+    }
+  });
+  return details;
 }
 
 /// Status, feedback and SQL editing for an answered message.
@@ -267,13 +295,38 @@ function sqlOf(code, steps) {
 }
 
 /// An answer's rows: all of them once known (from its live stream, or paged in through
-/// /threads/data), else the state's preview while the rest loads.
-function rowsOf(message, steps) {
+/// /threads/data), else the state's preview while the rest loads. A thread state leaves out
+/// the steps of finished answers, preview included: those rows are paged in once the answer
+/// (`box`) comes near the screen.
+function rowsOf(message, steps, box) {
   const sql = sqlOf(message.code, steps);
   const known = state.rows.get(message.id);
   if (known && known.sql === sql) return known.rows;
-  if (stepField(steps, "fetchingData", "data_complete") === false) loadRows(message, sql);
-  return stepField(steps, "fetchingData", "data");
+  const preview = stepField(steps, "fetchingData", "data");
+  if (preview !== undefined) {
+    if (stepField(steps, "fetchingData", "data_complete") === false) loadRows(message, sql);
+    return preview;
+  }
+  const count = message.data_metadata && message.data_metadata.row_count;
+  if (count === 0) return [];
+  if (count && sql) whenNearScreen(box, () => loadRows(message, sql));
+  return undefined;
+}
+
+const nearScreen = new WeakMap(); // element → what to do when it comes near the screen
+const nearScreenObserver = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    nearScreenObserver.unobserve(entry.target);
+    const run = nearScreen.get(entry.target);
+    nearScreen.delete(entry.target);
+    if (run) run();
+  }
+}, { rootMargin: "800px 0px" });
+
+function whenNearScreen(node, run) {
+  nearScreen.set(node, run);
+  nearScreenObserver.observe(node);
 }
 
 function stepField(steps, name, field) {

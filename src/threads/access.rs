@@ -4,7 +4,7 @@
 
 use crate::auth::{self, Access};
 use crate::error::{Code, Error, Result};
-use crate::model::{Thread, User};
+use crate::model::{Message, Thread, User};
 use crate::store::{abort, Store, ThreadTxn, TxResult};
 use uuid::Uuid;
 
@@ -65,6 +65,26 @@ pub fn in_write(
     match check(user, id, tx.thread(id)?, right) {
         Ok(found) => Ok(found),
         Err(err) => abort(err),
+    }
+}
+
+/// Outside a write: the message `id` (not deleted) if `user` has `right` to its thread. A
+/// message the user may not see answers like one that does not exist.
+pub fn message(store: &Store, user: &User, id: Uuid, right: Right) -> Result<Message> {
+    let not_found = || {
+        Error::new(
+            Code::MessageNotFound,
+            format!("Message with ID {id} not found"),
+        )
+    };
+    let message = store
+        .message_by_id(id)?
+        .filter(|message| message.deleted_at.is_none())
+        .ok_or_else(not_found)?;
+    match thread(store, user, message.thread_id, right) {
+        Ok(_) => Ok(message),
+        Err(err) if err.code == Code::ThreadNotFound => Err(not_found()),
+        Err(err) => Err(err),
     }
 }
 

@@ -3,7 +3,7 @@
 //! answers would otherwise re-send up to the row cap for every answer on every change.
 
 use super::access::{self, Right};
-use crate::error::{Code, Error, Result};
+use crate::error::{Error, Result};
 use crate::model::User;
 use crate::store::Store;
 use serde_json::Value;
@@ -32,18 +32,7 @@ pub fn page(
     if limit == 0 || limit > MAX_PAGE {
         return Err(Error::invalid(format!("limit must be 1 to {MAX_PAGE}")));
     }
-    // A message the user may not see answers like one that does not exist.
-    let not_found = || {
-        Error::new(
-            Code::MessageNotFound,
-            format!("Message with ID {message_id} not found"),
-        )
-    };
-    let message = store
-        .message_by_id(message_id)?
-        .filter(|message| message.deleted_at.is_none())
-        .ok_or_else(not_found)?;
-    access::thread(store, user, message.thread_id, Right::See).map_err(|_| not_found())?;
+    let message = access::message(store, user, message_id, Right::See)?;
     let all = message.rows().unwrap_or(&[]);
     Ok(RowsPage {
         thread_id: message.thread_id,

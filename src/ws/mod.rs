@@ -22,6 +22,7 @@ mod envelope;
 pub mod fanout;
 mod get;
 mod list;
+mod message;
 mod post;
 mod search;
 mod stream;
@@ -53,6 +54,7 @@ pub enum Route {
     Unsubscribe,
     Search,
     Data,
+    Message,
     DatasetsList,
     UsersMe,
 }
@@ -68,6 +70,7 @@ impl Route {
             "/threads/unsubscribe" => Route::Unsubscribe,
             "/threads/search" => Route::Search,
             "/threads/data" => Route::Data,
+            "/threads/message" => Route::Message,
             "/datasets/list" => Route::DatasetsList,
             "/users/me" => Route::UsersMe,
             _ => return None,
@@ -84,6 +87,7 @@ impl Route {
             Route::Unsubscribe => "/threads/unsubscribe",
             Route::Search => "/threads/search",
             Route::Data => "/threads/data",
+            Route::Message => "/threads/message",
             Route::DatasetsList => "/datasets/list",
             Route::UsersMe => "/users/me",
         }
@@ -100,6 +104,7 @@ impl Route {
             Route::Unsubscribe => "unsubscribed",
             Route::Search => "searchThreads",
             Route::Data => "getThreadData",
+            Route::Message => "getMessage",
             Route::DatasetsList => "getDatasetsList",
             Route::UsersMe => "getCurrentUser",
         }
@@ -160,6 +165,7 @@ async fn dispatch(ctx: &Context<'_>, data: Value) {
         Route::UsersMe => users_me::handle(ctx, data).await,
         Route::Search => search::handle(ctx, data).await,
         Route::Data => data::handle(ctx, data).await,
+        Route::Message => message::handle(ctx, data).await,
     };
     if let Err(error) = result {
         ctx.fail(&error);

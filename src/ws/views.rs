@@ -1,7 +1,9 @@
 //! Wire shapes of seed 000, built from model records: thread state, message, list item, presence.
 
 use crate::events::Touched;
-use crate::model::{Feedback, Json, Message, Step, StepRecord, Thread, User, Verification};
+use crate::model::{
+    Feedback, Json, Message, Progress, Step, StepRecord, Thread, User, Verification,
+};
 use crate::store::{self, Store};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -163,23 +165,38 @@ fn render_message(message: &Message, sent_by_name: Option<&str>, with_context: b
     })
 }
 
+/// Which messages of a rendered thread carry their steps (`context`); the others' is null.
+#[derive(Debug, Clone, Copy)]
+pub enum WithSteps {
+    /// Those a change touched: an update's watchers have the others' from the state before.
+    Touched(Touched),
+    /// Those the message's own fields do not tell all of: the latest message (it may still be
+    /// streaming), and any whose analysis failed or did not finish (the steps say why). A
+    /// finished answer's steps repeat its fields (`code`, `title`, `responses`, …), so a whole
+    /// state leaves them out and `/threads/message` returns them.
+    Needed,
+}
+
 /// The thread object of `getThreadState`, `initializeThread` and `updateThreadState`, with
-/// the steps (`context`) of the messages `touched` says changed; the others' is null.
+/// the steps (`context`) of the messages `with_steps` names.
 pub fn thread_state(
     thread: &Thread,
     messages: &[Message],
     users: &mut Users,
-    touched: Touched,
+    with_steps: WithSteps,
 ) -> Result<Value, store::Error> {
-    let mut rendered = Vec::with_capacity(messages.len());
-    for msg in messages.iter().filter(|m| m.deleted_at.is_none()) {
+    let live: Vec<&Message> = messages.iter().filter(|m| m.deleted_at.is_none()).collect();
+    let latest = live.last().map(|m| m.id);
+    let mut rendered = Vec::with_capacity(live.len());
+    for msg in live {
         let name = users.get(msg.sent_by)?.map(|u| u.name.clone());
-        let changed = match touched {
-            Touched::Thread => false,
-            Touched::Message(id) => id == msg.id,
-            Touched::Messages => true,
+        let steps = match with_steps {
+            WithSteps::Touched(Touched::Thread) => false,
+            WithSteps::Touched(Touched::Message(id)) => id == msg.id,
+            WithSteps::Touched(Touched::Messages) => true,
+            WithSteps::Needed => Some(msg.id) == latest || !answered(msg),
         };
-        rendered.push(render_message(msg, name.as_deref(), changed));
+        rendered.push(render_message(msg, name.as_deref(), steps));
     }
     Ok(json!({
         "created_at": thread.created_at,
@@ -195,9 +212,21 @@ pub fn thread_state(
     }))
 }
 
+/// Whether every step of the message's analysis completed (a question without an analysis has
+/// nothing its steps could add).
+fn answered(message: &Message) -> bool {
+    message.analysis.as_ref().is_none_or(|analysis| {
+        analysis
+            .steps
+            .iter()
+            .all(|step| step.progress == Progress::Completed)
+    })
+}
+
 /// Reads a thread's messages and renders its whole state.
 pub fn load_thread_state(store: &Store, thread: &Thread) -> Result<Value, store::Error> {
-    load_thread_update(store, thread, Touched::Messages)
+    let messages = store.messages(thread.id)?;
+    thread_state(thread, &messages, &mut Users::new(store), WithSteps::Needed)
 }
 
 /// Reads a thread's messages and renders its state after a change: as the seed's
@@ -209,7 +238,12 @@ pub fn load_thread_update(
     touched: Touched,
 ) -> Result<Value, store::Error> {
     let messages = store.messages(thread.id)?;
-    thread_state(thread, &messages, &mut Users::new(store), touched)
+    thread_state(
+        thread,
+        &messages,
+        &mut Users::new(store),
+        WithSteps::Touched(touched),
+    )
 }
 
 /// One item of `getThreadsList` / `updateThreadsList`.

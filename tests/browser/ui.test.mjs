@@ -133,8 +133,12 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   await askQuestion(page, "total sales by month");
 
   const message = page.locator("article.message").first();
+  // Once answered, the steps fold into a disclosure.
+  await message.locator("details.how").waitFor({ timeout: PATIENCE });
+  assert.equal(await message.locator(".steps").isVisible(), false, "folded once answered");
+  await message.getByText("How this was computed").click();
   for (const step of ["Dataset", "Terms", "SQL", "Data", "Explanation", "Time frame", "Title", "Summary"]) {
-    await message.locator(".steps li", { hasText: `${step}: done` }).waitFor({ timeout: PATIENCE });
+    await message.locator(".steps li", { hasText: `${step}: done` }).waitFor();
   }
   await message.getByText("Total Sales by Month").first().waitFor();
   assert.equal(await message.locator("figure.chart").getAttribute("data-chart-type"), "line");
@@ -162,7 +166,7 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   // A follow-up in the same thread.
   await askQuestion(page, "now only for the West region");
   const second = page.locator("article.message").nth(1);
-  await second.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+  await second.locator("details.how").waitFor({ timeout: PATIENCE });
   await second.getByText("Total Sales for West by Month").first().waitFor();
   assert.equal(await second.locator("table tbody tr").count(), 36);
   // Updates leave out the steps of answers they did not change; the first answer keeps its own.
@@ -170,13 +174,19 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   await message.getByLabel("What was computed").waitFor();
   assert.equal(await message.locator("table tbody tr").count(), 36);
 
-  // Opened afresh, the thread's state carries a preview of each answer's rows; the page
-  // fetches the rest (/threads/data), so the table and chart show all 36 again.
+  // Opened afresh, the thread's state leaves out the first (finished) answer's steps and rows:
+  // the page fetches its rows (/threads/data), so the table and chart show all 36 again, and
+  // its steps (/threads/message) when "How this was computed" is opened.
   const fresh = await signedInPage(context);
   await fresh.locator("#thread-list li", { hasText: "Total Sales" }).first().click();
   const reopened = fresh.locator("article.message").first();
   await reopened.locator("table tbody tr").nth(35).waitFor({ timeout: PATIENCE });
   assert.equal(await reopened.locator("table tbody tr").count(), 36);
+  assert.equal(await reopened.locator("figure.chart svg path.series").count(), 1);
+  assert.equal(await reopened.locator(".steps li").count(), 0, "not fetched until asked for");
+  await reopened.getByText("How this was computed").click();
+  await reopened.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+  assert.equal(await reopened.locator(".steps li", { hasText: ": done" }).count(), 8);
   await context.close();
 });
 
@@ -193,7 +203,7 @@ test("search finds past answers and opens the thread at that message", async () 
   const context = await browser.newContext();
   const page = await signedInPage(context);
   await askQuestion(page, "show me my top customer");
-  await page.locator("article.message .steps li", { hasText: "Summary: done" }).first().waitFor({ timeout: PATIENCE });
+  await page.locator("article.message details.how").first().waitFor({ timeout: PATIENCE });
 
   await page.getByRole("button", { name: "New question" }).click();
   const deadline = Date.now() + PATIENCE;
@@ -249,7 +259,7 @@ test("rename, verify, feedback, edit SQL and delete a thread", async () => {
   const page = await signedInPage(context);
   await askQuestion(page, "sales by region");
   const message = page.locator("article.message").first();
-  await message.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+  await message.locator("details.how").waitFor({ timeout: PATIENCE });
 
   // Rename, by keyboard.
   await page.getByRole("button", { name: "Rename" }).click();
@@ -299,7 +309,7 @@ test("sharing shows the thread to the other user live, and both see each other p
   await blake.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
 
   await askQuestion(owner, "top 5 customers by sales");
-  await owner.locator("article.message .steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+  await owner.locator("article.message details.how").waitFor({ timeout: PATIENCE });
   await owner.getByRole("button", { name: "Share" }).click();
   await owner.getByLabel("Email").fill("blake@example.com");
   await owner.getByLabel("Role").selectOption("viewer");
@@ -400,7 +410,7 @@ test("values that look like HTML stay text, and the page runs under its security
   await picker.selectOption({ label: "hostile" });
   await askQuestion(page, "total amount by name");
   const message = page.locator("article.message").last();
-  await message.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
+  await message.locator("details.how").waitFor({ timeout: PATIENCE });
 
   const cells = await message.locator("table tbody td").allInnerTexts();
   assert.ok(cells.some((text) => text.includes("<img src=x")), `the markup shows as text: ${cells}`);
