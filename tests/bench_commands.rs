@@ -79,10 +79,14 @@ fn bench_thread_grows_a_thread_through_a_real_server() {
     let report = bench_json(&["bench", "thread", "--answers", "6", "--json"]);
     assert_eq!(report["answers"], 6);
     assert_eq!(report["post_to_final_state"]["queries"], 6, "{report}");
-    // Six answers, one of 366 rows: with previews the state is about 28 KB; with every row
-    // it was 45 KB.
+    assert_eq!(
+        report["post_to_final_state_new_thread"]["queries"], 6,
+        "{report}"
+    );
+    // Six answers, one of 366 rows: with the latest answer's steps only, the state is about
+    // 13 KB; with every answer's steps it was 28 KB, and with every row 45 KB.
     let bytes = report["state_bytes"].as_u64().unwrap();
-    assert!(bytes > 5_000 && bytes < 36_000, "{report}");
+    assert!(bytes > 5_000 && bytes < 20_000, "{report}");
 }
 
 #[test]

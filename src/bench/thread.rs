@@ -18,8 +18,9 @@ const QUESTIONS: [&str; 5] = [
     "total sales by day in 2024",
 ];
 
-/// Asks `answers` questions in one thread (of `server_binary`, or this binary's server);
-/// reports post → final state latency (all, and the last tenth) and the state's size at the end.
+/// Asks `answers` questions each in a new thread, then `answers` in one thread (of
+/// `server_binary`, or this binary's server); reports post → final state latency (new threads;
+/// one thread: all, and the last tenth) and the one thread's state size at the end.
 pub async fn thread(
     answers: usize,
     server_binary: Option<&Path>,
@@ -28,6 +29,14 @@ pub async fn thread(
     let server = start_server(server_binary)?;
     let url = format!("ws://{}/ws?token={}", server.addr, server.token);
     let mut ws = client::connect(&url).await?;
+    let mut fresh = Vec::with_capacity(answers);
+    let started = Instant::now();
+    for i in 0..answers {
+        let began = Instant::now();
+        client::ask(&mut ws, QUESTIONS[i % QUESTIONS.len()], &Value::Null).await?;
+        fresh.push(began.elapsed());
+    }
+    let fresh = Measured::from(fresh, 0, started.elapsed());
     let mut thread_id = Value::Null;
     let mut latencies = Vec::with_capacity(answers);
     let mut update_bytes = 0;
@@ -56,6 +65,7 @@ pub async fn thread(
             "answers": answers,
             "state_bytes": state_bytes,
             "last_update_bytes": update_bytes,
+            "post_to_final_state_new_thread": fresh.json(),
             "post_to_final_state": all.json(),
             "post_to_final_state_last_tenth": last.json(),
         })
@@ -63,10 +73,13 @@ pub async fn thread(
     }
     Ok(format!(
         "{answers} answers in one thread: state {:.1} KB, last updateThreadState {:.1} KB\n\
-         post → final state, all:        p50 {:>7.2} ms   p99 {:>7.2} ms\n\
-         post → final state, last tenth: p50 {:>7.2} ms   p99 {:>7.2} ms",
+         post → final state, new threads: p50 {:>7.2} ms   p99 {:>7.2} ms\n\
+         post → final state, all:         p50 {:>7.2} ms   p99 {:>7.2} ms\n\
+         post → final state, last tenth:  p50 {:>7.2} ms   p99 {:>7.2} ms",
         state_bytes as f64 / 1e3,
         update_bytes as f64 / 1e3,
+        fresh.p50.as_secs_f64() * 1e3,
+        fresh.p99.as_secs_f64() * 1e3,
         all.p50.as_secs_f64() * 1e3,
         all.p99.as_secs_f64() * 1e3,
         last.p50.as_secs_f64() * 1e3,

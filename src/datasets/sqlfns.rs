@@ -138,6 +138,12 @@ pub fn to_char(moment: Moment, format: &str) -> String {
         "Saturday",
         "Sunday",
     ];
+    // Longest patterns first so that, e.g., "MONTH" wins over "MON" and "MM".
+    const PATTERNS: [&str; 31] = [
+        "FM", "YYYY", "IYYY", "MONTH", "Month", "month", "HH24", "HH12", "YY", "MON", "Mon", "mon",
+        "DAY", "Day", "day", "DDD", "DY", "Dy", "dy", "MM", "DD", "IW", "ID", "WW", "HH", "MI",
+        "SS", "AM", "PM", "Q", "D",
+    ];
     let at = moment.at;
     let month = MONTHS[at.month0() as usize];
     let day = DAYS[at.weekday().num_days_from_monday() as usize];
@@ -145,40 +151,42 @@ pub fn to_char(moment: Moment, format: &str) -> String {
         0 => 12,
         h => h,
     };
-    // Longest patterns first so that, e.g., "MONTH" wins over "MON" and "MM".
-    let patterns: [(&str, String); 31] = [
-        ("FM", String::new()),
-        ("YYYY", format!("{:04}", at.year())),
-        ("IYYY", format!("{:04}", at.iso_week().year())),
-        ("MONTH", month.to_uppercase()),
-        ("Month", month.to_string()),
-        ("month", month.to_lowercase()),
-        ("HH24", format!("{:02}", at.hour())),
-        ("HH12", format!("{hour12:02}")),
-        ("YY", format!("{:02}", at.year() % 100)),
-        ("MON", month[..3].to_uppercase()),
-        ("Mon", month[..3].to_string()),
-        ("mon", month[..3].to_lowercase()),
-        ("DAY", day.to_uppercase()),
-        ("Day", day.to_string()),
-        ("day", day.to_lowercase()),
-        ("DDD", format!("{:03}", at.ordinal())),
-        ("DY", day[..3].to_uppercase()),
-        ("Dy", day[..3].to_string()),
-        ("dy", day[..3].to_lowercase()),
-        ("MM", format!("{:02}", at.month())),
-        ("DD", format!("{:02}", at.day())),
-        ("IW", format!("{:02}", at.iso_week().week())),
-        ("ID", at.weekday().number_from_monday().to_string()),
-        ("WW", format!("{:02}", at.ordinal0() / 7 + 1)),
-        ("HH", format!("{hour12:02}")),
-        ("MI", format!("{:02}", at.minute())),
-        ("SS", format!("{:02}", at.second())),
-        ("AM", if at.hour() < 12 { "AM" } else { "PM" }.to_string()),
-        ("PM", if at.hour() < 12 { "AM" } else { "PM" }.to_string()),
-        ("Q", (at.month0() / 3 + 1).to_string()),
-        ("D", (at.weekday().num_days_from_sunday() + 1).to_string()),
-    ];
+    let meridiem = if at.hour() < 12 { "AM" } else { "PM" };
+    // Only the patterns the format uses are rendered: this runs once per row.
+    let render = |pattern: &str| -> String {
+        match pattern {
+            "FM" => String::new(),
+            "YYYY" => format!("{:04}", at.year()),
+            "IYYY" => format!("{:04}", at.iso_week().year()),
+            "MONTH" => month.to_uppercase(),
+            "Month" => month.to_string(),
+            "month" => month.to_lowercase(),
+            "HH24" => format!("{:02}", at.hour()),
+            "HH12" | "HH" => format!("{hour12:02}"),
+            "YY" => format!("{:02}", at.year() % 100),
+            "MON" => month[..3].to_uppercase(),
+            "Mon" => month[..3].to_string(),
+            "mon" => month[..3].to_lowercase(),
+            "DAY" => day.to_uppercase(),
+            "Day" => day.to_string(),
+            "day" => day.to_lowercase(),
+            "DDD" => format!("{:03}", at.ordinal()),
+            "DY" => day[..3].to_uppercase(),
+            "Dy" => day[..3].to_string(),
+            "dy" => day[..3].to_lowercase(),
+            "MM" => format!("{:02}", at.month()),
+            "DD" => format!("{:02}", at.day()),
+            "IW" => format!("{:02}", at.iso_week().week()),
+            "ID" => at.weekday().number_from_monday().to_string(),
+            "WW" => format!("{:02}", at.ordinal0() / 7 + 1),
+            "MI" => format!("{:02}", at.minute()),
+            "SS" => format!("{:02}", at.second()),
+            "AM" | "PM" => meridiem.to_string(),
+            "Q" => (at.month0() / 3 + 1).to_string(),
+            "D" => (at.weekday().num_days_from_sunday() + 1).to_string(),
+            _ => unreachable!("every pattern has a rendering"),
+        }
+    };
     let mut out = String::new();
     let mut rest = format;
     'scan: while !rest.is_empty() {
@@ -188,9 +196,9 @@ pub fn to_char(moment: Moment, format: &str) -> String {
             rest = quoted.get(end + 1..).unwrap_or("");
             continue;
         }
-        for (pattern, value) in &patterns {
+        for pattern in PATTERNS {
             if let Some(after) = rest.strip_prefix(pattern) {
-                out.push_str(value);
+                out.push_str(&render(pattern));
                 rest = after;
                 continue 'scan;
             }
@@ -208,8 +216,11 @@ fn user_error(message: String) -> rusqlite::Error {
 
 /// The moment in argument `index`, or `None` for SQL NULL.
 fn moment_arg(ctx: &Context<'_>, index: usize, function: &str) -> rusqlite::Result<Option<Moment>> {
-    let Some(text) = ctx.get::<Option<String>>(index)? else {
-        return Ok(None);
+    // Borrowed, not copied: this runs once per row.
+    let text = match ctx.get_raw(index) {
+        rusqlite::types::ValueRef::Null => return Ok(None),
+        rusqlite::types::ValueRef::Text(bytes) => String::from_utf8_lossy(bytes),
+        _ => ctx.get::<String>(index)?.into(),
     };
     parse_moment(&text)
         .map(Some)
@@ -297,6 +308,10 @@ mod tests {
         assert_eq!(to_char(at, "HH12 AM"), "04 PM");
         assert_eq!(to_char(at, "IYYY-IW"), "2024-24");
         assert_eq!(to_char(at, "Day"), "Tuesday");
+        assert_eq!(
+            to_char(at, "DDD YY dy DY D ID WW mon MONTH"),
+            "163 24 tue TUE 3 2 24 jun JUNE"
+        );
     }
 
     #[test]

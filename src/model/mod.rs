@@ -7,7 +7,7 @@
 pub mod aggregate;
 pub mod analysis;
 
-pub use analysis::{Analysis, Progress, Step, StepRecord};
+pub use analysis::{Analysis, Progress, Step, StepFields, StepRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
@@ -326,7 +326,12 @@ impl Message {
             .steps
             .iter()
             .find(|record| record.step == Step::FetchingData)?;
-        record.fields.0.get("data")?.as_array().map(Vec::as_slice)
+        record
+            .fields
+            .value()
+            .get("data")?
+            .as_array()
+            .map(Vec::as_slice)
     }
 
     /// The first `limit` rows of the answer's result, if it has one.

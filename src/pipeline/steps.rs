@@ -96,7 +96,7 @@ impl StepUpdate {
         StepRecord {
             step: self.step,
             progress: self.progress,
-            fields: crate::model::Json(Value::Object(self.fields.clone())),
+            fields: crate::model::StepFields::new(Value::Object(self.fields.clone())),
             error: self.failure.as_ref().map(|f| f.message.clone()),
         }
     }
@@ -159,7 +159,7 @@ mod tests {
         };
         let record = update.record();
         assert_eq!(record.step, Step::GeneratingSql);
-        assert_eq!(record.fields.0["sql"], "SELECT 1;");
+        assert_eq!(record.fields.value()["sql"], "SELECT 1;");
         assert_eq!(record.error, None);
         assert_eq!(Step::from_name("generatingSql"), Some(Step::GeneratingSql));
     }

@@ -81,7 +81,7 @@ fn context(message: &Message) -> Value {
 
 fn wire_step(record: &StepRecord, message: &Message) -> Value {
     let mut body = Map::new();
-    if let Some(fields) = record.fields.0.as_object() {
+    if let Some(fields) = record.fields.value().as_object() {
         for (key, value) in fields {
             match (record.step, key.as_str(), value.as_array()) {
                 // The rows are paged through `/threads/data`; the state shows the first few.

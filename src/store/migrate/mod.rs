@@ -2,7 +2,9 @@
 
 use super::{codec, Error, Store};
 use crate::model::aggregate::infer_aggregate;
-use crate::model::{Analysis, Feedback, Json, Message, Progress, Step, StepRecord, Verification};
+use crate::model::{
+    Analysis, Feedback, Json, Message, Progress, Step, StepFields, StepRecord, Verification,
+};
 use crate::model::{
     Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Timestamp, TitleSource,
 };
@@ -209,7 +211,7 @@ fn typed_step(record: &Value) -> Option<StepRecord> {
     Some(StepRecord {
         step,
         progress,
-        fields: Json(record.get("fields").cloned().unwrap_or_else(|| json!({}))),
+        fields: StepFields::new(record.get("fields").cloned().unwrap_or_else(|| json!({}))),
         error: record
             .get("error")
             .and_then(Value::as_str)
@@ -468,13 +470,15 @@ mod tests {
             StepRecord {
                 step: Step::GeneratingSql,
                 progress: Progress::Completed,
-                fields: Json(serde_json::json!({"sql": "SELECT 1;", "engine": "built-in"})),
+                fields: StepFields::new(
+                    serde_json::json!({"sql": "SELECT 1;", "engine": "built-in"})
+                ),
                 error: None,
             }
         );
-        assert_eq!(steps[1].fields.0["data_metadata"]["row_count"], 1);
+        assert_eq!(steps[1].fields.value()["data_metadata"]["row_count"], 1);
         assert_eq!(steps[2].progress, Progress::Failed);
         assert_eq!(steps[2].error.as_deref(), Some("no such column"));
-        assert_eq!(steps[2].fields.0, serde_json::json!({"sql": null}));
+        assert_eq!(*steps[2].fields.value(), serde_json::json!({"sql": null}));
     }
 }
