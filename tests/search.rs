@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::answers::ask;
 use common::searching::{has_thread, search_until, threads_of};
 use common::{create_thread, new_thread_id, share, Client, TestServer};
 use serde_json::{json, Value};
@@ -397,4 +398,63 @@ async fn writes_that_change_no_document_cost_no_index_commit() {
     let commits = |h: &Value| h["search"]["commits"].as_u64().unwrap();
     assert_eq!(commits(&after), commits(&before) + 1, "{after}");
     assert_eq!(after["search"]["indexed_seq"], after["search"]["store_seq"]);
+}
+
+/// A change to one message of a thread re-indexes that message alone (`search::prints`):
+/// an edited answer is found by its new text, its old document is gone, the others stay
+/// found, and every search answers as after a full rebuild.
+#[tokio::test]
+async fn a_changed_message_is_reindexed_alone_and_found_as_after_a_rebuild() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let first = ask(&mut client, "total sales by month", None).await;
+    let id = first.thread_id();
+    ask(&mut client, "now only for the West region", Some(&id)).await;
+    let third = ask(&mut client, "top 5 customers by sales in 2024", Some(&id)).await;
+    let third_id = third.message()["id"].clone();
+    let has = |results: &[Value], message: &Value| results.iter().any(|r| r["id"] == *message);
+    search_until(&mut client, "top customers", |r| has(r, &third_id)).await;
+
+    // Edit the first answer's query: only that message's document changes.
+    let first_id = first.message()["id"].clone();
+    let edited = "SELECT COUNT(DISTINCT order_id) AS zeppelin_orders FROM sales_summary";
+    client
+        .ok(
+            "/threads/update",
+            json!({"id": id, "message_id": first_id, "code": edited}),
+        )
+        .await;
+    search_until(&mut client, "zeppelin_orders", |r| has(r, &first_id)).await;
+    // The edited message's old document and vector were replaced, not kept beside the new.
+    let health = caught_up(&server).await;
+    assert_eq!(
+        health["search"]["indexed_seq"],
+        health["search"]["store_seq"]
+    );
+    assert_eq!(health["search"]["documents"], 3, "{health}");
+    assert_eq!(health["search"]["vectors"]["vectors"], 3, "{health}");
+    let prompts = [
+        "zeppelin_orders",
+        "top customers 2024",
+        "West region",
+        "total sales by month",
+    ];
+    let mut before = Vec::new();
+    for prompt in prompts {
+        let reply = client
+            .ok("/threads/search", json!({"prompt": prompt}))
+            .await;
+        before.push(sorted(ids(&reply["payload"])));
+    }
+    assert!(before[0].contains(&first_id.as_str().unwrap().to_string()));
+    assert!(before[1].contains(&third_id.as_str().unwrap().to_string()));
+
+    let out = server.cli(&["reindex"]);
+    assert!(out.contains("reindexed"), "{out}");
+    for (prompt, expected) in prompts.iter().zip(&before) {
+        let reply = client
+            .ok("/threads/search", json!({"prompt": prompt}))
+            .await;
+        assert_eq!(&sorted(ids(&reply["payload"])), expected, "{prompt}");
+    }
 }

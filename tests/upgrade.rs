@@ -183,4 +183,13 @@ async fn an_upgraded_data_dir_takes_new_questions_and_stays_searchable() {
     // Old messages and the new one are found alike.
     assert!(ids.contains(new_message), "{found}");
     assert!(ids.contains(&messages[1]["id"]), "{found}");
+    // The old release's index had other fields: it was rebuilt, not kept aside as damaged.
+    let search = std::fs::read_dir(server.dir.join("search")).unwrap();
+    let names: Vec<String> = search
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|name| name.contains("damaged")),
+        "{names:?}"
+    );
 }

@@ -2,8 +2,9 @@
 //! and (re)indexing threads: their text in tantivy, their vectors in memory.
 
 use super::legs::{self, VectorLeg, VectorLegs};
+use super::prints::{self, Reindex};
 use super::{doc, IndexDoc, Search, SearchError, BATCH_THREADS};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -106,27 +107,52 @@ impl Search {
         Ok(self.text.num_docs())
     }
 
-    /// Replaces the indexed documents of these threads with their current messages: the text
-    /// leg at once, and the vector legs of local embedders too. A remote embedder is never
-    /// waited for here (a slow provider must not hold up the text leg): its legs get the
-    /// threads' new access at once, and the threads are left to the vector filler. Threads
-    /// whose documents are as last indexed are left alone; returns how many were not.
+    /// Brings the indexed documents of these threads to their current messages: the text leg
+    /// at once, and the vector legs of local embedders too. A remote embedder is never waited
+    /// for here (a slow provider must not hold up the text leg): its legs get the threads' new
+    /// access at once, and the threads are left to the vector filler. Only what changed since
+    /// the threads were last indexed is redone (see `prints`); returns how many threads changed.
     pub(super) async fn index_threads(&self, threads: &[Uuid]) -> Result<usize, SearchError> {
-        let all = self.live_docs(threads)?;
-        let prints = fingerprints(threads, &all);
-        let threads: Vec<Uuid> = {
+        let live = self.live_docs(threads)?;
+        let now = prints::of(threads, &live.access, &live.docs);
+        let mut whole = Vec::new();
+        let mut parts = Vec::new();
+        {
             let known = self.fingerprints.lock().unwrap();
-            threads
-                .iter()
-                .copied()
-                .filter(|t| known.get(t) != prints.get(t))
-                .collect()
-        };
-        if threads.is_empty() {
-            return Ok(0);
+            for &thread in threads {
+                match Reindex::between(known.get(&thread), now.get(&thread)) {
+                    Reindex::Nothing => {}
+                    Reindex::Thread => whole.push(thread),
+                    Reindex::Messages { changed, removed } => {
+                        parts.push((thread, changed, removed))
+                    }
+                }
+            }
         }
-        let live = all.only(&threads);
-        for &thread_id in &threads {
+        for (thread, changed, removed) in &parts {
+            self.index_messages(*thread, &live, changed, removed)
+                .await?;
+        }
+        if !whole.is_empty() {
+            self.index_whole_threads(&whole, live.only(&whole)).await?;
+        }
+        let mut known = self.fingerprints.lock().unwrap();
+        for thread in whole.iter().chain(parts.iter().map(|(t, _, _)| t)) {
+            match now.get(thread) {
+                Some(print) => known.insert(*thread, print.clone()),
+                None => known.remove(thread),
+            };
+        }
+        Ok(whole.len() + parts.len())
+    }
+
+    /// Replaces every document of these threads (the deleted ones' just go).
+    async fn index_whole_threads(
+        &self,
+        threads: &[Uuid],
+        live: LiveDocs,
+    ) -> Result<(), SearchError> {
+        for &thread_id in threads {
             self.text.delete_thread(thread_id)?;
         }
         tracing::debug!(
@@ -143,25 +169,61 @@ impl Search {
             let model = embedder.model();
             if !embedder.is_local() {
                 if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
-                    leg.update_access(&threads, &live.access);
+                    leg.update_access(threads, &live.access);
                 }
-                self.mark_stale(model, &threads)?;
+                self.mark_stale(model, threads)?;
                 continue;
             }
             let (vectors, _) = self.vectors_for(&live.docs, embedder.as_ref()).await?;
             self.store.put_vectors(model, &vectors)?;
             if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
-                leg.replace(&threads, &live.access, &vectors)?;
+                leg.replace(threads, &live.access, &vectors)?;
             }
         }
-        let mut known = self.fingerprints.lock().unwrap();
-        for thread in &threads {
-            match prints.get(thread) {
-                Some(print) => known.insert(*thread, *print),
-                None => known.remove(thread),
-            };
+        Ok(())
+    }
+
+    /// Replaces the documents of some messages of a thread whose access did not change, and
+    /// drops those of `removed` (messages deleted from it).
+    async fn index_messages(
+        &self,
+        thread: Uuid,
+        live: &LiveDocs,
+        changed: &[Uuid],
+        removed: &[Uuid],
+    ) -> Result<(), SearchError> {
+        let docs: Vec<IndexDoc> = live
+            .docs
+            .iter()
+            .filter(|doc| doc.thread_id == thread && changed.contains(&doc.message_id))
+            .cloned()
+            .collect();
+        for message in changed.iter().chain(removed) {
+            self.text.delete_message(*message)?;
         }
-        Ok(threads.len())
+        for doc in &docs {
+            self.text.add(doc)?;
+        }
+        self.store.remove_vectors(removed)?;
+        let Some(access) = live.access.iter().find(|a| a.0 == thread) else {
+            return Ok(());
+        };
+        let embedders = self.legs.read().unwrap().embedders();
+        for embedder in embedders {
+            let model = embedder.model();
+            let vectors = if embedder.is_local() {
+                let (vectors, _) = self.vectors_for(&docs, embedder.as_ref()).await?;
+                self.store.put_vectors(model, &vectors)?;
+                vectors
+            } else {
+                self.mark_stale(model, &[thread])?;
+                Vec::new()
+            };
+            if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
+                leg.replace_messages(access, &vectors, removed)?;
+            }
+        }
+        Ok(())
     }
 
     /// The documents of the threads that exist, who may see them, and the messages of deleted
@@ -306,24 +368,6 @@ impl LiveDocs {
             removed_from,
         }
     }
-}
-
-/// What each thread's documents and access come to, to tell a change that touches the index
-/// from one that does not. A deleted or missing thread has none.
-fn fingerprints(threads: &[Uuid], live: &LiveDocs) -> HashMap<Uuid, u64> {
-    use std::hash::{Hash, Hasher};
-    let mut hashers: HashMap<Uuid, std::collections::hash_map::DefaultHasher> = HashMap::new();
-    for access in &live.access {
-        access.hash(hashers.entry(access.0).or_default());
-    }
-    for doc in &live.docs {
-        let hasher = hashers.entry(doc.thread_id).or_default();
-        (doc.message_id, doc.org_id, &doc.members, &doc.text).hash(hasher);
-    }
-    threads
-        .iter()
-        .filter_map(|t| hashers.remove(t).map(|h| (*t, h.finish())))
-        .collect()
 }
 
 /// Hands the heap's free pages back to the system. A rebuild (or a bulk catch-up) passes

@@ -42,17 +42,7 @@ impl VectorLeg {
         access: &[ThreadAccess],
         vectors: &[(Uuid, StoredVector)],
     ) -> Result<(), EmbedError> {
-        let dim = self.index.dim();
-        if let Some((_, odd)) = vectors
-            .iter()
-            .find(|(_, v)| dim != 0 && v.codes.len() != dim)
-        {
-            return Err(EmbedError(format!(
-                "model {} now makes vectors of {} dimensions, not {dim}; run `skein reindex`",
-                self.model(),
-                odd.codes.len()
-            )));
-        }
+        self.check_dim(vectors)?;
         for thread in threads {
             self.index.remove_thread(*thread);
         }
@@ -70,6 +60,42 @@ impl VectorLeg {
             }
         }
         Ok(())
+    }
+
+    /// Replaces the vectors of some messages of one thread, whose access is `access`, and
+    /// drops those of `removed`.
+    pub fn replace_messages(
+        &mut self,
+        access: &ThreadAccess,
+        vectors: &[(Uuid, StoredVector)],
+        removed: &[Uuid],
+    ) -> Result<(), EmbedError> {
+        self.check_dim(vectors)?;
+        for message in removed {
+            self.index.remove_message(*message);
+        }
+        let (thread, org, members) = access;
+        let ordinal = self.index.set_thread(*thread, *org, members.clone());
+        for (message_id, stored) in vectors {
+            self.index
+                .insert(*message_id, ordinal, &stored.codes, stored.scale);
+        }
+        Ok(())
+    }
+
+    fn check_dim(&self, vectors: &[(Uuid, StoredVector)]) -> Result<(), EmbedError> {
+        let dim = self.index.dim();
+        match vectors
+            .iter()
+            .find(|(_, v)| dim != 0 && v.codes.len() != dim)
+        {
+            Some((_, odd)) => Err(EmbedError(format!(
+                "model {} now makes vectors of {} dimensions, not {dim}; run `skein reindex`",
+                self.model(),
+                odd.codes.len()
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Applies `threads`' current access without new vectors: live threads (in `access`) get

@@ -27,6 +27,7 @@ mod filling;
 pub mod fusion;
 mod indexing;
 pub mod legs;
+mod prints;
 mod querying;
 mod scoped_top;
 pub mod text;
@@ -123,7 +124,7 @@ pub struct Search {
     /// The store's reopening count the indexer last checked (see `Store::reopened`).
     reopens_checked: std::sync::atomic::AtomicU64,
     /// What each thread's documents came to when last indexed (see `index_threads`).
-    fingerprints: std::sync::Mutex<std::collections::HashMap<Uuid, u64>>,
+    fingerprints: std::sync::Mutex<std::collections::HashMap<Uuid, prints::ThreadPrint>>,
     /// The store sequence the indexer has looked at, committed or not (writes that change no
     /// document wait for the next commit).
     covered_seq: std::sync::atomic::AtomicU64,
@@ -249,6 +250,12 @@ fn open_text(dir: &Path) -> Result<(TextIndex, bool), SearchError> {
         TextIndex::open(Some(dir), WRITER_MEMORY).and_then(|text| text.check().map(|_| text));
     match opened {
         Ok(text) => Ok((text, false)),
+        // Made by a build whose documents had other fields: nothing wrong to look into.
+        Err(tantivy::TantivyError::SchemaError(_)) => {
+            tracing::info!("the search index is of an older layout; rebuilding it from the store");
+            std::fs::remove_dir_all(dir).map_err(tantivy::TantivyError::from)?;
+            Ok((TextIndex::open(Some(dir), WRITER_MEMORY)?, true))
+        }
         Err(err) => {
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

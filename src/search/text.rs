@@ -30,6 +30,8 @@ pub const MAX_QUERY_TERMS: usize = 64;
 struct Fields {
     message_hi: Field,
     message_lo: Field,
+    /// The message id as a term, to replace one message's document.
+    message: Field,
     thread: Field,
     org: Field,
     member: Field,
@@ -57,6 +59,7 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         message_hi: builder.add_u64_field("message_hi", FAST),
         message_lo: builder.add_u64_field("message_lo", FAST),
+        message: builder.add_text_field("message", STRING),
         thread: builder.add_text_field("thread", STRING),
         org: builder.add_text_field("org", STRING),
         member: builder.add_text_field("member", STRING),
@@ -131,6 +134,14 @@ impl TextIndex {
         })
     }
 
+    pub fn delete_message(&self, message_id: Uuid) -> tantivy::Result<()> {
+        let term = Term::from_field_text(self.fields.message, &message_id.to_string());
+        self.with_writer(|writer| {
+            writer.delete_term(term);
+            Ok(())
+        })
+    }
+
     pub fn delete_all(&self) -> tantivy::Result<()> {
         self.with_writer(|writer| writer.delete_all_documents().map(|_| ()))
     }
@@ -141,6 +152,7 @@ impl TextIndex {
         let mut document = TantivyDocument::default();
         document.add_u64(f.message_hi, hi);
         document.add_u64(f.message_lo, lo);
+        document.add_text(f.message, doc.message_id.to_string());
         document.add_text(f.thread, doc.thread_id.to_string());
         document.add_text(f.org, doc.org_id.to_string());
         for member in &doc.members {

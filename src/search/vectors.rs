@@ -138,9 +138,27 @@ impl VectorIndex {
                 self.dead += 1;
             }
         }
+        self.compact_if_sparse();
+    }
+
+    /// Compacts once dead rows are many and a quarter of the scan.
+    fn compact_if_sparse(&mut self) {
         if self.dead > 1024 && self.dead * 4 > self.rows.len() {
             self.compact();
         }
+    }
+
+    /// Removes one message's vector.
+    pub fn remove_message(&mut self, message: Uuid) {
+        let Some(row) = self.row_of.remove(&message) else {
+            return;
+        };
+        let thread = &mut self.threads[self.rows[row].thread as usize].messages;
+        thread.retain(|m| *m != message);
+        self.rows[row].alive = false;
+        self.scales[row] = 0.0;
+        self.dead += 1;
+        self.compact_if_sparse();
     }
 
     /// Drops dead rows.
