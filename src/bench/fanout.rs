@@ -1,7 +1,8 @@
 //! `skein bench fanout`: event deliveries per second from one thread to many watchers,
-//! next to an anchor run the same way in the same command: a trivial broadcast server (the
-//! same text encoded once, handed to every socket's writer task, tokio-tungstenite like
-//! Skein) with the same clients.
+//! next to an anchor run the same way in the same command: a trivial broadcast server on its
+//! own runtime (the same text encoded once, handed to every socket's writer task,
+//! tokio-tungstenite like Skein), paced by its publisher's acknowledgements as Skein's is by
+//! its renames', with the same clients.
 //!
 //! In Skein, one connection renames the thread `events` times; each rename reaches every
 //! watcher as an `updateThreadState`. The clock runs from the first rename until every
@@ -101,63 +102,127 @@ async fn skein(
     ))
 }
 
-/// The anchor: an in-process broadcast of `events` frames of `frame_bytes` to `watchers`.
+/// The anchor, run like Skein: a trivial broadcast server on its own runtime (two workers, as
+/// Skein's server has on this machine) with the same clients. The first connection publishes:
+/// for each of its messages the server hands one pre-encoded frame of `frame_bytes` to every
+/// other socket's writer task, then acknowledges, and the publisher waits for that before the
+/// next event, as Skein's waits for each rename's answer.
 async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f64, String> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let url = format!("ws://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let (ready, mut writers) = mpsc::unbounded_channel::<mpsc::Sender<Utf8Bytes>>();
-    let acceptor = tokio::spawn(async move {
-        for _ in 0..watchers {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            let mut socket = tokio_tungstenite::accept_async(stream)
-                .await
-                .map_err(std::io::Error::other)?;
-            let (queue, mut outbound) = mpsc::channel::<Utf8Bytes>(events.max(1));
-            tokio::spawn(async move {
-                while let Some(text) = outbound.recv().await {
-                    if socket.send(Message::Text(text)).await.is_err() {
-                        return;
-                    }
-                }
-            });
-            let _ = ready.send(queue);
-        }
-        Ok::<(), std::io::Error>(())
-    });
+    let runtime = Background(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?,
+    ));
+    if let Some(runtime) = &runtime.0 {
+        runtime.spawn(broadcast_server(listener, frame_bytes));
+    }
+
+    let mut publisher = client::connect(&url).await?;
     let mut handles = Vec::with_capacity(watchers);
     for _ in 0..watchers {
-        handles.push(watch(
-            client::connect(&url).await?,
-            "\"updateThreadState\"",
-            events,
-        ));
+        let socket = client::connect(&url).await?;
+        handles.push(watch(socket, "\"updateThreadState\"", events));
     }
-    acceptor
+    // Every watcher is registered once the server has answered a first "ready?".
+    publisher
+        .send(Message::text(format!("ready {watchers}")))
         .await
-        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let mut queues = Vec::with_capacity(watchers);
-    while let Ok(queue) = writers.try_recv() {
-        queues.push(queue);
-    }
-    // A frame like Skein's: the same event name, padded to the same size.
-    let head = r#"{"event":"updateThreadState","payload":""#;
-    let padding = "x".repeat(frame_bytes.saturating_sub(head.len() + 2));
+    next_text(&mut publisher).await?;
     let started = Instant::now();
-    for _ in 0..events {
-        let frame = Utf8Bytes::from(format!("{head}{padding}\"}}"));
-        for queue in &queues {
-            queue.send(frame.clone()).await.map_err(|e| e.to_string())?;
-        }
-        // Paced like Skein's publisher, which waits for each write's acknowledgement.
-        tokio::task::yield_now().await;
+    for n in 0..events {
+        publisher
+            .send(Message::text(n.to_string()))
+            .await
+            .map_err(|e| e.to_string())?;
+        next_text(&mut publisher).await?;
     }
     for handle in handles {
         handle.await.map_err(|e| e.to_string())??;
     }
     let elapsed = started.elapsed().max(Duration::from_micros(1));
     Ok((watchers * events) as f64 / elapsed.as_secs_f64())
+}
+
+/// A runtime dropped from async code, where a plain drop would block (and panic).
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+async fn next_text(socket: &mut client::Socket) -> Result<(), String> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(_))) => return Ok(()),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("the anchor server closed".into()),
+        }
+    }
+}
+
+/// The anchor's server: accepts WebSockets; the first one publishes (see [`anchor`]).
+async fn broadcast_server(listener: std::net::TcpListener, frame_bytes: usize) {
+    let Ok(listener) = TcpListener::from_std(listener) else {
+        return;
+    };
+    // A frame like Skein's: the same event name, padded to the same size, encoded once.
+    let head = r#"{"event":"updateThreadState","payload":""#;
+    let padding = "x".repeat(frame_bytes.saturating_sub(head.len() + 2));
+    let frame = Utf8Bytes::from(format!("{head}{padding}\"}}"));
+    let watchers: std::sync::Arc<std::sync::Mutex<Vec<mpsc::Sender<Utf8Bytes>>>> =
+        Default::default();
+    let mut publisher_taken = false;
+    while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+            continue;
+        };
+        let (mut sink, mut source) = socket.split();
+        let (queue, mut outbound) = mpsc::channel::<Utf8Bytes>(1024);
+        tokio::spawn(async move {
+            while let Some(text) = outbound.recv().await {
+                if sink.send(Message::Text(text)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        if publisher_taken {
+            watchers.lock().unwrap().push(queue);
+            continue;
+        }
+        publisher_taken = true;
+        let (watchers, frame) = (watchers.clone(), frame.clone());
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = source.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                if let Some(count) = text.strip_prefix("ready ") {
+                    let count: usize = count.parse().unwrap_or(0);
+                    while watchers.lock().unwrap().len() < count {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                } else {
+                    let queues = watchers.lock().unwrap().clone();
+                    for watcher in &queues {
+                        let _ = watcher.send(frame.clone()).await;
+                    }
+                }
+                if queue.send(Utf8Bytes::from_static("ack")).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
 }
