@@ -155,7 +155,7 @@ fn read_request(
             let text = Outgoing {
                 route: route.as_deref().unwrap_or_default(),
                 event: "error",
-                payload: Value::Null,
+                payload: &Value::Null,
                 error: Some(&error),
                 sent_by: None,
                 request_id: request_id.as_ref(),
@@ -175,7 +175,7 @@ fn read_request(
         let text = Outgoing {
             route: &request.route,
             event: "error",
-            payload: Value::Null,
+            payload: &Value::Null,
             error: Some(&error),
             sent_by: None,
             request_id: request.request_id.as_ref(),
@@ -211,7 +211,7 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
     let text = Outgoing {
         route: "",
         event: "error",
-        payload: Value::Null,
+        payload: &Value::Null,
         error: Some(&error),
         sent_by: Some(user),
         request_id: None,

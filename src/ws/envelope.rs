@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::hub::Frame;
 use crate::model::User;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// A parsed request.
@@ -99,10 +100,10 @@ pub fn decode_data<T: DeserializeOwned>(data: Value) -> Result<T, Error> {
 }
 
 /// One server message.
-pub struct Outgoing<'a> {
+pub struct Outgoing<'a, P: Serialize + ?Sized = Value> {
     pub route: &'a str,
     pub event: &'a str,
-    pub payload: Value,
+    pub payload: &'a P,
     pub error: Option<&'a Error>,
     pub sent_by: Option<&'a User>,
     pub request_id: Option<&'a Value>,
@@ -110,24 +111,41 @@ pub struct Outgoing<'a> {
     pub send_back_to_user: bool,
 }
 
-impl Outgoing<'_> {
+impl<P: Serialize + ?Sized> Outgoing<'_, P> {
     pub fn to_text(&self) -> Frame {
-        let mut message = json!({
-            "route": self.route,
-            "event": self.event,
-            "payload": self.payload,
-            "error": self.error.map(error_json),
-        });
-        if let Some(user) = self.sent_by {
-            message["sent_by"] = json!({"id": user.id, "name": user.name});
+        // Serialized from borrowed parts: a thread state's payload is large, and is written out
+        // once here rather than copied into a new tree first. Fields in the order `json!` gave.
+        #[derive(Serialize)]
+        struct Wire<'a, P: ?Sized> {
+            error: Option<Value>,
+            event: &'a str,
+            payload: &'a P,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<&'a Value>,
+            route: &'a str,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            send_back_to_user: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sent_by: Option<SentBy<'a>>,
         }
-        if let Some(request_id) = self.request_id {
-            message["request_id"] = request_id.clone();
+        #[derive(Serialize)]
+        struct SentBy<'a> {
+            id: uuid::Uuid,
+            name: &'a str,
         }
-        if self.send_back_to_user {
-            message["send_back_to_user"] = Value::Bool(true);
-        }
-        Frame::from(message.to_string())
+        let wire = Wire {
+            error: self.error.map(error_json),
+            event: self.event,
+            payload: self.payload,
+            request_id: self.request_id,
+            route: self.route,
+            send_back_to_user: self.send_back_to_user,
+            sent_by: self.sent_by.map(|user| SentBy {
+                id: user.id,
+                name: &user.name,
+            }),
+        };
+        Frame::from(serde_json::to_string(&wire).expect("JSON values always serialize"))
     }
 }
 
@@ -143,11 +161,11 @@ fn error_json(error: &Error) -> Value {
 }
 
 /// A broadcast caused by `user`, not tied to a request.
-pub fn event(route: &str, event: &str, payload: Value, sent_by: Option<&User>) -> Frame {
+pub fn event(route: &str, event: &str, payload: impl Serialize, sent_by: Option<&User>) -> Frame {
     Outgoing {
         route,
         event,
-        payload,
+        payload: &payload,
         error: None,
         sent_by,
         request_id: None,

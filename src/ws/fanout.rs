@@ -135,7 +135,7 @@ fn broadcast_state(
 ) -> Result<(), crate::store::Error> {
     if services.hub.has_thread_watchers(thread.id, except) {
         let state = views::load_thread_update(&services.store, thread, touched)?;
-        let update = event(route, "updateThreadState", json!([state]), Some(sent_by));
+        let update = event(route, "updateThreadState", [state], Some(sent_by));
         services.hub.broadcast_thread(thread.id, update, except);
     }
     list_changed(services, thread, sent_by)

@@ -5,7 +5,7 @@ use super::{fanout, views, Context};
 use crate::error::Error;
 use crate::threads::access::{self, Right};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 #[derive(Deserialize)]
@@ -20,7 +20,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
 
     let joined = services.hub.join_thread(ctx.conn, thread.id);
     let state = views::load_thread_state(&services.store, &thread)?;
-    ctx.reply("getThreadState", json!([state]));
+    ctx.reply("getThreadState", [state]);
     let roster: Vec<Value> = joined
         .roster
         .iter()

@@ -122,11 +122,11 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// Sends an event to the requesting connection, tagged with the request id.
-    pub fn reply(&self, event: &str, payload: Value) {
+    pub fn reply(&self, event: &str, payload: impl serde::Serialize) {
         let text = Outgoing {
             route: self.route.path(),
             event,
-            payload,
+            payload: &payload,
             error: None,
             sent_by: Some(self.user),
             request_id: self.request_id,
@@ -141,7 +141,7 @@ impl Context<'_> {
         let text = Outgoing {
             route: self.route.path(),
             event: self.route.reply_event(),
-            payload: Value::Null,
+            payload: &Value::Null,
             error: Some(error),
             sent_by: Some(self.user),
             request_id: self.request_id,

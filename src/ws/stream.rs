@@ -31,7 +31,7 @@ fn render(update: &StepUpdate, route: &str, user: &User) -> Frame {
     Outgoing {
         route,
         event: update.step.name(),
-        payload: Value::Object(payload),
+        payload: &Value::Object(payload),
         error: error.as_ref(),
         sent_by: Some(user),
         request_id: None,

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::model::{Feedback, Json, ShareRole, Verification};
 use crate::threads::update::{update, Changes, ShareChange, UserRef};
 use serde::{Deserialize, Deserializer};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 #[derive(Deserialize)]
@@ -66,7 +66,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let after = update(services, user, thread_id, changes, &sink, Some(ctx.conn)).await?;
     let joined = services.hub.join_thread(ctx.conn, after.id);
     let state = views::load_thread_state(&services.store, &after)?;
-    ctx.reply("updateThreadState", json!([state]));
+    ctx.reply("updateThreadState", [state]);
     fanout::announce_join(services, ctx.conn, &after, user, &joined);
     Ok(())
 }

@@ -2,9 +2,11 @@
 
 use crate::events::Touched;
 use crate::model::{
-    Feedback, Json, Message, Progress, Step, StepRecord, Thread, User, Verification,
+    Feedback, Json, Message, Progress, Step, StepRecord, Thread, Timestamp, User, Verification,
 };
 use crate::store::{self, Store};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -26,10 +28,6 @@ pub fn feedback_name(feedback: Feedback) -> &'static str {
 
 /// Rows of each answer in a thread's state; `/threads/data` pages the rest.
 const PREVIEW_ROWS: usize = 10;
-
-fn json_or_null(value: &Option<Json>) -> Value {
-    value.as_ref().map_or(Value::Null, |json| json.0.clone())
-}
 
 /// Resolves user ids to users (and dataset ids to names) for one view, reading each once.
 pub struct Users<'a> {
@@ -131,38 +129,85 @@ fn camel_case(snake: &str) -> String {
 
 /// A message in the seed's shape.
 pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
-    render_message(message, sent_by_name, true)
+    serde_json::to_value(MessageView::of(message, sent_by_name, true))
+        .expect("messages always serialize")
 }
 
-/// A message, with its steps (`context`) or with `context: null`.
-fn render_message(message: &Message, sent_by_name: Option<&str>, with_context: bool) -> Value {
-    let column_metadata = message
-        .data_metadata
-        .as_ref()
-        .and_then(|meta| meta.0.get("column_metadata").cloned())
-        .unwrap_or(Value::Null);
-    json!({
-        "chart_config": json_or_null(&message.chart_config),
-        "chart_recommendations": json_or_null(&message.chart_recommendations),
-        "code": message.code,
-        "column_metadata": column_metadata,
-        "context": if with_context { context(message) } else { Value::Null },
-        "created_at": message.created_at,
-        "data_metadata": json_or_null(&message.data_metadata),
-        "dataset_id": message.dataset_id,
-        "deleted_at": message.deleted_at,
-        "feedback": message.feedback.map(feedback_name),
-        "id": message.id,
-        "message": message.message,
-        "responses": json_or_null(&message.responses),
-        "sent_by": message.sent_by,
-        "sent_by_name": sent_by_name,
-        "status": status_name(message.status),
-        "thread_id": message.thread_id,
-        "time_frame": message.time_frame,
-        "title": message.title,
-        "updated_at": message.updated_at,
-    })
+/// A message in the seed's shape, serialized from borrowed parts (a thread state renders every
+/// message of the thread on each change; building a JSON tree of each first cost more than
+/// writing it). Fields in the order `json!` gave them.
+#[derive(Serialize)]
+struct MessageView<'a> {
+    chart_config: Option<&'a Value>,
+    chart_recommendations: Option<&'a Value>,
+    code: &'a Option<String>,
+    column_metadata: Option<&'a Value>,
+    /// Its steps, or null.
+    context: Value,
+    created_at: Timestamp,
+    data_metadata: Option<&'a Value>,
+    dataset_id: Option<Uuid>,
+    deleted_at: Option<Timestamp>,
+    feedback: Option<&'static str>,
+    id: Uuid,
+    message: &'a str,
+    responses: Option<&'a Value>,
+    sent_by: Uuid,
+    sent_by_name: Option<&'a str>,
+    status: &'static str,
+    thread_id: Uuid,
+    time_frame: &'a Option<String>,
+    title: &'a Option<String>,
+    updated_at: Option<Timestamp>,
+}
+
+impl<'a> MessageView<'a> {
+    /// `message`, with its steps (`context`) or with `context: null`.
+    fn of(message: &'a Message, sent_by_name: Option<&'a str>, with_context: bool) -> Self {
+        let json = |field: &'a Option<Json>| field.as_ref().map(|json| &json.0);
+        MessageView {
+            chart_config: json(&message.chart_config),
+            chart_recommendations: json(&message.chart_recommendations),
+            code: &message.code,
+            column_metadata: json(&message.data_metadata)
+                .and_then(|meta| meta.get("column_metadata")),
+            context: if with_context {
+                context(message)
+            } else {
+                Value::Null
+            },
+            created_at: message.created_at,
+            data_metadata: json(&message.data_metadata),
+            dataset_id: message.dataset_id,
+            deleted_at: message.deleted_at,
+            feedback: message.feedback.map(feedback_name),
+            id: message.id,
+            message: &message.message,
+            responses: json(&message.responses),
+            sent_by: message.sent_by,
+            sent_by_name,
+            status: status_name(message.status),
+            thread_id: message.thread_id,
+            time_frame: &message.time_frame,
+            title: &message.title,
+            updated_at: message.updated_at,
+        }
+    }
+}
+
+/// The thread object of thread states, serialized like [`MessageView`].
+#[derive(Serialize)]
+struct ThreadView<'a> {
+    created_at: Timestamp,
+    created_by: Uuid,
+    dashboard_id: Option<Uuid>,
+    deleted_at: Option<Timestamp>,
+    folder_id: Option<Uuid>,
+    id: Uuid,
+    messages: Vec<MessageView<'a>>,
+    title: &'a str,
+    updated_at: Option<Timestamp>,
+    updated_by: Uuid,
 }
 
 /// Which messages of a rendered thread carry their steps (`context`); the others' is null.
@@ -184,32 +229,41 @@ pub fn thread_state(
     messages: &[Message],
     users: &mut Users,
     with_steps: WithSteps,
-) -> Result<Value, store::Error> {
+) -> Result<Box<RawValue>, store::Error> {
     let live: Vec<&Message> = messages.iter().filter(|m| m.deleted_at.is_none()).collect();
     let latest = live.last().map(|m| m.id);
-    let mut rendered = Vec::with_capacity(live.len());
-    for msg in live {
-        let name = users.get(msg.sent_by)?.map(|u| u.name.clone());
-        let steps = match with_steps {
-            WithSteps::Touched(Touched::Thread) => false,
-            WithSteps::Touched(Touched::Message(id)) => id == msg.id,
-            WithSteps::Touched(Touched::Messages) => true,
-            WithSteps::Needed => Some(msg.id) == latest || !answered(msg),
-        };
-        rendered.push(render_message(msg, name.as_deref(), steps));
+    // Each sender's name, looked up once, for the views to borrow.
+    let mut names = HashMap::new();
+    for msg in &live {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(msg.sent_by) {
+            slot.insert(users.get(msg.sent_by)?.map(|u| u.name.clone()));
+        }
     }
-    Ok(json!({
-        "created_at": thread.created_at,
-        "created_by": thread.created_by,
-        "dashboard_id": thread.dashboard_id,
-        "deleted_at": thread.deleted_at,
-        "folder_id": thread.folder_id,
-        "id": thread.id,
-        "messages": rendered,
-        "title": thread.title,
-        "updated_at": thread.updated_at,
-        "updated_by": thread.updated_by,
-    }))
+    let rendered = live
+        .into_iter()
+        .map(|msg| {
+            let steps = match with_steps {
+                WithSteps::Touched(Touched::Thread) => false,
+                WithSteps::Touched(Touched::Message(id)) => id == msg.id,
+                WithSteps::Touched(Touched::Messages) => true,
+                WithSteps::Needed => Some(msg.id) == latest || !answered(msg),
+            };
+            MessageView::of(msg, names[&msg.sent_by].as_deref(), steps)
+        })
+        .collect();
+    let view = ThreadView {
+        created_at: thread.created_at,
+        created_by: thread.created_by,
+        dashboard_id: thread.dashboard_id,
+        deleted_at: thread.deleted_at,
+        folder_id: thread.folder_id,
+        id: thread.id,
+        messages: rendered,
+        title: &thread.title,
+        updated_at: thread.updated_at,
+        updated_by: thread.updated_by,
+    };
+    Ok(serde_json::value::to_raw_value(&view).expect("thread states always serialize"))
 }
 
 /// Whether every step of the message's analysis completed (a question without an analysis has
@@ -224,7 +278,7 @@ fn answered(message: &Message) -> bool {
 }
 
 /// Reads a thread's messages and renders its whole state.
-pub fn load_thread_state(store: &Store, thread: &Thread) -> Result<Value, store::Error> {
+pub fn load_thread_state(store: &Store, thread: &Thread) -> Result<Box<RawValue>, store::Error> {
     let messages = store.messages(thread.id)?;
     thread_state(thread, &messages, &mut Users::new(store), WithSteps::Needed)
 }
@@ -236,7 +290,7 @@ pub fn load_thread_update(
     store: &Store,
     thread: &Thread,
     touched: Touched,
-) -> Result<Value, store::Error> {
+) -> Result<Box<RawValue>, store::Error> {
     let messages = store.messages(thread.id)?;
     thread_state(
         thread,
