@@ -23,7 +23,7 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Resp
     let thread = modify::apply(request, id, &settings).await?;
     ok(&json!({
         "id": view::thread_id(thread.id),
-        "metadata": thread.api.metadata.0,
+        "metadata": thread.api.metadata.value(),
         "visibleInUi": thread.api.visible_in_ui,
         "updatedAt": thread.last_edited.timestamp(),
     }))

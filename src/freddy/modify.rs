@@ -38,7 +38,7 @@ pub async fn apply(
 ) -> Result<crate::model::Thread> {
     if let Some(metadata) = &settings.metadata {
         let (thread, _) = access::thread(&request.services.store, &request.user, id, Right::See)?;
-        limits::merged(&thread.api.metadata.0, metadata)?;
+        limits::merged(thread.api.metadata.value(), metadata)?;
     }
     create::configure(request.services, &request.user, id, settings).await
 }

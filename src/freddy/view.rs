@@ -1,7 +1,7 @@
 //! A thread as the Freddy API shows it, and its `thread_…` ids.
 
 use crate::error::{Error, Result};
-use crate::model::{Message, Thread, Turn};
+use crate::model::{Json, Message, Thread, Turn};
 use crate::services::Services;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -101,7 +101,7 @@ pub fn computed(message: &Message) -> Value {
         "sql": message.code,
         "datasetId": message.dataset_id,
         "title": message.title,
-        "dataMetadata": message.data_metadata.as_ref().map(|j| &j.0),
+        "dataMetadata": message.data_metadata.as_ref().map(Json::value),
         "rows": rows,
     })
 }
@@ -132,7 +132,7 @@ pub fn thread_json(services: &Services, thread: &Thread) -> Result<Value> {
         "object": "thread",
         "createdAt": thread.created_at.timestamp(),
         "updatedAt": updated.timestamp(),
-        "metadata": thread.api.metadata.0,
+        "metadata": thread.api.metadata.value(),
         "assistantId": thread.api.assistant_id,
         "organizationId": thread.org_id,
         "userId": thread.created_by,

@@ -6,9 +6,8 @@
 //! format: never reorder or remove enum variants or fields; add new ones at the end with a new
 //! [`ANALYSIS_VERSION`] (and a store migration when old records need filling in).
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
-use std::sync::OnceLock;
+use super::Json;
+use serde::{Deserialize, Serialize};
 
 /// The version of [`Analysis`] records this build writes.
 pub const ANALYSIS_VERSION: u16 = 1;
@@ -48,66 +47,9 @@ pub struct StepRecord {
     pub progress: Progress,
     /// What the step produced, by the fields' snake_case names (`sql`, `data`,
     /// `data_metadata`, …): a JSON object, since each step's output has its own shape.
-    pub fields: StepFields,
+    pub fields: Json,
     /// Why the step failed, in words for people.
     pub error: Option<String>,
-}
-
-/// A step's fields, kept as the JSON text they are stored as and parsed on first use. They hold
-/// an answer's rows (up to the row cap), which most reads of a message never look at: a
-/// thread's state renders a few messages' steps, the indexer none.
-#[derive(Clone, Default)]
-pub struct StepFields {
-    text: String,
-    parsed: OnceLock<Value>,
-}
-
-impl StepFields {
-    pub fn new(value: Value) -> StepFields {
-        StepFields {
-            text: value.to_string(),
-            parsed: OnceLock::from(value),
-        }
-    }
-
-    /// The fields as JSON. Text that does not parse (only a damaged record could hold it) reads
-    /// as no fields at all rather than as something else.
-    pub fn value(&self) -> &Value {
-        self.parsed.get_or_init(|| {
-            serde_json::from_str(&self.text).unwrap_or_else(|err| {
-                tracing::error!(%err, "a stored step's fields do not parse");
-                Value::Null
-            })
-        })
-    }
-}
-
-impl PartialEq for StepFields {
-    fn eq(&self, other: &StepFields) -> bool {
-        self.value() == other.value()
-    }
-}
-
-impl std::fmt::Debug for StepFields {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-/// Stored as a string, exactly like [`super::Json`] (the store format did not change).
-impl Serialize for StepFields {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
-    }
-}
-
-impl<'de> Deserialize<'de> for StepFields {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(StepFields {
-            text: String::deserialize(d)?,
-            parsed: OnceLock::new(),
-        })
-    }
 }
 
 /// The steps of an analysis (in the order of the variants: never reorder them).
@@ -215,7 +157,7 @@ mod tests {
         let record = Analysis::new(vec![StepRecord {
             step: Step::FetchingData,
             progress: Progress::Failed,
-            fields: StepFields::new(
+            fields: Json::new(
                 serde_json::json!({"data": [{"a": 1}], "data_metadata": {"row_count": 1}}),
             ),
             error: Some("no such column".into()),

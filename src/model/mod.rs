@@ -7,9 +7,11 @@
 pub mod aggregate;
 pub mod analysis;
 
-pub use analysis::{Analysis, Progress, Step, StepFields, StepRecord};
+pub use analysis::{Analysis, Progress, Step, StepRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use std::sync::OnceLock;
 use uuid::Uuid;
 
 pub type Timestamp = DateTime<Utc>;
@@ -125,9 +127,9 @@ pub struct SystemTurn {
 impl Default for ThreadApi {
     fn default() -> Self {
         ThreadApi {
-            metadata: Json(serde_json::json!({})),
+            metadata: Json::new(serde_json::json!({})),
             ttl: None,
-            values: Json(serde_json::json!({})),
+            values: Json::new(serde_json::json!({})),
             state_updated_at: None,
             visible_in_ui: true,
             assistant_id: None,
@@ -301,12 +303,12 @@ impl Message {
 
     /// The answer's texts, first the one that answers (a summary, or what went wrong).
     pub fn set_responses(&mut self, texts: &[&str]) {
-        self.responses = Some(Json(serde_json::json!({ "messages": texts })));
+        self.responses = Some(Json::new(serde_json::json!({ "messages": texts })));
     }
 
     /// The analyst's answer: its summary, how the data was pulled, and what was computed.
     pub fn set_answer(&mut self, summary: &str, explanation: &str, interpretation: &str) {
-        self.responses = Some(Json(serde_json::json!({
+        self.responses = Some(Json::new(serde_json::json!({
             "messages": [summary, explanation],
             "interpretation": interpretation,
         })));
@@ -314,7 +316,7 @@ impl Message {
 
     /// The text that answers the prompt, if it was answered.
     pub fn answer(&self) -> Option<&str> {
-        self.responses.as_ref()?.0["messages"][0].as_str()
+        self.responses.as_ref()?.value()["messages"][0].as_str()
     }
 
     /// The rows of the answer's result, as objects keyed by column name (kept in the
@@ -345,22 +347,72 @@ impl Message {
     }
 }
 
-/// A JSON value stored as its text, so records stay decodable by a non-self-describing codec.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Json(pub serde_json::Value);
+/// A JSON value kept as the text it is stored as (so records stay decodable by a
+/// non-self-describing codec), parsed on first use. Reading a message does not parse its JSON
+/// fields (an answer's step fields hold its rows); rendering one writes the text as it is.
+#[derive(Clone)]
+pub struct Json {
+    raw: Box<RawValue>,
+    parsed: OnceLock<serde_json::Value>,
+}
 
-impl Serialize for Json {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.to_string())
+impl Json {
+    pub fn new(value: serde_json::Value) -> Json {
+        Json {
+            raw: serde_json::value::to_raw_value(&value).expect("JSON values always serialize"),
+            parsed: OnceLock::from(value),
+        }
+    }
+
+    /// The value. Text nested deeper than the parser allows (only a damaged record could
+    /// hold it) reads as null rather than as something else.
+    pub fn value(&self) -> &serde_json::Value {
+        self.parsed.get_or_init(|| {
+            serde_json::from_str(self.raw.get()).unwrap_or_else(|err| {
+                tracing::error!(%err, "a stored JSON field does not parse");
+                serde_json::Value::Null
+            })
+        })
+    }
+
+    /// The text, to write out without parsing it.
+    pub fn raw(&self) -> &RawValue {
+        &self.raw
+    }
+
+    /// The value, to change it and make a new `Json` of it.
+    pub fn into_value(self) -> serde_json::Value {
+        self.value();
+        self.parsed.into_inner().unwrap_or_default()
     }
 }
 
+impl PartialEq for Json {
+    fn eq(&self, other: &Json) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl std::fmt::Debug for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.raw.get())
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.raw.get())
+    }
+}
+
+/// Checked as JSON (not parsed into a tree) when the record is read.
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        serde_json::from_str(&text)
-            .map(Json)
-            .map_err(serde::de::Error::custom)
+        Ok(Json {
+            raw: RawValue::from_string(text).map_err(serde::de::Error::custom)?,
+            parsed: OnceLock::new(),
+        })
     }
 }
 

@@ -48,14 +48,14 @@ pub async fn persist(
                         &answer.words.explanation,
                         &answer.interpretation,
                     );
-                    message.data_metadata = Some(Json(data_metadata(&answer.result)));
-                    message.chart_config = Some(Json(chart));
-                    message.chart_recommendations = Some(Json(recommendations));
+                    message.data_metadata = Some(Json::new(data_metadata(&answer.result)));
+                    message.chart_config = Some(Json::new(chart));
+                    message.chart_recommendations = Some(Json::new(recommendations));
                     message.plan = answer
                         .plan
                         .as_ref()
                         .and_then(|p| serde_json::to_value(p).ok())
-                        .map(Json);
+                        .map(Json::new);
                     if thread.titled_by == TitleSource::Prompt {
                         thread.title = answer.words.title.clone();
                         thread.titled_by = TitleSource::Analysis;

@@ -96,7 +96,7 @@ impl StepUpdate {
         StepRecord {
             step: self.step,
             progress: self.progress,
-            fields: crate::model::StepFields::new(Value::Object(self.fields.clone())),
+            fields: crate::model::Json::new(Value::Object(self.fields.clone())),
             error: self.failure.as_ref().map(|f| f.message.clone()),
         }
     }

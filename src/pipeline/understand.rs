@@ -36,7 +36,7 @@ pub async fn dataset(ctx: &Context<'_>, recorder: &mut Recorder<'_>) -> Result<C
         .find_map(|m| Some((m.plan.as_ref()?, m.dataset_id?)))
         .and_then(|(plan, dataset_id)| {
             Some((
-                serde_json::from_value::<Plan>(plan.0.clone()).ok()?,
+                serde_json::from_value::<Plan>(plan.value().clone()).ok()?,
                 dataset_id,
             ))
         });

@@ -54,7 +54,7 @@ impl Filters {
     pub fn matches_thread(&self, thread: &crate::model::Thread) -> bool {
         self.metadata
             .as_ref()
-            .is_none_or(|metadata| contains(&thread.api.metadata.0, metadata))
+            .is_none_or(|metadata| contains(thread.api.metadata.value(), metadata))
     }
 
     pub fn matches(&self, view: &ThreadView) -> bool {

@@ -6,7 +6,7 @@
 //! artifacts (SQL, dataset, data shape, chart) are under `values.analysis`, and values written
 //! over REST under their own keys.
 
-use crate::model::{Message, Thread, Timestamp, Turn};
+use crate::model::{Json, Message, Thread, Timestamp, Turn};
 use crate::store::Store;
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
@@ -79,7 +79,7 @@ impl ThreadView {
             "created_at": time(thread.created_at),
             "updated_at": time(thread.last_edited),
             "state_updated_at": time(self.state_updated_at()),
-            "metadata": thread.api.metadata.0,
+            "metadata": thread.api.metadata.value(),
             "config": {},
             "status": self.status(),
             "values": self.values(),
@@ -154,12 +154,12 @@ pub fn values_of(thread: &Thread, messages: &[Message]) -> Value {
                 "sql": answered.code,
                 "title": answered.title,
                 "time_frame": answered.time_frame,
-                "data_metadata": answered.data_metadata.as_ref().map(|j| &j.0),
-                "chart_config": answered.chart_config.as_ref().map(|j| &j.0),
+                "data_metadata": answered.data_metadata.as_ref().map(Json::value),
+                "chart_config": answered.chart_config.as_ref().map(Json::value),
             }),
         );
     }
-    if let Value::Object(extra) = &thread.api.values.0 {
+    if let Value::Object(extra) = thread.api.values.value() {
         for (key, value) in extra {
             values.insert(key.clone(), value.clone());
         }

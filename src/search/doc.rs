@@ -49,7 +49,7 @@ fn message_text(thread: &Thread, message: &Message) -> String {
     let responses: Vec<&str> = message
         .responses
         .as_ref()
-        .and_then(|json| json.0.get("messages"))
+        .and_then(|json| json.value().get("messages"))
         .and_then(|messages| messages.as_array())
         .map(|messages| messages.iter().filter_map(|m| m.as_str()).collect())
         .unwrap_or_default();

@@ -133,7 +133,7 @@ fn render(message: &Message) -> String {
         let total = message
             .data_metadata
             .as_ref()
-            .and_then(|m| m.0["row_count"].as_u64())
+            .and_then(|m| m.value()["row_count"].as_u64())
             .unwrap_or(rows.len() as u64);
         if total > rows.len() as u64 {
             out.push_str(&format!("\n_First {} of {total} rows._", rows.len()));

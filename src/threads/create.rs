@@ -5,7 +5,7 @@ use super::access::{self, Right};
 use super::rules;
 use super::turns::{self, StateWrite};
 use crate::error::{Code, Error, Result};
-use crate::model::{Message, Thread, ThreadTtl, TitleSource, User};
+use crate::model::{Json, Message, Thread, ThreadTtl, TitleSource, User};
 use crate::services::Services;
 use crate::store::abort;
 use chrono::Utc;
@@ -59,7 +59,7 @@ pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<
                 TitleSource::Prompt,
                 now,
             );
-            thread.api.metadata.0 = Value::Object(new.metadata.clone());
+            thread.api.metadata = Json::new(Value::Object(new.metadata.clone()));
             thread.api.ttl = new.ttl;
             thread.api.visible_in_ui = new.visible_in_ui.unwrap_or(true);
             thread.api.assistant_id = new.assistant_id.clone();
@@ -149,11 +149,13 @@ pub async fn configure(
     };
     super::edit(services, user, id, kind, |_, thread, _| {
         if let Some(metadata) = &settings.metadata {
-            if let Some(merged) = thread.api.metadata.0.as_object_mut() {
+            let mut merged = thread.api.metadata.clone().into_value();
+            if let Some(merged) = merged.as_object_mut() {
                 for (key, value) in metadata {
                     merged.insert(key.clone(), value.clone());
                 }
             }
+            thread.api.metadata = Json::new(merged);
         }
         if settings.ttl.is_some() {
             thread.api.ttl = settings.ttl;

@@ -5,7 +5,7 @@
 use super::rules;
 use crate::error::{Code, Error, Result};
 use crate::limits::MAX_PROMPT_CHARS;
-use crate::model::{Message, SystemTurn, Thread, Timestamp, User};
+use crate::model::{Json, Message, SystemTurn, Thread, Timestamp, User};
 use crate::services::Services;
 use crate::store::{abort, ThreadTxn, TxResult};
 use serde_json::{Map, Value};
@@ -171,11 +171,13 @@ pub fn apply(
             },
         }
     }
-    if let Some(values) = thread.api.values.0.as_object_mut() {
+    let mut values = thread.api.values.clone().into_value();
+    if let Some(merged) = values.as_object_mut() {
         for (key, value) in &write.values {
-            values.insert(key.clone(), value.clone());
+            merged.insert(key.clone(), value.clone());
         }
     }
+    thread.api.values = Json::new(values);
     thread.api.state_updated_at = Some(now);
     rules::stamp(thread, user, now);
     Ok(())

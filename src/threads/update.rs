@@ -192,16 +192,16 @@ impl RanCode {
     /// old SQL; keeping them would put its numbers and reading next to a different result.
     fn apply(&self, message: &mut crate::model::Message, chart_given: bool) {
         message.code = Some(self.sql.clone());
-        message.data_metadata = Some(Json(pipeline::data_metadata(&self.result)));
+        message.data_metadata = Some(Json::new(pipeline::data_metadata(&self.result)));
         // A chart naming columns the new result lacks is replaced by one that fits.
         let fits = message
             .chart_config
             .as_ref()
-            .is_some_and(|c| pipeline::narrate::chart_fits(&c.0, &self.result));
+            .is_some_and(|c| pipeline::narrate::chart_fits(c.value(), &self.result));
         if !fits && !chart_given {
             let (config, recommendations) = pipeline::narrate::chart_for_result(&self.result);
-            message.chart_config = Some(Json(config));
-            message.chart_recommendations = Some(Json(recommendations));
+            message.chart_config = Some(Json::new(config));
+            message.chart_recommendations = Some(Json::new(recommendations));
         }
         message
             .analysis

@@ -97,7 +97,7 @@ fn parse(request: UpdateRequest) -> Result<Changes, Error> {
     let chart_config = match request.chart_config {
         None => None,
         Some(None) => Some(None),
-        Some(Some(config @ Value::Object(_))) => Some(Some(Json(config))),
+        Some(Some(config @ Value::Object(_))) => Some(Some(Json::new(config))),
         Some(Some(_)) => return Err(Error::invalid("chart_config must be a JSON object or null")),
     };
     let shares = match request.share {

@@ -138,20 +138,20 @@ pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
 /// writing it). Fields in the order `json!` gave them.
 #[derive(Serialize)]
 struct MessageView<'a> {
-    chart_config: Option<&'a Value>,
-    chart_recommendations: Option<&'a Value>,
+    chart_config: Option<&'a RawValue>,
+    chart_recommendations: Option<&'a RawValue>,
     code: &'a Option<String>,
     column_metadata: Option<&'a Value>,
     /// Its steps, or null.
     context: Value,
     created_at: Timestamp,
-    data_metadata: Option<&'a Value>,
+    data_metadata: Option<&'a RawValue>,
     dataset_id: Option<Uuid>,
     deleted_at: Option<Timestamp>,
     feedback: Option<&'static str>,
     id: Uuid,
     message: &'a str,
-    responses: Option<&'a Value>,
+    responses: Option<&'a RawValue>,
     sent_by: Uuid,
     sent_by_name: Option<&'a str>,
     status: &'static str,
@@ -164,13 +164,16 @@ struct MessageView<'a> {
 impl<'a> MessageView<'a> {
     /// `message`, with its steps (`context`) or with `context: null`.
     fn of(message: &'a Message, sent_by_name: Option<&'a str>, with_context: bool) -> Self {
-        let json = |field: &'a Option<Json>| field.as_ref().map(|json| &json.0);
+        // Stored JSON is written out as it is stored, unparsed.
+        let json = |field: &'a Option<Json>| field.as_ref().map(Json::raw);
         MessageView {
             chart_config: json(&message.chart_config),
             chart_recommendations: json(&message.chart_recommendations),
             code: &message.code,
-            column_metadata: json(&message.data_metadata)
-                .and_then(|meta| meta.get("column_metadata")),
+            column_metadata: message
+                .data_metadata
+                .as_ref()
+                .and_then(|meta| meta.value().get("column_metadata")),
             context: if with_context {
                 context(message)
             } else {

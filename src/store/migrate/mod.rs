@@ -2,9 +2,7 @@
 
 use super::{codec, Error, Store};
 use crate::model::aggregate::infer_aggregate;
-use crate::model::{
-    Analysis, Feedback, Json, Message, Progress, Step, StepFields, StepRecord, Verification,
-};
+use crate::model::{Analysis, Feedback, Json, Message, Progress, Step, StepRecord, Verification};
 use crate::model::{
     Column, ColumnRole, ColumnType, Dataset, DatasetSource, Share, Term, Timestamp, TitleSource,
 };
@@ -165,7 +163,7 @@ pub fn format_4_to_5(store: &Store) -> Result<(), Error> {
         let (key, raw) = entry?;
         let old: MessageV4 = codec::decode(&raw)?;
         let analysis = old.context.as_ref().map(|context| {
-            let records = context.0.get("steps").and_then(Value::as_array);
+            let records = context.value().get("steps").and_then(Value::as_array);
             Analysis::new(
                 records
                     .into_iter()
@@ -211,7 +209,7 @@ fn typed_step(record: &Value) -> Option<StepRecord> {
     Some(StepRecord {
         step,
         progress,
-        fields: StepFields::new(record.get("fields").cloned().unwrap_or_else(|| json!({}))),
+        fields: Json::new(record.get("fields").cloned().unwrap_or_else(|| json!({}))),
         error: record
             .get("error")
             .and_then(Value::as_str)
@@ -230,13 +228,13 @@ pub fn format_3_to_4(store: &Store) -> Result<(), Error> {
         let Some(context) = &message.context else {
             continue;
         };
-        let Some(steps) = context.0.get("steps").and_then(Value::as_array) else {
+        let Some(steps) = context.value().get("steps").and_then(Value::as_array) else {
             continue;
         };
         let records: Vec<Value> = steps.iter().map(step_record).collect();
-        let mut context = context.0.clone();
+        let mut context = context.value().clone();
         context["steps"] = Value::Array(records);
-        message.context = Some(Json(context));
+        message.context = Some(Json::new(context));
         t.messages.insert(key, codec::encode(&message))?;
     }
     Ok(())
@@ -434,7 +432,7 @@ mod tests {
             chart_recommendations: None,
             data_metadata: None,
             plan: None,
-            context: Some(Json(serde_json::json!({"steps": [
+            context: Some(Json::new(serde_json::json!({"steps": [
                 {"generatingSql": {"sql": "SELECT 1;", "sqlChunk": null, "engine": "built-in",
                                    "progress": "completed", "threadId": "t", "messageId": "m"}},
                 {"fetchingData": {"data": [{"a": 1}], "dataMetadata": {"row_count": 1},
@@ -470,9 +468,7 @@ mod tests {
             StepRecord {
                 step: Step::GeneratingSql,
                 progress: Progress::Completed,
-                fields: StepFields::new(
-                    serde_json::json!({"sql": "SELECT 1;", "engine": "built-in"})
-                ),
+                fields: Json::new(serde_json::json!({"sql": "SELECT 1;", "engine": "built-in"})),
                 error: None,
             }
         );
