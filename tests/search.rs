@@ -312,13 +312,7 @@ async fn reindex_gives_the_same_results_as_incremental_indexing() {
         has_thread(r, &last)
     })
     .await;
-    let mut before = Vec::new();
-    for prompt in prompts {
-        let reply = client
-            .ok("/threads/search", json!({"prompt": prompt}))
-            .await;
-        before.push(sorted(ids(&reply["payload"])));
-    }
+    let before = found(&mut client, &prompts).await;
     let out = server.cli(&["reindex"]);
     assert!(out.contains("reindexed"), "{out}");
     for (prompt, expected) in prompts.iter().zip(&before) {
@@ -335,6 +329,18 @@ async fn reindex_gives_the_same_results_as_incremental_indexing() {
             "{prompt}: {results}"
         );
     }
+}
+
+/// The ids each prompt finds, sorted.
+async fn found(client: &mut Client, prompts: &[&str]) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    for prompt in prompts {
+        let reply = client
+            .ok("/threads/search", json!({"prompt": prompt}))
+            .await;
+        found.push(sorted(ids(&reply["payload"])));
+    }
+    found
 }
 
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
@@ -439,22 +445,11 @@ async fn a_changed_message_is_reindexed_alone_and_found_as_after_a_rebuild() {
         "West region",
         "total sales by month",
     ];
-    let mut before = Vec::new();
-    for prompt in prompts {
-        let reply = client
-            .ok("/threads/search", json!({"prompt": prompt}))
-            .await;
-        before.push(sorted(ids(&reply["payload"])));
-    }
+    let before = found(&mut client, &prompts).await;
     assert!(before[0].contains(&first_id.as_str().unwrap().to_string()));
     assert!(before[1].contains(&third_id.as_str().unwrap().to_string()));
 
     let out = server.cli(&["reindex"]);
     assert!(out.contains("reindexed"), "{out}");
-    for (prompt, expected) in prompts.iter().zip(&before) {
-        let reply = client
-            .ok("/threads/search", json!({"prompt": prompt}))
-            .await;
-        assert_eq!(&sorted(ids(&reply["payload"])), expected, "{prompt}");
-    }
+    assert_eq!(found(&mut client, &prompts).await, before);
 }
