@@ -45,7 +45,7 @@ pub fn top_k(
         let alive = |doc: DocId| reader.alive_bitset().is_none_or(|bits| bits.is_alive(doc));
         match allowed(reader, access)? {
             Allowed::All => words.for_each(reader, &mut |doc, score| {
-                if alive(doc) {
+                if best.accepts(score) && alive(doc) {
                     best.push(score, DocAddress::new(ordinal, doc));
                 }
             })?,
@@ -61,7 +61,7 @@ pub fn top_k(
                 }
             }
             Allowed::Many(bits) => words.for_each(reader, &mut |doc, score| {
-                if bits.contains(doc) && alive(doc) {
+                if best.accepts(score) && bits.contains(doc) && alive(doc) {
                     best.push(score, DocAddress::new(ordinal, doc));
                 }
             })?,
@@ -122,6 +122,9 @@ fn allowed(reader: &SegmentReader, access: &AccessTerms) -> tantivy::Result<Allo
 struct TopK {
     k: usize,
     heap: BinaryHeap<Reverse<Hit>>,
+    /// The k-th best score once there are k hits (until then, any score enters): most hits
+    /// score below it, and one float comparison turns them away.
+    threshold: Score,
 }
 
 /// By score, then the earlier document first among equals (as tantivy's `TopDocs`).
@@ -132,19 +135,33 @@ impl TopK {
         TopK {
             k,
             heap: BinaryHeap::with_capacity(k + 1),
+            threshold: if k == 0 {
+                Score::INFINITY
+            } else {
+                Score::NEG_INFINITY
+            },
         }
     }
 
+    /// Whether a hit of `score` could enter (ties are settled by `push`).
+    fn accepts(&self, score: Score) -> bool {
+        score >= self.threshold
+    }
+
     fn push(&mut self, score: Score, address: DocAddress) {
-        if self.k == 0 {
+        if !self.accepts(score) {
             return;
         }
         let hit = (Ordered(score), Reverse(address));
         if self.heap.len() < self.k {
             self.heap.push(Reverse(hit));
-        } else if self.heap.peek().is_some_and(|Reverse(min)| hit > *min) {
-            self.heap.pop();
-            self.heap.push(Reverse(hit));
+        } else if let Some(mut min) = self.heap.peek_mut() {
+            if hit > min.0 {
+                *min = Reverse(hit);
+            }
+        }
+        if self.heap.len() == self.k {
+            self.threshold = self.heap.peek().map_or(self.threshold, |min| min.0 .0 .0);
         }
     }
 

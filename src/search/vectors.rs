@@ -226,15 +226,31 @@ impl VectorIndex {
             dots.resize(self.rows.len(), 0);
             (self.kernel)(&self.codes, &query_codes, self.dim, dots);
             let mut threshold = f32::NEG_INFINITY;
-            for (row, (dot, scale)) in dots.iter().zip(&self.scales).enumerate() {
-                let score = *dot as f32 * scale;
-                if score > threshold && self.rows[row].alive && allowed(self.rows[row].thread) {
-                    best.push(Reverse((Ordered(score), row)));
-                    if best.len() > limit {
-                        best.pop();
-                    }
-                    if best.len() == limit {
-                        threshold = best.peek().map_or(threshold, |Reverse((min, _))| min.0);
+            for (chunk, (dots, scales)) in dots
+                .chunks(RANK_CHUNK)
+                .zip(self.scales.chunks(RANK_CHUNK))
+                .enumerate()
+            {
+                // Once the best `limit` fill up, most chunks hold nothing better: a branchless
+                // (vectorized) look at the whole chunk skips them.
+                let mut better = false;
+                for (dot, scale) in dots.iter().zip(scales) {
+                    better |= *dot as f32 * scale > threshold;
+                }
+                if !better {
+                    continue;
+                }
+                for (i, (dot, scale)) in dots.iter().zip(scales).enumerate() {
+                    let row = chunk * RANK_CHUNK + i;
+                    let score = *dot as f32 * scale;
+                    if score > threshold && self.rows[row].alive && allowed(self.rows[row].thread) {
+                        best.push(Reverse((Ordered(score), row)));
+                        if best.len() > limit {
+                            best.pop();
+                        }
+                        if best.len() == limit {
+                            threshold = best.peek().map_or(threshold, |Reverse((min, _))| min.0);
+                        }
                     }
                 }
             }
@@ -247,6 +263,9 @@ impl VectorIndex {
         results
     }
 }
+
+/// Rows ranked a chunk at a time (see `search`).
+const RANK_CHUNK: usize = 64;
 
 /// Dot products of `query` with each `dim`-sized row of `codes`, into `out`.
 #[inline(always)]
