@@ -192,10 +192,12 @@ impl Search {
         changed: &[Uuid],
         removed: &[Uuid],
     ) -> Result<(), SearchError> {
+        // A rename changes every message of the thread: look them up, not along a list.
+        let changed_set: HashSet<&Uuid> = changed.iter().collect();
         let docs: Vec<IndexDoc> = live
             .docs
             .iter()
-            .filter(|doc| doc.thread_id == thread && changed.contains(&doc.message_id))
+            .filter(|doc| doc.thread_id == thread && changed_set.contains(&doc.message_id))
             .cloned()
             .collect();
         for message in changed.iter().chain(removed) {
