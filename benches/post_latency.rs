@@ -46,7 +46,7 @@ async fn post(ws: &mut Socket, prompt: &str) -> (Duration, Duration) {
 fn bench(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
     let server = skein::bench::start_server(Some(Path::new(env!("CARGO_BIN_EXE_skein")))).unwrap();
-    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let url = server.ws_url();
     let mut ws = runtime.block_on(async { tokio_tungstenite::connect_async(url).await.unwrap().0 });
     let mut group = c.benchmark_group("post");
     group.sample_size(20);

@@ -56,88 +56,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
         },
         Command::Dataset(DatasetCommand::List) => AdminCommand::ListDatasets,
         Command::Reindex => AdminCommand::Reindex,
-        Command::Bench(BenchCommand::Search {
-            corpus,
-            messages,
-            threads,
-            seconds,
-            dim,
-            legs,
-            json,
-        }) => {
-            let run = crate::bench::SearchRun {
-                messages,
-                threads,
-                seconds,
-                dim,
-                legs,
-            };
-            println!("{}", crate::bench::search(&corpus, &run, json).await?);
-            return Ok(());
-        }
-        Command::Bench(BenchCommand::Seed { corpus, messages }) => {
-            println!("{}", seed(&cli.data_dir, &corpus, messages).await?);
-            return Ok(());
-        }
-        Command::Bench(BenchCommand::Thread {
-            answers,
-            server,
-            json,
-        }) => {
-            let report = crate::bench::thread(answers.max(1), server.as_deref(), json).await?;
-            println!("{report}");
-            return Ok(());
-        }
-        Command::Bench(BenchCommand::Idle {
-            connections,
-            server,
-            json,
-        }) => {
-            let report = crate::bench::idle(connections.max(1), server.as_deref(), json).await?;
-            println!("{report}");
-            return Ok(());
-        }
-        Command::Bench(BenchCommand::Writes {
-            clients,
-            seconds,
-            server,
-            json,
-        }) => {
-            let clients: Vec<usize> = clients.into_iter().map(|c| c.max(1)).collect();
-            let report =
-                crate::bench::writes(&clients, seconds.max(1), server.as_deref(), json).await?;
-            println!("{report}");
-            return Ok(());
-        }
-        Command::Bench(BenchCommand::Corpus { corpus, messages }) => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            crate::bench::write_corpus(&corpus, messages, &mut out)?;
-            return Ok(());
-        }
-        Command::Bench(BenchCommand::Fanout {
-            watchers,
-            events,
-            server,
-            json,
-        }) => {
-            let (watchers, events) = (watchers.max(1), events.max(1));
-            let report = crate::bench::fanout(watchers, events, server.as_deref(), json).await?;
-            println!("{report}");
-            return Ok(());
-        }
-        Command::Bench(BenchCommand::Ws {
-            corpus,
-            addr,
-            token,
-            clients,
-            seconds,
-        }) => {
-            println!(
-                "{}",
-                crate::bench::ws(&addr, &token, &corpus, clients, seconds).await?
-            );
-            return Ok(());
-        }
+        Command::Bench(command) => return bench(command, &cli.data_dir).await,
         Command::Eval { dir, dim } => {
             let embedder = std::sync::Arc::new(crate::search::HashedNgrams::new(dim));
             println!("{}", crate::search::eval::report(&dir, embedder).await?);
@@ -146,6 +65,72 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
     };
     let output = administer(&cli.data_dir, command).await?;
     println!("{output}");
+    Ok(())
+}
+
+/// `skein bench …`: runs one benchmark and prints its report.
+async fn bench(command: BenchCommand, data_dir: &Path) -> Result<(), Box<dyn Error + Send + Sync>> {
+    use crate::bench;
+    let report = match command {
+        BenchCommand::Search {
+            corpus,
+            messages,
+            threads,
+            seconds,
+            dim,
+            legs,
+            json,
+        } => {
+            let run = bench::SearchRun {
+                messages,
+                threads,
+                seconds,
+                dim,
+                legs,
+            };
+            bench::search(&corpus, &run, json).await?
+        }
+        BenchCommand::Seed { corpus, messages } => seed(data_dir, &corpus, messages).await?,
+        BenchCommand::Thread {
+            answers,
+            server,
+            json,
+        } => bench::thread(answers.max(1), server.as_deref(), json).await?,
+        BenchCommand::Idle {
+            connections,
+            server,
+            json,
+        } => bench::idle(connections.max(1), server.as_deref(), json).await?,
+        BenchCommand::Writes {
+            clients,
+            seconds,
+            server,
+            json,
+        } => {
+            let clients: Vec<usize> = clients.into_iter().map(|c| c.max(1)).collect();
+            bench::writes(&clients, seconds.max(1), server.as_deref(), json).await?
+        }
+        BenchCommand::Corpus { corpus, messages } => {
+            // Streamed as it is made: a corpus of 100k messages is not built as one string.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            bench::write_corpus(&corpus, messages, &mut out)?;
+            return Ok(());
+        }
+        BenchCommand::Fanout {
+            watchers,
+            events,
+            server,
+            json,
+        } => bench::fanout(watchers.max(1), events.max(1), server.as_deref(), json).await?,
+        BenchCommand::Ws {
+            corpus,
+            addr,
+            token,
+            clients,
+            seconds,
+        } => bench::ws(&addr, &token, &corpus, clients, seconds).await?,
+    };
+    println!("{report}");
     Ok(())
 }
 

@@ -74,7 +74,7 @@ async fn skein(
     server_binary: Option<&Path>,
 ) -> Result<(f64, usize), String> {
     let server = start_server(server_binary)?;
-    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let url = server.ws_url();
     let mut publisher = client::connect(&url).await?;
     let (thread, frame_bytes) =
         client::ask(&mut publisher, "how many orders in 2023", &Value::Null).await?;

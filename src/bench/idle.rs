@@ -17,7 +17,7 @@ pub async fn idle(
     // The client side holds as many sockets as the server.
     crate::listener::raise_open_files_limit();
     let server = start_server(server_binary)?;
-    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let url = server.ws_url();
     let open = || async {
         let mut socket = client::connect(&url).await?;
         let list = json!({"route": "/threads/list", "data": {}, "request_id": 1});

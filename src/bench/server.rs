@@ -58,6 +58,11 @@ pub fn start_server(binary: Option<&Path>) -> Result<Server, String> {
 }
 
 impl Server {
+    /// Its WebSocket URL, signed in as the admin it made on first start.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws?token={}", self.addr, self.token)
+    }
+
     /// The temporary directory the server's data dir is in (same file system).
     pub fn dir(&self) -> &Path {
         self._dir.path()

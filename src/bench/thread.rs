@@ -27,7 +27,7 @@ pub async fn thread(
     as_json: bool,
 ) -> Result<String, String> {
     let server = start_server(server_binary)?;
-    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let url = server.ws_url();
     let mut ws = client::connect(&url).await?;
     let mut fresh = Vec::with_capacity(answers);
     let started = Instant::now();

@@ -20,7 +20,7 @@ pub async fn writes(
     as_json: bool,
 ) -> Result<String, String> {
     let server = start_server(server_binary)?;
-    let url = format!("ws://{}/ws?token={}", server.addr, server.token);
+    let url = server.ws_url();
     let mut rows = Vec::new();
     let mut lines = vec![format!(
         "{:>7}  {:>14}  {:>16}  {:>5}",
