@@ -24,12 +24,7 @@ impl Json {
     /// The value. Text nested deeper than the parser allows (only a damaged record could
     /// hold it) reads as null rather than as something else.
     pub fn value(&self) -> &serde_json::Value {
-        self.parsed.get_or_init(|| {
-            serde_json::from_str(self.raw.get()).unwrap_or_else(|err| {
-                tracing::error!(%err, "a stored JSON field does not parse");
-                serde_json::Value::Null
-            })
-        })
+        self.parsed.get_or_init(|| parse(&self.raw))
     }
 
     /// The text, to write out without parsing it.
@@ -39,9 +34,18 @@ impl Json {
 
     /// The value, to change it and make a new `Json` of it.
     pub fn into_value(self) -> serde_json::Value {
-        self.value();
-        self.parsed.into_inner().unwrap_or_default()
+        match self.parsed.into_inner() {
+            Some(value) => value,
+            None => parse(&self.raw),
+        }
     }
+}
+
+fn parse(raw: &RawValue) -> serde_json::Value {
+    serde_json::from_str(raw.get()).unwrap_or_else(|err| {
+        tracing::error!(%err, "a stored JSON field does not parse");
+        serde_json::Value::Null
+    })
 }
 
 impl PartialEq for Json {

@@ -127,15 +127,16 @@ impl TextIndex {
     }
 
     pub fn delete_thread(&self, thread_id: Uuid) -> tantivy::Result<()> {
-        let term = Term::from_field_text(self.fields.thread, &thread_id.to_string());
-        self.with_writer(|writer| {
-            writer.delete_term(term);
-            Ok(())
-        })
+        self.delete_id(self.fields.thread, thread_id)
     }
 
     pub fn delete_message(&self, message_id: Uuid) -> tantivy::Result<()> {
-        let term = Term::from_field_text(self.fields.message, &message_id.to_string());
+        self.delete_id(self.fields.message, message_id)
+    }
+
+    /// Deletes the documents whose `field` holds `id`.
+    fn delete_id(&self, field: Field, id: Uuid) -> tantivy::Result<()> {
+        let term = Term::from_field_text(field, &id.to_string());
         self.with_writer(|writer| {
             writer.delete_term(term);
             Ok(())

@@ -100,7 +100,7 @@ pub fn decode_data<T: DeserializeOwned>(data: Value) -> Result<T, Error> {
 }
 
 /// One server message.
-pub struct Outgoing<'a, P: Serialize + ?Sized = Value> {
+pub struct Outgoing<'a, P: Serialize + ?Sized> {
     pub route: &'a str,
     pub event: &'a str,
     pub payload: &'a P,
