@@ -55,6 +55,19 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             org,
         },
         Command::Dataset(DatasetCommand::List) => AdminCommand::ListDatasets,
+        Command::Dataset(DatasetCommand::Describe { dataset, org }) => {
+            AdminCommand::DescribeDataset { dataset, org }
+        }
+        Command::Dataset(DatasetCommand::Replace { dataset, csv, org }) => {
+            AdminCommand::ReplaceDataset {
+                dataset,
+                csv: absolute(csv)?,
+                org,
+            }
+        }
+        Command::Dataset(DatasetCommand::Remove { dataset, org }) => {
+            AdminCommand::RemoveDataset { dataset, org }
+        }
         Command::Reindex => AdminCommand::Reindex,
         Command::Bench(command) => return bench(command, &cli.data_dir).await,
         Command::Eval { dir, dim } => {

@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "SKEIN_ADDR", default_value = "127.0.0.1:7878")]
     pub addr: SocketAddr,
+    /// On first start, do not add the sample sales dataset.
+    #[arg(long)]
+    pub no_sample: bool,
     /// Seconds between pings to each WebSocket client.
     #[arg(long, default_value_t = 15, hide = true)]
     pub ping_interval_secs: u64,
@@ -289,6 +292,33 @@ pub enum DatasetCommand {
     },
     /// List datasets.
     List,
+    /// Show a dataset's column notes (what the analyst reads), row count and example questions.
+    Describe {
+        /// Dataset name, table name or id.
+        dataset: String,
+        /// Organization (default: "Local").
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Replace an imported dataset's rows with a CSV; columns that stay keep their type and
+    /// notes, and nothing changes unless every row imports.
+    Replace {
+        /// Dataset name, table name or id.
+        dataset: String,
+        #[arg(long)]
+        csv: PathBuf,
+        /// Organization (default: "Local").
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Remove a dataset (answers already given keep their words, SQL and rows).
+    Remove {
+        /// Dataset name, table name or id.
+        dataset: String,
+        /// Organization (default: "Local").
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

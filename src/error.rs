@@ -115,6 +115,7 @@ error_table! {
     ThreadReadOnly     = "thread_read_only",     Auth,           FORBIDDEN,             "UNAUTHORIZED", "INSUFFICIENT_PERMISSIONS";
     OrgAccessDenied    = "org_access_denied",    Auth,           FORBIDDEN,             "UNAUTHORIZED", "ORGANIZATION_ACCESS_DENIED";
     NotThreadManager   = "not_thread_manager",   Auth,           FORBIDDEN,             "UNAUTHORIZED", "INSUFFICIENT_PERMISSIONS";
+    NotOrgAdmin        = "not_org_admin",        Auth,           FORBIDDEN,             "UNAUTHORIZED", "INSUFFICIENT_PERMISSIONS";
     // What the request names. "Does not exist" and "you may not see it" are one answer.
     ThreadNotFound     = "thread_not_found",     NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";
     MessageNotFound    = "message_not_found",    NotFound,       NOT_FOUND,             "NOT_FOUND", "RESOURCE_NOT_FOUND";

@@ -57,7 +57,7 @@ pub async fn run(
         ),
         Err(err) => tracing::error!(error = %err, "could not mark interrupted analyses"),
     }
-    if let Some((admin, _)) = &created_admin {
+    if let (Some((admin, _)), false) = (&created_admin, args.no_sample) {
         // First start: register the sample dataset so questions work out of the box.
         if let Err(err) = services.datasets.add_sample(admin.org_id).await {
             tracing::error!(error = %err, "could not register the sample dataset");

@@ -6,21 +6,27 @@
 //! - `engine`: read-only query execution with a time limit and a row cap.
 //! - `sqlfns`: `date_trunc`, `to_char`, `date_part`, `now` for the seed's SQL style.
 //! - `aggregates`: `median`, `percentile` and `latest`, which SQLite lacks.
+//! - `manage`: previewing a CSV, editing notes, replacing data, removing a dataset.
+//! - `access`: members read their org's datasets; its admins manage them.
 //!
 //! Imported data lives in `DATA_DIR/datasets/<id>.sqlite`; an existing SQLite file is opened
 //! read-only where it is. Descriptions are stored in sled. A dataset belongs to one org, and
 //! only that org's users may query it. Keeping each dataset in its own file means one org's SQL
 //! can never read another org's table.
 
+mod access;
 pub mod aggregates;
 pub mod describe;
 pub mod engine;
 pub mod import;
+mod manage;
 pub mod roles;
 pub mod sqlfns;
 
-pub use describe::Describe;
+pub use access::may_manage;
+pub use describe::{ColumnNotes, Describe};
 pub use engine::{QueryError, QueryLimits, QueryResult, ResultColumn};
+pub use manage::{ColumnChange, NoteChanges, Preview, SAMPLE_ROWS};
 
 use crate::model::{ColumnRole, ColumnType, Dataset, DatasetSource, User};
 use crate::store::{self, DatasetExists, Store};

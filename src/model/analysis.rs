@@ -94,6 +94,21 @@ impl Step {
         }
     }
 
+    /// The step's name for people, as progress lists show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::IdentifyingDataset => "Dataset",
+            Step::IdentifyingTerms => "Terms",
+            Step::GeneratingSql => "SQL",
+            Step::FixingSql => "Fixing SQL",
+            Step::FetchingData => "Data",
+            Step::GeneratingDataExplanation => "Explanation",
+            Step::GeneratingTimeFrame => "Time frame",
+            Step::GeneratingMetricTitle => "Title",
+            Step::GeneratingDataSummary => "Summary",
+        }
+    }
+
     /// The field a step produces: null while `<field>_chunk`s stream, complete at the end.
     pub fn field(self) -> &'static str {
         match self {

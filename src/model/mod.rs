@@ -411,6 +411,18 @@ pub enum ColumnRole {
     Measure,
 }
 
+impl ColumnRole {
+    /// The role's name in description files and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnRole::Id => "id",
+            ColumnRole::Time => "time",
+            ColumnRole::Dimension => "dimension",
+            ColumnRole::Measure => "measure",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,

@@ -71,7 +71,11 @@ pub async fn draft(
                 kind: FailureKind::NotUnderstood,
                 message: err.explain(),
             };
-            Err(recorder.fail(Step::GeneratingSql, failure))
+            // The same words as data, so a client can mark them and offer the questions.
+            let mut fields = Map::new();
+            fields.insert("not_understood".into(), err.leftover.clone().into());
+            fields.insert("suggested_questions".into(), err.examples.clone().into());
+            Err(recorder.fail_with(Step::GeneratingSql, failure, fields))
         }
     }
 }

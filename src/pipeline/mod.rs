@@ -21,6 +21,7 @@
 //! side of stages 2 to 4. `steps`: step names, updates, and the records kept in `context.steps`.
 
 pub mod author;
+pub mod chart;
 pub mod compare;
 pub mod coverage;
 pub mod execute;
@@ -148,4 +149,17 @@ async fn answer(
         result,
         words,
     })
+}
+
+/// Example questions about `dataset` the analyst answers (from its columns, each checked by
+/// planning it); none if its data cannot be profiled.
+pub async fn example_questions(
+    datasets: &crate::datasets::Datasets,
+    dataset: &crate::model::Dataset,
+) -> Vec<String> {
+    let today = chrono::Utc::now().date_naive();
+    match datasets.profile(dataset).await {
+        Ok(profile) => planner::example_questions(dataset, &profile, today),
+        Err(_) => Vec::new(),
+    }
 }

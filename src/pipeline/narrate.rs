@@ -1,10 +1,8 @@
-//! Words and charts from a plan and its rows: how the data was pulled, the time frame, the
-//! metric title, and the chart that fits the result's shape (the summary is `summary`'s).
+//! Words from a plan and its rows: how the data was pulled, the time frame, the metric title
+//! (the summary is `summary`'s, the chart `chart`'s).
 
 use super::planner::{Agg, Derived, Group, Plan};
 use super::text::title_case;
-use crate::datasets::QueryResult;
-use serde_json::{json, Value};
 
 pub fn time_frame(plan: &Plan) -> String {
     match &plan.range {
@@ -291,77 +289,6 @@ pub fn group_digits(value: f64, decimals: usize) -> String {
     match frac {
         Some(frac) => format!("{sign}{grouped}.{frac}"),
         None => format!("{sign}{grouped}"),
-    }
-}
-
-/// A chart for a result whatever SQL made it: a single number, a line over a date-like first
-/// column, else bars of the first column against the last numeric one.
-pub fn chart_for_result(result: &QueryResult) -> (Value, Value) {
-    use crate::model::ColumnType;
-    let Some(y) = result.columns.iter().rev().find(|c| c.kind.is_numeric()) else {
-        return (json!({}), json!({"recommended": null, "alternatives": []}));
-    };
-    if result.columns.len() == 1 || result.rows.len() == 1 {
-        return (
-            json!({"type": "single_value", "value": y.name, "label": y.name}),
-            json!({"recommended": "single_value", "alternatives": ["bar"]}),
-        );
-    }
-    let x = &result.columns[0];
-    let over_time = matches!(x.kind, ColumnType::Date | ColumnType::Timestamp)
-        || result.rows.iter().all(|row| {
-            row[0]
-                .as_str()
-                .is_some_and(|s| s.len() >= 4 && s[..4].chars().all(|c| c.is_ascii_digit()))
-        });
-    let kind = if over_time { "line" } else { "bar" };
-    let other = if over_time { "bar" } else { "line" };
-    (
-        json!({"type": kind, "x": x.name, "y": y.name}),
-        json!({"recommended": kind, "alternatives": [other]}),
-    )
-}
-
-/// Whether a chart config still names columns of `result`.
-pub fn chart_fits(config: &Value, result: &QueryResult) -> bool {
-    let has = |key: &str| {
-        config
-            .get(key)
-            .and_then(Value::as_str)
-            .is_none_or(|name| result.columns.iter().any(|c| c.name == name))
-    };
-    config.get("type").is_some() && has("x") && has("y") && has("value")
-}
-
-/// (chart_config, chart_recommendations) for the result's shape.
-pub fn chart(plan: &Plan, result: &QueryResult) -> (Value, Value) {
-    if plan.listing {
-        // Whole rows read best as the table itself.
-        return (json!({}), json!({"recommended": null, "alternatives": []}));
-    }
-    let y = plan.value_alias();
-    let x = result
-        .columns
-        .first()
-        .map(|c| c.name.clone())
-        .unwrap_or_default();
-    match &plan.group {
-        None => (
-            json!({"type": "single_value", "value": y, "label": plan.measure.label}),
-            json!({"recommended": "single_value", "alternatives": []}),
-        ),
-        Some(Group::Time { .. }) if plan.ranking.is_none() && result.rows.len() > 1 => (
-            json!({"type": "line", "x": x, "y": y}),
-            json!({"recommended": "line", "alternatives": ["bar"]}),
-        ),
-        Some(_) if result.rows.len() == 1 => (
-            json!({"type": "single_value", "value": y, "label": x}),
-            json!({"recommended": "single_value", "alternatives": ["bar"]}),
-        ),
-        Some(_) => (
-            json!({"type": "bar", "x": x, "y": y}),
-            json!({"recommended": "bar", "alternatives": ["line"]}),
-        ),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::execute::data_metadata;
 use super::steps::StepRecord;
-use super::{narrate, Answer, Failure, Job};
+use super::{chart, Answer, Failure, Job};
 use crate::model::{Analysis, Dataset, Json, Thread, TitleSource};
 use crate::store::{self, Store};
 use chrono::Utc;
@@ -37,8 +37,8 @@ pub async fn persist(
             match &outcome {
                 Ok(answer) => {
                     let (chart, recommendations) = match &answer.plan {
-                        Some(plan) => narrate::chart(plan, &answer.result),
-                        None => narrate::chart_for_result(&answer.result),
+                        Some(plan) => chart::chart(plan, &answer.result),
+                        None => chart::chart_for_result(&answer.result),
                     };
                     message.code = Some(answer.sql.clone());
                     message.title = Some(answer.words.title.clone());

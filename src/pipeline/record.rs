@@ -55,7 +55,17 @@ impl<'a> Recorder<'a> {
     }
 
     pub(super) fn fail(&mut self, step: Step, failure: Failure) -> Failure {
-        let mut fields = Map::new();
+        self.fail_with(step, failure, Map::new())
+    }
+
+    /// Fails a step with fields that say more than the message (a refusal's words not
+    /// understood and questions to ask instead).
+    pub(super) fn fail_with(
+        &mut self,
+        step: Step,
+        failure: Failure,
+        mut fields: Map<String, Value>,
+    ) -> Failure {
         fields.insert(step.field().into(), Value::Null);
         self.emit(step, Progress::Failed, fields, Some(failure.clone()));
         failure

@@ -197,9 +197,9 @@ impl RanCode {
         let fits = message
             .chart_config
             .as_ref()
-            .is_some_and(|c| pipeline::narrate::chart_fits(c.value(), &self.result));
+            .is_some_and(|c| pipeline::chart::chart_fits(c.value(), &self.result));
         if !fits && !chart_given {
-            let (config, recommendations) = pipeline::narrate::chart_for_result(&self.result);
+            let (config, recommendations) = pipeline::chart::chart_for_result(&self.result);
             message.chart_config = Some(Json::new(config));
             message.chart_recommendations = Some(Json::new(recommendations));
         }

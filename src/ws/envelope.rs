@@ -99,6 +99,14 @@ pub fn decode_data<T: DeserializeOwned>(data: Value) -> Result<T, Error> {
     })
 }
 
+/// Distinguishes an explicit `null` (Some(None)) from an absent field (None):
+/// `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// One server message.
 pub struct Outgoing<'a, P: Serialize + ?Sized> {
     pub route: &'a str,

@@ -6,15 +6,26 @@
 //! - `views`: the seed's JSON shapes of threads, messages, list items and presence.
 //! - `fanout`: broadcasts shared by several routes (thread changed, joined, left).
 //! - one file per route: `list`, `get`, `post`, `update`, `delete`, `unsubscribe`, `search`,
-//!   `data` (an answer's rows a page at a time), `datasets_list`, `users_me`.
+//!   `data` (an answer's rows a page at a time), `message`, `users_me`, `analyst_steps` (the
+//!   steps an analysis goes through, for progress lists), and the datasets' `datasets_list`,
+//!   `datasets_get`, `datasets_preview`, `datasets_add`, `datasets_update`, `datasets_replace`,
+//!   `datasets_remove` (members read; org admins manage), shaped by `dataset_views`.
 //!
 //! A request's own answer goes to the requesting connection with its `request_id`; what other
 //! connections see of the same change goes out as broadcasts under the channel's route
 //! (`/threads/get` for a thread channel, `/threads/list` for list channels).
 
+mod analyst_steps;
 mod connection;
 mod data;
+mod dataset_views;
+mod datasets_add;
+mod datasets_get;
 mod datasets_list;
+mod datasets_preview;
+mod datasets_remove;
+mod datasets_replace;
+mod datasets_update;
 #[cfg(test)]
 mod decoder_fuzz;
 mod delete;
@@ -56,7 +67,14 @@ pub enum Route {
     Data,
     Message,
     DatasetsList,
+    DatasetsGet,
+    DatasetsPreview,
+    DatasetsAdd,
+    DatasetsUpdate,
+    DatasetsReplace,
+    DatasetsRemove,
     UsersMe,
+    AnalystSteps,
 }
 
 impl Route {
@@ -72,7 +90,14 @@ impl Route {
             "/threads/data" => Route::Data,
             "/threads/message" => Route::Message,
             "/datasets/list" => Route::DatasetsList,
+            "/datasets/get" => Route::DatasetsGet,
+            "/datasets/preview" => Route::DatasetsPreview,
+            "/datasets/add" => Route::DatasetsAdd,
+            "/datasets/update" => Route::DatasetsUpdate,
+            "/datasets/replace" => Route::DatasetsReplace,
+            "/datasets/remove" => Route::DatasetsRemove,
             "/users/me" => Route::UsersMe,
+            "/analyst/steps" => Route::AnalystSteps,
             _ => return None,
         })
     }
@@ -89,7 +114,14 @@ impl Route {
             Route::Data => "/threads/data",
             Route::Message => "/threads/message",
             Route::DatasetsList => "/datasets/list",
+            Route::DatasetsGet => "/datasets/get",
+            Route::DatasetsPreview => "/datasets/preview",
+            Route::DatasetsAdd => "/datasets/add",
+            Route::DatasetsUpdate => "/datasets/update",
+            Route::DatasetsReplace => "/datasets/replace",
+            Route::DatasetsRemove => "/datasets/remove",
             Route::UsersMe => "/users/me",
+            Route::AnalystSteps => "/analyst/steps",
         }
     }
 
@@ -106,7 +138,14 @@ impl Route {
             Route::Data => "getThreadData",
             Route::Message => "getMessage",
             Route::DatasetsList => "getDatasetsList",
+            Route::DatasetsGet => "getDataset",
+            Route::DatasetsPreview => "previewDataset",
+            Route::DatasetsAdd => "addDataset",
+            Route::DatasetsUpdate => "updateDataset",
+            Route::DatasetsReplace => "replaceDataset",
+            Route::DatasetsRemove => "removeDataset",
             Route::UsersMe => "getCurrentUser",
+            Route::AnalystSteps => "getAnalystSteps",
         }
     }
 }
@@ -162,7 +201,14 @@ async fn dispatch(ctx: &Context<'_>, data: Value) {
         Route::Delete => delete::handle(ctx, data).await,
         Route::Unsubscribe => unsubscribe::handle(ctx, data).await,
         Route::DatasetsList => datasets_list::handle(ctx, data).await,
+        Route::DatasetsGet => datasets_get::handle(ctx, data).await,
+        Route::DatasetsPreview => datasets_preview::handle(ctx, data).await,
+        Route::DatasetsAdd => datasets_add::handle(ctx, data).await,
+        Route::DatasetsUpdate => datasets_update::handle(ctx, data).await,
+        Route::DatasetsReplace => datasets_replace::handle(ctx, data).await,
+        Route::DatasetsRemove => datasets_remove::handle(ctx, data).await,
         Route::UsersMe => users_me::handle(ctx, data).await,
+        Route::AnalystSteps => analyst_steps::handle(ctx, data).await,
         Route::Search => search::handle(ctx, data).await,
         Route::Data => data::handle(ctx, data).await,
         Route::Message => message::handle(ctx, data).await,

@@ -2,13 +2,13 @@
 //! verification status or chart config. All of a request applies, or none of it (the rules
 //! are the core's, `threads::update`; this face parses and answers).
 
-use super::envelope::decode_data;
+use super::envelope::{decode_data, present};
 use super::stream::ReplyStream;
 use super::{fanout, views, Context};
 use crate::error::Error;
 use crate::model::{Feedback, Json, ShareRole, Verification};
 use crate::threads::update::{update, Changes, ShareChange, UserRef};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -42,13 +42,6 @@ struct ShareRequest {
     email: Option<String>,
     /// `viewer`, `editor`, or `none` to take a share back.
     role: String,
-}
-
-/// Distinguishes an explicit `null` (Some(None)) from an absent field (None).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {

@@ -302,8 +302,32 @@ impl PlanError {
     }
 }
 
-/// Plans `question` over `dataset`; `previous` is the plan of the thread's last answer.
+/// Plans `question` over `dataset`; `previous` is the plan of the thread's last answer. A
+/// refusal suggests example questions that plan.
 pub fn plan(
+    question: &str,
+    dataset: &Dataset,
+    profile: &Profile,
+    previous: Option<&Plan>,
+    today: NaiveDate,
+) -> Result<Plan, PlanError> {
+    plan_question(question, dataset, profile, previous, today).map_err(|mut err| {
+        err.examples = example_questions(dataset, profile, today);
+        err
+    })
+}
+
+/// Example questions in the dataset's own words, only those the planner answers: a refusal
+/// and a client's first screen never suggest a question that would be refused.
+pub fn example_questions(dataset: &Dataset, profile: &Profile, today: NaiveDate) -> Vec<String> {
+    examples(dataset)
+        .into_iter()
+        .filter(|question| plan_question(question, dataset, profile, None, today).is_ok())
+        .collect()
+}
+
+/// [`plan`], with no examples in a refusal.
+fn plan_question(
     question: &str,
     dataset: &Dataset,
     profile: &Profile,
@@ -328,7 +352,7 @@ pub fn plan(
         return Err(PlanError {
             understood: intent.understood,
             leftover: intent.leftover,
-            examples: examples(dataset),
+            examples: Vec::new(),
         });
     }
 
@@ -348,7 +372,7 @@ pub fn plan(
                 return Err(PlanError {
                     understood: intent.understood,
                     leftover: Vec::new(),
-                    examples: examples(dataset),
+                    examples: Vec::new(),
                 });
             }
             Plan {

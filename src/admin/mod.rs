@@ -5,10 +5,11 @@
 //! server runs them; with no server, the CLI opens the store itself. Either way the same
 //! [`execute`] does the work. Protocol: one JSON command line in, one JSON result line out.
 
+mod datasets;
+
 use crate::auth::{self, NewUser};
-use crate::datasets::{Datasets, Describe};
+use crate::datasets::Datasets;
 use crate::error::{Code, Error};
-use crate::model::DatasetSource;
 use crate::search::Search;
 use crate::services::Services;
 use crate::store::Store;
@@ -62,6 +63,21 @@ pub enum AdminCommand {
         org: Option<String>,
     },
     ListDatasets,
+    /// A dataset's notes (what the analyst reads), row count and example questions.
+    DescribeDataset {
+        dataset: String,
+        org: Option<String>,
+    },
+    /// New rows for an imported dataset, from a CSV.
+    ReplaceDataset {
+        dataset: String,
+        csv: PathBuf,
+        org: Option<String>,
+    },
+    RemoveDataset {
+        dataset: String,
+        org: Option<String>,
+    },
     Reindex,
 }
 
@@ -176,75 +192,11 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
                 org.name
             ))
         }
-        AdminCommand::AddDataset {
-            name,
-            csv,
-            sqlite,
-            table,
-            describe,
-            org,
-        } => {
-            let org_name = org.as_deref().unwrap_or(auth::DEFAULT_ORG);
-            let org = store.org_by_name(org_name)?.ok_or_else(|| {
-                Error::new(
-                    Code::OrgNotFound,
-                    format!("no organization named {org_name:?}"),
-                )
-            })?;
-            let describe = match describe {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
-                    Some(Describe::parse(&text).map_err(Error::invalid)?)
-                }
-                None => None,
-            };
-            let dataset = match (csv, sqlite, table) {
-                (Some(csv), None, None) => {
-                    let bytes = std::fs::read(&csv).map_err(|e| unreadable(&csv, e))?;
-                    datasets.add_csv(org.id, &name, bytes, describe).await
-                }
-                (None, Some(file), Some(table)) => {
-                    datasets
-                        .add_sqlite(org.id, &name, &file, &table, describe)
-                        .await
-                }
-                _ => {
-                    return Err(Error::invalid(
-                        "give either --csv FILE, or --sqlite FILE --table TABLE",
-                    ))
-                }
-            }?;
-            let columns: Vec<String> = dataset
-                .columns
-                .iter()
-                .map(|c| format!("{} {}", c.name, c.kind.pg_name()))
-                .collect();
-            Ok(format!(
-                "added dataset {} (table {}, {} columns: {})\nid: {}",
-                dataset.name,
-                dataset.table,
-                columns.len(),
-                columns.join(", "),
-                dataset.id
-            ))
-        }
-        AdminCommand::ListDatasets => {
-            let orgs = store.orgs()?;
-            let all = store.datasets()?;
-            let mut lines = vec!["ID\tNAME\tTABLE\tORG\tSOURCE".to_string()];
-            lines.extend(all.iter().map(|d| {
-                let org = orgs
-                    .iter()
-                    .find(|o| o.id == d.org_id)
-                    .map_or("?", |o| o.name.as_str());
-                let source = match &d.source {
-                    DatasetSource::Imported => "imported".to_string(),
-                    DatasetSource::External { path } => path.clone(),
-                };
-                format!("{}\t{}\t{}\t{}\t{}", d.id, d.name, d.table, org, source)
-            }));
-            Ok(lines.join("\n"))
-        }
+        command @ (AdminCommand::AddDataset { .. }
+        | AdminCommand::ListDatasets
+        | AdminCommand::DescribeDataset { .. }
+        | AdminCommand::ReplaceDataset { .. }
+        | AdminCommand::RemoveDataset { .. }) => datasets::execute(store, datasets, command).await,
         AdminCommand::Reindex => Err(Error::new(
             Code::Unsupported,
             "reindex needs the search index; run it through `skein reindex`",
