@@ -229,6 +229,14 @@ async fn values_named_together_are_shown_each_and_values_named_as_alternatives_t
         "{rows:?}"
     );
     assert_eq!(rows.len(), 6, "three years, two regions: {rows:?}");
+    // Six rows are three years of two regions, never "6 years".
+    let summary = answer.message()["responses"]["messages"][0]
+        .as_str()
+        .unwrap();
+    assert!(
+        summary.starts_with("Over 3 years and 2 regions for West and East, total sales came to"),
+        "{summary}"
+    );
 
     let answer = ask(&mut client, "sales for West or East by year", None).await;
     assert_eq!(

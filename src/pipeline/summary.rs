@@ -44,12 +44,12 @@ pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
         None => single(plan, facts),
         Some(group) if plan.ranking.is_some() => ranked(plan, group, result, facts),
         Some(group @ (Group::Dimension { .. } | Group::Cycle { .. })) => {
-            let rows = groups_noun(plan, &plural(&group.unit()));
+            let unit = group.unit();
+            let rows = groups_counted(plan, result, facts, &unit, &plural(&unit));
             let (high, low) = extremes(facts);
             let mut text = if additive {
                 let mut text = format!(
-                    "Across {} {rows}{filters}{frame}, {lower} came to {}. {} is highest with {}",
-                    count(facts.known),
+                    "Across {rows}{filters}{frame}, {lower} came to {}. {} is highest with {}",
                     fmt(facts.total),
                     high.label,
                     fmt(high.value)
@@ -64,8 +64,7 @@ pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
                 text
             } else {
                 format!(
-                    "Across {} {rows}{filters}{frame}, {lower} is highest for {} with {}.",
-                    count(facts.known),
+                    "Across {rows}{filters}{frame}, {lower} is highest for {} with {}.",
                     high.label,
                     fmt(high.value)
                 )
@@ -81,23 +80,14 @@ pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
         }
         Some(Group::Time { grain, .. }) => {
             let unit = grain.unit();
-            let units = if facts.known == 1 {
-                unit.to_string()
-            } else {
-                format!("{unit}s")
-            };
-            let rows = groups_noun(plan, &units);
+            let rows = groups_counted(plan, result, facts, unit, &format!("{unit}s"));
             let mut text = if additive {
                 format!(
-                    "Over {} {rows}{filters}{frame}, {lower} came to {}.",
-                    count(facts.known),
+                    "Over {rows}{filters}{frame}, {lower} came to {}.",
                     fmt(facts.total)
                 )
             } else {
-                format!(
-                    "{lower} over {} {rows}{filters}{frame}.",
-                    count(facts.known)
-                )
+                format!("{lower} over {rows}{filters}{frame}.")
             };
             if facts.known >= 2 {
                 let (high, low) = extremes(facts);
@@ -400,6 +390,44 @@ fn ranked_within(plan: &Plan, ranking: Ranking, result: &QueryResult) -> String 
 }
 
 /// "species", or "species and island pairs" when each group is split by a second column.
+/// How many groups: "12 months"; with a split, each grouping counted on its own ("12 months
+/// and 2 cities"), or the pairs when rows were cut at the cap ("1,500 month and city pairs"),
+/// never pairs counted as if they were months.
+fn groups_counted(
+    plan: &Plan,
+    result: &QueryResult,
+    facts: &Facts,
+    noun: &str,
+    nouns: &str,
+) -> String {
+    let one_or_many = |n: usize, one: &str, many: &str| {
+        format!(
+            "{} {}",
+            count(n),
+            if n == 1 { one } else { many }.to_owned()
+        )
+    };
+    let Some(split) = &plan.split else {
+        return one_or_many(facts.known, noun, nouns);
+    };
+    let split_noun = split.replace('_', " ");
+    let distinct = |name: &str| {
+        let at = result.columns.iter().position(|c| c.name == name)?;
+        let values: std::collections::HashSet<String> =
+            result.rows.iter().map(|row| row[at].to_string()).collect();
+        Some(values.len())
+    };
+    let labels = plan.label_columns();
+    match (result.truncated, distinct(&labels[0]), distinct(split)) {
+        (false, Some(groups), Some(parts)) => format!(
+            "{} and {}",
+            one_or_many(groups, noun, nouns),
+            one_or_many(parts, &split_noun, &plural(&split_noun))
+        ),
+        _ => format!("{} {noun} and {split_noun} pairs", count(facts.known)),
+    }
+}
+
 fn groups_noun(plan: &Plan, noun: &str) -> String {
     match &plan.split {
         Some(split) => format!("{noun} by {}", split.replace('_', " ")),
