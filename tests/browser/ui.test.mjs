@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import net from "node:net";
@@ -127,9 +127,9 @@ test("a page without a valid token shows the sign-in form; the login link signs 
 test("asking a question streams the steps and shows chart, table and SQL; follow-ups work", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await signedInPage(context);
-  await page.getByLabel("Dataset").locator("option", { hasText: "Sales Dataset" }).waitFor({ state: "attached" });
-  assert.equal(await page.getByLabel("Dataset").inputValue(), "", "the picker defaults to auto");
-  assert.equal(await page.getByLabel("Dataset").locator("option:checked").innerText(), "auto");
+  await page.getByLabel("Dataset", { exact: true }).locator("option", { hasText: "Sales Dataset" }).waitFor({ state: "attached" });
+  assert.equal(await page.getByLabel("Dataset", { exact: true }).inputValue(), "", "the picker defaults to auto");
+  assert.equal(await page.getByLabel("Dataset", { exact: true }).locator("option:checked").innerText(), "auto");
   await askQuestion(page, "total sales by month");
 
   const message = page.locator("article.message").first();
@@ -142,7 +142,8 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   }
   await message.getByText("Total Sales by Month").first().waitFor();
   assert.equal(await message.locator("figure.chart").getAttribute("data-chart-type"), "line");
-  assert.equal(await message.locator("svg path.series").count(), 1);
+  await message.locator('figure.chart[data-state="drawn"]').waitFor({ timeout: PATIENCE });
+  assert.equal(await message.locator("figure.chart g.mark-line path").count(), 1, "one series");
   assert.equal(await message.locator("table tbody tr").count(), 36);
   await message.getByText("36 rows").waitFor();
   const sql = message.getByLabel("SQL");
@@ -163,11 +164,17 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   await message.locator("th button", { hasText: "total_sales" }).click();
   await message.locator("th button", { hasText: "total_sales ▲" }).waitFor();
 
-  // A follow-up in the same thread.
+  // A follow-up in the same thread, scrolled into view (the first answer is taller than the
+  // window) and kept there while it streams.
   await askQuestion(page, "now only for the West region");
   const second = page.locator("article.message").nth(1);
   await second.locator("details.how").waitFor({ timeout: PATIENCE });
   await second.getByText("Total Sales for West by Month").first().waitFor();
+  const pane = await page.locator("#main").boundingBox();
+  const asked = await second.boundingBox();
+  assert.ok(asked.y >= pane.y - 1 && asked.y < pane.y + pane.height / 2,
+    `the follow-up's question is on screen: ${JSON.stringify({ asked, pane })}`);
+  await page.screenshot({ path: join(OUTPUT, "follow-up.png") });
   assert.equal(await second.locator("table tbody tr").count(), 36);
   // Updates leave out the steps of answers they did not change; the first answer keeps its own.
   assert.equal(await message.locator(".steps li", { hasText: ": done" }).count(), 8);
@@ -182,7 +189,8 @@ test("asking a question streams the steps and shows chart, table and SQL; follow
   const reopened = fresh.locator("article.message").first();
   await reopened.locator("table tbody tr").nth(35).waitFor({ timeout: PATIENCE });
   assert.equal(await reopened.locator("table tbody tr").count(), 36);
-  assert.equal(await reopened.locator("figure.chart svg path.series").count(), 1);
+  await reopened.locator('figure.chart[data-state="drawn"]').waitFor({ timeout: PATIENCE });
+  assert.equal(await reopened.locator("figure.chart g.mark-line path").count(), 1);
   assert.equal(await reopened.locator(".steps li").count(), 0, "not fetched until asked for");
   await reopened.getByText("How this was computed").click();
   await reopened.locator(".steps li", { hasText: "Summary: done" }).waitFor({ timeout: PATIENCE });
@@ -217,6 +225,12 @@ test("search finds past answers and opens the thread at that message", async () 
   }
   assert.ok(found, "the answer is found");
   assert.ok(await page.locator("#results mark").count() > 0, "the matching words are marked");
+  // Hits are grouped under their thread's title and date, with the answer's title and summary.
+  const group = page.locator("#results .result-thread", { hasText: "show me my top customer" }).first();
+  assert.equal(await group.locator("h3").innerText(), "Top Customer by Total Sales");
+  assert.ok(await group.locator("time").getAttribute("datetime"), "dated");
+  await group.locator(".answer-title", { hasText: "Top Customer by Total Sales" }).waitFor();
+  assert.match(await group.locator(".summary").first().innerText(), /\$[\d,]+\.\d\d/, "the headline number");
   await page.screenshot({ path: join(OUTPUT, "search.png") });
   await page.locator("#results li[data-message-id]", { hasText: "show me my top customer" }).first().click();
   await page.locator("article.message.highlight", { hasText: "show me my top customer" }).waitFor({ timeout: PATIENCE });
@@ -271,8 +285,11 @@ test("rename, verify, feedback, edit SQL and delete a thread", async () => {
   // Verify, and thumbs up.
   await message.getByLabel("Verification status").selectOption("verified");
   await page.locator("#thread-list li", { hasText: "Regional revenue" }).locator(".badge.verified").waitFor({ timeout: PATIENCE });
-  await message.getByRole("button", { name: "Thumbs up" }).click();
-  await page.locator('article.message button[aria-label="Thumbs up"][aria-pressed="true"]').waitFor({ timeout: PATIENCE });
+  const thumbsUp = message.getByRole("button", { name: "Thumbs up" });
+  assert.equal(await thumbsUp.locator("svg.icon").count(), 1, "a drawn thumbs icon");
+  assert.equal(await thumbsUp.innerText(), "Helpful", "with a label");
+  await thumbsUp.click();
+  await page.locator('article.message button.feedback[aria-label$="(thumbs up)"][aria-pressed="true"]').waitFor({ timeout: PATIENCE });
 
   // Edit SQL: a bad statement says why and changes nothing; a good one re-runs.
   await message.getByRole("button", { name: "Edit SQL" }).click();
@@ -287,8 +304,8 @@ test("rename, verify, feedback, edit SQL and delete a thread", async () => {
   assert.equal(await page.locator("article.message").first().locator(".summary").innerText(), "The edited SQL returned 5 rows.");
   assert.match(await page.locator("article.message").first().getByLabel("What was computed").innerText(), /as edited by hand/);
   // The chart follows the new columns.
-  await page.locator('article.message svg[aria-label="bar chart of orders by region"]').waitFor({ timeout: PATIENCE });
-  assert.equal(await page.locator("article.message").first().locator("rect.bar").count(), 5);
+  await page.locator('article.message .chart-view[aria-label$="bar chart of orders by region"]').waitFor({ timeout: PATIENCE });
+  assert.equal(await page.locator("article.message").first().locator("figure.chart g.mark-rect path").count(), 5);
   await page.screenshot({ path: join(OUTPUT, "edited.png"), fullPage: true });
 
   // Delete, after confirming.
@@ -378,6 +395,8 @@ test("a narrow window still shows the list, the thread and the question box", as
     const box = await page.locator(selector).boundingBox();
     assert.ok(box && box.width <= 390 && box.width > 300, `${selector} fits the width`);
   }
+  const main = await page.locator("#main").boundingBox();
+  assert.ok(main.height >= 844 / 2, `the answer keeps at least half the height: ${main.height}`);
   await page.screenshot({ path: join(OUTPUT, "narrow.png") });
   await context.close();
 });
@@ -405,7 +424,7 @@ test("values that look like HTML stay text, and the page runs under its security
   assert.equal(response.headers()["referrer-policy"], "no-referrer");
   await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
 
-  const picker = page.getByLabel("Dataset");
+  const picker = page.getByLabel("Dataset", { exact: true });
   await picker.locator("option", { hasText: "hostile" }).waitFor({ state: "attached" });
   await picker.selectOption({ label: "hostile" });
   await askQuestion(page, "total amount by name");
@@ -419,4 +438,187 @@ test("values that look like HTML stay text, and the page runs under its security
   assert.equal(await page.evaluate(() => window.__pwned), undefined, "no script of the data ran");
   assert.deepEqual(violations, [], "the UI itself needs nothing the policy forbids");
   await context.close();
+});
+
+/// Waits for every chart of `scope` to be drawn.
+async function chartsDrawn(scope) {
+  await scope.locator('figure.chart[data-state="drawn"]').first().waitFor({ timeout: PATIENCE });
+  assert.equal(await scope.locator('figure.chart[data-state="failed"]').count(), 0);
+}
+
+/// axe-core's serious and critical findings on the page as it stands.
+async function accessibilityProblems(page) {
+  await page.evaluate(readFileSync(join(import.meta.dirname, "node_modules/axe-core/axe.min.js"), "utf8"));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+}
+
+test("the first screen offers each dataset's example questions, and one asks it", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(context);
+  const welcome = page.locator("#welcome");
+  const chips = welcome.getByRole("group", { name: "Questions about Sales Dataset" }).getByRole("button");
+  await chips.first().waitFor({ timeout: PATIENCE });
+  assert.ok(await chips.count() >= 3);
+  await page.screenshot({ path: join(OUTPUT, "welcome.png") });
+  const question = await chips.first().innerText();
+  await chips.first().click();
+  const message = page.locator("article.message").first();
+  await message.locator("details.how").waitFor({ timeout: PATIENCE });
+  assert.equal(await message.locator(".question").innerText(), `Admin${question}`.replace("Admin", "Admin"));
+  assert.equal(await welcome.isVisible(), false, "the first screen gives way to the thread");
+  await context.close();
+});
+
+test("a refused question shows the words not understood, and a suggested question's chip asks it", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await signedInPage(context);
+  await page.getByRole("button", { name: "New question" }).click();
+  await askQuestion(page, "total sales by zodiac sign");
+  const refused = page.locator("article.message").first();
+  const words = refused.getByLabel("Words not understood");
+  await words.waitFor({ timeout: PATIENCE });
+  assert.deepEqual(await words.locator("mark").allInnerTexts(), ["zodiac", "sign"]);
+  const chip = refused.getByRole("group", { name: "Questions to ask instead" }).getByRole("button", { name: "sales by region" });
+  await page.screenshot({ path: join(OUTPUT, "refused.png") });
+  await chip.click();
+  const answered = page.locator("article.message").nth(1);
+  await answered.locator("details.how").waitFor({ timeout: PATIENCE });
+  assert.match(await answered.locator(".question").innerText(), /sales by region$/);
+  await answered.getByText("Total Sales by Region").first().waitFor();
+  await chartsDrawn(answered);
+  await context.close();
+});
+
+test("a CSV uploaded on the Datasets page is previewed, noted, asked about, replaced and removed", async () => {
+  // Monthly temperatures of two cities: negative values, and two series.
+  const csv = join(server.dir, "weather.csv");
+  const lines = ["city,day,temperature"];
+  for (let month = 1; month <= 12; month++) {
+    for (const [city, base] of [["Oslo", -8], ["Lima", 20]]) {
+      const value = base + 10 * Math.sin(((month - 1) / 12) * 2 * Math.PI);
+      lines.push(`${city},2024-${String(month).padStart(2, "0")}-15,${value.toFixed(1)}`);
+    }
+  }
+  writeFileSync(csv, lines.join("\n") + "\n");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const page = await signedInPage(context);
+  await page.getByRole("button", { name: "Datasets" }).click();
+  await page.getByLabel("CSV file").setInputFiles(csv);
+  await page.getByRole("button", { name: "Preview" }).click();
+  const preview = page.getByLabel("Preview");
+  await preview.getByText("24 rows").waitFor({ timeout: PATIENCE });
+  assert.equal(await page.getByLabel("Role of day").inputValue(), "time");
+  assert.equal(await page.getByLabel("Role of temperature").inputValue(), "measure");
+  assert.equal(await page.getByLabel("Aggregation of temperature").inputValue(), "avg", "temperatures are averaged");
+  await page.getByLabel("Unit of temperature").fill("°C");
+  await page.screenshot({ path: join(OUTPUT, "dataset-preview.png"), fullPage: true });
+  await page.getByRole("button", { name: "Add dataset" }).click();
+  await page.getByRole("heading", { name: "weather" }).waitFor({ timeout: PATIENCE });
+  assert.equal(await page.getByLabel("Unit of temperature").inputValue(), "°C");
+  await page.screenshot({ path: join(OUTPUT, "dataset.png"), fullPage: true });
+
+  // Asked about: two series, below zero, with the unit on the axis.
+  await page.getByRole("button", { name: "New question" }).click();
+  await page.getByLabel("Dataset", { exact: true }).selectOption({ label: "weather" });
+  await askQuestion(page, "average temperature by month for each city");
+  const message = page.locator("article.message").first();
+  await chartsDrawn(message);
+  const chart = message.locator("figure.chart");
+  assert.equal(await chart.locator("g.mark-line path").count(), 2, "one line per city");
+  assert.deepEqual(await chart.locator("g.role-legend-label text").allTextContents(), ["Lima", "Oslo"]);
+  const yAxis = chart.locator('g.role-axis[aria-label^="Y-axis"]');
+  assert.match(await yAxis.getAttribute("aria-label"), /°C/);
+  const ticks = await yAxis.locator("g.role-axis-label text").allTextContents();
+  assert.ok(ticks.some((t) => /^[−-]\d/.test(t)), `negative ticks: ${ticks}`);
+  // Every point is drawn inside the plot, above the x axis, not over its labels.
+  const xAxis = await chart.locator('g.role-axis[aria-label^="X-axis"] g.role-axis-domain').boundingBox();
+  for (const point of await chart.locator("g.mark-symbol path").all()) {
+    const box = await point.boundingBox();
+    assert.ok(box.y + box.height / 2 <= xAxis.y + 1, `a point below the axis: ${JSON.stringify(box)}`);
+  }
+  const ymax = Math.max(...ticks.map((t) => Number(t.replace("−", "-").replace(/,/g, ""))));
+  assert.ok(Number.isInteger(ymax), `round ticks: ${ticks}`);
+  await page.screenshot({ path: join(OUTPUT, "chart-two-series.png") });
+
+  // Its rows download as CSV.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    chart.getByRole("button", { name: "Download the rows as CSV" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^average-temperature-by-month\.csv$/);
+  const text = readFileSync(await download.path(), "utf8");
+  assert.equal(text.split("\r\n")[0], "month,city,average_temperature");
+  assert.equal(text.trim().split("\r\n").length, 25);
+
+  // A single value shows its unit.
+  await askQuestion(page, "average temperature");
+  const single = page.locator("article.message").nth(1);
+  await single.locator(".single").waitFor({ timeout: PATIENCE });
+  assert.match(await single.locator(".single").innerText(), /^[\d.,]+ °C$/);
+
+  // Replaced rows, then removed: the picker no longer offers it.
+  writeFileSync(csv, "city,day,temperature\nRome,2024-01-15,9.5\n");
+  await page.getByRole("button", { name: "Datasets" }).click();
+  await page.getByRole("button", { name: "weather" }).click();
+  await page.getByLabel("Replacement CSV").setInputFiles(csv);
+  await page.getByRole("button", { name: "Replace data" }).click();
+  await page.getByText("table weather · 1 rows").waitFor({ timeout: PATIENCE });
+  await page.getByRole("button", { name: "Remove dataset" }).click();
+  await page.locator("#remove-dataset-dialog").getByRole("button", { name: "Remove dataset" }).click();
+  await page.getByText("Removed weather.").waitFor({ timeout: PATIENCE });
+  await page.getByLabel("Datasets").getByRole("button", { name: "Sales Dataset" }).waitFor();
+  assert.equal(await page.getByLabel("Dataset", { exact: true }).locator("option", { hasText: "weather" }).count(), 0);
+  await context.close();
+});
+
+test("a member sees datasets without the controls to change them", async () => {
+  const member = server.cli("user", "add", "--name", "Mo", "--email", "mo@example.com");
+  const token = member.match(/token: (\S+)/)[1];
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url(`/?token=${token}`));
+  await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: PATIENCE });
+  await page.getByRole("button", { name: "Datasets" }).click();
+  await page.getByLabel("Datasets").getByRole("button", { name: "Sales Dataset" }).click();
+  await page.getByRole("heading", { name: "Sales Dataset" }).waitFor({ timeout: PATIENCE });
+  assert.equal(await page.getByLabel("Add a dataset").count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Save notes" }).count(), 0);
+  assert.ok(await page.getByLabel("Unit of total_sales_amount").isDisabled());
+  await context.close();
+});
+
+test("dark mode follows the system, and the main screens have no serious accessibility problems", async () => {
+  for (const colorScheme of ["light", "dark"]) {
+    // The test injects axe-core, which the page's own policy would refuse.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme, bypassCSP: true });
+    const page = await signedInPage(context);
+    await page.locator("#welcome .chip").first().waitFor({ timeout: PATIENCE });
+    assert.deepEqual(await accessibilityProblems(page), [], `${colorScheme} first screen`);
+    await askQuestion(page, "total sales by month for each region");
+    await chartsDrawn(page.locator("article.message").first());
+    const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const [r, g, b] = background.match(/\d+/g).map(Number);
+    const light = (r + g + b) / 3 > 128;
+    assert.equal(light, colorScheme === "light", `${colorScheme}: background ${background}`);
+    assert.deepEqual(await accessibilityProblems(page), [], `${colorScheme} answer`);
+    await page.screenshot({ path: join(OUTPUT, `answer-${colorScheme}.png`) });
+    await page.getByRole("button", { name: "Datasets" }).click();
+    await page.getByLabel("Add a dataset").waitFor();
+    assert.deepEqual(await accessibilityProblems(page), [], `${colorScheme} datasets page`);
+    await context.close();
+  }
+});
+
+test("the UI is native ES modules of at most 400 lines, with no copy of the analyst's steps", () => {
+  const dir = join(ROOT, "assets/ui");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".js"))) {
+    const text = readFileSync(join(dir, file), "utf8");
+    assert.ok(text.split("\n").length <= 400, `${file} has ${text.split("\n").length} lines`);
+    // Step names and labels come from /analyst/steps.
+    assert.ok(!/"Time frame"|"Explanation"/.test(text), `${file} lists the steps' labels itself`);
+  }
+  assert.match(readFileSync(join(dir, "index.html"), "utf8"), /<script type="module" src="\/assets\/main.js">/);
 });

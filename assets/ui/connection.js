@@ -1,58 +1,16 @@
-// Skein's web UI. Plain JavaScript, no build step; it speaks only the public WebSocket protocol.
-//
-// Three classic scripts share one global scope, loaded in this order by index.html:
-// view.js (rendering: sidebar, thread, answer: steps, chart, table, SQL; helpers),
-// actions.js (what the user does), and this file: constants and state → connection →
-// event handling → start-up.
-"use strict";
+// The WebSocket connection: connecting with back-off, requests and their replies, and
+// applying what the server sends (lists, thread states, steps, presence).
 
-const STEPS = [
-  ["identifyingDataset", "Dataset"],
-  ["identifyingTerms", "Terms"],
-  ["generatingSql", "SQL"],
-  ["fixingSql", "Fixing SQL"],
-  ["fetchingData", "Data"],
-  ["generatingDataExplanation", "Explanation"],
-  ["generatingTimeFrame", "Time frame"],
-  ["generatingMetricTitle", "Title"],
-  ["generatingDataSummary", "Summary"],
-];
-const STEP_NAMES = new Set(STEPS.map(([name]) => name));
-const TOKEN_KEY = "skein.token";
-const PAGE_SIZE = 50;
+import { $, state } from "./state.js";
+import { toast, toastError } from "./dom.js";
+import { loadPage, renderPresence, renderThreadList } from "./sidebar.js";
+import { closeThread, openThread, renderThread } from "./thread.js";
+import { renderDatasets } from "./datasets.js";
+import { renderDatasetsPage } from "./datasets-page.js";
+import { showSignin } from "./signin.js";
+import { sqlOf } from "./answer.js";
 
-const $ = (id) => document.getElementById(id);
-
-// ---- state -------------------------------------------------------------------------------
-
-const state = {
-  token: null,
-  me: null,
-  socket: null,
-  nextRequest: 1,
-  pending: new Map(), // request_id → {resolve, reject}
-  connected: false,
-  everConnected: false,
-  backoff: 1000,
-  threads: new Map(), // id → list item
-  pages: { loaded: 0, more: true, loading: false, requests: new Set() }, // sidebar paging
-  current: null, // id of the open thread
-  thread: null, // its state
-  streams: new Map(), // message id → {steps: Map(name → {progress, text, payload, error})}
-  presence: new Map(), // user id → name
-  datasets: [],
-  focusMessage: null,
-  editing: null, // {messageId, text} while SQL is being edited
-  rendered: new Map(), // message id → {key, node}: messages are re-rendered only when they change
-  rows: new Map(), // message id → {sql, rows}: an answer's rows in full (states carry a preview)
-  rowsLoading: new Set(), // message ids whose rows are being paged in
-  stepsOpen: new Set(), // message ids whose "how this was computed" is open
-  stepsLoading: new Set(), // message ids whose steps are being fetched (states leave them out)
-};
-
-// ---- connection --------------------------------------------------------------------------
-
-function connect() {
+export function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws?token=${encodeURIComponent(state.token)}`);
   state.socket = socket;
@@ -65,7 +23,7 @@ function connect() {
     resubscribe();
   };
   socket.onmessage = (event) => handle(JSON.parse(event.data));
-  socket.onclose = async (event) => {
+  socket.onclose = async () => {
     const wasConnected = state.connected;
     state.connected = false;
     for (const { reject } of state.pending.values()) reject(new Error("the connection was lost"));
@@ -97,9 +55,9 @@ function setStatus(text, kind) {
   status.className = `status ${kind}`;
 }
 
-/// Sends a request; resolves with its reply, rejects with the server's error message.
+/// Sends a request; resolves with its reply, rejects with the server's error (its `code` kept).
 /// `sent`, if given, learns the request id before any reply can arrive.
-function request(route, data, sent = () => {}) {
+export function request(route, data, sent = () => {}) {
   return new Promise((resolve, reject) => {
     if (!state.connected) {
       reject(new Error("offline: the request was not sent"));
@@ -112,34 +70,57 @@ function request(route, data, sent = () => {}) {
   });
 }
 
-/// After (re)connecting: who am I, datasets, the list, and the open thread again.
+/// After (re)connecting: the analyst's steps, who am I, datasets, the list, the open thread.
 function resubscribe() {
+  request("/analyst/steps", {}).then((reply) => {
+    state.steps = reply.payload;
+    renderThread();
+  }).catch(toastError);
   request("/users/me", {}).then((reply) => {
     state.me = reply.payload;
     $("me").textContent = `${state.me.name} · ${state.me.org.name ?? ""}`;
+    renderDatasetsPage(); // admins get its controls
   }).catch(toastError);
-  request("/datasets/list", {}).then((reply) => {
-    state.datasets = reply.payload;
-    renderDatasets();
-  }).catch(toastError);
+  loadDatasets();
   state.pages = { loaded: 0, more: true, loading: false, requests: new Set() };
   loadPage(0);
   if (state.current) openThread(state.current, state.focusMessage);
 }
 
-// ---- events ------------------------------------------------------------------------------
+export function loadDatasets() {
+  return request("/datasets/list", {}).then((reply) => {
+    state.datasets = reply.payload;
+    renderDatasets();
+  }).catch(toastError);
+}
+
+/// Events other than an analysis step's (steps also come under `/threads/update`, when an
+/// edited query is repaired).
+const NOT_STEPS = new Set(["getThreadsList", "updateThreadsList", "deleteThreadState", "getThreadState",
+  "updateThreadState", "initializeThread", "joinedThread", "leftThread"]);
+
+/// Whether a server message is one update of an analysis step.
+function isStep(message) {
+  return !NOT_STEPS.has(message.event) && message.payload != null && typeof message.payload.message_id === "string";
+}
 
 function handle(message) {
+  const step = isStep(message);
   const pending = message.request_id != null && state.pending.get(message.request_id);
   if (pending) {
     state.pending.delete(message.request_id);
-    if (message.error) pending.reject(new Error(message.error.message));
-    else pending.resolve(message);
+    if (message.error) {
+      const error = new Error(message.error.message);
+      error.code = message.error.code;
+      pending.reject(error);
+    } else {
+      pending.resolve(message);
+    }
     // Replies carry state too: fall through so it is applied like any event.
-  } else if (message.error && !STEP_NAMES.has(message.event)) {
+  } else if (message.error && !step) {
     toast(message.error.message, true);
   }
-  if (message.error && !STEP_NAMES.has(message.event)) return;
+  if (message.error && !step) return;
 
   switch (message.event) {
     case "getThreadsList":
@@ -176,12 +157,12 @@ function handle(message) {
       renderPresence();
       break;
     default:
-      // Steps of an analysis run; an edited query's repairs come back as the update's reply.
-      if (STEP_NAMES.has(message.event) && message.route === "/threads/post") applyStep(message);
+      // An edited query's repairs come back as the update's reply: only runs stream live.
+      if (step && message.route === "/threads/post") applyStep(message);
   }
 }
 
-function applyThreadState(thread) {
+export function applyThreadState(thread) {
   if (!thread || thread.id !== state.current) return;
   // An update leaves out (context: null) the steps of messages it did not change: keep those
   // from the state before.
@@ -200,9 +181,9 @@ function applyThreadState(thread) {
 }
 
 function applyStep(event) {
-  const payload = event.payload || {};
+  const payload = event.payload;
   const messageId = payload.message_id;
-  if (!messageId || payload.thread_id !== state.current) return;
+  if (payload.thread_id !== state.current) return;
   let stream = state.streams.get(messageId);
   if (!stream) {
     stream = { steps: new Map() };
@@ -221,52 +202,3 @@ function applyStep(event) {
   stream.steps.set(event.event, step);
   renderThread();
 }
-
-// ---- start-up ----------------------------------------------------------------------------
-
-function start() {
-  $("signin-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const token = $("token-input").value.trim();
-    if (token) signIn(token);
-  });
-  $("signout").addEventListener("click", () => {
-    localStorage.removeItem(TOKEN_KEY);
-    showSignin();
-  });
-  $("composer").addEventListener("submit", ask);
-  $("prompt").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) ask(event);
-  });
-  $("new-thread").addEventListener("click", () => {
-    closeThread();
-    $("prompt").focus();
-  });
-  $("search-form").addEventListener("submit", search);
-  $("sidebar").addEventListener("scroll", maybeLoadMore);
-  $("rename").addEventListener("click", startRename);
-  $("rename-form").addEventListener("submit", rename);
-  $("rename-cancel").addEventListener("click", endRename);
-  $("rename-input").addEventListener("keydown", (event) => { if (event.key === "Escape") endRename(); });
-  $("delete").addEventListener("click", confirmDelete);
-  $("delete-dialog").addEventListener("close", deleteCurrent);
-  $("share").addEventListener("click", () => {
-    $("share-dialog").returnValue = "";
-    $("share-dialog").showModal();
-  });
-  $("share-dialog").addEventListener("close", shareCurrent);
-  $("close-search").addEventListener("click", () => { $("search-results").hidden = true; });
-
-  // A login link carries the token once; keep it, and take it out of the address bar.
-  const url = new URL(location.href);
-  const fromLink = url.searchParams.get("token");
-  if (fromLink) {
-    url.searchParams.delete("token");
-    history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
-  const token = fromLink || localStorage.getItem(TOKEN_KEY);
-  if (token) signIn(token);
-  else showSignin();
-}
-
-start();
