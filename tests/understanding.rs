@@ -229,6 +229,13 @@ async fn values_named_together_are_shown_each_and_values_named_as_alternatives_t
         "{rows:?}"
     );
     assert_eq!(rows.len(), 6, "three years, two regions: {rows:?}");
+    let explanation = answer.message()["responses"]["messages"][1]
+        .as_str()
+        .unwrap();
+    assert!(
+        explanation.contains("for each year of order_date and each region"),
+        "{explanation}"
+    );
     // Six rows are three years of two regions, never "6 years".
     let summary = answer.message()["responses"]["messages"][0]
         .as_str()

@@ -58,11 +58,12 @@ export function renderMessage(message) {
   const summary = (message.responses && message.responses.messages && !failed && message.responses.messages[0])
     || textOf(steps, "generatingDataSummary", "data_summary");
   if (summary) box.append(el("p", { class: "summary" }, summary));
-  // Figures read off the rows cover only the rows fetched: say so where the figures are.
-  if (meta && meta.truncated && summary) {
+  // The chart and table hold only the rows under the cap: say so next to the figures (the
+  // summary itself says whether its figures cover all rows).
+  if (meta && meta.truncated) {
     box.append(el("p", { class: "cap-warning", role: "note" },
-      `The result had more than ${meta.row_cap} rows; only the first ${meta.row_cap} were fetched, `
-      + "so any total or count read from the rows covers those only."));
+      `The result has more than ${meta.row_cap.toLocaleString()} rows: the chart and table show the first `
+      + `${meta.row_cap.toLocaleString()}.`));
   }
   const explanation = (message.responses && message.responses.messages && message.responses.messages[1])
     || textOf(steps, "generatingDataExplanation", "data_explanation");

@@ -87,7 +87,6 @@ function theme() {
     view: { stroke: null },
     axis: { labelColor: muted, titleColor: ink, gridColor: line, domainColor: muted, tickColor: muted },
     legend: { labelColor: muted, titleColor: ink },
-    range: { category: ["#2f5bd3", "#e07b39", "#3a9d5d", "#c23a8b", "#8a6ad8", "#b8a23a", "#3aa7b8", "#d64545"] },
     line: { color: "#2f5bd3" },
     bar: { color: "#2f5bd3" },
     point: { color: "#2f5bd3" },

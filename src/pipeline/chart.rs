@@ -55,6 +55,10 @@ struct Shape<'a> {
     unit: Option<String>,
     /// Points on a line mark each row only while few enough to read.
     rows: usize,
+    /// Distinct values of x and of the series: labels lie flat while few, and enough
+    /// colours are picked for every series.
+    categories: usize,
+    series_count: usize,
 }
 
 /// (chart_config, chart_recommendations) for an answer the planner made.
@@ -109,6 +113,8 @@ pub fn chart(plan: &Plan, result: &QueryResult) -> (Value, Value) {
         y_title: measure_title,
         unit,
         rows: result.rows.len(),
+        categories: distinct(result, Some(x)),
+        series_count: distinct(result, series),
     })
 }
 
@@ -150,6 +156,8 @@ pub fn chart_for_result(result: &QueryResult) -> (Value, Value) {
         y_title: title_of(&y.name),
         unit: None,
         rows: result.rows.len(),
+        categories: distinct(result, Some(&x.name)),
+        series_count: distinct(result, series),
     })
 }
 
@@ -225,7 +233,8 @@ fn vega_lite(shape: &Shape<'_>) -> Value {
             .into();
             // The query's order: a ranking stays ranked, quarters stay in order.
             x["sort"] = Value::Null;
-            x["axis"] = json!({"labelOverlap": "greedy", "labelLimit": 140});
+            let angle = if shape.categories <= 12 { 0 } else { -40 };
+            x["axis"] = json!({"labelOverlap": "greedy", "labelLimit": 140, "labelAngle": angle});
         }
     }
     let mut y = json!({"field": field(shape.y), "type": "quantitative", "title": y_title});
@@ -234,7 +243,7 @@ fn vega_lite(shape: &Shape<'_>) -> Value {
     }
     let mut tooltip = vec![
         json!({"field": field(shape.x), "type": x["type"], "title": shape.x_title}),
-        json!({"field": field(shape.y), "type": "quantitative", "title": shape.y_title, "format": number_format}),
+        json!({"field": field(shape.y), "type": "quantitative", "title": y_title, "format": number_format}),
     ];
     if let Axis::Time(unit) = shape.axis {
         tooltip[0]["timeUnit"] = unit.into();
@@ -242,8 +251,14 @@ fn vega_lite(shape: &Shape<'_>) -> Value {
     let mut encoding = json!({"x": x, "y": y});
     if let Some(series) = shape.series {
         let title = title_of(series);
-        encoding["color"] =
-            json!({"field": field(series), "type": "nominal", "title": title, "sort": null});
+        // Ten distinct colours, or twenty when there are more series than that.
+        let scheme = if shape.series_count > 10 {
+            "tableau20"
+        } else {
+            "tableau10"
+        };
+        encoding["color"] = json!({"field": field(series), "type": "nominal", "title": title,
+            "sort": null, "scale": {"scheme": scheme}});
         tooltip.insert(
             1,
             json!({"field": field(series), "type": "nominal", "title": title}),
@@ -265,6 +280,17 @@ fn vega_lite(shape: &Shape<'_>) -> Value {
         "width": "container",
         "height": 260,
     })
+}
+
+/// How many distinct values a column of the result has (0 for none).
+fn distinct(result: &QueryResult, column: Option<&str>) -> usize {
+    let Some(at) = column.and_then(|name| result.columns.iter().position(|c| c.name == name))
+    else {
+        return 0;
+    };
+    let values: std::collections::HashSet<String> =
+        result.rows.iter().map(|row| row[at].to_string()).collect();
+    values.len()
 }
 
 fn grain_axis(grain: Grain) -> Axis {

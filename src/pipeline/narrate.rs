@@ -186,6 +186,9 @@ pub fn explanation(plan: &Plan, dataset_name: &str) -> String {
         )),
         None => {}
     }
+    if let Some(split) = &plan.split {
+        text.push_str(&format!(" and each {split}"));
+    }
     let mut conditions: Vec<String> = plan
         .filters
         .iter()

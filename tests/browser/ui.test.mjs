@@ -622,3 +622,46 @@ test("the UI is native ES modules of at most 400 lines, with no copy of the anal
   }
   assert.match(readFileSync(join(dir, "index.html"), "utf8"), /<script type="module" src="\/assets\/main.js">/);
 });
+
+test("bars stack only values that add up; tooltips, PNG downloads and the row cap", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const page = await signedInPage(context);
+  await page.getByRole("button", { name: "New question" }).click();
+  await askQuestion(page, "total sales by region for each product");
+  const stacked = page.locator("article.message").first();
+  await chartsDrawn(stacked);
+  assert.equal(await stacked.locator("figure.chart").getAttribute("data-chart-type"), "stacked_bar");
+  assert.equal(await stacked.locator("figure.chart g.mark-rect path").count(), 70, "5 regions × 14 products");
+  assert.equal(await stacked.locator("figure.chart g.role-legend-symbol path").count(), 14);
+  await page.screenshot({ path: join(OUTPUT, "chart-stacked.png") });
+  // Averages do not add up: side by side.
+  await askQuestion(page, "average sales by region for each product");
+  const grouped = page.locator("article.message").nth(1);
+  await chartsDrawn(grouped);
+  assert.equal(await grouped.locator("figure.chart").getAttribute("data-chart-type"), "bar");
+  const bars = grouped.locator("figure.chart g.mark-rect path");
+  assert.equal(await bars.count(), 70);
+  const widths = await bars.evaluateAll((paths) => paths.slice(0, 2).map((p) => p.getBBox().x));
+  assert.notEqual(widths[0], widths[1], "bars of one region stand side by side");
+
+  // A tooltip names the point with the measure's unit format.
+  await bars.first().hover();
+  const tooltip = page.locator("#vg-tooltip-element.visible");
+  await tooltip.waitFor({ timeout: PATIENCE });
+  assert.match(await tooltip.innerText(), /Region[\s\S]*Product[\s\S]*\$[\d,]+\.\d\d/);
+  const [png] = await Promise.all([
+    page.waitForEvent("download"),
+    grouped.getByRole("button", { name: "Download the chart as PNG" }).click(),
+  ]);
+  assert.match(png.suggestedFilename(), /\.png$/);
+  const bytes = readFileSync(await png.path());
+  assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG file");
+
+  // Over the row cap: the answer says the chart and table hold the first 1,000 rows.
+  await askQuestion(page, "total sales by day");
+  const capped = page.locator("article.message").nth(2);
+  await capped.locator("details.how").waitFor({ timeout: PATIENCE });
+  await capped.getByRole("note").filter({ hasText: "more than 1,000 rows" }).waitFor();
+  assert.match(await capped.locator(".summary").innerText(), /figures cover all of them/);
+  await context.close();
+});
