@@ -336,6 +336,11 @@ async fn a_thread_state_leaves_out_the_steps_of_finished_answers() {
         .collect();
     assert_eq!(names, STEPS);
     assert_eq!(steps[2]["generatingSql"]["sql"], messages[1]["code"]);
+    // Each step says how long it took ("how this was computed").
+    for step in steps {
+        let body = step.as_object().unwrap().values().next().unwrap();
+        assert!(body["elapsedMs"].as_f64().is_some_and(|ms| ms >= 0.0), "{step}");
+    }
     let mut rest = full["payload"].clone();
     rest["context"] = Value::Null;
     assert_eq!(rest, messages[1], "the same message, steps added");

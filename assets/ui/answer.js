@@ -20,7 +20,9 @@ export function renderMessage(message) {
   // Live progress while the analyst works (and a failure's steps, which say why); once it
   // answered, the steps fold into one disclosure.
   const answered = message.responses != null && !failed && !state.streams.has(message.id);
-  if (answered) box.append(renderStepsDisclosure(message, steps));
+  const sql = sqlOf(message.code, steps);
+  const editing = state.editing && state.editing.messageId === message.id;
+  if (answered) box.append(renderStepsDisclosure(message, steps, editing ? "" : sql));
   else if (steps.size) box.append(renderStepList(steps));
   if (failed) {
     box.append(el("p", { class: "failure", role: "alert" }, failed.error || "This step failed."));
@@ -70,14 +72,9 @@ export function renderMessage(message) {
   if (explanation) box.append(el("p", { class: "explanation" }, explanation));
   if (Array.isArray(data)) box.append(renderTable(data, meta));
 
-  const sql = sqlOf(message.code, steps);
-  if (state.editing && state.editing.messageId === message.id) {
-    box.append(renderSqlEditor(message));
-  } else if (sql) {
-    const pre = el("pre", { class: "sql", "aria-label": "SQL" });
-    pre.innerHTML = highlightSql(sql);
-    box.append(pre);
-  }
+  // While the analyst works the SQL types itself in here; once answered it is in the disclosure.
+  if (editing) box.append(renderSqlEditor(message));
+  else if (sql && !answered) box.append(renderSql(sql));
   if (message.dataset_id) box.append(renderMessageActions(message));
   return box;
 }
@@ -108,19 +105,41 @@ function renderStepList(steps) {
   const order = state.steps.length ? state.steps : [...steps.keys()].map((name) => ({ name, label: name }));
   for (const { name, label } of order) {
     const step = steps.get(name);
-    if (step) list.append(el("li", { class: step.progress, "data-step": name }, `${label}: ${progressLabel(step.progress)}`));
+    if (!step) continue;
+    const took = step.payload && step.payload.elapsed_ms;
+    list.append(el("li", { class: step.progress, "data-step": name },
+      `${label}: ${progressLabel(step.progress)}${took != null ? ` · ${formatMs(took)}` : ""}`));
   }
   return list;
 }
 
-/// "How this was computed": the answer's steps, fetched when first opened if the thread state
-/// left them out.
-function renderStepsDisclosure(message, steps) {
+function formatMs(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toLocaleString(undefined, { maximumFractionDigits: 1 })} ms`;
+}
+
+/// The time all of a run's steps took.
+function totalMs(steps) {
+  let total = 0;
+  for (const step of steps.values()) total += (step.payload && step.payload.elapsed_ms) || 0;
+  return total;
+}
+
+function renderSql(sql) {
+  const pre = el("pre", { class: "sql", "aria-label": "SQL" });
+  pre.innerHTML = highlightSql(sql);
+  return pre;
+}
+
+/// "How this was computed": the answer's steps with their timing (fetched when first opened if
+/// the thread state left them out), then its SQL.
+function renderStepsDisclosure(message, steps, sql) {
   const open = state.stepsOpen.has(message.id);
-  const details = el("details", { class: "how" }, el("summary", {}, "How this was computed"));
+  const took = steps.size ? ` · ${formatMs(totalMs(steps))}` : "";
+  const details = el("details", { class: "how" }, el("summary", {}, `How this was computed${took}`));
   details.open = open;
   if (steps.size) details.append(renderStepList(steps));
   else if (open) details.append(el("p", { class: "muted" }, "Loading…"));
+  if (sql) details.append(renderSql(sql));
   details.addEventListener("toggle", () => {
     if (!details.open) {
       state.stepsOpen.delete(message.id);
@@ -128,7 +147,7 @@ function renderStepsDisclosure(message, steps) {
     }
     state.stepsOpen.add(message.id);
     if (!steps.size) {
-      details.append(el("p", { class: "muted" }, "Loading…"));
+      details.insertBefore(el("p", { class: "muted" }, "Loading…"), details.querySelector("pre"));
       loadSteps(message);
     }
   });

@@ -101,9 +101,9 @@ function renderPreview(upload) {
         name: upload.name, csv: upload.csv, description: description.value, columns: editor.notes(true),
       });
       page.upload = null;
-      toast(`Added ${reply.payload.name}.`);
-      await loadDatasets();
       await openDetail(reply.payload.id);
+      await loadDatasets();
+      toast(`Added ${reply.payload.name}.`);
     } catch (error) {
       add.disabled = false;
       toastError(error);
@@ -148,9 +148,9 @@ function renderAdminActions(dataset, editor) {
   save.addEventListener("click", async () => {
     try {
       await request("/datasets/update", { id: dataset.id, columns: editor.notes(false) });
-      toast("Notes saved.");
-      await loadDatasets();
       await openDetail(dataset.id);
+      await loadDatasets();
+      toast("Notes saved.");
     } catch (error) {
       toastError(error);
     }
@@ -164,9 +164,9 @@ function renderAdminActions(dataset, editor) {
     }
     try {
       await request("/datasets/replace", { id: dataset.id, csv: await file.files[0].text() });
-      toast("Data replaced.");
-      await loadDatasets();
       await openDetail(dataset.id);
+      await loadDatasets();
+      toast("Data replaced.");
     } catch (error) {
       toastError(error);
     }

@@ -3,6 +3,7 @@
 
 use super::steps::{self, Failure, Progress, Step, StepRecord, StepSink, StepUpdate};
 use serde_json::{Map, Value};
+use std::time::Instant;
 use uuid::Uuid;
 
 /// Emits updates and remembers each step's final state for `context.steps`.
@@ -11,6 +12,10 @@ pub struct Recorder<'a> {
     thread_id: Uuid,
     message_id: Uuid,
     steps: Vec<StepRecord>,
+    /// The step under way and when it started; steps run one after another.
+    current: Option<(Step, Instant)>,
+    /// When the last step ended (or the run began): a step that only completes started there.
+    mark: Instant,
 }
 
 impl<'a> Recorder<'a> {
@@ -20,6 +25,8 @@ impl<'a> Recorder<'a> {
             thread_id,
             message_id,
             steps: Vec::new(),
+            current: None,
+            mark: Instant::now(),
         }
     }
 
@@ -30,6 +37,25 @@ impl<'a> Recorder<'a> {
         fields: Map<String, Value>,
         failure: Option<Failure>,
     ) {
+        let mut fields = fields;
+        let now = Instant::now();
+        if progress == Progress::InProgress {
+            if self.current.map(|(current, _)| current) != Some(step) {
+                self.current = Some((step, now));
+            }
+        } else {
+            // How long the step took, for "how this was computed".
+            let started = match self.current.take() {
+                Some((current, at)) if current == step => at,
+                _ => self.mark,
+            };
+            let micros = now.duration_since(started).as_micros() as f64;
+            fields.insert(
+                "elapsed_ms".into(),
+                ((micros / 100.0).round() / 10.0).into(),
+            );
+            self.mark = now;
+        }
         let update = StepUpdate {
             step,
             progress,

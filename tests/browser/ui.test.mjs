@@ -291,6 +291,12 @@ test("rename, verify, feedback, edit SQL and delete a thread", async () => {
   await thumbsUp.click();
   await page.locator('article.message button.feedback[aria-label$="(thumbs up)"][aria-pressed="true"]').waitFor({ timeout: PATIENCE });
 
+  // The SQL sits in "How this was computed", with each step's timing.
+  await message.getByText("How this was computed").click();
+  assert.match(await message.locator("details.how summary").innerText(), /How this was computed · [\d.,]+ (ms|s)$/);
+  assert.match(await message.locator('.steps li[data-step="fetchingData"]').innerText(), /^Data: done · [\d.,]+ (ms|s)$/);
+  await message.locator("details.how").getByLabel("SQL").waitFor();
+
   // Edit SQL: a bad statement says why and changes nothing; a good one re-runs.
   await message.getByRole("button", { name: "Edit SQL" }).click();
   await page.getByLabel("Edit SQL").fill("SELECT nothing_like_this FROM sales_summary");
@@ -518,6 +524,16 @@ test("a CSV uploaded on the Datasets page is previewed, noted, asked about, repl
   await page.getByRole("button", { name: "Add dataset" }).click();
   await page.getByRole("heading", { name: "weather" }).waitFor({ timeout: PATIENCE });
   assert.equal(await page.getByLabel("Unit of temperature").inputValue(), "°C");
+  // Notes edited on the page are what the analyst reads from then on.
+  await page.getByLabel("Meaning of temperature").fill("air temperature at noon");
+  await page.getByLabel("Aggregation of temperature").selectOption("max");
+  await page.getByRole("button", { name: "Save notes" }).click();
+  await page.getByText("Notes saved.").waitFor({ timeout: PATIENCE });
+  assert.equal(await page.getByLabel("Meaning of temperature").inputValue(), "air temperature at noon");
+  assert.equal(await page.getByLabel("Aggregation of temperature").inputValue(), "max");
+  await page.getByLabel("Aggregation of temperature").selectOption("avg");
+  await page.getByRole("button", { name: "Save notes" }).click();
+  await page.getByText("Notes saved.").nth(1).waitFor({ timeout: PATIENCE });
   await page.screenshot({ path: join(OUTPUT, "dataset.png"), fullPage: true });
 
   // Asked about: two series, below zero, with the unit on the axis.
