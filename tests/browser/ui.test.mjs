@@ -673,9 +673,30 @@ test("bars stack only values that add up; tooltips, PNG downloads and the row ca
   const bytes = readFileSync(await png.path());
   assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG file");
 
+  // Thirty customers, 158 weeks: the labels shown never overlap.
+  for (const [index, question] of [[2, "total sales by customer"], [3, "total sales by week"]]) {
+    await askQuestion(page, question);
+    const answer = page.locator("article.message").nth(index);
+    await chartsDrawn(answer);
+    const boxes = await answer.locator('figure.chart g.role-axis[aria-label^="X-axis"] g.role-axis-label text')
+      .evaluateAll((labels) => labels
+        .filter((label) => getComputedStyle(label).opacity !== "0" && label.getAttribute("opacity") !== "0")
+        .map((label) => label.getBoundingClientRect())
+        .map(({ left, right, top, bottom }) => ({ left, right, top, bottom })));
+    assert.ok(boxes.length >= 3, `${question}: ${boxes.length} labels`);
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i], boxes[j]];
+        const overlap = a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+        assert.ok(!overlap, `${question}: labels ${i} and ${j} overlap`);
+      }
+    }
+  }
+  await page.screenshot({ path: join(OUTPUT, "chart-many-labels.png") });
+
   // Over the row cap: the answer says the chart and table hold the first 1,000 rows.
   await askQuestion(page, "total sales by day");
-  const capped = page.locator("article.message").nth(2);
+  const capped = page.locator("article.message").nth(4);
   await capped.locator("details.how").waitFor({ timeout: PATIENCE });
   await capped.getByRole("note").filter({ hasText: "more than 1,000 rows" }).waitFor();
   assert.match(await capped.locator(".summary").innerText(), /figures cover all of them/);
