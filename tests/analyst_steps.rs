@@ -339,7 +339,10 @@ async fn a_thread_state_leaves_out_the_steps_of_finished_answers() {
     // Each step says how long it took ("how this was computed").
     for step in steps {
         let body = step.as_object().unwrap().values().next().unwrap();
-        assert!(body["elapsedMs"].as_f64().is_some_and(|ms| ms >= 0.0), "{step}");
+        assert!(
+            body["elapsedMs"].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{step}"
+        );
     }
     let mut rest = full["payload"].clone();
     rest["context"] = Value::Null;

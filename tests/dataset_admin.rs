@@ -5,36 +5,16 @@
 
 mod common;
 
-use common::answers::Answer;
+use common::answers::{post, Answer};
 use common::{Client, TestServer};
 use serde_json::{json, Value};
 
 const VISITS: &str = "city,day,visits,temperature\n\
 Oslo,2024-01-01,3,-4.5\nOslo,2024-01-02,5,-2.0\nLima,2024-01-01,7,22.5\nLima,2024-01-02,9,23.0\n";
 
-/// Posts a question about one dataset and collects its events up to the final state.
+/// Asks about one dataset.
 async fn ask_about(client: &mut Client, prompt: &str, dataset_id: &Value) -> Answer {
-    let reply = client
-        .ok(
-            "/threads/post",
-            json!({"prompt": prompt, "dataset_id": dataset_id}),
-        )
-        .await;
-    let id = reply["payload"]["id"].clone();
-    let mut events = vec![reply];
-    loop {
-        let event = client.next().await;
-        if event["route"] == "/threads/post"
-            && event["event"] == "updateThreadState"
-            && event["payload"][0]["id"] == id
-        {
-            return Answer {
-                events,
-                state: event,
-            };
-        }
-        events.push(event);
-    }
+    post(client, json!({"prompt": prompt, "dataset_id": dataset_id})).await
 }
 
 fn dataset_files(server: &TestServer) -> usize {

@@ -70,12 +70,13 @@ impl Answer {
 
 /// Posts a question and collects every event up to the analyst's final updateThreadState.
 pub async fn ask(client: &mut Client, prompt: &str, thread_id: Option<&str>) -> Answer {
-    let reply = client
-        .ok(
-            "/threads/post",
-            json!({"prompt": prompt, "thread_id": thread_id}),
-        )
-        .await;
+    post(client, json!({"prompt": prompt, "thread_id": thread_id})).await
+}
+
+/// Posts `/threads/post` with `data` (a dataset_id, say) and collects its events up to the
+/// analyst's final updateThreadState.
+pub async fn post(client: &mut Client, data: Value) -> Answer {
+    let reply = client.ok("/threads/post", data).await;
     let id = reply["payload"]["id"].clone();
     let mut events = vec![reply];
     loop {
