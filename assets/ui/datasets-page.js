@@ -15,6 +15,19 @@ const AGGREGATES = ["sum", "avg", "min", "max", "last"];
 
 const page = { detail: null, upload: null }; // the dataset open, the CSV being added
 
+// A request is one WebSocket frame of at most 1 MiB (the server's limit), the CSV's text
+// with room for the rest; bigger files go through the CLI.
+const MAX_CSV_BYTES = 1024 * 1024 - 4096;
+
+/// The text of a chosen CSV file, or an error that says what to do with a big one.
+async function csvText(file) {
+  if (file.size > MAX_CSV_BYTES) {
+    throw new Error(`${file.name} is ${(file.size / 1048576).toFixed(1)} MiB; the page takes CSVs up to 1 MiB. `
+      + "Add bigger ones with `skein dataset add NAME --csv FILE`.");
+  }
+  return file.text();
+}
+
 const isAdmin = () => Boolean(state.me && state.me.admin);
 
 export function openDatasetsPage() {
@@ -72,7 +85,7 @@ function renderUpload() {
     event.preventDefault();
     if (!file.files[0]) return;
     try {
-      const csv = await file.files[0].text();
+      const csv = await csvText(file.files[0]);
       const reply = await request("/datasets/preview", { csv });
       page.upload = { name: name.value.trim(), csv, preview: reply.payload };
       page.detail = null;
@@ -163,7 +176,7 @@ function renderAdminActions(dataset, editor) {
       return;
     }
     try {
-      await request("/datasets/replace", { id: dataset.id, csv: await file.files[0].text() });
+      await request("/datasets/replace", { id: dataset.id, csv: await csvText(file.files[0]) });
       await openDetail(dataset.id);
       await loadDatasets();
       toast("Data replaced.");
