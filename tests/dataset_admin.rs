@@ -195,6 +195,18 @@ async fn members_read_datasets_and_only_their_orgs_admins_manage_them() {
     let member = server.add_user("Mia", "mia@example.com");
     let mut member = Client::connect(&server, &member.token).await;
     member.ok("/datasets/get", json!({"id": id})).await;
+    // A member watching the lists sees an admin's change to the org's datasets.
+    member.ok("/threads/list", json!({})).await;
+    admin
+        .ok(
+            "/datasets/update",
+            json!({"id": id, "description": "Visits per city"}),
+        )
+        .await;
+    let update = member.expect("/datasets/list", "updateDatasetsList").await;
+    let listed = update["payload"].as_array().unwrap();
+    let visits = listed.iter().find(|d| d["id"] == id).unwrap();
+    assert_eq!(visits["description"], "Visits per city", "{update}");
     for (route, data) in [
         ("/datasets/preview", json!({"csv": VISITS})),
         ("/datasets/add", json!({"name": "mine", "csv": VISITS})),
@@ -216,6 +228,17 @@ async fn members_read_datasets_and_only_their_orgs_admins_manage_them() {
     other
         .fails("/datasets/remove", json!({"id": id}), "NOT_FOUND")
         .await;
+    // Another org's list subscribers hear nothing of it.
+    other.ok("/threads/list", json!({})).await;
+    admin
+        .ok("/datasets/update", json!({"id": id, "description": null}))
+        .await;
+    member.expect("/datasets/list", "updateDatasetsList").await;
+    let heard = other.barrier().await;
+    assert!(
+        heard.iter().all(|m| m["event"] != "updateDatasetsList"),
+        "{heard:?}"
+    );
 
     let detail = admin.ok("/datasets/get", json!({"id": id})).await;
     assert_eq!(detail["payload"]["name"], "visits", "nothing changed");

@@ -97,7 +97,7 @@ export function loadDatasets() {
 /// Events other than an analysis step's (steps also come under `/threads/update`, when an
 /// edited query is repaired).
 const NOT_STEPS = new Set(["getThreadsList", "updateThreadsList", "deleteThreadState", "getThreadState",
-  "updateThreadState", "initializeThread", "joinedThread", "leftThread"]);
+  "updateThreadState", "initializeThread", "joinedThread", "leftThread", "updateDatasetsList"]);
 
 /// Whether a server message is one update of an analysis step.
 function isStep(message) {
@@ -147,6 +147,11 @@ function handle(message) {
       break;
     case "initializeThread":
       applyThreadState(message.payload);
+      break;
+    case "updateDatasetsList":
+      // An admin changed the org's datasets.
+      state.datasets = message.payload;
+      renderDatasets();
       break;
     case "joinedThread":
       for (const person of [].concat(message.payload)) state.presence.set(person.id, person.name);

@@ -40,6 +40,8 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         )
         .await?;
     let examples = crate::pipeline::example_questions(datasets, &dataset).await;
+    // Watchers first: once the admin has the answer, every list shows the change.
+    super::datasets_list::broadcast(ctx).await;
     ctx.reply("addDataset", dataset_views::dataset(&dataset, examples));
     Ok(())
 }

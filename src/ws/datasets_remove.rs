@@ -19,6 +19,8 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let datasets = &ctx.services.datasets;
     let dataset = datasets.manageable(ctx.user, request.id)?;
     datasets.remove(&dataset).await?;
+    // Watchers first: once the admin has the answer, every list shows the change.
+    super::datasets_list::broadcast(ctx).await;
     ctx.reply("removeDataset", json!({"id": dataset.id}));
     Ok(())
 }

@@ -23,6 +23,8 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         .replace_csv(&dataset, request.csv.into_bytes())
         .await?;
     let examples = crate::pipeline::example_questions(datasets, &replaced).await;
+    // Watchers first: once the admin has the answer, every list shows the change.
+    super::datasets_list::broadcast(ctx).await;
     ctx.reply(
         "replaceDataset",
         dataset_views::dataset(&replaced, examples),

@@ -62,6 +62,8 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     };
     let updated = datasets.update_notes(&dataset, changes).await?;
     let examples = crate::pipeline::example_questions(datasets, &updated).await;
+    // Watchers first: once the admin has the answer, every list shows the change.
+    super::datasets_list::broadcast(ctx).await;
     ctx.reply("updateDataset", dataset_views::dataset(&updated, examples));
     Ok(())
 }
