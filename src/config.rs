@@ -20,8 +20,24 @@ pub struct Cli {
         global = true
     )]
     pub data_dir: PathBuf,
+    /// How log lines are written to stderr: for people, or one JSON object per line for log
+    /// shippers.
+    #[arg(
+        long,
+        env = "SKEIN_LOG_FORMAT",
+        value_enum,
+        default_value = "human",
+        global = true
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
-//! warp filters: the authenticated WebSocket endpoint `/ws`, health, and the web UI (`/`,
-//! `/assets/…`) served from files compiled into the binary.
+//! warp filters: the authenticated WebSocket endpoint `/ws`, liveness (`/healthz`) and
+//! readiness (`/readyz`, see `health`), and the web UI (`/`, `/assets/…`) served from files
+//! compiled into the binary.
 
 use crate::auth;
 use crate::error::{Code, Error};
@@ -59,31 +60,20 @@ pub fn routes(
     let health = warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
+        .and(with_services.clone())
+        .map(|services: Arc<Services>| warp::reply::json(&crate::health::liveness(&services)));
+    let ready = warp::path("readyz")
+        .and(warp::path::end())
+        .and(warp::get())
         .and(with_services)
         .map(|services: Arc<Services>| {
-            // Liveness: always 200 (restarting frees no disk space); `status` says whether
-            // writes and indexing work.
-            let search = &services.search;
-            let storage = services.store.fault();
-            let index_error = search.last_error();
-            let degraded = storage.is_some() || index_error.is_some();
-            warp::reply::json(&serde_json::json!({
-                "status": if degraded { "degraded" } else { "ok" },
-                "storage": match storage {
-                    Some(fault) => serde_json::json!({ "state": "failing", "error": fault }),
-                    None => serde_json::json!({ "state": "ok" }),
-                },
-                "search": {
-                    "state": if search.rebuilding() { "rebuilding" } else { "ready" },
-                    "error": index_error,
-                    "indexed_seq": search.indexed_seq(),
-                    "covered_seq": search.covered_seq(),
-                    "store_seq": services.store.last_seq().ok(),
-                    "commits": search.commits(),
-                    "documents": search.num_docs(),
-                    "vectors": search.vector_status(),
-                },
-            }))
+            let (ready, body) = crate::health::readiness(&services);
+            let status = if ready {
+                warp::http::StatusCode::OK
+            } else {
+                warp::http::StatusCode::SERVICE_UNAVAILABLE
+            };
+            warp::reply::with_status(warp::reply::json(&body), status)
         });
     let index = warp::path::end()
         .and(warp::get())
@@ -94,6 +84,7 @@ pub fn routes(
         .map(|tail: warp::path::Tail| asset(tail.as_str()));
     socket
         .or(health)
+        .or(ready)
         .or(index)
         .or(assets)
         .or(freddy)

@@ -19,6 +19,7 @@
 //! | `slack`    | face: Slack assistant threads (seed 001): events in, answers out     |
 //! | `request_body` | reading a REST request's body under the size limit               |
 //! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
+//! | `health`   | liveness (`/healthz`) and readiness (`/readyz`)                      |
 //! | `pipeline` | the analyst's steps: planner, SQL, repairs, narratives               |
 //! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
 //! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation             |
@@ -64,6 +65,7 @@ pub mod events;
 pub mod freddy;
 #[cfg(test)]
 mod fuzz;
+pub mod health;
 pub mod http;
 pub mod hub;
 pub mod limits;

@@ -62,6 +62,9 @@ pub struct Services {
     /// Where the threads core publishes what happened; faces subscribe.
     pub events: Bus,
     pub settings: Settings,
+    /// The store's write sequence when the server started: the search index covers it before
+    /// the server calls itself ready (`/readyz`).
+    pub started_seq: u64,
 }
 
 impl Services {
@@ -82,6 +85,7 @@ impl Services {
             None => None,
         };
         Ok(Services {
+            started_seq: store.last_seq()?,
             llm,
             runs: Default::default(),
             analyses: Analyses::new(settings.analysis_limits),
