@@ -68,6 +68,11 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
         Command::Dataset(DatasetCommand::Remove { dataset, org }) => {
             AdminCommand::RemoveDataset { dataset, org }
         }
+        Command::Backup { to } => AdminCommand::Backup { to: absolute(to)? },
+        Command::Restore { from } => {
+            println!("{}", crate::backup::restore(&from, &cli.data_dir).await?);
+            return Ok(());
+        }
         Command::Reindex => AdminCommand::Reindex,
         Command::Bench(command) => return bench(command, &cli.data_dir).await,
         Command::Eval { dir, dim } => {

@@ -59,6 +59,20 @@ pub enum Command {
     /// Manage datasets the analyst can query.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// Write a consistent backup of the data dir to one file (while the server runs, through
+    /// it; writes wait while the snapshot is read).
+    Backup {
+        /// The backup file to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into --data-dir, which must be empty or absent; the search index is
+    /// rebuilt when the server starts.
+    Restore {
+        /// The backup file to read.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Rebuild the search index from the stored threads.
     Reindex,
     /// Benchmark search throughput and latency.

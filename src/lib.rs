@@ -31,6 +31,7 @@
 //! | `runs`     | the analyst's runs: busy threads, bounds, tracking, stop on shutdown |
 //! | `services` | the shared services handed to faces and operations; the event bus    |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
+//! | `backup`   | `skein backup` / `restore`: one checked file of everything durable   |
 //! | `server`   | start-up, serving, graceful shutdown                                  |
 //! | `listener` | accepting connections: a cap, a header timeout, accept-error backoff  |
 //! | `cli`      | the `skein` subcommands and their exit statuses                      |
@@ -56,6 +57,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod config;

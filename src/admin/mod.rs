@@ -78,6 +78,10 @@ pub enum AdminCommand {
         dataset: String,
         org: Option<String>,
     },
+    /// A backup of everything durable, to one file.
+    Backup {
+        to: PathBuf,
+    },
     Reindex,
 }
 
@@ -197,6 +201,7 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
         | AdminCommand::DescribeDataset { .. }
         | AdminCommand::ReplaceDataset { .. }
         | AdminCommand::RemoveDataset { .. }) => datasets::execute(store, datasets, command).await,
+        AdminCommand::Backup { to } => crate::backup::backup(store, store.dir(), &to).await,
         AdminCommand::Reindex => Err(Error::new(
             Code::Unsupported,
             "reindex needs the search index; run it through `skein reindex`",

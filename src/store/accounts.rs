@@ -45,10 +45,12 @@ impl Store {
         if self.org_by_name(&org.name)?.is_some() {
             return Err(AccountError::OrgExists(org.name.clone()));
         }
-        let result = (&t.orgs, &t.meta).transaction(|(orgs, meta)| {
-            next_seq::<AccountError>(meta)?;
-            orgs.insert(org.id.as_bytes(), codec::encode(org))?;
-            Ok(())
+        let result = self.gated(|| {
+            (&t.orgs, &t.meta).transaction(|(orgs, meta)| {
+                next_seq::<AccountError>(meta)?;
+                orgs.insert(org.id.as_bytes(), codec::encode(org))?;
+                Ok(())
+            })
         });
         finish(result)?;
         self.flush().await?;
@@ -84,20 +86,22 @@ impl Store {
     pub async fn create_user(&self, user: &User, token_hash: &[u8]) -> Result<(), AccountError> {
         let t = self.trees()?;
         let email_key = user.email.to_lowercase();
-        let result = (&t.users, &t.user_emails, &t.tokens, &t.meta).transaction(
-            |(users, emails, tokens, meta)| {
-                if emails.get(email_key.as_bytes())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(
-                        AccountError::EmailTaken(user.email.clone()),
-                    ));
-                }
-                next_seq(meta)?;
-                users.insert(user.id.as_bytes(), codec::encode(user))?;
-                emails.insert(email_key.as_bytes(), user.id.as_bytes())?;
-                tokens.insert(token_hash, user.id.as_bytes())?;
-                Ok(())
-            },
-        );
+        let result = self.gated(|| {
+            (&t.users, &t.user_emails, &t.tokens, &t.meta).transaction(
+                |(users, emails, tokens, meta)| {
+                    if emails.get(email_key.as_bytes())?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(
+                            AccountError::EmailTaken(user.email.clone()),
+                        ));
+                    }
+                    next_seq(meta)?;
+                    users.insert(user.id.as_bytes(), codec::encode(user))?;
+                    emails.insert(email_key.as_bytes(), user.id.as_bytes())?;
+                    tokens.insert(token_hash, user.id.as_bytes())?;
+                    Ok(())
+                },
+            )
+        });
         finish(result)?;
         self.flush().await?;
         Ok(())
@@ -106,10 +110,12 @@ impl Store {
     /// Adds another token for an existing user (earlier tokens stay valid).
     pub async fn add_token(&self, user_id: Uuid, token_hash: &[u8]) -> Result<(), Error> {
         let t = self.trees()?;
-        let result = (&t.tokens, &t.meta).transaction(|(tokens, meta)| {
-            next_seq::<Error>(meta)?;
-            tokens.insert(token_hash, user_id.as_bytes())?;
-            Ok(())
+        let result = self.gated(|| {
+            (&t.tokens, &t.meta).transaction(|(tokens, meta)| {
+                next_seq::<Error>(meta)?;
+                tokens.insert(token_hash, user_id.as_bytes())?;
+                Ok(())
+            })
         });
         finish(result)?;
         self.flush().await
@@ -142,10 +148,12 @@ impl Store {
     /// Makes a token stop working, durably.
     pub async fn revoke_token(&self, token_hash: &[u8; 32]) -> Result<(), Error> {
         let t = self.trees()?;
-        let result = (&t.tokens, &t.meta).transaction(|(tokens, meta)| {
-            next_seq::<Error>(meta)?;
-            tokens.remove(&token_hash[..])?;
-            Ok(())
+        let result = self.gated(|| {
+            (&t.tokens, &t.meta).transaction(|(tokens, meta)| {
+                next_seq::<Error>(meta)?;
+                tokens.remove(&token_hash[..])?;
+                Ok(())
+            })
         });
         finish(result)?;
         self.flush().await
@@ -154,14 +162,16 @@ impl Store {
     /// Disables (or enables again) a user: a disabled user's tokens stop working.
     pub async fn set_disabled(&self, user_id: Uuid, disabled: bool) -> Result<(), Error> {
         let t = self.trees()?;
-        let result = (&t.disabled_users, &t.meta).transaction(|(users, meta)| {
-            next_seq::<Error>(meta)?;
-            if disabled {
-                users.insert(user_id.as_bytes(), &[][..])?;
-            } else {
-                users.remove(user_id.as_bytes())?;
-            }
-            Ok(())
+        let result = self.gated(|| {
+            (&t.disabled_users, &t.meta).transaction(|(users, meta)| {
+                next_seq::<Error>(meta)?;
+                if disabled {
+                    users.insert(user_id.as_bytes(), &[][..])?;
+                } else {
+                    users.remove(user_id.as_bytes())?;
+                }
+                Ok(())
+            })
         });
         finish(result)?;
         self.flush().await

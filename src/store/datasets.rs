@@ -60,10 +60,12 @@ impl Store {
         if self.taken_by_other(dataset.id, dataset.org_id, &dataset.name, &dataset.table)? {
             return Err(DatasetExists::Name(dataset.name.clone()));
         }
-        let result = (&t.datasets, &t.meta).transaction(|(datasets, meta)| {
-            next_seq::<DatasetExists>(meta)?;
-            datasets.insert(dataset.id.as_bytes(), codec::encode(dataset))?;
-            Ok(())
+        let result = self.gated(|| {
+            (&t.datasets, &t.meta).transaction(|(datasets, meta)| {
+                next_seq::<DatasetExists>(meta)?;
+                datasets.insert(dataset.id.as_bytes(), codec::encode(dataset))?;
+                Ok(())
+            })
         });
         finish(result)?;
         self.flush().await?;
@@ -73,9 +75,11 @@ impl Store {
     /// Unregisters a dataset; whether it existed.
     pub async fn remove_dataset(&self, id: Uuid) -> Result<bool, Error> {
         let t = self.trees()?;
-        let result = (&t.datasets, &t.meta).transaction(|(datasets, meta)| {
-            next_seq::<Error>(meta)?;
-            Ok(datasets.remove(id.as_bytes())?.is_some())
+        let result = self.gated(|| {
+            (&t.datasets, &t.meta).transaction(|(datasets, meta)| {
+                next_seq::<Error>(meta)?;
+                Ok(datasets.remove(id.as_bytes())?.is_some())
+            })
         });
         let existed = finish(result)?;
         self.flush().await?;
@@ -88,15 +92,17 @@ impl Store {
         if self.dataset_taken(dataset.org_id, &dataset.name, &dataset.table)? {
             return Err(DatasetExists::Name(dataset.name.clone()));
         }
-        let result = (&t.datasets, &t.meta).transaction(|(datasets, meta)| {
-            next_seq::<DatasetExists>(meta)?;
-            if datasets.get(dataset.id.as_bytes())?.is_some() {
-                return Err(ConflictableTransactionError::Abort(DatasetExists::Name(
-                    dataset.name.clone(),
-                )));
-            }
-            datasets.insert(dataset.id.as_bytes(), codec::encode(dataset))?;
-            Ok(())
+        let result = self.gated(|| {
+            (&t.datasets, &t.meta).transaction(|(datasets, meta)| {
+                next_seq::<DatasetExists>(meta)?;
+                if datasets.get(dataset.id.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(DatasetExists::Name(
+                        dataset.name.clone(),
+                    )));
+                }
+                datasets.insert(dataset.id.as_bytes(), codec::encode(dataset))?;
+                Ok(())
+            })
         });
         finish(result)?;
         self.flush().await?;

@@ -56,6 +56,7 @@ mod datasets;
 mod migrate;
 mod repair;
 mod slack;
+mod snapshot;
 mod threads;
 mod vectors;
 
@@ -63,6 +64,7 @@ pub use accounts::AccountError;
 pub use datasets::DatasetExists;
 pub use repair::FaultReport;
 pub use slack::InboxEvent;
+pub use snapshot::Counts;
 
 pub use threads::ThreadTxn;
 pub use vectors::{StoredVector, VectorModel};
@@ -234,6 +236,9 @@ pub struct Store {
     changed: std::sync::Arc<tokio::sync::Notify>,
     /// The page cache's size, kept for reopening.
     cache_bytes: u64,
+    /// Every transaction holds it shared while it runs; a backup holds it alone while it reads
+    /// the trees, so it sees no write half done (see `backup`).
+    writes: std::sync::Arc<std::sync::RwLock<()>>,
 }
 
 /// The store's page cache by default (MiB). sled's own default, 1 GiB, grows with everything
@@ -257,6 +262,7 @@ impl Store {
             commit: Default::default(),
             changed: Default::default(),
             cache_bytes,
+            writes: Default::default(),
         };
         let t = store.trees()?;
         match t.meta.get(KEY_FORMAT)? {
@@ -293,6 +299,17 @@ impl Store {
     }
 
     /// The open database, held for the length of one operation.
+    /// The data dir the store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs one write (a transaction) while no backup is reading.
+    fn gated<R>(&self, write: impl FnOnce() -> R) -> R {
+        let _writing = self.writes.read().unwrap_or_else(|e| e.into_inner());
+        write()
+    }
+
     fn trees(&self) -> Result<std::sync::Arc<Trees>, Error> {
         self.open.read().unwrap().clone().ok_or(Error::Reopening)
     }

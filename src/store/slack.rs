@@ -78,13 +78,15 @@ impl Store {
         let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
         let mut inbox_key = now.to_be_bytes().to_vec();
         inbox_key.extend_from_slice(event_id.as_bytes());
-        let result = (&t.slack_events, &t.slack_inbox).transaction(|(events, inbox)| {
-            if events.get(event_id.as_bytes())?.is_some() {
-                return Ok(false);
-            }
-            events.insert(event_id.as_bytes(), &now.to_be_bytes())?;
-            inbox.insert(inbox_key.as_slice(), body)?;
-            Ok(true)
+        let result = self.gated(|| {
+            (&t.slack_events, &t.slack_inbox).transaction(|(events, inbox)| {
+                if events.get(event_id.as_bytes())?.is_some() {
+                    return Ok(false);
+                }
+                events.insert(event_id.as_bytes(), &now.to_be_bytes())?;
+                inbox.insert(inbox_key.as_slice(), body)?;
+                Ok(true)
+            })
         });
         let new = super::finish::<_, Error>(result)?;
         if new {

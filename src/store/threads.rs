@@ -157,39 +157,41 @@ impl Store {
             &t.expiring,
             &t.pending_analyses,
         );
-        let result = trees.transaction(
-            |(
-                threads,
-                org_threads,
-                member_threads,
-                messages,
-                message_keys,
-                changes,
-                meta,
-                expiring,
-                pending,
-            )| {
-                let txn = ThreadTxn {
+        let result = self.gated(|| {
+            trees.transaction(
+                |(
                     threads,
                     org_threads,
                     member_threads,
                     messages,
                     message_keys,
+                    changes,
+                    meta,
                     expiring,
                     pending,
-                    touched: RefCell::new(Vec::new()),
-                };
-                let value = body(&txn).map_err(|TxError(err)| err)?;
-                let seq = next_seq(meta)?;
-                for thread_id in txn.touched.borrow().iter() {
-                    let mut key = [0u8; 24];
-                    key[..8].copy_from_slice(&seq.to_be_bytes());
-                    key[8..].copy_from_slice(thread_id.as_bytes());
-                    changes.insert(&key[..], &[][..])?;
-                }
-                Ok(value)
-            },
-        );
+                )| {
+                    let txn = ThreadTxn {
+                        threads,
+                        org_threads,
+                        member_threads,
+                        messages,
+                        message_keys,
+                        expiring,
+                        pending,
+                        touched: RefCell::new(Vec::new()),
+                    };
+                    let value = body(&txn).map_err(|TxError(err)| err)?;
+                    let seq = next_seq(meta)?;
+                    for thread_id in txn.touched.borrow().iter() {
+                        let mut key = [0u8; 24];
+                        key[..8].copy_from_slice(&seq.to_be_bytes());
+                        key[8..].copy_from_slice(thread_id.as_bytes());
+                        changes.insert(&key[..], &[][..])?;
+                    }
+                    Ok(value)
+                },
+            )
+        });
         let value = finish(result)?;
         self.flush().await?;
         self.changed.notify_one();
