@@ -43,7 +43,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users (works whether or not a server is running on the data dir).
     #[command(subcommand)]
     User(UserCommand),
@@ -96,6 +96,10 @@ pub struct ServeArgs {
     /// On first start, do not add the sample sales dataset.
     #[arg(long)]
     pub no_sample: bool,
+    /// A secret token a Prometheus scraper sends (as a bearer token) to read `/metrics`; an
+    /// admin's token always works.
+    #[arg(long, env = "SKEIN_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seconds between pings to each WebSocket client.
     #[arg(long, default_value_t = 15, hide = true)]
     pub ping_interval_secs: u64,
@@ -245,6 +249,7 @@ impl ServeArgs {
                 total: self.max_analyses as usize,
             },
             requests_per_connection: self.max_requests_per_connection as usize,
+            metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! warp filters: the authenticated WebSocket endpoint `/ws`, liveness (`/healthz`) and
-//! readiness (`/readyz`, see `health`), and the web UI (`/`, `/assets/…`) served from files
+//! readiness (`/readyz`, see `health`), Prometheus metrics (`/metrics`), and the web UI (`/`, `/assets/…`) served from files
 //! compiled into the binary.
 
 use crate::auth;
@@ -65,7 +65,7 @@ pub fn routes(
     let ready = warp::path("readyz")
         .and(warp::path::end())
         .and(warp::get())
-        .and(with_services)
+        .and(with_services.clone())
         .map(|services: Arc<Services>| {
             let (ready, body) = crate::health::readiness(&services);
             let status = if ready {
@@ -75,6 +75,31 @@ pub fn routes(
             };
             warp::reply::with_status(warp::reply::json(&body), status)
         });
+    let metrics = warp::path("metrics")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::optional::<String>("x-api-key"))
+        .and(with_services)
+        .map(
+            |authorization: Option<String>, api_key: Option<String>, services: Arc<Services>| {
+                let token = auth::request_token(authorization.as_deref(), api_key.as_deref(), None);
+                match crate::metrics::may_read(&services, token) {
+                    Ok(()) => {
+                        let text = crate::metrics::METRICS.render(&services);
+                        let mut response = warp::reply::Response::new(text.into());
+                        response.headers_mut().insert(
+                            "content-type",
+                            "text/plain; version=0.0.4; charset=utf-8"
+                                .parse()
+                                .expect("a valid header"),
+                        );
+                        response
+                    }
+                    Err(error) => crate::rest::error_response(error),
+                }
+            },
+        );
     let index = warp::path::end()
         .and(warp::get())
         .map(|| asset("index.html"));
@@ -85,6 +110,7 @@ pub fn routes(
     socket
         .or(health)
         .or(ready)
+        .or(metrics)
         .or(index)
         .or(assets)
         .or(freddy)

@@ -151,6 +151,18 @@ impl Hub {
         }
     }
 
+    /// Connections subscribed to at least one thread, and to the lists (for metrics).
+    pub fn subscription_counts(&self) -> (usize, usize) {
+        let channels = self.channels.lock().unwrap();
+        let threads = channels
+            .conns
+            .values()
+            .filter(|c| !c.threads.is_empty())
+            .count();
+        let lists = channels.conns.values().filter(|c| c.lists).count();
+        (threads, lists)
+    }
+
     pub fn subscribe_lists(&self, id: ConnId) {
         if let Some(conn) = self.channels.lock().unwrap().conns.get_mut(&id) {
             conn.lists = true;
@@ -339,14 +351,22 @@ impl Channels {
 
 /// Queues a frame without waiting; a full queue closes the connection instead of blocking.
 fn deliver(conn: &Conn, text: Frame) {
+    let metrics = &crate::metrics::METRICS;
     if conn.closer.is_closing() {
+        metrics.frames_dropped.inc();
         return;
     }
-    if let Err(mpsc::error::TrySendError::Full(_)) = conn.queue.try_send(text) {
-        tracing::warn!(user = %conn.user.email, "send queue full; closing the connection");
-        conn.closer.close(
-            CLOSE_TOO_SLOW,
-            "client too slow: send queue overflowed; reconnect and resubscribe",
-        );
+    match conn.queue.try_send(text) {
+        Ok(()) => metrics.frames_sent.inc(),
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            metrics.frames_dropped.inc();
+            metrics.slow_client_closes.inc();
+            tracing::warn!(user = %conn.user.email, "send queue full; closing the connection");
+            conn.closer.close(
+                CLOSE_TOO_SLOW,
+                "client too slow: send queue overflowed; reconnect and resubscribe",
+            );
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => metrics.frames_dropped.inc(),
     }
 }

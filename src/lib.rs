@@ -20,6 +20,7 @@
 //! | `request_body` | reading a REST request's body under the size limit               |
 //! | `http`     | warp filters: `/ws` with authentication, health, the embedded web UI |
 //! | `health`   | liveness (`/healthz`) and readiness (`/readyz`)                      |
+//! | `metrics`  | the Prometheus counters, gauges and histograms (`/metrics`)          |
 //! | `pipeline` | the analyst's steps: planner, SQL, repairs, narratives               |
 //! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
 //! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation             |
@@ -73,6 +74,7 @@ pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod llm;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod request_body;

@@ -31,6 +31,8 @@ pub struct Settings {
     pub analysis_limits: AnalysisLimits,
     /// Requests one WebSocket connection may have running at once.
     pub requests_per_connection: usize,
+    /// A shared secret a Prometheus scraper may send instead of an admin's token.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             embed: None,
             analysis_limits: AnalysisLimits::default(),
             requests_per_connection: 8,
+            metrics_token: None,
         }
     }
 }

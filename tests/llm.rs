@@ -266,7 +266,7 @@ async fn rate_limits_are_retried_after_the_time_asked_and_errors_are_reported() 
 
 #[tokio::test]
 async fn a_stalled_or_garbled_stream_fails_clearly() {
-    let (fake, _server, mut client) = setup().await;
+    let (fake, first_server, mut client) = setup().await;
     fake.script([Reply::Stall]);
     let (events, _) = ask(&mut client, QUESTION).await;
     let message = failed(&events)["error"]["message"]
@@ -286,6 +286,20 @@ async fn a_stalled_or_garbled_stream_fails_clearly() {
         .unwrap()
         .contains("not a chat completion stream"));
     assert!(state["payload"][0]["messages"][0]["code"].is_null());
+    // /metrics counts the model's calls by outcome.
+    let metrics = reqwest::Client::new()
+        .get(format!("http://{}/metrics", first_server.addr))
+        .bearer_auth(first_server.admin_token.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for outcome in ["timeout", "garbage"] {
+        let series = format!("skein_llm_calls_total{{outcome=\"{outcome}\"}} ");
+        assert!(metrics.contains(&series), "{series}: {metrics}");
+    }
 
     // Unreachable provider.
     let (_, server, mut client) = {

@@ -67,3 +67,66 @@ async fn logs_can_be_written_as_json_lines() {
         "the default is for people"
     );
 }
+
+/// `name{labels} value` of a metric in the text format (0 when absent).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn scrape(server: &TestServer, token: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new().get(format!("http://{}/metrics", server.addr));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn metrics_are_for_admins_and_the_scraper_and_count_what_happens() {
+    let server = TestServer::start_with(&["--metrics-token", "scrape-secret"]);
+    let admin_token = server.admin_token.clone().unwrap();
+    let member = server.add_user("Mo", "mo@example.com");
+    assert_eq!(scrape(&server, None).await.0, 401);
+    assert_eq!(scrape(&server, Some("not-a-token")).await.0, 401);
+    let (status, body) = scrape(&server, Some(&member.token)).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, before) = scrape(&server, Some("scrape-secret")).await;
+    assert_eq!(status, 200);
+    assert_eq!(scrape(&server, Some(&admin_token)).await.0, 200);
+
+    let mut client = common::Client::connect(&server, &admin_token).await;
+    client.ok("/threads/list", serde_json::json!({})).await;
+    client
+        .fails(
+            "/threads/list",
+            serde_json::json!({"page_size": 0}),
+            "BAD_REQUEST",
+        )
+        .await;
+    common::answers::ask(&mut client, "total sales by region", None).await;
+    client
+        .ok("/threads/search", serde_json::json!({"prompt": "sales"}))
+        .await;
+    let (_, after) = scrape(&server, Some("scrape-secret")).await;
+
+    let list = r#"skein_requests_total{face="websocket",route="/threads/list"}"#;
+    assert_eq!(metric(&after, list) - metric(&before, list), 2.0, "{after}");
+    let error =
+        r#"skein_errors_total{code="invalid_request",face="websocket",route="/threads/list"}"#;
+    assert_eq!(metric(&after, error), 1.0, "{after}");
+    for series in [
+        r#"skein_analysis_step_seconds_count{outcome="completed",step="generatingSql"}"#,
+        r#"skein_search_seconds_count{leg="hybrid"}"#,
+        "skein_store_flush_seconds_count",
+        "skein_websocket_connections",
+        "skein_messages_sent_total",
+        "skein_list_subscriptions",
+        "skein_thread_subscriptions",
+    ] {
+        assert!(metric(&after, series) >= 1.0, "{series}: {after}");
+    }
+    assert!(after.contains("skein_index_lag "), "{after}");
+}

@@ -127,6 +127,30 @@ impl LlmClient {
         on_token: &mut (dyn FnMut(&str) + Send),
         cancelled: &(dyn Fn() -> bool + Sync),
     ) -> Result<String, LlmError> {
+        let outcome = self
+            .stream_with_retries(messages, on_token, cancelled)
+            .await;
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(LlmError::Unreachable(_)) => "unreachable",
+            Err(LlmError::Status { .. }) => "status",
+            Err(LlmError::Timeout(_)) => "timeout",
+            Err(LlmError::Garbage(_)) => "garbage",
+            Err(LlmError::Cancelled) => "cancelled",
+        };
+        crate::metrics::METRICS
+            .llm_calls
+            .with_label_values(&[label])
+            .inc();
+        outcome
+    }
+
+    async fn stream_with_retries(
+        &self,
+        messages: &[ChatMessage],
+        on_token: &mut (dyn FnMut(&str) + Send),
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<String, LlmError> {
         let deadline = Instant::now() + self.config.total_timeout;
         let mut attempt = 0;
         loop {

@@ -49,7 +49,12 @@ impl<'a> Recorder<'a> {
                 Some((current, at)) if current == step => at,
                 _ => self.mark,
             };
-            let micros = now.duration_since(started).as_micros() as f64;
+            let took = now.duration_since(started);
+            crate::metrics::METRICS
+                .analysis_step_seconds
+                .with_label_values(&[step.name(), progress.name()])
+                .observe(took.as_secs_f64());
+            let micros = took.as_micros() as f64;
             fields.insert(
                 "elapsed_ms".into(),
                 ((micros / 100.0).round() / 10.0).into(),

@@ -30,6 +30,27 @@ impl Search {
         legs: Legs,
         limit: usize,
     ) -> Result<Vec<(Uuid, f32)>, SearchError> {
+        let started = std::time::Instant::now();
+        let leg = match legs {
+            Legs::Text => "text",
+            Legs::Vector => "vector",
+            Legs::Hybrid => "hybrid",
+        };
+        let hits = self.query_legs(prompt, scope, legs, limit).await;
+        crate::metrics::METRICS
+            .search_seconds
+            .with_label_values(&[leg])
+            .observe(started.elapsed().as_secs_f64());
+        hits
+    }
+
+    async fn query_legs(
+        &self,
+        prompt: &str,
+        scope: Scope,
+        legs: Legs,
+        limit: usize,
+    ) -> Result<Vec<(Uuid, f32)>, SearchError> {
         // Alone, a leg ranks only the hits asked for (fewer to rank is faster).
         match legs {
             Legs::Text => {

@@ -39,6 +39,15 @@ impl Store {
     /// Waits until everything written so far is durable (see the module comment). A failure
     /// is reported to `repair`, which reopens the database once that can help.
     pub async fn flush(&self) -> Result<(), Error> {
+        let started = std::time::Instant::now();
+        let flushed = self.flush_shared().await;
+        crate::metrics::METRICS
+            .store_flush_seconds
+            .observe(started.elapsed().as_secs_f64());
+        flushed
+    }
+
+    async fn flush_shared(&self) -> Result<(), Error> {
         let ticket = {
             let mut state = self.commit.state.lock().unwrap();
             state.issued += 1;

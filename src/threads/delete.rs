@@ -113,7 +113,10 @@ pub async fn run_expiry(services: Arc<Services>, every: Duration, stop: Cancella
         }
         match expire(&services).await {
             Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "deleted threads whose TTL ran out"),
+            Ok(deleted) => {
+                crate::metrics::METRICS.ttl_deletions.inc_by(deleted as u64);
+                tracing::info!(deleted, "deleted threads whose TTL ran out")
+            }
             Err(err) => tracing::error!(error = %err, "TTL sweep failed"),
         }
     }

@@ -34,6 +34,7 @@ pub async fn serve_connection(
     token: [u8; 32],
 ) {
     let registration = services.hub.register(user.clone(), token);
+    let _counted = Counted::new(&crate::metrics::METRICS.connections);
     let conn = registration.id;
     let closer = registration.closer;
     let last_heard = Arc::new(Mutex::new(Instant::now()));
@@ -290,4 +291,20 @@ fn close_reason(text: &str) -> String {
         end -= 1;
     }
     text[..end].to_string()
+}
+
+/// Counts a connection in a gauge while it lives.
+struct Counted<'a>(&'a prometheus::IntGauge);
+
+impl<'a> Counted<'a> {
+    fn new(gauge: &'a prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }

@@ -193,6 +193,12 @@ impl Context<'_> {
 
 /// Runs one request; every request gets an answer, an error envelope if it fails.
 async fn dispatch(ctx: &Context<'_>, data: Value) {
+    let metrics = &crate::metrics::METRICS;
+    let route = ctx.route.path();
+    metrics
+        .requests
+        .with_label_values(&["websocket", route])
+        .inc();
     let result = match ctx.route {
         Route::List => list::handle(ctx, data).await,
         Route::Get => get::handle(ctx, data).await,
@@ -214,6 +220,11 @@ async fn dispatch(ctx: &Context<'_>, data: Value) {
         Route::Message => message::handle(ctx, data).await,
     };
     if let Err(error) = result {
+        let code = error.code.machine();
+        metrics
+            .errors
+            .with_label_values(&["websocket", route, code])
+            .inc();
         ctx.fail(&error);
     }
 }
