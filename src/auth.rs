@@ -289,6 +289,16 @@ pub fn request_token(
         .map(str::to_string)
 }
 
+/// Refuses a user who is not an admin of their org; `why` says what needs one.
+pub fn require_admin(user: &User, why: &str) -> Result<(), crate::error::Error> {
+    use crate::error::{Code, Error};
+    if user.admin {
+        Ok(())
+    } else {
+        Err(Error::new(Code::NotOrgAdmin, why))
+    }
+}
+
 /// The user a request's token belongs to, or why there is none.
 pub fn user_for_token(store: &Store, token: Option<String>) -> Result<User, crate::error::Error> {
     use crate::error::{Code, Error};

@@ -1,9 +1,8 @@
 //! What the server counts for Prometheus (`GET /metrics`, text format, via the `prometheus`
 //! crate). One process-wide set, as Prometheus clients keep it: the places that count reach it
-//! without anything threaded through. Gauges of state the server already holds (connections'
-//! subscriptions, the index's lag) are read when scraped.
+//! without anything threaded through, so this module depends on none of ours. Gauges of state
+//! the server already holds (subscriptions, the index's lag) are given when scraped.
 
-use crate::services::Services;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
     Registry, TextEncoder,
@@ -128,16 +127,15 @@ impl Metrics {
         }
     }
 
-    /// The text exposition, with the gauges read from `services` now.
-    pub fn render(&self, services: &Services) -> String {
-        let (threads, lists) = services.hub.subscription_counts();
-        self.thread_subscriptions.set(threads as i64);
-        self.list_subscriptions.set(lists as i64);
-        let store_seq = services.store.last_seq().unwrap_or(0);
-        let covered = services.search.covered_seq();
-        self.store_seq.set(store_seq as i64);
-        self.index_covered_seq.set(covered as i64);
-        self.index_lag.set(store_seq.saturating_sub(covered) as i64);
+    /// The text exposition, with the gauges of `now`.
+    pub fn render(&self, now: &Scrape) -> String {
+        self.thread_subscriptions
+            .set(now.thread_subscriptions as i64);
+        self.list_subscriptions.set(now.list_subscriptions as i64);
+        self.store_seq.set(now.store_seq as i64);
+        self.index_covered_seq.set(now.covered_seq as i64);
+        self.index_lag
+            .set(now.store_seq.saturating_sub(now.covered_seq) as i64);
         let mut text = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut text)
@@ -146,23 +144,10 @@ impl Metrics {
     }
 }
 
-/// Who may read `/metrics`: a scraper with the configured metrics token, or an admin.
-pub fn may_read(services: &Services, token: Option<String>) -> Result<(), crate::error::Error> {
-    use crate::error::{Code, Error};
-    use sha2::{Digest, Sha256};
-    if let (Some(secret), Some(given)) = (&services.settings.metrics_token, &token) {
-        // Compared as hashes, so the time taken says nothing of the secret.
-        if Sha256::digest(secret.as_bytes()) == Sha256::digest(given.as_bytes()) {
-            return Ok(());
-        }
-    }
-    let user = crate::auth::user_for_token(&services.store, token)?;
-    if user.admin {
-        Ok(())
-    } else {
-        Err(Error::new(
-            Code::NotOrgAdmin,
-            "metrics are for admins and the scraper's --metrics-token",
-        ))
-    }
+/// State the server holds, read when scraped.
+pub struct Scrape {
+    pub thread_subscriptions: usize,
+    pub list_subscriptions: usize,
+    pub store_seq: u64,
+    pub covered_seq: u64,
 }

@@ -23,12 +23,8 @@ impl Datasets {
 
 /// Refuses a user who is not an admin of their org.
 pub fn may_manage(user: &User) -> Result<(), Error> {
-    if user.admin {
-        Ok(())
-    } else {
-        Err(Error::new(
-            Code::NotOrgAdmin,
-            "only an organization's admins add, change or remove its datasets",
-        ))
-    }
+    crate::auth::require_admin(
+        user,
+        "only an organization's admins add, change or remove its datasets",
+    )
 }
