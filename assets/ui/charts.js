@@ -50,6 +50,7 @@ export function renderChart(config, rows, { title, columns }) {
   csv.addEventListener("click", () => download(`${name}.csv`, toCsv(rows, columns || Object.keys(rows[0] || {})), "text/csv"));
   box.append(view, el("div", { class: "chart-actions" }, png, csv));
   draw(view, spec).then((vegaView) => {
+    box.vegaView = vegaView;
     png.disabled = false;
     png.addEventListener("click", async () => download(`${name}.png`, await vegaView.toImageURL("png", 2)));
     box.dataset.state = "drawn";
@@ -58,6 +59,14 @@ export function renderChart(config, rows, { title, columns }) {
     view.replaceChildren(el("p", { class: "muted" }, `The chart could not be drawn: ${error.message}`));
   });
   return box;
+}
+
+/// Stops the Vega views under `node` (their listeners and timers) once it leaves the page.
+export function finalizeCharts(node) {
+  for (const figure of node.querySelectorAll("figure.chart")) {
+    if (figure.vegaView) figure.vegaView.finalize();
+    figure.vegaView = null;
+  }
 }
 
 async function draw(target, spec) {

@@ -6,6 +6,7 @@ import { toast, toastError } from "./dom.js";
 import { applyThreadState, request } from "./connection.js";
 import { renderPresence, renderThreadList } from "./sidebar.js";
 import { renderMessage } from "./answer.js";
+import { finalizeCharts } from "./charts.js";
 import { renderWelcome, showView } from "./datasets.js";
 
 export function openThread(id, focusMessage = null) {
@@ -52,6 +53,7 @@ export function renderThread() {
   renderWelcome(!thread && !state.current);
   if (!thread) {
     state.rendered.clear();
+    finalizeCharts(container);
     container.replaceChildren();
     return;
   }
@@ -66,13 +68,17 @@ export function renderThread() {
     const previous = state.rendered.get(message.id);
     if (previous && previous.key === key) return previous.node;
     const node = renderMessage(message);
+    if (previous) finalizeCharts(previous.node);
     state.rendered.set(message.id, { key, node });
     return node;
   });
   nodes.forEach((node, i) => {
     if (container.children[i] !== node) container.insertBefore(node, container.children[i] || null);
   });
-  while (container.children.length > nodes.length) container.lastElementChild.remove();
+  while (container.children.length > nodes.length) {
+    finalizeCharts(container.lastElementChild);
+    container.lastElementChild.remove();
+  }
   if (state.focusMessage) {
     const target = document.getElementById(`msg-${state.focusMessage}`);
     if (target) {
