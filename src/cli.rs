@@ -69,6 +69,19 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             AdminCommand::RemoveDataset { dataset, org }
         }
         Command::Backup { to } => AdminCommand::Backup { to: absolute(to)? },
+        Command::Export {
+            format: _,
+            to,
+            org,
+            user,
+            since,
+        } => AdminCommand::Export {
+            to: absolute(to)?,
+            filter: crate::export::Filter { org, user, since },
+        },
+        Command::Import { from } => AdminCommand::Import {
+            from: absolute(from)?,
+        },
         Command::Restore { from } => {
             println!("{}", crate::backup::restore(&from, &cli.data_dir).await?);
             return Ok(());

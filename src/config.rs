@@ -73,6 +73,31 @@ pub enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Write threads (with their messages and analyses) as JSON Lines, one thread per line.
+    Export {
+        /// Only `jsonl` for now.
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
+        format: String,
+        /// The file to write.
+        #[arg(long)]
+        to: PathBuf,
+        /// Only this organization's threads (by name).
+        #[arg(long)]
+        org: Option<String>,
+        /// Only threads this user (by email) owns or has a share of.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only threads changed on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+    },
+    /// Import threads from a JSON Lines export; a thread already there is left as it is, and a
+    /// bad line (reported by number) imports nothing.
+    Import {
+        /// The export file to read.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Rebuild the search index from the stored threads.
     Reindex,
     /// Benchmark search throughput and latency.

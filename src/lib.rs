@@ -33,6 +33,7 @@
 //! | `services` | the shared services handed to faces and operations; the event bus    |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
 //! | `backup`   | `skein backup` / `restore`: one checked file of everything durable   |
+//! | `export`   | `skein export` / `import`: threads as JSON Lines, one per line       |
 //! | `server`   | start-up, serving, graceful shutdown                                  |
 //! | `listener` | accepting connections: a cap, a header timeout, accept-error backoff  |
 //! | `cli`      | the `skein` subcommands and their exit statuses                      |
@@ -65,6 +66,7 @@ pub mod config;
 pub mod datasets;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod freddy;
 #[cfg(test)]
 mod fuzz;

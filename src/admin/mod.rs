@@ -82,6 +82,14 @@ pub enum AdminCommand {
     Backup {
         to: PathBuf,
     },
+    /// Threads as JSON Lines.
+    Export {
+        to: PathBuf,
+        filter: crate::export::Filter,
+    },
+    Import {
+        from: PathBuf,
+    },
     Reindex,
 }
 
@@ -202,6 +210,13 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
         | AdminCommand::ReplaceDataset { .. }
         | AdminCommand::RemoveDataset { .. }) => datasets::execute(store, datasets, command).await,
         AdminCommand::Backup { to } => crate::backup::backup(store, store.dir(), &to).await,
+        AdminCommand::Export { to, filter } => {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || crate::export::export(&store, &filter, &to))
+                .await
+                .map_err(|err| Error::internal(format!("the export stopped: {err}")))?
+        }
+        AdminCommand::Import { from } => crate::export::import(store, &from).await,
         AdminCommand::Reindex => Err(Error::new(
             Code::Unsupported,
             "reindex needs the search index; run it through `skein reindex`",
