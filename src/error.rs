@@ -144,6 +144,11 @@ error_table! {
     Internal           = "internal",             Internal,       INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "INTERNAL_ERROR";
 }
 
+/// Left in an HTTP response's extensions (never sent) by a face that rendered an [`Error`],
+/// so the request's metrics count its machine code.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendered(pub Code);
+
 /// A failure as a client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {

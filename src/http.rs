@@ -100,6 +100,9 @@ pub fn routes(
                 }
             },
         );
+    let api = warp::path::full()
+        .and(freddy.or(slack).or(rest))
+        .map(counted);
     let index = warp::path::end()
         .and(warp::get())
         .map(|| asset("index.html"));
@@ -113,11 +116,47 @@ pub fn routes(
         .or(metrics)
         .or(index)
         .or(assets)
-        .or(freddy)
-        .or(slack)
-        .or(rest)
+        .or(api)
         .recover(rejection_reply)
         .with(warp::reply::with::headers(security_headers()))
+}
+
+/// Counts one request of an API face, and its failure's machine code, in the metrics (the
+/// WebSocket face counts each request of a connection itself).
+fn counted(path: warp::path::FullPath, reply: impl Reply) -> warp::reply::Response {
+    let response = reply.into_response();
+    let (face, route) = face_and_route(path.as_str());
+    let metrics = &crate::metrics::METRICS;
+    metrics.requests.with_label_values(&[face, &route]).inc();
+    if let Some(crate::error::Rendered(code)) = response.extensions().get() {
+        metrics
+            .errors
+            .with_label_values(&[face, &route, code.machine()])
+            .inc();
+    }
+    response
+}
+
+/// Which face a path belongs to, and the path with its ids written `{id}` (one series per
+/// route, not per thread).
+fn face_and_route(path: &str) -> (&'static str, String) {
+    let face = if path.starts_with("/v1/") {
+        "freddy"
+    } else if path.starts_with("/slack/") {
+        "slack"
+    } else {
+        "rest"
+    };
+    let is_id = |segment: &str| {
+        uuid::Uuid::parse_str(segment).is_ok()
+            || (!segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
+            || (segment.len() >= 16 && segment.bytes().any(|b| b.is_ascii_digit()))
+    };
+    let route: Vec<&str> = path
+        .split('/')
+        .map(|segment| if is_id(segment) { "{id}" } else { segment })
+        .collect();
+    (face, route.join("/"))
 }
 
 /// Who may read `/metrics`: a scraper with the configured metrics token, or an admin.

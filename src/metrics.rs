@@ -19,6 +19,7 @@ pub struct Metrics {
     pub errors: IntCounterVec,
     pub analysis_step_seconds: HistogramVec,
     pub llm_calls: IntCounterVec,
+    pub llm_tokens: IntCounterVec,
     pub search_seconds: HistogramVec,
     pub store_flush_seconds: Histogram,
     pub ttl_deletions: IntCounter,
@@ -95,6 +96,11 @@ impl Metrics {
                 "llm_calls_total",
                 "calls to the language model by outcome (ok, or the error's kind)",
                 &["outcome"],
+            ),
+            llm_tokens: counters(
+                "llm_tokens_total",
+                "tokens the language model reported using, by kind (prompt, completion)",
+                &["kind"],
             ),
             search_seconds: histograms("search_seconds", "search latency by leg", &["leg"]),
             store_flush_seconds: add(

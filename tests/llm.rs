@@ -14,6 +14,19 @@ const KEY: &str = "sk-test-secret-123";
 /// The built-in planner cannot plan this, so the model gets it.
 const QUESTION: &str = "what is the meaning of life";
 
+/// The server's `/metrics`, read with the admin's token.
+async fn metrics(server: &TestServer) -> String {
+    reqwest::Client::new()
+        .get(format!("http://{}/metrics", server.addr))
+        .bearer_auth(server.admin_token.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn setup() -> (FakeLlm, TestServer, Client) {
     let fake = FakeLlm::start().await;
     let server = TestServer::start_configured(
@@ -91,6 +104,15 @@ async fn the_model_streams_sql_and_words_through_the_steps() {
     fake.script(script);
 
     let (events, state) = ask(&mut client, QUESTION).await;
+    // The metrics count the calls and the tokens the provider reported.
+    let text = metrics(&server).await;
+    for series in [
+        "skein_llm_calls_total{outcome=\"ok\"} ",
+        "skein_llm_tokens_total{kind=\"prompt\"} ",
+        "skein_llm_tokens_total{kind=\"completion\"} ",
+    ] {
+        assert!(text.contains(series), "{series}: {text}");
+    }
     let sql = "SELECT COUNT(*) AS orders\nFROM sales_summary;\n";
     assert_eq!(
         chunks(&events, "generatingSql", "sql"),
@@ -287,15 +309,7 @@ async fn a_stalled_or_garbled_stream_fails_clearly() {
         .contains("not a chat completion stream"));
     assert!(state["payload"][0]["messages"][0]["code"].is_null());
     // /metrics counts the model's calls by outcome.
-    let metrics = reqwest::Client::new()
-        .get(format!("http://{}/metrics", first_server.addr))
-        .bearer_auth(first_server.admin_token.as_deref().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&first_server).await;
     for outcome in ["timeout", "garbage"] {
         let series = format!("skein_llm_calls_total{{outcome=\"{outcome}\"}} ");
         assert!(metrics.contains(&series), "{series}: {metrics}");

@@ -110,7 +110,23 @@ async fn metrics_are_for_admins_and_the_scraper_and_count_what_happens() {
     client
         .ok("/threads/search", serde_json::json!({"prompt": "sales"}))
         .await;
+    // The REST face counts too, one series per route whatever the thread.
+    for _ in 0..2 {
+        let missing = uuid::Uuid::new_v4();
+        let response = reqwest::Client::new()
+            .get(format!("http://{}/threads/{missing}", server.addr))
+            .bearer_auth(&admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+    }
     let (_, after) = scrape(&server, Some("scrape-secret")).await;
+    let rest = r#"skein_requests_total{face="rest",route="/threads/{id}"}"#;
+    assert_eq!(metric(&after, rest), 2.0, "{after}");
+    let rest_error =
+        r#"skein_errors_total{code="thread_not_found",face="rest",route="/threads/{id}"}"#;
+    assert_eq!(metric(&after, rest_error), 2.0, "{after}");
 
     let list = r#"skein_requests_total{face="websocket",route="/threads/list"}"#;
     assert_eq!(metric(&after, list) - metric(&before, list), 2.0, "{after}");

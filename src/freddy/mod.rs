@@ -177,7 +177,11 @@ pub fn error_response(error: Error) -> warp::reply::Response {
             "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         },
     });
-    json(status, &body)
+    let mut response = json(status, &body);
+    response
+        .extensions_mut()
+        .insert(crate::error::Rendered(error.code));
+    response
 }
 
 /// A JSON reply with a status.

@@ -188,6 +188,8 @@ impl LlmClient {
         let body = json!({
             "model": self.config.model,
             "stream": true,
+            // The last event then carries the tokens used (counted in the metrics).
+            "stream_options": {"include_usage": true},
             "temperature": 0,
             "messages": messages.iter().map(|m| json!({"role": m.role, "content": m.content})).collect::<Vec<_>>(),
         });
@@ -258,6 +260,17 @@ impl LlmClient {
                     status: 200,
                     message: message.to_string(),
                 }));
+            }
+            if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
+                let tokens = &crate::metrics::METRICS.llm_tokens;
+                for (field, kind) in [
+                    ("prompt_tokens", "prompt"),
+                    ("completion_tokens", "completion"),
+                ] {
+                    if let Some(n) = usage[field].as_u64() {
+                        tokens.with_label_values(&[kind]).inc_by(n);
+                    }
+                }
             }
             let piece = chunk["choices"][0]["delta"]["content"]
                 .as_str()

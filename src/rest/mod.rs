@@ -196,7 +196,11 @@ pub fn error_response(error: Error) -> warp::reply::Response {
         "code": error.code.machine(),
         "type": error.code.category().name(),
     });
-    json_reply(error.code.http_status(), &body)
+    let mut response = json_reply(error.code.http_status(), &body);
+    response
+        .extensions_mut()
+        .insert(crate::error::Rendered(error.code));
+    response
 }
 
 /// A JSON reply with a status.

@@ -34,6 +34,10 @@ pub fn streamed(text: &str, piece: usize) -> Reply {
         let event = serde_json::json!({"choices": [{"delta": {"content": token}}]});
         body.extend_from_slice(format!("data: {event}\n\n").as_bytes());
     }
+    // What OpenAI sends last when asked for usage (`stream_options.include_usage`).
+    let words = text.split_inclusive(' ').count();
+    let usage = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": words}});
+    body.extend_from_slice(format!("data: {usage}\n\n").as_bytes());
     body.extend_from_slice(b"data: [DONE]\n\n");
     Reply::Stream {
         pieces: body.chunks(piece.max(1)).map(|c| c.to_vec()).collect(),
