@@ -96,6 +96,10 @@ async fn a_slow_client_is_closed_and_others_get_everything() {
     );
     assert_eq!(u16::from(close.code), 1008);
     assert!(close.reason.contains("too slow"), "{}", close.reason);
+    server
+        .metric_reaches("skein_slow_client_closes_total", 1.0)
+        .await;
+    assert!(server.metric("skein_messages_dropped_total").await >= 1.0);
 }
 
 #[tokio::test]

@@ -344,4 +344,7 @@ async fn threads_whose_ttl_runs_out_are_deleted_for_everyone() {
     lists
         .take(|m| m["event"] == "deleteThreadState" && m["payload"] == json!([patched_id]))
         .await;
+    server
+        .metric_reaches("skein_ttl_deletions_total", 2.0)
+        .await;
 }

@@ -210,6 +210,38 @@ impl TestServer {
             .collect();
     }
 
+    /// A series of `GET /metrics` (read with the admin's token), or 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::Client::new()
+            .get(format!("http://{}/metrics", self.addr))
+            .bearer_auth(
+                self.admin_token
+                    .as_deref()
+                    .expect("the first start's admin"),
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Waits until a metric reaches `at_least`.
+    pub async fn metric_reaches(&self, series: &str, at_least: f64) {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while self.metric(series).await < at_least {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{series} stayed below {at_least}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// `GET /healthz`.
     pub async fn health(&self) -> Value {
         reqwest::get(format!("http://{}/healthz", self.addr))
