@@ -196,7 +196,11 @@ async fn averages_are_never_added_up_in_a_summary() {
         text.starts_with("Average temperature over 4 years."),
         "{text}"
     );
-    assert!(text.contains("the overall trend is upward"), "{text}");
+    // The data ends on 2023-04-14: that year is not set against whole ones.
+    assert!(
+        text.contains("The data covers the year 2023 only in part, so the first and last years are not compared."),
+        "{text}"
+    );
 
     // An average asked for by name is not added up across years either.
     let answer = ask(&mut client, "average rainfall by year", None).await;
@@ -476,4 +480,36 @@ async fn a_column_named_like_a_period_does_not_stand_in_for_it() {
     let answer = ask(&mut client, "how many days had ozone above 50", None).await;
     let row = answer.completed("fetchingData")["payload"]["data"][0].clone();
     assert_eq!(row["row_count"], 10, "{row}");
+}
+
+/// Weeks cut by the ends of the data (the first starts before 2022-01-01, the last ends after
+/// 2024-12-31) are named as partial and not compared as if whole; whole months are compared.
+#[tokio::test]
+async fn periods_the_data_covers_only_in_part_are_not_compared_as_whole() {
+    let server = TestServer::start();
+    let mut client = Client::connect(&server, server.admin_token.as_deref().unwrap()).await;
+    let weekly = ask(&mut client, "total sales by week", None).await;
+    let summary = weekly.message()["responses"]["messages"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("the lowest 2021-12-27 (only partly in the data)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("The data covers the weeks 2021-12-27 and 2024-12-30 only in part, so they are not compared."),
+        "{summary}"
+    );
+    assert!(!summary.contains("From 2021-12-27"), "{summary}");
+    let monthly = ask(&mut client, "total sales by month", None).await;
+    let summary = monthly.message()["responses"]["messages"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("From 2022-01 to 2024-12 it rose"),
+        "{summary}"
+    );
+    assert!(!summary.contains("partly"), "{summary}");
 }

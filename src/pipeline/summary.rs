@@ -7,8 +7,9 @@
 use super::facts::{display, Facts, Point};
 use super::narrate::{filter_phrase, format_value, frame_phrase, plural};
 use super::planner::{additive, Agg, Derived, Group, Plan, Ranking, Within};
-use super::timeframe::TimeRange;
+use super::timeframe::{Grain, TimeRange};
 use crate::datasets::QueryResult;
+use chrono::NaiveDate;
 
 /// Rows of a ranking listed by name; the rest are counted.
 const LISTED: usize = 10;
@@ -91,16 +92,31 @@ pub fn summary(plan: &Plan, result: &QueryResult, facts: &Facts) -> String {
             };
             if facts.known >= 2 {
                 let (high, low) = extremes(facts);
+                // An end period the data covers only in part says so wherever it is named.
+                let partial = partial_edges(plan, *grain, facts);
+                let named = |label: &str| match partial.iter().any(|p| p == label) {
+                    true => format!("{label} (only partly in the data)"),
+                    false => label.to_string(),
+                };
                 text.push_str(&format!(
                     " The highest was {} with {}, the lowest {} with {}.",
-                    high.label,
+                    named(&high.label),
                     fmt(high.value),
-                    low.label,
+                    named(&low.label),
                     fmt(low.value)
                 ));
-                // A first-to-last change only reads as a trend along one series.
+                // A first-to-last change only reads as a trend along one series, and between
+                // whole periods.
                 if plan.split.is_none() {
-                    text.push_str(&change(facts, &fmt));
+                    match partial.as_slice() {
+                        [] => text.push_str(&change(facts, &fmt)),
+                        [one] => text.push_str(&format!(
+                            " The data covers the {unit} {one} only in part, so the first and last {unit}s are not compared."
+                        )),
+                        [first, last, ..] => text.push_str(&format!(
+                            " The data covers the {unit}s {first} and {last} only in part, so they are not compared."
+                        )),
+                    }
                 }
             }
             capitalize(text)
@@ -475,6 +491,51 @@ fn change(facts: &Facts, fmt: &dyn Fn(f64) -> String) -> String {
         fmt(first.value),
         fmt(last.value)
     )
+}
+
+/// The labels of a time series' end periods that the data covers only in part (the first
+/// starts before the data does, the last ends after it).
+fn partial_edges(plan: &Plan, grain: Grain, facts: &Facts) -> Vec<String> {
+    let (Some((first_day, last_day)), Some(first), Some(last)) =
+        (plan.data_span, &facts.first, &facts.last)
+    else {
+        return Vec::new();
+    };
+    let mut partial = Vec::new();
+    if period_start(grain, &first.label).is_some_and(|start| start < first_day) {
+        partial.push(first.label.clone());
+    }
+    let last_end = period_start(grain, &last.label).and_then(|start| period_end(grain, start));
+    if last_end.is_some_and(|end| end > last_day) && !partial.contains(&last.label) {
+        partial.push(last.label.clone());
+    }
+    partial
+}
+
+/// The first day of a period from its label ("2024", "2024-03", "2024-Q2", "2024-03-04").
+fn period_start(grain: Grain, label: &str) -> Option<NaiveDate> {
+    let year: i32 = label.get(..4)?.parse().ok()?;
+    match grain {
+        Grain::Year => NaiveDate::from_ymd_opt(year, 1, 1),
+        Grain::Quarter => {
+            let quarter: u32 = label.get(6..7)?.parse().ok()?;
+            NaiveDate::from_ymd_opt(year, 3 * quarter - 2, 1)
+        }
+        Grain::Month => NaiveDate::from_ymd_opt(year, label.get(5..7)?.parse().ok()?, 1),
+        Grain::Week | Grain::Day => NaiveDate::parse_from_str(label.get(..10)?, "%Y-%m-%d").ok(),
+    }
+}
+
+/// The last day of the period starting on `start`.
+fn period_end(grain: Grain, start: NaiveDate) -> Option<NaiveDate> {
+    let next = match grain {
+        Grain::Day => start.succ_opt()?,
+        Grain::Week => start + chrono::Duration::days(7),
+        Grain::Month => start.checked_add_months(chrono::Months::new(1))?,
+        Grain::Quarter => start.checked_add_months(chrono::Months::new(3))?,
+        Grain::Year => start.checked_add_months(chrono::Months::new(12))?,
+    };
+    next.pred_opt()
 }
 
 fn count(n: usize) -> String {

@@ -206,6 +206,10 @@ pub struct Plan {
     /// rows are in, so "break that down by year" keeps to it.
     #[serde(default)]
     pub named: Option<String>,
+    /// First and last day the grouped time column's data covers (within the range asked
+    /// for): a period reaching past them is only partly in the data.
+    #[serde(default)]
+    pub data_span: Option<(NaiveDate, NaiveDate)>,
 }
 
 /// What a measure becomes once computed.
@@ -389,11 +393,24 @@ fn plan_question(
                 listing: intent.listing,
                 derived: intent.derived,
                 named: None,
+                data_span: None,
             }
         }
     };
     plan.data_ends = match (&plan.range, data_end) {
         (Some(range), Some(last)) if range.relative && last < today => Some(last),
+        _ => None,
+    };
+    plan.data_span = match &plan.group {
+        Some(Group::Time { column, .. }) => {
+            profile
+                .time_range
+                .get(column)
+                .map(|&(first, last)| match &plan.range {
+                    Some(range) => (first.max(range.start), last.min(range.end)),
+                    None => (first, last),
+                })
+        }
         _ => None,
     };
     // Ranking a time series means "the best N periods"; ranking nothing means a single extreme.
