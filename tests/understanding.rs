@@ -249,6 +249,14 @@ async fn values_named_together_are_shown_each_and_values_named_as_alternatives_t
         "{summary}"
     );
 
+    // Two groupings under one "by", the time one second, read as the same question.
+    let both = ask(&mut client, "total sales by region and year", None).await;
+    assert_eq!(
+        both.message()["responses"]["interpretation"],
+        "Total of total_sales_amount, for each year of order_date and each region."
+    );
+    assert_eq!(both.rows().len(), 15, "three years, five regions");
+
     let answer = ask(&mut client, "sales for West or East by year", None).await;
     assert_eq!(
         answer.message()["responses"]["interpretation"],

@@ -84,6 +84,11 @@ pub fn find_grain(tokens: &[String], used: &[bool]) -> Option<(Grain, Range<usiz
             {
                 return Some((grain, i..i + 3));
             }
+            // "by region and year": the second of two groupings one "by" asks for.
+            let grouped_before = (2..=5).any(|back| matches!(before(back), Some("by" | "per")));
+            if before(1) == Some("and") && grouped_before {
+                return Some((grain, i - 1..i + 1));
+            }
             if tokens.get(i + 1).map(String::as_str) == Some("over")
                 && tokens.get(i + 2).and_then(|w| Grain::parse(w)) == Some(grain)
             {
