@@ -15,7 +15,7 @@
 //! appears: a damaged backup writes nothing. The search index is not in a backup: the server
 //! rebuilds it from the restored records on its first start.
 
-use crate::error::{Code, Error};
+use crate::error::Error;
 use crate::model::DatasetSource;
 use crate::store::{Counts, Store};
 use serde::{Deserialize, Serialize};
@@ -67,11 +67,11 @@ fn write_backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Err
     let work = tempfile::Builder::new()
         .prefix(".skein-backup-")
         .tempdir_in(dir)
-        .map_err(|e| io_error(dir, e))?;
-    std::fs::create_dir(work.path().join("datasets")).map_err(|e| io_error(work.path(), e))?;
+        .map_err(|e| Error::file(dir, e))?;
+    std::fs::create_dir(work.path().join("datasets")).map_err(|e| Error::file(work.path(), e))?;
     let records_path = work.path().join(RECORDS);
     let mut records =
-        BufWriter::new(File::create(&records_path).map_err(|e| io_error(&records_path, e))?);
+        BufWriter::new(File::create(&records_path).map_err(|e| Error::file(&records_path, e))?);
     // The dataset files are copied in the same pause as the records, so each registration
     // comes with the file it describes.
     let (counts, (store_seq, copied, external)) = store.snapshot(&mut records, |store| {
@@ -94,9 +94,9 @@ fn write_backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Err
     })?;
     records
         .into_inner()
-        .map_err(|e| io_error(&records_path, e.into_error()))?
+        .map_err(|e| Error::file(&records_path, e.into_error()))?
         .sync_all()
-        .map_err(|e| io_error(&records_path, e))?;
+        .map_err(|e| Error::file(&records_path, e))?;
 
     let mut files = BTreeMap::new();
     for name in std::iter::once(RECORDS.to_string()).chain(copied) {
@@ -116,7 +116,7 @@ fn write_backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Err
     write_archive(&manifest, work.path(), &partial).inspect_err(|_| {
         let _ = std::fs::remove_file(&partial);
     })?;
-    std::fs::rename(&partial, to).map_err(|e| io_error(to, e))?;
+    std::fs::rename(&partial, to).map_err(|e| Error::file(to, e))?;
     let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
         "backed up to {} ({bytes} bytes): {}; sequence {store_seq}",
@@ -127,7 +127,7 @@ fn write_backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Err
 
 /// The archive: the manifest first, then the files it lists; durable before it is renamed.
 fn write_archive(manifest: &Manifest, work: &Path, to: &Path) -> Result<(), Error> {
-    let file = File::create(to).map_err(|e| io_error(to, e))?;
+    let file = File::create(to).map_err(|e| Error::file(to, e))?;
     let mut archive = tar::Builder::new(BufWriter::new(file));
     let text = serde_json::to_vec_pretty(manifest).expect("a manifest serializes");
     let mut header = tar::Header::new_gnu();
@@ -135,7 +135,7 @@ fn write_archive(manifest: &Manifest, work: &Path, to: &Path) -> Result<(), Erro
     header.set_mode(0o600);
     header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
     header.set_cksum();
-    let failed = |e| io_error(to, e);
+    let failed = |e| Error::file(to, e);
     archive
         .append_data(&mut header, MANIFEST, &text[..])
         .map_err(failed)?;
@@ -148,7 +148,7 @@ fn write_archive(manifest: &Manifest, work: &Path, to: &Path) -> Result<(), Erro
         .into_inner()
         .map_err(failed)?
         .into_inner()
-        .map_err(|e| io_error(to, e.into_error()))?;
+        .map_err(|e| Error::file(to, e.into_error()))?;
     file.sync_all().map_err(failed)
 }
 
@@ -164,13 +164,13 @@ pub async fn restore(from: &Path, data_dir: &Path) -> Result<String, Error> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+    std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e))?;
     let work = tempfile::Builder::new()
         .prefix(".skein-restore-")
         .tempdir_in(parent)
-        .map_err(|e| io_error(parent, e))?;
+        .map_err(|e| Error::file(parent, e))?;
     let unpacked = work.path().join("unpacked");
-    let archive = File::open(from).map_err(|e| io_error(from, e))?;
+    let archive = File::open(from).map_err(|e| Error::file(from, e))?;
     tar::Archive::new(BufReader::new(archive))
         .unpack(&unpacked)
         .map_err(|e| damaged(from, &format!("it cannot be read whole ({e})")))?;
@@ -180,7 +180,7 @@ pub async fn restore(from: &Path, data_dir: &Path) -> Result<String, Error> {
     let store = Store::open(&target)?;
     let records_path = unpacked.join(RECORDS);
     let mut records =
-        BufReader::new(File::open(&records_path).map_err(|e| io_error(&records_path, e))?);
+        BufReader::new(File::open(&records_path).map_err(|e| Error::file(&records_path, e))?);
     let loaded = store.load_snapshot(&mut records).await?;
     drop(store);
     if loaded
@@ -194,12 +194,12 @@ pub async fn restore(from: &Path, data_dir: &Path) -> Result<String, Error> {
     }
     if unpacked.join("datasets").exists() {
         std::fs::rename(unpacked.join("datasets"), target.join("datasets"))
-            .map_err(|e| io_error(&target, e))?;
+            .map_err(|e| Error::file(&target, e))?;
     }
     if data_dir.exists() {
-        std::fs::remove_dir(data_dir).map_err(|e| io_error(data_dir, e))?;
+        std::fs::remove_dir(data_dir).map_err(|e| Error::file(data_dir, e))?;
     }
-    std::fs::rename(&target, data_dir).map_err(|e| io_error(data_dir, e))?;
+    std::fs::rename(&target, data_dir).map_err(|e| Error::file(data_dir, e))?;
     let mut text = format!(
         "restored {} into {}; the search index is rebuilt when the server starts",
         describe(&manifest),
@@ -257,9 +257,9 @@ fn check(from: &Path, unpacked: &Path) -> Result<Manifest, Error> {
 }
 
 fn sum(path: &Path) -> Result<FileSum, Error> {
-    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut file = File::open(path).map_err(|e| Error::file(path, e))?;
     let mut hasher = Sha256::new();
-    let bytes = std::io::copy(&mut file, &mut hasher).map_err(|e| io_error(path, e))?;
+    let bytes = std::io::copy(&mut file, &mut hasher).map_err(|e| Error::file(path, e))?;
     Ok(FileSum {
         bytes,
         sha256: hex::encode(hasher.finalize()),
@@ -285,8 +285,4 @@ fn damaged(from: &Path, why: &str) -> Error {
         "{} is not a usable Skein backup: {why}; nothing was restored",
         from.display()
     ))
-}
-
-fn io_error(path: &Path, err: std::io::Error) -> Error {
-    Error::new(Code::Internal, format!("{}: {err}", path.display()))
 }

@@ -189,6 +189,11 @@ impl Error {
         Error::new(Code::Internal, message)
     }
 
+    /// A file the server could not read or write (the operator's concern: its path and why).
+    pub fn file(path: &std::path::Path, err: std::io::Error) -> Error {
+        Error::internal(format!("{}: {err}", path.display()))
+    }
+
     /// Whether this is a "not found or not yours" answer (skipped by bulk operations).
     pub fn is_missing_or_forbidden(&self) -> bool {
         matches!(self.code.category(), Category::NotFound | Category::Auth)

@@ -87,7 +87,7 @@ pub fn export(store: &Store, filter: &Filter, to: &Path) -> Result<String, Error
     };
     let partial = PathBuf::from(format!("{}.partial", to.display()));
     let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&partial).map_err(|e| io_error(&partial, e))?,
+        std::fs::File::create(&partial).map_err(|e| Error::file(&partial, e))?,
     );
     let (mut threads, mut messages) = (0, 0);
     for id in store.thread_ids()? {
@@ -133,15 +133,15 @@ pub fn export(store: &Store, filter: &Filter, to: &Path) -> Result<String, Error
             messages: thread_messages.iter().map(nested).collect(),
         };
         serde_json::to_writer(&mut out, &line).expect("lines serialize");
-        out.write_all(b"\n").map_err(|e| io_error(&partial, e))?;
+        out.write_all(b"\n").map_err(|e| Error::file(&partial, e))?;
         threads += 1;
         messages += thread_messages.len();
     }
     let file = out
         .into_inner()
-        .map_err(|e| io_error(&partial, e.into_error()))?;
-    file.sync_all().map_err(|e| io_error(&partial, e))?;
-    std::fs::rename(&partial, to).map_err(|e| io_error(to, e))?;
+        .map_err(|e| Error::file(&partial, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::file(&partial, e))?;
+    std::fs::rename(&partial, to).map_err(|e| Error::file(to, e))?;
     Ok(format!(
         "exported {threads} threads ({messages} messages) to {}",
         to.display()
@@ -159,7 +159,7 @@ struct Checked {
 
 /// Imports the threads of `from`; nothing is written unless every line is good.
 pub async fn import(store: &Store, from: &Path) -> Result<String, Error> {
-    let file = std::fs::File::open(from).map_err(|e| io_error(from, e))?;
+    let file = std::fs::File::open(from).map_err(|e| Error::file(from, e))?;
     let mut lines = Vec::new();
     let mut seen = BTreeSet::new();
     for (index, text) in std::io::BufReader::new(file).lines().enumerate() {
@@ -421,8 +421,4 @@ fn free_user_id(store: &Store, id: Uuid) -> Result<Uuid, Error> {
 
 fn bad_line(number: usize, why: &str) -> Error {
     Error::invalid(format!("line {number}: {why}; nothing was imported"))
-}
-
-fn io_error(path: &Path, err: std::io::Error) -> Error {
-    Error::new(Code::Internal, format!("{}: {err}", path.display()))
 }

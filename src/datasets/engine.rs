@@ -72,6 +72,16 @@ pub struct QueryResult {
     pub row_cap: usize,
 }
 
+impl QueryResult {
+    /// How many distinct values the rows kept have in `column`; `None` without that column.
+    pub fn distinct(&self, column: &str) -> Option<usize> {
+        let at = self.columns.iter().position(|c| c.name == column)?;
+        let values: std::collections::HashSet<String> =
+            self.rows.iter().map(|row| row[at].to_string()).collect();
+        Some(values.len())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QueryError {
     /// SQLite rejected or failed the statement; the text is SQLite's own message.

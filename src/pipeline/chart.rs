@@ -113,8 +113,8 @@ pub fn chart(plan: &Plan, result: &QueryResult) -> (Value, Value) {
         y_title: measure_title,
         unit,
         rows: result.rows.len(),
-        categories: distinct(result, Some(x)),
-        series_count: distinct(result, series),
+        categories: result.distinct(x).unwrap_or(0),
+        series_count: series.and_then(|s| result.distinct(s)).unwrap_or(0),
     })
 }
 
@@ -156,8 +156,8 @@ pub fn chart_for_result(result: &QueryResult) -> (Value, Value) {
         y_title: title_of(&y.name),
         unit: None,
         rows: result.rows.len(),
-        categories: distinct(result, Some(&x.name)),
-        series_count: distinct(result, series),
+        categories: result.distinct(&x.name).unwrap_or(0),
+        series_count: series.and_then(|s| result.distinct(s)).unwrap_or(0),
     })
 }
 
@@ -280,17 +280,6 @@ fn vega_lite(shape: &Shape<'_>) -> Value {
         "width": "container",
         "height": 260,
     })
-}
-
-/// How many distinct values a column of the result has (0 for none).
-fn distinct(result: &QueryResult, column: Option<&str>) -> usize {
-    let Some(at) = column.and_then(|name| result.columns.iter().position(|c| c.name == name))
-    else {
-        return 0;
-    };
-    let values: std::collections::HashSet<String> =
-        result.rows.iter().map(|row| row[at].to_string()).collect();
-    values.len()
 }
 
 fn grain_axis(grain: Grain) -> Axis {

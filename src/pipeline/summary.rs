@@ -427,14 +427,12 @@ fn groups_counted(
         return one_or_many(facts.known, noun, nouns);
     };
     let split_noun = split.replace('_', " ");
-    let distinct = |name: &str| {
-        let at = result.columns.iter().position(|c| c.name == name)?;
-        let values: std::collections::HashSet<String> =
-            result.rows.iter().map(|row| row[at].to_string()).collect();
-        Some(values.len())
-    };
     let labels = plan.label_columns();
-    match (result.truncated, distinct(&labels[0]), distinct(split)) {
+    match (
+        result.truncated,
+        result.distinct(&labels[0]),
+        result.distinct(split),
+    ) {
         (false, Some(groups), Some(parts)) => format!(
             "{} and {}",
             one_or_many(groups, noun, nouns),
