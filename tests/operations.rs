@@ -68,13 +68,6 @@ async fn logs_can_be_written_as_json_lines() {
     );
 }
 
-/// `name{labels} value` of a metric in the text format (0 when absent).
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
-}
-
 async fn scrape(server: &TestServer, token: Option<&str>) -> (u16, String) {
     let mut request = reqwest::Client::new().get(format!("http://{}/metrics", server.addr));
     if let Some(token) = token {
@@ -123,16 +116,20 @@ async fn metrics_are_for_admins_and_the_scraper_and_count_what_happens() {
     }
     let (_, after) = scrape(&server, Some("scrape-secret")).await;
     let rest = r#"skein_requests_total{face="rest",route="/threads/{id}"}"#;
-    assert_eq!(metric(&after, rest), 2.0, "{after}");
+    assert_eq!(common::metric_in(&after, rest), 2.0, "{after}");
     let rest_error =
         r#"skein_errors_total{code="thread_not_found",face="rest",route="/threads/{id}"}"#;
-    assert_eq!(metric(&after, rest_error), 2.0, "{after}");
+    assert_eq!(common::metric_in(&after, rest_error), 2.0, "{after}");
 
     let list = r#"skein_requests_total{face="websocket",route="/threads/list"}"#;
-    assert_eq!(metric(&after, list) - metric(&before, list), 2.0, "{after}");
+    assert_eq!(
+        common::metric_in(&after, list) - common::metric_in(&before, list),
+        2.0,
+        "{after}"
+    );
     let error =
         r#"skein_errors_total{code="invalid_request",face="websocket",route="/threads/list"}"#;
-    assert_eq!(metric(&after, error), 1.0, "{after}");
+    assert_eq!(common::metric_in(&after, error), 1.0, "{after}");
     for series in [
         r#"skein_analysis_step_seconds_count{outcome="completed",step="generatingSql"}"#,
         r#"skein_search_seconds_count{leg="hybrid"}"#,
@@ -142,7 +139,10 @@ async fn metrics_are_for_admins_and_the_scraper_and_count_what_happens() {
         "skein_list_subscriptions",
         "skein_thread_subscriptions",
     ] {
-        assert!(metric(&after, series) >= 1.0, "{series}: {after}");
+        assert!(
+            common::metric_in(&after, series) >= 1.0,
+            "{series}: {after}"
+        );
     }
     assert!(after.contains("skein_index_lag "), "{after}");
 }

@@ -225,9 +225,7 @@ impl TestServer {
             .text()
             .await
             .unwrap();
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or(0.0)
+        metric_in(&text, series)
     }
 
     /// Waits until a metric reaches `at_least`.
@@ -310,6 +308,13 @@ impl Drop for TestServer {
             );
         }
     }
+}
+
+/// A series' value in Prometheus text (`name{labels} value`), or 0 when absent.
+pub fn metric_in(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 pub fn run_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
