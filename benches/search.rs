@@ -35,6 +35,7 @@ fn build(runtime: &Runtime, collection: &eval::Collection, messages: usize) -> I
             Some(dir.path()),
             Arc::new(HashedNgrams::new(DEFAULT_DIM)),
         )
+        .await
         .unwrap();
         let started = Instant::now();
         search.reindex().await.unwrap();

@@ -57,11 +57,11 @@ pub fn access(user: &User, thread: &Thread) -> Option<Access> {
 
 /// Every thread `user` may see: an org admin's are the org's, anyone else's those they own or
 /// were shared (deleted ones left out by [`access`]).
-pub fn visible_threads(store: &Store, user: &User) -> Result<Vec<Thread>, store::Error> {
+pub async fn visible_threads(store: &Store, user: &User) -> Result<Vec<Thread>, store::Error> {
     let candidates = if user.admin {
-        store.threads_in_org(user.org_id)?
+        store.threads_in_org(user.org_id).await?
     } else {
-        store.threads_of_member(user.id)?
+        store.threads_of_member(user.id).await?
     };
     Ok(candidates
         .into_iter()
@@ -79,11 +79,11 @@ pub fn hash_token(token: &str) -> [u8; 32] {
 }
 
 /// The user a bearer token belongs to.
-pub fn authenticate(store: &Store, token: &str) -> Result<Option<User>, store::Error> {
+pub async fn authenticate(store: &Store, token: &str) -> Result<Option<User>, store::Error> {
     if token.is_empty() {
         return Ok(None);
     }
-    store.user_by_token_hash(&hash_token(token))
+    store.user_by_token_hash(&hash_token(token)).await
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +130,8 @@ pub async fn create_user(
     }
     let org_name = request.org.as_deref().unwrap_or(DEFAULT_ORG);
     let org = store
-        .org_by_name(org_name)?
+        .org_by_name(org_name)
+        .await?
         .ok_or_else(|| AccountRequestError::NoSuchOrg(org_name.to_string()))?;
     let user = User {
         id: Uuid::new_v4(),
@@ -151,7 +152,8 @@ pub async fn issue_token(
     email: &str,
 ) -> Result<(User, String), AccountRequestError> {
     let user = store
-        .user_by_email(email.trim())?
+        .user_by_email(email.trim())
+        .await?
         .ok_or_else(|| AccountRequestError::NoSuchUser(email.trim().to_string()))?;
     let token = new_token();
     store.add_token(user.id, &hash_token(&token)).await?;
@@ -165,25 +167,26 @@ pub fn token_id(token_hash: &[u8; 32]) -> String {
 }
 
 /// Every token with its id and owner, of one user (by email) or of everyone.
-pub fn list_tokens(
+pub async fn list_tokens(
     store: &Store,
     email: Option<&str>,
 ) -> Result<Vec<(String, User)>, AccountRequestError> {
     let only = match email {
         Some(email) => Some(
             store
-                .user_by_email(email.trim())?
+                .user_by_email(email.trim())
+                .await?
                 .ok_or_else(|| AccountRequestError::NoSuchUser(email.trim().to_string()))?
                 .id,
         ),
         None => None,
     };
     let mut listed = Vec::new();
-    for (hash, user_id) in store.tokens()? {
+    for (hash, user_id) in store.tokens().await? {
         if only.is_some_and(|only| only != user_id) {
             continue;
         }
-        if let Some(user) = store.user(user_id)? {
+        if let Some(user) = store.user(user_id).await? {
             listed.push((token_id(&hash), user));
         }
     }
@@ -198,7 +201,8 @@ pub async fn revoke_token(
 ) -> Result<([u8; 32], User), AccountRequestError> {
     let id = id.trim();
     let matching: Vec<([u8; 32], Uuid)> = store
-        .tokens()?
+        .tokens()
+        .await?
         .into_iter()
         .filter(|(hash, _)| token_id(hash) == id)
         .collect();
@@ -207,7 +211,8 @@ pub async fn revoke_token(
     };
     store.revoke_token(&hash).await?;
     let user = store
-        .user(user_id)?
+        .user(user_id)
+        .await?
         .ok_or_else(|| AccountRequestError::NoSuchToken(id.to_string()))?;
     Ok((hash, user))
 }
@@ -219,7 +224,8 @@ pub async fn set_user_disabled(
     disabled: bool,
 ) -> Result<User, AccountRequestError> {
     let user = store
-        .user_by_email(email.trim())?
+        .user_by_email(email.trim())
+        .await?
         .ok_or_else(|| AccountRequestError::NoSuchUser(email.trim().to_string()))?;
     store.set_disabled(user.id, disabled).await?;
     Ok(user)
@@ -243,10 +249,10 @@ pub async fn create_org(store: &Store, name: &str) -> Result<Org, AccountRequest
 
 /// On an empty store, creates the default org and its first admin and returns the admin's token.
 pub async fn bootstrap(store: &Store) -> Result<Option<(User, String)>, AccountRequestError> {
-    if !store.users()?.is_empty() {
+    if !store.users().await?.is_empty() {
         return Ok(None);
     }
-    if store.org_by_name(DEFAULT_ORG)?.is_none() {
+    if store.org_by_name(DEFAULT_ORG).await?.is_none() {
         create_org(store, DEFAULT_ORG).await?;
     }
     let admin = NewUser {
@@ -300,7 +306,10 @@ pub fn require_admin(user: &User, why: &str) -> Result<(), crate::error::Error> 
 }
 
 /// The user a request's token belongs to, or why there is none.
-pub fn user_for_token(store: &Store, token: Option<String>) -> Result<User, crate::error::Error> {
+pub async fn user_for_token(
+    store: &Store,
+    token: Option<String>,
+) -> Result<User, crate::error::Error> {
     use crate::error::{Code, Error};
     let Some(token) = token else {
         return Err(Error::new(
@@ -308,7 +317,7 @@ pub fn user_for_token(store: &Store, token: Option<String>) -> Result<User, crat
             "Missing authentication: send Authorization: Bearer <token> or X-Api-Key: <token>",
         ));
     };
-    match authenticate(store, &token)? {
+    match authenticate(store, &token).await? {
         Some(user) => Ok(user),
         None => Err(Error::new(Code::InvalidToken, "Invalid token")),
     }

@@ -74,24 +74,24 @@ fn write_backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Err
         BufWriter::new(File::create(&records_path).map_err(|e| Error::file(&records_path, e))?);
     // The dataset files are copied in the same pause as the records, so each registration
     // comes with the file it describes.
-    let (counts, (store_seq, copied, external)) = store.snapshot(&mut records, |store| {
-        let seq = store.last_seq().map_err(std::io::Error::other)?;
-        let (mut copied, mut external) = (Vec::new(), Vec::new());
-        for dataset in store.datasets().map_err(std::io::Error::other)? {
-            match &dataset.source {
-                DatasetSource::Imported => {
-                    let name = format!("datasets/{}.sqlite", dataset.id);
-                    let from = data_dir
-                        .join("datasets")
-                        .join(format!("{}.sqlite", dataset.id));
-                    std::fs::copy(&from, work.path().join(&name))?;
-                    copied.push(name);
+    let (counts, (store_seq, copied, external)) =
+        store.snapshot(&mut records, |seq, datasets| {
+            let (mut copied, mut external) = (Vec::new(), Vec::new());
+            for dataset in datasets {
+                match &dataset.source {
+                    DatasetSource::Imported => {
+                        let name = format!("datasets/{}.sqlite", dataset.id);
+                        let from = data_dir
+                            .join("datasets")
+                            .join(format!("{}.sqlite", dataset.id));
+                        std::fs::copy(&from, work.path().join(&name))?;
+                        copied.push(name);
+                    }
+                    DatasetSource::External { path } => external.push(path.clone()),
                 }
-                DatasetSource::External { path } => external.push(path.clone()),
             }
-        }
-        Ok((seq, copied, external))
-    })?;
+            Ok((seq, copied, external))
+        })?;
     records
         .into_inner()
         .map_err(|e| Error::file(&records_path, e.into_error()))?

@@ -14,7 +14,13 @@ use std::sync::Arc;
 pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
     let command = match cli.command {
         Command::Serve(args) => {
-            return crate::server::run(&args, &cli.data_dir, crate::server::shutdown_signal()).await
+            return crate::server::run(
+                &args,
+                &cli.data_dir,
+                cli.database.as_deref(),
+                crate::server::shutdown_signal(),
+            )
+            .await
         }
         Command::User(UserCommand::Add {
             name,
@@ -87,20 +93,26 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             return Ok(());
         }
         Command::Reindex => AdminCommand::Reindex,
-        Command::Bench(command) => return bench(command, &cli.data_dir).await,
+        Command::Bench(command) => {
+            return bench(command, &cli.data_dir, cli.database.as_deref()).await
+        }
         Command::Eval { dir, dim } => {
             let embedder = std::sync::Arc::new(crate::search::HashedNgrams::new(dim));
             println!("{}", crate::search::eval::report(&dir, embedder).await?);
             return Ok(());
         }
     };
-    let output = administer(&cli.data_dir, command).await?;
+    let output = administer(&cli.data_dir, cli.database.as_deref(), command).await?;
     println!("{output}");
     Ok(())
 }
 
 /// `skein bench …`: runs one benchmark and prints its report.
-async fn bench(command: BenchCommand, data_dir: &Path) -> Result<(), Box<dyn Error + Send + Sync>> {
+async fn bench(
+    command: BenchCommand,
+    data_dir: &Path,
+    database: Option<&str>,
+) -> Result<(), Box<dyn Error + Send + Sync>> {
     use crate::bench;
     let report = match command {
         BenchCommand::Search {
@@ -121,7 +133,9 @@ async fn bench(command: BenchCommand, data_dir: &Path) -> Result<(), Box<dyn Err
             };
             bench::search(&corpus, &run, json).await?
         }
-        BenchCommand::Seed { corpus, messages } => seed(data_dir, &corpus, messages).await?,
+        BenchCommand::Seed { corpus, messages } => {
+            seed(data_dir, database, &corpus, messages).await?
+        }
         BenchCommand::Thread {
             answers,
             server,
@@ -169,6 +183,7 @@ async fn bench(command: BenchCommand, data_dir: &Path) -> Result<(), Box<dyn Err
 /// never runs inside the server).
 async fn seed(
     data_dir: &Path,
+    database: Option<&str>,
     corpus: &Path,
     messages: usize,
 ) -> Result<String, Box<dyn Error + Send + Sync>> {
@@ -187,17 +202,7 @@ async fn seed(
         )
         .into());
     }
-    if !data_dir.join("db").exists() {
-        return Err(Error::new(
-            Code::DataDirNotFound,
-            format!(
-                "no Skein data in {}; start the server once with `skein serve` to create it",
-                data_dir.display()
-            ),
-        )
-        .into());
-    }
-    let store = Store::open(data_dir).map_err(Error::from)?;
+    let store = open_offline(data_dir, database).await?;
     let report = crate::bench::seed(&store, corpus, messages).await?;
     store.flush().await?;
     Ok(report)
@@ -210,28 +215,52 @@ fn absolute(path: std::path::PathBuf) -> Result<std::path::PathBuf, String> {
 /// Runs an admin command through a running server, or directly on the store if none runs.
 async fn administer(
     data_dir: &Path,
+    database: Option<&str>,
     command: AdminCommand,
 ) -> Result<String, Box<dyn Error + Send + Sync>> {
     if let Some(result) = admin::send_to_server(data_dir, &command).await {
         return Ok(result?);
     }
+    let store = open_offline(data_dir, database).await?;
+    run_on(store, data_dir, command).await
+}
+
+/// Opens the store for a command run while no server runs: the database if one is given, else
+/// the data dir's, which a server must have created.
+async fn open_offline(
+    data_dir: &Path,
+    database: Option<&str>,
+) -> Result<Store, crate::error::Error> {
+    use crate::error::{Code, Error};
+    if let Some(url) = database {
+        std::fs::create_dir_all(data_dir).map_err(|err| Error::file(data_dir, err))?;
+        return Ok(Store::connect(url, data_dir).await?);
+    }
     if !data_dir.join("db").exists() {
-        return Err(crate::error::Error::new(
-            crate::error::Code::DataDirNotFound,
+        return Err(Error::new(
+            Code::DataDirNotFound,
             format!(
                 "no Skein data in {}; start the server once with `skein serve` to create it",
                 data_dir.display()
             ),
-        )
-        .into());
+        ));
     }
-    let store = Store::open(data_dir).map_err(crate::error::Error::from)?;
+    Ok(Store::open(data_dir)?)
+}
+
+/// Runs an admin command on a store this process opened.
+async fn run_on(
+    store: Store,
+    data_dir: &Path,
+    command: AdminCommand,
+) -> Result<String, Box<dyn Error + Send + Sync>> {
     let result = if matches!(command, AdminCommand::Reindex) {
         let search = Search::open(
             store.clone(),
             Some(data_dir),
             Arc::new(HashedNgrams::new(DEFAULT_DIM)),
-        )?;
+        )
+        .await?;
         admin::reindex(&search).await
     } else {
         let datasets = Datasets::new(store.clone(), data_dir, QueryLimits::default());

@@ -20,6 +20,11 @@ pub struct Cli {
         global = true
     )]
     pub data_dir: PathBuf,
+    /// Keep threads, accounts and datasets' registrations in PostgreSQL
+    /// (`postgres://user:password@host/db`) instead of the data dir, so several nodes can share
+    /// them. The data dir still holds this node's own: its search index, id and imported files.
+    #[arg(long, env = "SKEIN_DATABASE", global = true, value_parser = database_url)]
+    pub database: Option<String>,
     /// How log lines are written to stderr: for people, or one JSON object per line for log
     /// shippers.
     #[arg(
@@ -505,4 +510,13 @@ pub enum SlackCommand {
         #[arg(long)]
         org: String,
     },
+}
+
+/// A PostgreSQL connection URL; anything else is refused before starting.
+fn database_url(text: &str) -> Result<String, String> {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Ok(text.to_string())
+    } else {
+        Err("expected a PostgreSQL URL: postgres://user:password@host:port/database".into())
+    }
 }

@@ -72,6 +72,12 @@ pub enum Event {
 /// A face that renders events for its clients.
 pub trait Subscriber: Send + Sync {
     fn deliver(&self, event: &Event);
+
+    /// For a subscriber that handles events after `deliver` returns (in order, in a task of its
+    /// own): resolves once it has handled every event delivered so far.
+    fn settled(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        None
+    }
 }
 
 /// The subscribers, each under the id its [`Watch`] removes it by.
@@ -127,6 +133,23 @@ impl Bus {
         let subscribers = self.subscribers.read().unwrap().clone();
         for (_, subscriber) in subscribers {
             subscriber.deliver(&event);
+        }
+    }
+
+    /// Resolves once every subscriber has handled every event published so far. An operation
+    /// awaits it before answering its client, so whoever else watches has been sent what the
+    /// operation did by the time the client hears back. Never awaited by a subscriber itself.
+    pub async fn settled(&self) {
+        let waits: Vec<_> = self
+            .subscribers
+            .read()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, subscriber)| subscriber.settled())
+            .collect();
+        for wait in waits {
+            // An error means the subscriber is gone (shutdown): nothing to wait for.
+            let _ = wait.await;
         }
     }
 }

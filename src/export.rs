@@ -70,17 +70,22 @@ struct Person {
 }
 
 /// Writes the threads `filter` picks (deleted ones left out) to `to`; returns what it wrote.
-pub fn export(store: &Store, filter: &Filter, to: &Path) -> Result<String, Error> {
-    let orgs: HashMap<Uuid, Org> = store.orgs()?.into_iter().map(|o| (o.id, o)).collect();
-    let users: HashMap<Uuid, User> = store.users()?.into_iter().map(|u| (u.id, u)).collect();
+pub async fn export(store: &Store, filter: &Filter, to: &Path) -> Result<String, Error> {
+    let orgs: HashMap<Uuid, Org> = store.orgs().await?.into_iter().map(|o| (o.id, o)).collect();
+    let users: HashMap<Uuid, User> = store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
     let org = match &filter.org {
-        Some(name) => Some(store.org_by_name(name)?.ok_or_else(|| {
+        Some(name) => Some(store.org_by_name(name).await?.ok_or_else(|| {
             Error::new(Code::OrgNotFound, format!("no organization named {name:?}"))
         })?),
         None => None,
     };
     let user = match &filter.user {
-        Some(email) => Some(store.user_by_email(email)?.ok_or_else(|| {
+        Some(email) => Some(store.user_by_email(email).await?.ok_or_else(|| {
             Error::new(Code::UserNotFound, format!("no user with email {email:?}"))
         })?),
         None => None,
@@ -90,8 +95,8 @@ pub fn export(store: &Store, filter: &Filter, to: &Path) -> Result<String, Error
         std::fs::File::create(&partial).map_err(|e| Error::file(&partial, e))?,
     );
     let (mut threads, mut messages) = (0, 0);
-    for id in store.thread_ids()? {
-        let Some(thread) = store.thread(id)? else {
+    for id in store.thread_ids().await? {
+        let Some(thread) = store.thread(id).await? else {
             continue;
         };
         let picked = thread.deleted_at.is_none()
@@ -105,7 +110,7 @@ pub fn export(store: &Store, filter: &Filter, to: &Path) -> Result<String, Error
         if !picked {
             continue;
         }
-        let thread_messages = store.messages(id)?;
+        let thread_messages = store.messages(id).await?;
         let named: BTreeSet<Uuid> = thread
             .members()
             .chain([thread.updated_by])
@@ -183,11 +188,11 @@ pub async fn import(store: &Store, from: &Path) -> Result<String, Error> {
         let org_id = match org_ids.get(&checked.org.id) {
             Some(id) => *id,
             None => {
-                let id = match store.org_by_name(&checked.org.name)? {
+                let id = match store.org_by_name(&checked.org.name).await? {
                     Some(org) => org.id,
                     None => {
                         let org = Org {
-                            id: free_org_id(store, checked.org.id)?,
+                            id: free_org_id(store, checked.org.id).await?,
                             name: checked.org.name.clone(),
                             created_at: Utc::now(),
                         };
@@ -203,7 +208,7 @@ pub async fn import(store: &Store, from: &Path) -> Result<String, Error> {
             if user_ids.contains_key(&person.id) {
                 continue;
             }
-            let id = match store.user_by_email(&person.email)? {
+            let id = match store.user_by_email(&person.email).await? {
                 Some(user) if user.org_id != org_id => {
                     return Err(bad_line(
                         checked.line,
@@ -213,7 +218,7 @@ pub async fn import(store: &Store, from: &Path) -> Result<String, Error> {
                 Some(user) => user.id,
                 None => {
                     let user = User {
-                        id: free_user_id(store, person.id)?,
+                        id: free_user_id(store, person.id).await?,
                         org_id,
                         name: person.name.clone(),
                         email: person.email.clone(),
@@ -244,7 +249,7 @@ pub async fn import(store: &Store, from: &Path) -> Result<String, Error> {
     }
     let (mut imported, mut present, mut messages) = (0, 0, 0);
     for checked in lines {
-        if store.thread(checked.thread.id)?.is_some() {
+        if store.thread(checked.thread.id).await?.is_some() {
             present += 1;
             continue;
         }
@@ -403,16 +408,16 @@ fn map_json_text_back(message: &mut Value) {
 }
 
 /// The exported id when this server has no org with it, else a new one.
-fn free_org_id(store: &Store, id: Uuid) -> Result<Uuid, Error> {
-    Ok(if store.org(id)?.is_some() {
+async fn free_org_id(store: &Store, id: Uuid) -> Result<Uuid, Error> {
+    Ok(if store.org(id).await?.is_some() {
         Uuid::new_v4()
     } else {
         id
     })
 }
 
-fn free_user_id(store: &Store, id: Uuid) -> Result<Uuid, Error> {
-    Ok(if store.user(id)?.is_some() {
+async fn free_user_id(store: &Store, id: Uuid) -> Result<Uuid, Error> {
+    Ok(if store.user(id).await?.is_some() {
         Uuid::new_v4()
     } else {
         id

@@ -8,7 +8,7 @@
 use crate::services::Services;
 use serde_json::{json, Value};
 
-pub fn liveness(services: &Services) -> Value {
+pub async fn liveness(services: &Services) -> Value {
     let search = &services.search;
     let storage = services.store.fault();
     let index_error = search.last_error();
@@ -21,10 +21,12 @@ pub fn liveness(services: &Services) -> Value {
             "error": index_error,
             "indexed_seq": search.indexed_seq(),
             "covered_seq": search.covered_seq(),
-            "store_seq": services.store.last_seq().ok(),
+            "store_seq": services.store.last_seq().await.ok(),
+            // Thread changes the index has not covered yet.
+            "lag": services.store.changes_after(search.covered_seq()).await.ok(),
             "commits": search.commits(),
             "documents": search.num_docs(),
-            "vectors": search.vector_status(),
+            "vectors": search.vector_status().await,
         },
     })
 }

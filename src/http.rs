@@ -61,7 +61,9 @@ pub fn routes(
         .and(warp::path::end())
         .and(warp::get())
         .and(with_services.clone())
-        .map(|services: Arc<Services>| warp::reply::json(&crate::health::liveness(&services)));
+        .then(|services: Arc<Services>| async move {
+            warp::reply::json(&crate::health::liveness(&services).await)
+        });
     let ready = warp::path("readyz")
         .and(warp::path::end())
         .and(warp::get())
@@ -75,31 +77,35 @@ pub fn routes(
             };
             warp::reply::with_status(warp::reply::json(&body), status)
         });
-    let metrics = warp::path("metrics")
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::header::optional::<String>("x-api-key"))
-        .and(with_services)
-        .map(
-            |authorization: Option<String>, api_key: Option<String>, services: Arc<Services>| {
-                let token = auth::request_token(authorization.as_deref(), api_key.as_deref(), None);
-                match may_read_metrics(&services, token) {
-                    Ok(()) => {
-                        let text = metrics_text(&services);
-                        let mut response = warp::reply::Response::new(text.into());
-                        response.headers_mut().insert(
-                            "content-type",
-                            "text/plain; version=0.0.4; charset=utf-8"
-                                .parse()
-                                .expect("a valid header"),
-                        );
-                        response
+    let metrics =
+        warp::path("metrics")
+            .and(warp::path::end())
+            .and(warp::get())
+            .and(warp::header::optional::<String>("authorization"))
+            .and(warp::header::optional::<String>("x-api-key"))
+            .and(with_services)
+            .then(
+                |authorization: Option<String>,
+                 api_key: Option<String>,
+                 services: Arc<Services>| async move {
+                    let token =
+                        auth::request_token(authorization.as_deref(), api_key.as_deref(), None);
+                    match may_read_metrics(&services, token).await {
+                        Ok(()) => {
+                            let text = metrics_text(&services).await;
+                            let mut response = warp::reply::Response::new(text.into());
+                            response.headers_mut().insert(
+                                "content-type",
+                                "text/plain; version=0.0.4; charset=utf-8"
+                                    .parse()
+                                    .expect("a valid header"),
+                            );
+                            response
+                        }
+                        Err(error) => crate::rest::error_response(error),
                     }
-                    Err(error) => crate::rest::error_response(error),
-                }
-            },
-        );
+                },
+            );
     let api = warp::path::full()
         .and(freddy.or(slack).or(rest))
         .map(counted);
@@ -160,7 +166,7 @@ fn face_and_route(path: &str) -> (&'static str, String) {
 }
 
 /// Who may read `/metrics`: a scraper with the configured metrics token, or an admin.
-fn may_read_metrics(services: &Services, token: Option<String>) -> Result<(), Error> {
+async fn may_read_metrics(services: &Services, token: Option<String>) -> Result<(), Error> {
     use sha2::{Digest, Sha256};
     if let (Some(secret), Some(given)) = (&services.settings.metrics_token, &token) {
         // Compared as hashes, so the time taken says nothing of the secret.
@@ -168,7 +174,7 @@ fn may_read_metrics(services: &Services, token: Option<String>) -> Result<(), Er
             return Ok(());
         }
     }
-    let user = auth::user_for_token(&services.store, token)?;
+    let user = auth::user_for_token(&services.store, token).await?;
     auth::require_admin(
         &user,
         "metrics are for admins and the scraper's --metrics-token",
@@ -176,13 +182,18 @@ fn may_read_metrics(services: &Services, token: Option<String>) -> Result<(), Er
 }
 
 /// The metrics, with the gauges of what the services hold now.
-fn metrics_text(services: &Services) -> String {
+async fn metrics_text(services: &Services) -> String {
     let (thread_subscriptions, list_subscriptions) = services.hub.subscription_counts();
     crate::metrics::METRICS.render(&crate::metrics::Scrape {
         thread_subscriptions,
         list_subscriptions,
-        store_seq: services.store.last_seq().unwrap_or(0),
+        store_seq: services.store.last_seq().await.unwrap_or(0),
         covered_seq: services.search.covered_seq(),
+        index_lag: services
+            .store
+            .changes_after(services.search.covered_seq())
+            .await
+            .unwrap_or(0),
     })
 }
 
@@ -230,6 +241,7 @@ fn authenticated(
                     );
                     let hash = token.as_deref().map(auth::hash_token).unwrap_or_default();
                     auth::user_for_token(&services.store, token)
+                        .await
                         .map(|user| (user, hash))
                         .map_err(|err| warp::reject::custom(Refused(err)))
                 }

@@ -1,8 +1,9 @@
 //! Skein: a self-hosted threads server for AI data-analyst chat.
 //!
-//! One binary keeps conversation threads and messages in sled, speaks the threads WebSocket
-//! protocol (`shared/seeds/000_*`): lists, thread state, live updates and presence, and answers
-//! data questions over SQLite datasets with a built-in analyst that streams its steps.
+//! One binary keeps conversation threads and messages in sled (or in PostgreSQL, shared by
+//! nodes), speaks the threads WebSocket protocol (`shared/seeds/000_*`): lists, thread state,
+//! live updates and presence, and answers data questions over SQLite datasets with a built-in
+//! analyst that streams its steps.
 //!
 //! # Layout
 //!
@@ -25,7 +26,8 @@
 //! | `datasets` | SQLite-backed datasets: import, description, read-only queries       |
 //! | `search`   | hybrid search: tantivy BM25, vectors, fusion, evaluation             |
 //! | `llm`      | OpenAI-compatible providers: a streamed chat model, embeddings       |
-//! | `store`    | sled trees, keys, record encoding, transactions, the write sequence  |
+//! | `store`    | the storage interface: transactions, records, the change sequence;   |
+//! |            | sled (embedded) and PostgreSQL (shared by nodes) behind it           |
 //! | `model`    | domain types: Org, User, Thread, Message, Share and their enums      |
 //! | `auth`     | tokens, accounts, the request's token, and the access roles          |
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |

@@ -108,7 +108,7 @@ impl Metrics {
                 Histogram::with_opts(
                     HistogramOpts::new(
                         "store_flush_seconds",
-                        "time from a write's commit to its durable sync",
+                        "time to make a write durable: sled's sync, or PostgreSQL's commit",
                     )
                     .buckets(BUCKETS.to_vec()),
                 )
@@ -128,7 +128,10 @@ impl Metrics {
                 "index_covered_sequence",
                 "the write sequence the search index covers",
             ),
-            index_lag: gauge("index_lag", "writes the search index has not covered yet"),
+            index_lag: gauge(
+                "index_lag",
+                "thread changes the search index has not covered yet",
+            ),
             registry,
         }
     }
@@ -140,8 +143,7 @@ impl Metrics {
         self.list_subscriptions.set(now.list_subscriptions as i64);
         self.store_seq.set(now.store_seq as i64);
         self.index_covered_seq.set(now.covered_seq as i64);
-        self.index_lag
-            .set(now.store_seq.saturating_sub(now.covered_seq) as i64);
+        self.index_lag.set(now.index_lag as i64);
         let mut text = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut text)
@@ -156,4 +158,6 @@ pub struct Scrape {
     pub list_subscriptions: usize,
     pub store_seq: u64,
     pub covered_seq: u64,
+    /// Thread changes the index has not covered yet.
+    pub index_lag: u64,
 }

@@ -19,6 +19,25 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+/// Connects to the shared database, refusing to start beside another live node: without a bus
+/// between them, each would miss the other's live updates and presence.
+async fn open_shared(url: &str, data_dir: &Path) -> Result<Store, Box<dyn Error + Send + Sync>> {
+    let store = Store::connect(url, data_dir).await?;
+    let others = store.other_live_nodes().await?;
+    if !others.is_empty() {
+        return Err(format!(
+            "another Skein node ({}) is serving from this database; several nodes need a bus \
+             between them for live updates and presence, which this build does not have yet: \
+             stop the other node, or wait {} seconds after it stopped",
+            others[0],
+            crate::store::NODE_GONE_AFTER_SECS
+        )
+        .into());
+    }
+    store.register_node().await?;
+    Ok(store)
+}
+
 /// How long shutdown waits for WebSocket connections to finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -29,6 +48,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub async fn run(
     args: &ServeArgs,
     data_dir: &Path,
+    database: Option<&str>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn Error + Send + Sync>> {
     prepare_data_dir(data_dir)?;
@@ -42,12 +62,15 @@ pub async fn run(
         )
         .into());
     }
-    let store = Store::open_with_cache(data_dir, args.store_cache_mb * 1024 * 1024)?;
+    let store = match database {
+        None => Store::open_with_cache(data_dir, args.store_cache_mb * 1024 * 1024)?,
+        Some(url) => open_shared(url, data_dir).await?,
+    };
     let created_admin = auth::bootstrap(&store).await?;
-    let services = Arc::new(Services::new(store.clone(), data_dir, args.settings())?);
+    let services = Arc::new(Services::new(store.clone(), data_dir, args.settings()).await?);
     services
         .events
-        .subscribe(Arc::new(crate::ws::fanout::Renderer::new(&services)));
+        .subscribe(Arc::new(crate::ws::fanout::Renderer::start(&services)));
     // Questions a stopped server never finished answering say so instead of hanging unanswered.
     match crate::threads::analyses::mark_interrupted(&services).await {
         Ok(0) => {}
@@ -132,6 +155,7 @@ pub async fn run(
     // Running analyses stop and mark their messages interrupted, and watchers are told, before
     // the sockets close.
     services.analyses.shut_down(SHUTDOWN_GRACE).await;
+    services.settled().await;
     tracing::info!("shutting down: closing connections");
     services
         .hub

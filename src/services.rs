@@ -71,7 +71,7 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(
+    pub async fn new(
         store: Store,
         data_dir: &Path,
         settings: Settings,
@@ -80,7 +80,7 @@ impl Services {
             Some(config) => std::sync::Arc::new(RemoteEmbedder::new(config.clone())?),
             None => std::sync::Arc::new(HashedNgrams::new(DEFAULT_DIM)),
         };
-        let search = Search::open(store.clone(), Some(data_dir), embedder)?;
+        let search = Search::open(store.clone(), Some(data_dir), embedder).await?;
         let llm = match &settings.llm {
             Some(config) => Some(std::sync::Arc::new(crate::llm::LlmClient::new(
                 config.clone(),
@@ -88,7 +88,7 @@ impl Services {
             None => None,
         };
         Ok(Services {
-            started_seq: store.last_seq()?,
+            started_seq: store.last_seq().await?,
             llm,
             runs: Default::default(),
             analyses: Analyses::new(settings.analysis_limits),
@@ -103,6 +103,16 @@ impl Services {
 
     /// Tells every subscribed face what happened.
     pub fn publish(&self, event: Event) {
+        // A deleted thread's analyses stop: nobody can see what they would write.
+        if let Event::ThreadDeleted { thread, .. } = &event {
+            self.runs.cancel(thread.id);
+        }
         self.events.publish(event);
+    }
+
+    /// Waits until what was published so far has been sent to everyone it concerns (see
+    /// `events::Bus::settled`).
+    pub async fn settled(&self) {
+        self.events.settled().await
     }
 }

@@ -18,7 +18,7 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             describe,
             org,
         } => {
-            let org = org_named(store, org.as_deref())?;
+            let org = org_named(store, org.as_deref()).await?;
             let describe = match describe {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
@@ -57,8 +57,8 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             ))
         }
         AdminCommand::ListDatasets => {
-            let orgs = store.orgs()?;
-            let all = store.datasets()?;
+            let orgs = store.orgs().await?;
+            let all = store.datasets().await?;
             let mut lines = vec!["ID\tNAME\tTABLE\tORG\tSOURCE".to_string()];
             lines.extend(all.iter().map(|d| {
                 let org = orgs
@@ -74,11 +74,11 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             Ok(lines.join("\n"))
         }
         AdminCommand::DescribeDataset { dataset, org } => {
-            let dataset = find(store, org.as_deref(), &dataset)?;
+            let dataset = find(store, org.as_deref(), &dataset).await?;
             describe(datasets, &dataset).await
         }
         AdminCommand::ReplaceDataset { dataset, csv, org } => {
-            let dataset = find(store, org.as_deref(), &dataset)?;
+            let dataset = find(store, org.as_deref(), &dataset).await?;
             let bytes = std::fs::read(&csv).map_err(|e| unreadable(&csv, e))?;
             let replaced = datasets.replace_csv(&dataset, bytes).await?;
             let (rows, _) = datasets.sample(&replaced).await?;
@@ -89,7 +89,7 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             ))
         }
         AdminCommand::RemoveDataset { dataset, org } => {
-            let dataset = find(store, org.as_deref(), &dataset)?;
+            let dataset = find(store, org.as_deref(), &dataset).await?;
             datasets.remove(&dataset).await?;
             Ok(format!("removed dataset {} ({})", dataset.name, dataset.id))
         }
@@ -97,9 +97,9 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
     }
 }
 
-fn org_named(store: &Store, org: Option<&str>) -> Result<Org, Error> {
+async fn org_named(store: &Store, org: Option<&str>) -> Result<Org, Error> {
     let org_name = org.unwrap_or(auth::DEFAULT_ORG);
-    store.org_by_name(org_name)?.ok_or_else(|| {
+    store.org_by_name(org_name).await?.ok_or_else(|| {
         Error::new(
             Code::OrgNotFound,
             format!("no organization named {org_name:?}"),
@@ -108,10 +108,11 @@ fn org_named(store: &Store, org: Option<&str>) -> Result<Org, Error> {
 }
 
 /// A dataset of the org by id, name or table name (ignoring case).
-fn find(store: &Store, org: Option<&str>, key: &str) -> Result<Dataset, Error> {
-    let org = org_named(store, org)?;
+async fn find(store: &Store, org: Option<&str>, key: &str) -> Result<Dataset, Error> {
+    let org = org_named(store, org).await?;
     store
-        .datasets()?
+        .datasets()
+        .await?
         .into_iter()
         .filter(|d| d.org_id == org.id)
         .find(|d| {

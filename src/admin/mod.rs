@@ -127,13 +127,13 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
             ))
         }
         AdminCommand::ListUsers => {
-            let orgs = store.orgs()?;
+            let orgs = store.orgs().await?;
             let org_name = |id| {
                 orgs.iter()
                     .find(|org| org.id == id)
                     .map_or("?", |org| org.name.as_str())
             };
-            let users = store.users()?;
+            let users = store.users().await?;
             let mut lines = vec!["ID\tEMAIL\tNAME\tORG\tADMIN".to_string()];
             lines.extend(users.iter().map(|user| {
                 format!(
@@ -158,8 +158,8 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
         }
         AdminCommand::ListTokens { email } => {
             let mut lines = vec!["TOKEN ID\tEMAIL\tUSER DISABLED".to_string()];
-            for (id, user) in auth::list_tokens(store, email.as_deref())? {
-                let disabled = if store.is_disabled(user.id)? {
+            for (id, user) in auth::list_tokens(store, email.as_deref()).await? {
+                let disabled = if store.is_disabled(user.id).await? {
                     "yes"
                 } else {
                     "no"
@@ -193,8 +193,8 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
                 return Err(Error::invalid("give the Slack workspace's team id (T…)"));
             }
             let found = match uuid::Uuid::try_parse(&org) {
-                Ok(id) => store.org(id)?,
-                Err(_) => store.org_by_name(&org)?,
+                Ok(id) => store.org(id).await?,
+                Err(_) => store.org_by_name(&org).await?,
             };
             let org = found
                 .ok_or_else(|| Error::new(Code::OrgNotFound, format!("no organization {org:?}")))?;
@@ -209,20 +209,15 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
         | AdminCommand::DescribeDataset { .. }
         | AdminCommand::ReplaceDataset { .. }
         | AdminCommand::RemoveDataset { .. }) => datasets::execute(store, datasets, command).await,
-        AdminCommand::Backup { to } => crate::backup::backup(store, store.dir(), &to).await,
-        AdminCommand::Export { to, filter } => {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || crate::export::export(&store, &filter, &to))
-                .await
-                .map_err(|err| Error::internal(format!("the export stopped: {err}")))?
-        }
+        AdminCommand::Backup { to } => crate::backup::backup(store, datasets.data_dir(), &to).await,
+        AdminCommand::Export { to, filter } => crate::export::export(store, &filter, &to).await,
         AdminCommand::Import { from } => crate::export::import(store, &from).await,
         AdminCommand::Reindex => Err(Error::new(
             Code::Unsupported,
             "reindex needs the search index; run it through `skein reindex`",
         )),
         AdminCommand::ListOrgs => {
-            let orgs = store.orgs()?;
+            let orgs = store.orgs().await?;
             let mut lines = vec!["ID\tNAME".to_string()];
             lines.extend(orgs.iter().map(|org| format!("{}\t{}", org.id, org.name)));
             Ok(lines.join("\n"))

@@ -142,6 +142,7 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
         .map_err(|e| e.to_string())?;
     let stored = started.elapsed();
     let search = Search::open(store, Some(dir.path()), Arc::new(HashedNgrams::new(dim)))
+        .await
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
     let indexed = search.reindex().await.map_err(|e| e.to_string())?;
@@ -256,10 +257,12 @@ pub fn write_corpus(
 pub async fn seed(store: &Store, corpus_dir: &Path, messages: usize) -> Result<String, String> {
     let org = store
         .org_by_name(crate::auth::DEFAULT_ORG)
+        .await
         .map_err(|e| e.to_string())?
         .ok_or("no organization \"Local\"; start the server once first")?;
     let owner = store
         .users()
+        .await
         .map_err(|e| e.to_string())?
         .into_iter()
         .find(|u| u.org_id == org.id && u.admin)

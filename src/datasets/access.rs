@@ -8,14 +8,15 @@ use uuid::Uuid;
 
 impl Datasets {
     /// A dataset the user may read, or `dataset_not_found`.
-    pub fn readable(&self, user: &User, id: Uuid) -> Result<Dataset, Error> {
-        self.get_for(user, id)?
+    pub async fn readable(&self, user: &User, id: Uuid) -> Result<Dataset, Error> {
+        self.get_for(user, id)
+            .await?
             .ok_or_else(|| Error::new(Code::DatasetNotFound, format!("no dataset {id}")))
     }
 
     /// A dataset the user may change: one of their org's, and they are its admin.
-    pub fn manageable(&self, user: &User, id: Uuid) -> Result<Dataset, Error> {
-        let dataset = self.readable(user, id)?;
+    pub async fn manageable(&self, user: &User, id: Uuid) -> Result<Dataset, Error> {
+        let dataset = self.readable(user, id).await?;
         may_manage(user)?;
         Ok(dataset)
     }

@@ -72,6 +72,8 @@ pub struct Profile {
 pub struct Datasets {
     store: Store,
     dir: PathBuf,
+    /// The data dir (`dir` is its `datasets/`).
+    data_dir: PathBuf,
     limits: QueryLimits,
     profiles: Mutex<HashMap<Uuid, Arc<Profile>>>,
     /// Queries running at once: more wait their turn instead of piling onto the cores.
@@ -86,12 +88,18 @@ fn concurrent_queries() -> usize {
 }
 
 impl Datasets {
+    /// The data dir whose `datasets/` holds the imported files.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub fn new(store: Store, data_dir: &Path, limits: QueryLimits) -> Datasets {
         static CAPPED: std::sync::Once = std::sync::Once::new();
         CAPPED.call_once(engine::cap_memory);
         Datasets {
             store,
             dir: data_dir.join("datasets"),
+            data_dir: data_dir.to_path_buf(),
             limits,
             profiles: Mutex::default(),
             running: Arc::new(tokio::sync::Semaphore::new(concurrent_queries())),
@@ -99,20 +107,22 @@ impl Datasets {
     }
 
     /// The datasets a user may query, oldest first.
-    pub fn visible_to(&self, user: &User) -> Result<Vec<Dataset>, store::Error> {
+    pub async fn visible_to(&self, user: &User) -> Result<Vec<Dataset>, store::Error> {
         Ok(self
             .store
-            .datasets()?
+            .datasets()
+            .await?
             .into_iter()
             .filter(|dataset| dataset.org_id == user.org_id)
             .collect())
     }
 
     /// One dataset, if the user may query it.
-    pub fn get_for(&self, user: &User, id: Uuid) -> Result<Option<Dataset>, store::Error> {
+    pub async fn get_for(&self, user: &User, id: Uuid) -> Result<Option<Dataset>, store::Error> {
         Ok(self
             .store
-            .dataset(id)?
+            .dataset(id)
+            .await?
             .filter(|dataset| dataset.org_id == user.org_id))
     }
 
@@ -126,7 +136,7 @@ impl Datasets {
     ) -> Result<Dataset, DatasetError> {
         let describe = describe.unwrap_or_default();
         let (display, table) = names(name, &describe)?;
-        self.check_free(org_id, &display, &table)?;
+        self.check_free(org_id, &display, &table).await?;
         let declared = describe.declared_types().map_err(DatasetError::Invalid)?;
         let id = Uuid::new_v4();
         std::fs::create_dir_all(&self.dir).map_err(|e| DatasetError::Invalid(e.to_string()))?;
@@ -173,7 +183,7 @@ impl Datasets {
         if display.is_empty() {
             return Err(DatasetError::Invalid("a dataset needs a name".into()));
         }
-        self.check_free(org_id, &display, table)?;
+        self.check_free(org_id, &display, table).await?;
         let path = path
             .canonicalize()
             .map_err(|e| DatasetError::Invalid(format!("{}: {e}", path.display())))?;
@@ -196,8 +206,8 @@ impl Datasets {
     }
 
     /// Refuses a taken name before any import work (the store checks again when registering).
-    fn check_free(&self, org_id: Uuid, name: &str, table: &str) -> Result<(), DatasetError> {
-        if self.store.dataset_taken(org_id, name, table)? {
+    async fn check_free(&self, org_id: Uuid, name: &str, table: &str) -> Result<(), DatasetError> {
+        if self.store.dataset_taken(org_id, name, table).await? {
             return Err(DatasetExists::Name(name.to_string()).into());
         }
         Ok(())

@@ -44,7 +44,7 @@ pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
         ..NewThread::default()
     };
     let (thread, _) = create::create(request.services, &request.user, new).await?;
-    ok(&view::thread_json(request.services, &thread)?)
+    ok(&view::thread_json(request.services, &thread).await?)
 }
 
 /// `{role: "user" | "assistant", content}` as a turn to store.

@@ -23,5 +23,5 @@ pub async fn handle(
     transition: Transition,
 ) -> Result<warp::reply::Response> {
     let thread = lifecycle::change(request.services, &request.user, id, transition).await?;
-    ok(&view::thread_json(request.services, &thread)?)
+    ok(&view::thread_json(request.services, &thread).await?)
 }

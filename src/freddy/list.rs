@@ -11,7 +11,7 @@ use super::{ok, view, Request};
 use crate::error::{Error, Result};
 use crate::model::{Thread, Timestamp};
 use crate::threads::{access, lifecycle};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 /// Where a thread sorts.
@@ -21,17 +21,18 @@ fn key(thread: &Thread) -> Key {
     (thread.created_at, thread.id)
 }
 
-pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
+pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let query = request.query.as_str();
     let limit = query_limit(query)?;
     let descending = query_descending(query, true)?;
     let include_archived = query_bool(query, "includeArchived")?.unwrap_or(false);
     let visible = query_bool(query, "visibleInUi")?;
     let assistant = query_value(query, "assistantId");
-    let after = cursor(request, query, "after")?;
-    let before = cursor(request, query, "before")?;
+    let after = cursor(request, query, "after").await?;
+    let before = cursor(request, query, "before").await?;
 
-    let mut threads: Vec<Thread> = access::visible_threads(&request.services.store, &request.user)?
+    let mut threads: Vec<Thread> = access::visible_threads(&request.services.store, &request.user)
+        .await?
         .into_iter()
         .filter(|t| lifecycle::listed(t, include_archived))
         .filter(|t| visible.is_none_or(|v| t.api.visible_in_ui == v))
@@ -62,10 +63,10 @@ pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
         let end = threads.len().min(limit);
         (&threads[..end], threads.len() > end)
     };
-    let data = page
-        .iter()
-        .map(|t| view::thread_json(request.services, t))
-        .collect::<Result<Vec<Value>>>()?;
+    let mut data = Vec::with_capacity(page.len());
+    for thread in page {
+        data.push(view::thread_json(request.services, thread).await?);
+    }
     ok(&json!({
         "object": "list",
         "firstId": page.first().map(|t| view::thread_id(t.id)),
@@ -77,12 +78,12 @@ pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
 
 /// The sort position of the thread a cursor names. It may have been deleted since (its
 /// position still holds), but it must be one the caller may see.
-fn cursor(request: &Request<'_>, query: &str, name: &str) -> Result<Option<Key>> {
+async fn cursor(request: &Request<'_>, query: &str, name: &str) -> Result<Option<Key>> {
     let Some(text) = query_value(query, name) else {
         return Ok(None);
     };
     let id = view::parse_thread_id(&text)?;
-    match request.services.store.thread(id)? {
+    match request.services.store.thread(id).await? {
         Some(thread) if access::can_see(&request.user, &thread) => Ok(Some(key(&thread))),
         _ => Err(Error::invalid(format!("{name}: no thread {text}"))),
     }

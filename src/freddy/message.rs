@@ -21,7 +21,7 @@ pub async fn edit(request: &Request<'_>, id: Uuid, turn: Uuid) -> Result<warp::r
         .string("content")?
         .ok_or_else(|| Error::invalid("content is required and must be a string"))?;
     let thread = turns::edit_turn(request.services, &request.user, id, turn, content).await?;
-    let messages = request.services.store.messages(id)?;
+    let messages = request.services.store.messages(id).await?;
     let edited = view::messages_json(&thread, &messages)
         .into_iter()
         .find(|(found, _)| *found == turn)

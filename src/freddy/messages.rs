@@ -10,12 +10,13 @@ use crate::threads::turns::{self, Removal};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-pub fn list(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
+pub async fn list(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let query = request.query.as_str();
     let limit = query_limit(query)?;
     let descending = query_descending(query, false)?;
-    let (thread, _) = access::thread(&request.services.store, &request.user, id, Right::See)?;
-    let mut messages = view::messages_json(&thread, &request.services.store.messages(id)?);
+    let (thread, _) =
+        access::thread(&request.services.store, &request.user, id, Right::See).await?;
+    let mut messages = view::messages_json(&thread, &request.services.store.messages(id).await?);
     if descending {
         messages.reverse();
     }

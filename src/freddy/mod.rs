@@ -87,7 +87,7 @@ async fn handle(
     let token = auth::request_token(header("authorization"), header("x-api-key"), None);
     let request = Request {
         services,
-        user: auth::user_for_token(&services.store, token)?,
+        user: auth::user_for_token(&services.store, token).await?,
         query,
         body,
     };
@@ -95,21 +95,21 @@ async fn handle(
     match (segments.as_slice(), method) {
         (["model", "response"], Method::POST) => respond::handle(&request).await,
         (["model", "response", id, "cancel"], Method::POST) => {
-            respond::cancel(&request, view::parse_thread_id(id)?)
+            respond::cancel(&request, view::parse_thread_id(id)?).await
         }
         (["threads"], Method::POST) => create::handle(&request).await,
-        (["threads"], Method::GET) => list::handle(&request),
+        (["threads"], Method::GET) => list::handle(&request).await,
         (["threads", id], method) => {
             let id = view::parse_thread_id(id)?;
             match method {
-                Method::GET => get::handle(&request, id),
+                Method::GET => get::handle(&request, id).await,
                 Method::POST => modify::handle(&request, id).await,
                 Method::DELETE => delete::handle(&request, id).await,
                 _ => Err(method_not_allowed()),
             }
         }
         (["threads", id, "messages"], Method::GET) => {
-            messages::list(&request, view::parse_thread_id(id)?)
+            messages::list(&request, view::parse_thread_id(id)?).await
         }
         (["threads", id, "messages"], Method::DELETE) => {
             messages::clear(&request, view::parse_thread_id(id)?).await

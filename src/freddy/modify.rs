@@ -27,7 +27,7 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Resp
         ));
     }
     let thread = apply(request, id, &settings).await?;
-    ok(&view::thread_json(request.services, &thread)?)
+    ok(&view::thread_json(request.services, &thread).await?)
 }
 
 /// Checks the metadata as merged into the thread's, then applies `settings`.
@@ -37,7 +37,8 @@ pub async fn apply(
     settings: &Settings,
 ) -> Result<crate::model::Thread> {
     if let Some(metadata) = &settings.metadata {
-        let (thread, _) = access::thread(&request.services.store, &request.user, id, Right::See)?;
+        let (thread, _) =
+            access::thread(&request.services.store, &request.user, id, Right::See).await?;
         limits::merged(thread.api.metadata.value(), metadata)?;
     }
     create::configure(request.services, &request.user, id, settings).await

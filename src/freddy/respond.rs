@@ -45,8 +45,8 @@ pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     }
 }
 
-pub fn cancel(request: &Request<'_>, thread_id: Uuid) -> Result<warp::reply::Response> {
-    let cancelled = analyses::cancel(request.services, &request.user, thread_id)?;
+pub async fn cancel(request: &Request<'_>, thread_id: Uuid) -> Result<warp::reply::Response> {
+    let cancelled = analyses::cancel(request.services, &request.user, thread_id).await?;
     ok(&json!({"success": true, "threadId": view::thread_id(thread_id), "cancelled": cancelled}))
 }
 
@@ -107,7 +107,8 @@ impl RunState {
         let message = self
             .services
             .store
-            .message_by_id(self.message.id)?
+            .message_by_id(self.message.id)
+            .await?
             .unwrap_or(self.message);
         Ok((message, steps))
     }
@@ -151,11 +152,15 @@ fn events(run: RunState) -> impl Reply {
                     return Some((event, Some((run, last))));
                 }
                 Some(Progress::Finished) | None => {
-                    let message = run
-                        .services
-                        .store
-                        .message_by_id(run.message.id)
+                    // Read in a task of its own: warp wants a `Sync` stream, and a database
+                    // client's futures are not.
+                    let store = run.services.store.clone();
+                    let id = run.message.id;
+                    let stored = tokio::spawn(async move { store.message_by_id(id).await });
+                    let message = stored
+                        .await
                         .ok()
+                        .and_then(Result::ok)
                         .flatten()
                         .unwrap_or_else(|| run.message.clone());
                     let response = response_json(&message);

@@ -122,8 +122,8 @@ pub fn message_count(thread: &Thread, messages: &[Message]) -> usize {
 }
 
 /// The thread object: the seed's fields, plus `state` (open, locked or archived).
-pub fn thread_json(services: &Services, thread: &Thread) -> Result<Value> {
-    let messages = services.store.messages(thread.id)?;
+pub async fn thread_json(services: &Services, thread: &Thread) -> Result<Value> {
+    let messages = services.store.messages(thread.id).await?;
     let updated = thread
         .last_edited
         .max(thread.updated_at.unwrap_or(thread.created_at));

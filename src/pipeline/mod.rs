@@ -71,16 +71,14 @@ pub struct Context<'a> {
     pub datasets: &'a Datasets,
     pub llm: Option<&'a LlmClient>,
     pub job: &'a Job,
+    /// Fires when a user cancels the run or deletes its thread.
+    pub cancel: &'a tokio_util::sync::CancellationToken,
 }
 
 impl Context<'_> {
-    /// Whether the job's thread was deleted (which cancels a model's work on it).
+    /// Whether the run was cancelled (by a user, or by deleting its thread).
     pub fn cancelled(&self) -> bool {
-        self.store
-            .thread(self.job.thread_id)
-            .ok()
-            .flatten()
-            .is_none_or(|thread| thread.deleted_at.is_some())
+        self.cancel.is_cancelled()
     }
 }
 
@@ -114,6 +112,7 @@ pub async fn run(
         datasets,
         llm,
         job,
+        cancel,
     };
     let mut recorder = Recorder::new(sink, job.thread_id, job.message_id);
     let mut dataset = None;

@@ -24,6 +24,7 @@ pub async fn dataset(ctx: &Context<'_>, recorder: &mut Recorder<'_>) -> Result<C
     let history = ctx
         .store
         .messages(ctx.job.thread_id)
+        .await
         .map_err(|e| recorder.fail(Step::IdentifyingDataset, internal(&e)))?;
     let earlier: Vec<Message> = history
         .into_iter()
@@ -114,10 +115,13 @@ async fn choose(
     previous: Option<Uuid>,
 ) -> Result<(Dataset, &'static str), Failure> {
     let (datasets, llm, job) = (ctx.datasets, ctx.llm, ctx.job);
-    let visible = datasets.visible_to(&job.user).map_err(|err| Failure {
-        kind: FailureKind::Internal,
-        message: format!("the server could not read its datasets: {err}"),
-    })?;
+    let visible = datasets
+        .visible_to(&job.user)
+        .await
+        .map_err(|err| Failure {
+            kind: FailureKind::Internal,
+            message: format!("the server could not read its datasets: {err}"),
+        })?;
     let wanted = job.dataset_id.or(previous);
     if let Some(id) = wanted {
         if let Some(dataset) = visible.iter().find(|d| d.id == id) {

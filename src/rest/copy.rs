@@ -9,5 +9,5 @@ use uuid::Uuid;
 pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     // The reference server answers a missing source with 409 "Conflict"; 404 says what happened.
     let thread = threads::create::copy(request.services, &request.user, id).await?;
-    ok_json(&request.view(thread)?.to_json(false))
+    ok_json(&request.view(thread).await?.to_json(false))
 }

@@ -5,12 +5,12 @@ use super::schema::Body;
 use super::{ok_json, Request};
 use crate::error::Result;
 
-pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
+pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let filters = Filters::parse(&body)?;
     let mut count = 0u64;
-    for thread in request.visible_threads()? {
-        if filters.matches_thread(&thread) && filters.matches(&request.view(thread)?) {
+    for thread in request.visible_threads().await? {
+        if filters.matches_thread(&thread) && filters.matches(&request.view(thread).await?) {
             count += 1;
         }
     }

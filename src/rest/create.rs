@@ -37,7 +37,7 @@ pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
         ..NewThread::default()
     };
     let (thread, _) = threads::create::create(request.services, &request.user, new).await?;
-    ok_json(&request.view(thread)?.to_json(false))
+    ok_json(&request.view(thread).await?.to_json(false))
 }
 
 /// The `metadata` of a create or patch, without the reserved keys.

@@ -4,8 +4,8 @@ use super::{ok_json, Request};
 use crate::error::Result;
 use uuid::Uuid;
 
-pub fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
-    let (thread, _) = request.visible_thread(id)?;
+pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
+    let (thread, _) = request.visible_thread(id).await?;
     let with_ttl = request.query_values("include").iter().any(|v| v == "ttl");
-    ok_json(&request.view(thread)?.to_json(with_ttl))
+    ok_json(&request.view(thread).await?.to_json(with_ttl))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: i64 = 1000;
 
-pub fn get(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
+pub async fn get(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let limit = match request.query_values("limit").first() {
         None => DEFAULT_LIMIT,
         Some(text) => text
@@ -25,10 +25,10 @@ pub fn get(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
         None => None,
         Some(text) => Some(checkpoint_id(&Value::String(text.clone()))?),
     };
-    history(request, id, limit, before)
+    history(request, id, limit, before).await
 }
 
-pub fn post(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
+pub async fn post(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let limit = body
         .integer("limit", 1, Some(MAX_LIMIT))?
@@ -37,7 +37,7 @@ pub fn post(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
         None | Some(Value::Null) => None,
         Some(before) => Some(checkpoint_id(before)?),
     };
-    history(request, id, limit, before)
+    history(request, id, limit, before).await
 }
 
 /// A checkpoint given as its id or as `{"checkpoint_id": ...}` (also nested in `configurable`).
@@ -50,14 +50,14 @@ fn checkpoint_id(value: &Value) -> Result<Uuid> {
         .ok_or_else(|| Error::invalid("before: not a checkpoint id"))
 }
 
-fn history(
+async fn history(
     request: &Request<'_>,
     id: Uuid,
     limit: usize,
     before: Option<Uuid>,
 ) -> Result<warp::reply::Response> {
-    let (thread, _) = request.visible_thread(id)?;
-    let view = request.view(thread)?;
+    let (thread, _) = request.visible_thread(id).await?;
+    let view = request.view(thread).await?;
     let newest = match before {
         None => view.messages.len(),
         Some(before) => view

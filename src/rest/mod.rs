@@ -64,21 +64,17 @@ impl Request<'_> {
     }
 
     /// The thread `id` if this user may see it, else 404 (whether it exists or not).
-    pub fn visible_thread(&self, id: Uuid) -> Result<(Thread, auth::Access)> {
-        access::thread(&self.services.store, &self.user, id, Right::See)
+    pub async fn visible_thread(&self, id: Uuid) -> Result<(Thread, auth::Access)> {
+        access::thread(&self.services.store, &self.user, id, Right::See).await
     }
 
     /// Every thread this user may see.
-    pub fn visible_threads(&self) -> Result<Vec<Thread>> {
-        access::visible_threads(&self.services.store, &self.user)
+    pub async fn visible_threads(&self) -> Result<Vec<Thread>> {
+        access::visible_threads(&self.services.store, &self.user).await
     }
 
-    pub fn view(&self, thread: Thread) -> Result<view::ThreadView> {
-        Ok(view::ThreadView::load(
-            &self.services.store,
-            &self.services.runs,
-            thread,
-        )?)
+    pub async fn view(&self, thread: Thread) -> Result<view::ThreadView> {
+        Ok(view::ThreadView::load(&self.services.store, &self.services.runs, thread).await?)
     }
 }
 
@@ -139,7 +135,7 @@ async fn handle(
         (["ok" | "info" | "openapi.json"], _) => return Err(method_not_allowed()),
         _ => {}
     }
-    let user = authenticate(services, &headers)?;
+    let user = authenticate(services, &headers).await?;
     let request = Request {
         services,
         user,
@@ -149,23 +145,23 @@ async fn handle(
     };
     match (segments.as_slice(), method) {
         (["threads"], Method::POST) => create::handle(&request).await,
-        (["threads", "search"], Method::POST) => search::handle(&request),
-        (["threads", "count"], Method::POST) => count::handle(&request),
+        (["threads", "search"], Method::POST) => search::handle(&request).await,
+        (["threads", "count"], Method::POST) => count::handle(&request).await,
         (["threads", "prune"], Method::POST) => prune::handle(&request).await,
         (["threads", id], method) => {
             let id = thread_id(id)?;
             match method {
-                Method::GET => get::handle(&request, id),
+                Method::GET => get::handle(&request, id).await,
                 Method::PATCH => patch::handle(&request, id).await,
                 Method::DELETE => delete::handle(&request, id).await,
                 _ => Err(method_not_allowed()),
             }
         }
         (["threads", id, "copy"], Method::POST) => copy::handle(&request, thread_id(id)?).await,
-        (["threads", id, "state"], Method::GET) => state::get(&request, thread_id(id)?),
+        (["threads", id, "state"], Method::GET) => state::get(&request, thread_id(id)?).await,
         (["threads", id, "state"], Method::POST) => state::post(&request, thread_id(id)?).await,
-        (["threads", id, "history"], Method::GET) => history::get(&request, thread_id(id)?),
-        (["threads", id, "history"], Method::POST) => history::post(&request, thread_id(id)?),
+        (["threads", id, "history"], Method::GET) => history::get(&request, thread_id(id)?).await,
+        (["threads", id, "history"], Method::POST) => history::post(&request, thread_id(id)?).await,
         (["threads"] | ["threads", _, "copy" | "state" | "history"], _) => {
             Err(method_not_allowed())
         }
@@ -182,10 +178,10 @@ fn method_not_allowed() -> Error {
 }
 
 /// The user of `Authorization: Bearer` or `X-Api-Key`.
-fn authenticate(services: &Services, headers: &HeaderMap) -> Result<User> {
+async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<User> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let token = auth::request_token(header("authorization"), header("x-api-key"), None);
-    auth::user_for_token(&services.store, token)
+    auth::user_for_token(&services.store, token).await
 }
 
 /// An error in the REST body shape: LangGraph's `detail`, with the table's machine code and

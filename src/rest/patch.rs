@@ -25,5 +25,5 @@ pub async fn handle(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Resp
     if minimal {
         return Ok(no_content());
     }
-    ok_json(&request.view(thread)?.to_json(false))
+    ok_json(&request.view(thread).await?.to_json(false))
 }

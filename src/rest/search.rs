@@ -13,7 +13,7 @@ use warp::http::HeaderValue;
 const DEFAULT_LIMIT: i64 = 10;
 const MAX_LIMIT: i64 = 1000;
 
-pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
+pub async fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let body = Body::parse(&request.body, true)?;
     let ids = match body.strings("ids")? {
         Some(ids) => Some(
@@ -37,13 +37,13 @@ pub fn handle(request: &Request<'_>) -> Result<warp::reply::Response> {
     let extracts = query::parse_extract(&body)?;
 
     let mut views = Vec::new();
-    for thread in request.visible_threads()? {
+    for thread in request.visible_threads().await? {
         if ids.as_ref().is_some_and(|ids| !ids.contains(&thread.id))
             || !filters.matches_thread(&thread)
         {
             continue;
         }
-        let view = request.view(thread)?;
+        let view = request.view(thread).await?;
         if filters.matches(&view) {
             views.push(view);
         }

@@ -14,9 +14,9 @@ use crate::threads::turns::{self, StateWrite, Turn};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-pub fn get(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
-    let (thread, _) = request.visible_thread(id)?;
-    let view = request.view(thread)?;
+pub async fn get(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Response> {
+    let (thread, _) = request.visible_thread(id).await?;
+    let view = request.view(thread).await?;
     ok_json(&view.state(view.messages.len()))
 }
 
@@ -28,7 +28,7 @@ pub async fn post(request: &Request<'_>, id: Uuid) -> Result<warp::reply::Respon
         Some(other) => return Err(super::schema::type_error("values", other, "object")),
     };
     let thread = turns::write(request.services, &request.user, id, &write).await?;
-    let view = request.view(thread)?;
+    let view = request.view(thread).await?;
     let state = view.state(view.messages.len());
     ok_json(&json!({"checkpoint": state["checkpoint"]}))
 }

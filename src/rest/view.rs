@@ -32,12 +32,12 @@ pub struct ThreadView {
 }
 
 impl ThreadView {
-    pub fn load(
+    pub async fn load(
         store: &Store,
         runs: &crate::runs::Runs,
         thread: Thread,
     ) -> Result<ThreadView, crate::store::Error> {
-        let messages = store.messages(thread.id)?;
+        let messages = store.messages(thread.id).await?;
         Ok(ThreadView {
             busy: runs.is_busy(thread.id),
             thread,

@@ -42,7 +42,9 @@ pub async fn index(
         .into_iter()
         .zip(collection.docs.iter().map(|d| d.0.clone()))
         .collect();
-    let search = Search::open(store, Some(dir.path()), embedder).map_err(|e| e.to_string())?;
+    let search = Search::open(store, Some(dir.path()), embedder)
+        .await
+        .map_err(|e| e.to_string())?;
     search.reindex().await.map_err(|e| e.to_string())?;
     Ok(Indexed {
         search,

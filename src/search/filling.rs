@@ -13,24 +13,30 @@ use uuid::Uuid;
 impl Search {
     /// Leaves `threads` to the vector filler: the configured model's vectors of them are
     /// behind. Recorded in the store too, so a restart before the filler is done still fills.
-    pub(super) fn mark_stale(&self, model: &str, threads: &[Uuid]) -> Result<(), SearchError> {
+    pub(super) async fn mark_stale(
+        &self,
+        model: &str,
+        threads: &[Uuid],
+    ) -> Result<(), SearchError> {
         if model != self.embedder.model() || threads.is_empty() {
             return Ok(());
         }
-        let mut stale = self.stale.lock().unwrap();
-        if stale.is_empty() {
+        let first = self.stale.lock().unwrap().is_empty();
+        if first {
             self.store
-                .set_vector_model(model, VectorModel { complete: false })?;
+                .set_vector_model(model, VectorModel { complete: false })
+                .await?;
         }
-        stale.extend(threads);
+        self.stale.lock().unwrap().extend(threads);
         self.fill.notify_one();
         Ok(())
     }
 
-    pub(super) fn configured_model_complete(&self) -> Result<bool, SearchError> {
+    pub(super) async fn configured_model_complete(&self) -> Result<bool, SearchError> {
         Ok(self
             .store
-            .vector_model(self.embedder.model())?
+            .vector_model(self.embedder.model())
+            .await?
             .is_some_and(|state| state.complete))
     }
 
@@ -46,7 +52,7 @@ impl Search {
         let mut todo = Vec::new();
         for doc in docs {
             let hash = text_hash(&doc.text);
-            match self.store.vector(&model, doc.message_id)? {
+            match self.store.vector(&model, doc.message_id).await? {
                 Some(stored) if stored.model == model && stored.text_hash == hash => {
                     out.push((
                         doc.message_id,
@@ -83,12 +89,12 @@ impl Search {
     /// that changed meanwhile are dropped (the change marked the thread stale again).
     pub(super) async fn embed_threads(&self, threads: &[Uuid]) -> Result<usize, SearchError> {
         let model = self.embedder.model();
-        let before = self.live_docs(threads)?;
+        let before = self.live_docs(threads).await?;
         let (vectors, embedded) = self
             .vectors_for(&before.docs, self.embedder.as_ref())
             .await?;
         let _guard = self.indexing.lock().await;
-        let now = self.live_docs(threads)?;
+        let now = self.live_docs(threads).await?;
         let current: HashSet<(Uuid, u64)> = now
             .docs
             .iter()
@@ -98,7 +104,7 @@ impl Search {
             .into_iter()
             .filter(|(id, vector)| current.contains(&(*id, vector.text_hash)))
             .collect();
-        self.store.put_vectors(model, &vectors)?;
+        self.store.put_vectors(model, &vectors).await?;
         let mut legs = self.legs.write().unwrap();
         let leg = match legs.leg_mut(model) {
             Some(leg) => leg,
@@ -118,13 +124,14 @@ impl Search {
         // This pass covers every thread, including those marked stale so far.
         self.stale.lock().unwrap().clear();
         let mut embedded = 0;
-        for batch in self.store.thread_ids()?.chunks(FILL_THREADS) {
+        for batch in self.store.thread_ids().await?.chunks(FILL_THREADS) {
             embedded += self.embed_threads(batch).await?;
         }
         let _guard = self.indexing.lock().await;
         if self.stale.lock().unwrap().is_empty() {
             self.store
-                .set_vector_model(&model, VectorModel { complete: true })?;
+                .set_vector_model(&model, VectorModel { complete: true })
+                .await?;
         }
         {
             let mut legs = self.legs.write().unwrap();
@@ -132,9 +139,9 @@ impl Search {
                 legs.serving = Some(building);
             }
         }
-        for (other, _) in self.store.vector_models()? {
+        for (other, _) in self.store.vector_models().await? {
             if other != model {
-                self.store.drop_vector_model(&other)?;
+                self.store.drop_vector_model(&other).await?;
             }
         }
         Ok(embedded)
@@ -157,7 +164,8 @@ impl Search {
         let _guard = self.indexing.lock().await;
         if self.stale.lock().unwrap().is_empty() {
             self.store
-                .set_vector_model(self.embedder.model(), VectorModel { complete: true })?;
+                .set_vector_model(self.embedder.model(), VectorModel { complete: true })
+                .await?;
         }
         Ok(embedded)
     }
@@ -166,7 +174,7 @@ impl Search {
     /// (or after a stop with work left), then the threads the indexer marks stale. Retries with
     /// backoff while the provider fails; search uses the text leg and older vectors meanwhile.
     pub async fn run_vector_filler(self: Arc<Self>, stop: CancellationToken) {
-        let mut full_pass = !self.configured_model_complete().unwrap_or(false);
+        let mut full_pass = !self.configured_model_complete().await.unwrap_or(false);
         loop {
             tokio::select! {
                 _ = self.fill.notified() => {}
@@ -206,13 +214,13 @@ impl Search {
         }
     }
 
-    pub fn vector_status(&self) -> VectorStatus {
+    pub async fn vector_status(&self) -> VectorStatus {
+        let stored_complete = self.configured_model_complete().await.unwrap_or(false);
         let legs = self.legs.read().unwrap();
         let model = self.embedder.model().to_string();
         let serving = legs.serving.as_ref().map(|leg| leg.model().to_string());
         VectorStatus {
-            complete: serving.as_deref() == Some(model.as_str())
-                && self.configured_model_complete().unwrap_or(false),
+            complete: serving.as_deref() == Some(model.as_str()) && stored_complete,
             building: legs.building.as_ref().map(|leg| leg.model().to_string()),
             vectors: legs.serving.as_ref().map_or(0, |leg| leg.index.len()),
             serving,

@@ -31,8 +31,10 @@ impl Search {
     }
 
     async fn catch_up_locked(&self) -> Result<usize, SearchError> {
-        let changes = self.store.changes_since(self.indexed_seq())?;
+        let (changes, horizon) = self.store.changes_since(self.indexed_seq()).await?;
         let Some(&(last, _)) = changes.last() else {
+            self.covered_seq
+                .fetch_max(horizon, std::sync::atomic::Ordering::Relaxed);
             return Ok(0);
         };
         let mut seen = HashSet::new();
@@ -56,10 +58,10 @@ impl Search {
             }
         }
         if changed > 0 {
-            self.store.prune_changes(last)?;
+            self.store.prune_changes(last).await?;
         }
         self.covered_seq
-            .store(last, std::sync::atomic::Ordering::Relaxed);
+            .store(horizon.max(last), std::sync::atomic::Ordering::Relaxed);
         if batches > 1 {
             release_freed_memory(); // a bulk catch-up, like a rebuild
         }
@@ -72,15 +74,15 @@ impl Search {
     pub async fn reindex(&self) -> Result<u64, SearchError> {
         {
             let _guard = self.indexing.lock().await;
-            let covered = self.store.last_seq()?;
+            let covered = self.store.last_seq().await?;
             self.fingerprints.lock().unwrap().clear();
             self.text.delete_all()?;
-            self.store.clear_vectors()?;
+            self.store.clear_vectors().await?;
             *self.legs.write().unwrap() = VectorLegs {
                 serving: Some(VectorLeg::empty(self.embedder.clone())),
                 building: None,
             };
-            let threads = self.store.thread_ids()?;
+            let threads = self.store.thread_ids().await?;
             let rebuilt = async {
                 for batch in threads.chunks(BATCH_THREADS) {
                     self.index_threads(batch).await?;
@@ -93,7 +95,7 @@ impl Search {
                 return Err(err);
             }
             self.text.settle()?;
-            self.store.prune_changes(covered)?;
+            self.store.prune_changes(covered).await?;
             self.covered_seq
                 .store(covered, std::sync::atomic::Ordering::Relaxed);
             self.rebuilding
@@ -113,7 +115,7 @@ impl Search {
     /// access at once, and the threads are left to the vector filler. Only what changed since
     /// the threads were last indexed is redone (see `prints`); returns how many threads changed.
     pub(super) async fn index_threads(&self, threads: &[Uuid]) -> Result<usize, SearchError> {
-        let live = self.live_docs(threads)?;
+        let live = self.live_docs(threads).await?;
         let now = prints::of(threads, &live.access, &live.docs);
         let mut whole = Vec::new();
         let mut parts = Vec::new();
@@ -163,7 +165,7 @@ impl Search {
         for doc in &live.docs {
             self.text.add(doc)?;
         }
-        self.store.remove_vectors(&live.removed)?;
+        self.store.remove_vectors(&live.removed).await?;
         let embedders = self.legs.read().unwrap().embedders();
         for embedder in embedders {
             let model = embedder.model();
@@ -171,11 +173,11 @@ impl Search {
                 if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
                     leg.update_access(threads, &live.access);
                 }
-                self.mark_stale(model, threads)?;
+                self.mark_stale(model, threads).await?;
                 continue;
             }
             let (vectors, _) = self.vectors_for(&live.docs, embedder.as_ref()).await?;
-            self.store.put_vectors(model, &vectors)?;
+            self.store.put_vectors(model, &vectors).await?;
             if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
                 leg.replace(threads, &live.access, &vectors)?;
             }
@@ -206,7 +208,7 @@ impl Search {
         for doc in &docs {
             self.text.add(doc)?;
         }
-        self.store.remove_vectors(removed)?;
+        self.store.remove_vectors(removed).await?;
         let Some(access) = live.access.iter().find(|a| a.0 == thread) else {
             return Ok(());
         };
@@ -215,10 +217,10 @@ impl Search {
             let model = embedder.model();
             let vectors = if embedder.is_local() {
                 let (vectors, _) = self.vectors_for(&docs, embedder.as_ref()).await?;
-                self.store.put_vectors(model, &vectors)?;
+                self.store.put_vectors(model, &vectors).await?;
                 vectors
             } else {
-                self.mark_stale(model, &[thread])?;
+                self.mark_stale(model, &[thread]).await?;
                 Vec::new()
             };
             if let Some(leg) = self.legs.write().unwrap().leg_mut(model) {
@@ -230,13 +232,13 @@ impl Search {
 
     /// The documents of the threads that exist, who may see them, and the messages of deleted
     /// threads.
-    pub(super) fn live_docs(&self, threads: &[Uuid]) -> Result<LiveDocs, SearchError> {
+    pub(super) async fn live_docs(&self, threads: &[Uuid]) -> Result<LiveDocs, SearchError> {
         let mut live = LiveDocs::default();
         for &thread_id in threads {
-            let Some(thread) = self.store.thread(thread_id)? else {
+            let Some(thread) = self.store.thread(thread_id).await? else {
                 continue;
             };
-            let messages = self.store.messages(thread_id)?;
+            let messages = self.store.messages(thread_id).await?;
             if thread.deleted_at.is_some() {
                 live.removed.extend(messages.iter().map(|m| m.id));
                 live.removed_from

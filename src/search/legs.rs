@@ -112,11 +112,14 @@ impl VectorLeg {
     }
 
     /// The leg of `embedder`'s model with its stored vectors, for the threads that still exist.
-    pub fn load(store: &Store, embedder: Arc<dyn Embedder>) -> Result<VectorLeg, store::Error> {
+    pub async fn load(
+        store: &Store,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<VectorLeg, store::Error> {
         let mut index = VectorIndex::new(0);
         let mut threads = HashMap::new();
-        for entry in store.vectors(embedder.model())? {
-            let (message_id, stored) = entry?;
+        for entry in store.vectors(embedder.model()).await? {
+            let (message_id, stored) = entry;
             if stored.model != embedder.model()
                 || (index.dim() != 0 && stored.codes.len() != index.dim())
             {
@@ -125,7 +128,7 @@ impl VectorLeg {
             let ordinal = match threads.get(&stored.thread_id) {
                 Some(ordinal) => *ordinal,
                 None => {
-                    let Some(thread) = store.thread(stored.thread_id)? else {
+                    let Some(thread) = store.thread(stored.thread_id).await? else {
                         continue;
                     };
                     if thread.deleted_at.is_some() {
@@ -155,10 +158,13 @@ impl VectorLegs {
     /// Chooses the legs on start: the configured model's if its vectors are complete; else a
     /// complete built-in model's, with the configured one building; else the configured model's
     /// partial vectors (better than none while they fill).
-    pub fn open(store: &Store, target: Arc<dyn Embedder>) -> Result<VectorLegs, store::Error> {
-        let models = store.vector_models()?;
+    pub async fn open(
+        store: &Store,
+        target: Arc<dyn Embedder>,
+    ) -> Result<VectorLegs, store::Error> {
+        let models = store.vector_models().await?;
         let complete = |model: &str| models.iter().any(|(m, state)| m == model && state.complete);
-        let target_leg = VectorLeg::load(store, target.clone())?;
+        let target_leg = VectorLeg::load(store, target.clone()).await?;
         if complete(target.model()) {
             return Ok(VectorLegs {
                 serving: Some(target_leg),
@@ -171,7 +177,7 @@ impl VectorLegs {
             .find_map(|(model, _)| HashedNgrams::for_model(model));
         Ok(match old {
             Some(old) => VectorLegs {
-                serving: Some(VectorLeg::load(store, Arc::new(old))?),
+                serving: Some(VectorLeg::load(store, Arc::new(old)).await?),
                 building: Some(target_leg),
             },
             None => VectorLegs {

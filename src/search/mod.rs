@@ -149,7 +149,7 @@ pub struct VectorStatus {
 
 impl Search {
     /// Opens the index under `data_dir/search` (in memory if `None`) and loads stored vectors.
-    pub fn open(
+    pub async fn open(
         store: Store,
         data_dir: Option<&Path>,
         embedder: Arc<dyn Embedder>,
@@ -164,15 +164,17 @@ impl Search {
             .committed_payload()
             .and_then(|payload| payload.parse::<u64>().ok())
             .unwrap_or(0);
-        let behind = indexed < store.changes_pruned_to()?
-            || (text.num_docs() == 0 && indexed < store.last_seq()? && store.has_messages()?);
+        let behind = indexed < store.changes_pruned_to().await?
+            || (text.num_docs() == 0
+                && indexed < store.last_seq().await?
+                && store.has_messages().await?);
         if behind && !damaged {
             tracing::warn!(
                 indexed,
                 "the search index covers less than the store; rebuilding it from the store"
             );
         }
-        let legs = VectorLegs::open(&store, embedder.clone())?;
+        let legs = VectorLegs::open(&store, embedder.clone()).await?;
         let search = Search {
             legs: RwLock::new(legs),
             store,
@@ -190,7 +192,7 @@ impl Search {
             covered_seq: indexed.into(),
             commits: Default::default(),
         };
-        if !search.configured_model_complete()? {
+        if !search.configured_model_complete().await? {
             search.fill.notify_one();
         }
         Ok(search)

@@ -57,7 +57,7 @@ pub async fn ask(
                 }
                 stream.step(update.step, update.progress, title).await;
             }
-            match slack.services.store.message_by_id(posted.message.id) {
+            match slack.services.store.message_by_id(posted.message.id).await {
                 Ok(Some(message)) => render(&message),
                 _ => "The answer could not be read back; it is in Skein's web UI.".to_string(),
             }
@@ -73,11 +73,12 @@ pub async fn ask(
 /// After the thread's first answer, Slack's title becomes ours.
 async fn title(slack: &Slack, channel: &str, thread_ts: &str, thread_id: Uuid) {
     let store = &slack.services.store;
-    let Ok(Some(thread)) = store.thread(thread_id) else {
+    let Ok(Some(thread)) = store.thread(thread_id).await else {
         return;
     };
     let answered = store
         .messages(thread_id)
+        .await
         .map(|messages| messages.iter().filter(|m| m.answer().is_some()).count())
         .unwrap_or(0);
     if answered == 1 {

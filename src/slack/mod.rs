@@ -106,9 +106,14 @@ impl Slack {
             }
         }
         loop {
-            process::drain(&self);
+            process::drain(&self).await;
             let cutoff = chrono::Utc::now().timestamp_millis() - KEEP_EVENT_IDS.as_millis() as i64;
-            if let Err(err) = self.services.store.prune_slack_events(cutoff.max(0) as u64) {
+            if let Err(err) = self
+                .services
+                .store
+                .prune_slack_events(cutoff.max(0) as u64)
+                .await
+            {
                 tracing::warn!(error = %err, "could not prune old Slack event ids");
             }
             tokio::select! {

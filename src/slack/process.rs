@@ -18,8 +18,8 @@ const MAX_PROMPTS: usize = 4;
 
 /// Starts handling the kept events: each conversation's one after another, in the order they
 /// came, and different conversations' at once, so one slow answer holds up no one else.
-pub fn drain(slack: &Arc<Slack>) {
-    let events = match slack.services.store.slack_inbox() {
+pub async fn drain(slack: &Arc<Slack>) {
+    let events = match slack.services.store.slack_inbox().await {
         Ok(events) => events,
         Err(err) => {
             tracing::error!(error = %err, "could not read the Slack inbox");
@@ -82,7 +82,11 @@ async fn handle(slack: &Slack, body: &[u8]) -> Result<(), Failed> {
     let envelope: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let team = envelope["team_id"].as_str().unwrap_or_default();
     let store = &slack.services.store;
-    let Some(org) = store.slack_team_org(team).map_err(|e| e.to_string())? else {
+    let Some(org) = store
+        .slack_team_org(team)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
         tracing::info!(
             team,
             "a Slack event from a workspace not linked to an org (`skein slack link`); ignored"
@@ -121,6 +125,7 @@ async fn thread_started(slack: &Slack, team: &str, org: Uuid, event: &Value) -> 
             .services
             .datasets
             .visible_to(&user)
+            .await
             .map_err(|e| e.to_string())?,
     );
     if !prompts.is_empty() {
@@ -143,7 +148,7 @@ async fn context_changed(slack: &Slack, team: &str, event: &Value) -> Result<(),
     ) else {
         return Err("assistant_thread_context_changed without channel_id or thread_ts".into());
     };
-    let Some((thread_id, owner)) = mapped_thread(slack, team, channel, ts)? else {
+    let Some((thread_id, owner)) = mapped_thread(slack, team, channel, ts).await? else {
         return Ok(());
     };
     let mut metadata = serde_json::Map::new();
@@ -201,7 +206,7 @@ async fn retitle(
     ts: &str,
     title: &str,
 ) -> Result<(), Failed> {
-    let Some((thread_id, owner)) = mapped_thread(slack, team, channel, ts)? else {
+    let Some((thread_id, owner)) = mapped_thread(slack, team, channel, ts).await? else {
         return Ok(());
     };
     let settings = Settings {
@@ -215,7 +220,7 @@ async fn retitle(
 }
 
 /// Our thread for a Slack thread, and its owner.
-fn mapped_thread(
+async fn mapped_thread(
     slack: &Slack,
     team: &str,
     channel: &str,
@@ -224,15 +229,17 @@ fn mapped_thread(
     let store = &slack.services.store;
     let Some(id) = store
         .slack_thread(team, channel, ts)
+        .await
         .map_err(|e| e.to_string())?
     else {
         return Ok(None);
     };
-    let Some(thread) = store.thread(id).map_err(|e| e.to_string())? else {
+    let Some(thread) = store.thread(id).await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     Ok(store
         .user(thread.created_by)
+        .await
         .map_err(|e| e.to_string())?
         .map(|owner| (id, owner)))
 }
@@ -249,10 +256,12 @@ async fn thread(
     let store = &slack.services.store;
     if let Some(id) = store
         .slack_thread(team, channel, ts)
+        .await
         .map_err(|e| e.to_string())?
     {
         if store
             .thread(id)
+            .await
             .map_err(|e| e.to_string())?
             .is_some_and(|t| t.deleted_at.is_none())
         {
@@ -288,9 +297,10 @@ async fn user(slack: &Slack, team: &str, org: Uuid, slack_user: &str) -> Result<
     let store = &slack.services.store;
     if let Some(id) = store
         .slack_user(team, slack_user)
+        .await
         .map_err(|e| e.to_string())?
     {
-        if let Some(user) = store.user(id).map_err(|e| e.to_string())? {
+        if let Some(user) = store.user(id).await.map_err(|e| e.to_string())? {
             return Ok(user);
         }
     }
@@ -299,7 +309,11 @@ async fn user(slack: &Slack, team: &str, org: Uuid, slack_user: &str) -> Result<
         slack_user.to_lowercase(),
         team.to_lowercase()
     );
-    let user = match store.user_by_email(&email).map_err(|e| e.to_string())? {
+    let user = match store
+        .user_by_email(&email)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         Some(user) => user,
         None => {
             let info = slack
@@ -325,6 +339,7 @@ async fn user(slack: &Slack, team: &str, org: Uuid, slack_user: &str) -> Result<
                 .unwrap_or_else(|| slack_user.to_string());
             let org_name = store
                 .org(org)
+                .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("the org {org} linked to Slack team {team} is gone"))?
                 .name;

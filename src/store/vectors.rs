@@ -1,10 +1,12 @@
 //! Stored message vectors, per embedding model (derived data: `skein reindex` rebuilds them).
 //!
-//! Keys are `model tag ++ message id`, so the vectors of an old model stay intact (and keep
-//! serving) while a new model's are being built; `vector_models` records, per model, whether
-//! its vectors cover every message.
+//! The vectors of an old model stay intact (and keep serving) while a new model's are being
+//! built; `vector_models` records, per model, whether its vectors cover every message. Writes
+//! are not waited on to be durable: vectors can be rebuilt. On PostgreSQL each node keeps its
+//! own, like its text index.
 
-use super::{codec, get, Error, Store};
+use super::threads::on_backend;
+use super::{Backend, Error, Store};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -28,128 +30,52 @@ pub struct VectorModel {
 }
 
 impl Store {
-    pub fn vector(&self, model: &str, message_id: Uuid) -> Result<Option<StoredVector>, Error> {
-        let t = self.trees()?;
-        get(&t.vectors, &vector_key(model, message_id))
+    pub async fn vector(
+        &self,
+        model: &str,
+        message_id: Uuid,
+    ) -> Result<Option<StoredVector>, Error> {
+        on_backend!(self, b => b.vector(model, message_id))
     }
 
-    /// Writes one model's vectors (not flushed: vectors can be rebuilt).
-    pub fn put_vectors(&self, model: &str, put: &[(Uuid, StoredVector)]) -> Result<(), Error> {
-        let t = self.trees()?;
-        if put.is_empty() {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        for (id, vector) in put {
-            batch.insert(vector_key(model, *id).to_vec(), codec::encode(vector));
-        }
-        t.vectors.apply_batch(batch)?;
-        if self.vector_model(model)?.is_none() {
-            self.set_vector_model(model, VectorModel { complete: false })?;
-        }
-        Ok(())
+    /// Writes one model's vectors.
+    pub async fn put_vectors(
+        &self,
+        model: &str,
+        put: &[(Uuid, StoredVector)],
+    ) -> Result<(), Error> {
+        on_backend!(self, b => b.put_vectors(model, put))
     }
 
     /// Removes messages' vectors of every model.
-    pub fn remove_vectors(&self, messages: &[Uuid]) -> Result<(), Error> {
-        let t = self.trees()?;
-        if messages.is_empty() {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        for (model, _) in self.vector_models()? {
-            for id in messages {
-                batch.remove(vector_key(&model, *id).to_vec());
-            }
-        }
-        t.vectors.apply_batch(batch)?;
-        Ok(())
+    pub async fn remove_vectors(&self, messages: &[Uuid]) -> Result<(), Error> {
+        on_backend!(self, b => b.remove_vectors(messages))
     }
 
-    /// The stored vectors of one model. The iterator keeps the open database it started on.
-    pub fn vectors(
-        &self,
-        model: &str,
-    ) -> Result<impl Iterator<Item = Result<(Uuid, StoredVector), Error>>, Error> {
-        let t = self.trees()?;
-        Ok(t.vectors
-            .scan_prefix(model_tag(model).to_be_bytes())
-            .map(move |entry| {
-                let _open = &t;
-                let (key, raw) = entry?;
-                let id = Uuid::from_slice(&key[8..])
-                    .map_err(|e| sled::Error::Unsupported(e.to_string()))?;
-                Ok((id, codec::decode(&raw)?))
-            }))
+    /// The stored vectors of one model.
+    pub async fn vectors(&self, model: &str) -> Result<Vec<(Uuid, StoredVector)>, Error> {
+        on_backend!(self, b => b.vectors(model))
     }
 
     /// Every model with stored vectors, and whether its vectors are complete.
-    pub fn vector_models(&self) -> Result<Vec<(String, VectorModel)>, Error> {
-        let t = self.trees()?;
-        t.vector_models
-            .iter()
-            .map(|entry| {
-                let (key, raw) = entry?;
-                Ok((
-                    String::from_utf8_lossy(&key).into_owned(),
-                    codec::decode(&raw)?,
-                ))
-            })
-            .collect()
+    pub async fn vector_models(&self) -> Result<Vec<(String, VectorModel)>, Error> {
+        on_backend!(self, b => b.vector_models())
     }
 
-    pub fn vector_model(&self, model: &str) -> Result<Option<VectorModel>, Error> {
-        let t = self.trees()?;
-        get(&t.vector_models, model.as_bytes())
+    pub async fn vector_model(&self, model: &str) -> Result<Option<VectorModel>, Error> {
+        on_backend!(self, b => b.vector_model(model))
     }
 
-    pub fn set_vector_model(&self, model: &str, state: VectorModel) -> Result<(), Error> {
-        let t = self.trees()?;
-        t.vector_models
-            .insert(model.as_bytes(), codec::encode(&state))?;
-        Ok(())
+    pub async fn set_vector_model(&self, model: &str, state: VectorModel) -> Result<(), Error> {
+        on_backend!(self, b => b.set_vector_model(model, state))
     }
 
     /// Removes one model's vectors and its record.
-    pub fn drop_vector_model(&self, model: &str) -> Result<(), Error> {
-        let t = self.trees()?;
-        let mut batch = sled::Batch::default();
-        for entry in t.vectors.scan_prefix(model_tag(model).to_be_bytes()) {
-            batch.remove(entry?.0);
-        }
-        t.vectors.apply_batch(batch)?;
-        t.vector_models.remove(model.as_bytes())?;
-        Ok(())
+    pub async fn drop_vector_model(&self, model: &str) -> Result<(), Error> {
+        on_backend!(self, b => b.drop_vector_model(model))
     }
 
-    pub fn clear_vectors(&self) -> Result<(), Error> {
-        let t = self.trees()?;
-        t.vectors.clear()?;
-        t.vector_models.clear()?;
-        Ok(())
-    }
-}
-
-fn vector_key(model: &str, message_id: Uuid) -> [u8; 24] {
-    let mut key = [0u8; 24];
-    key[..8].copy_from_slice(&model_tag(model).to_be_bytes());
-    key[8..].copy_from_slice(message_id.as_bytes());
-    key
-}
-
-/// FNV-1a of the model id: a fixed-size key prefix per model, stable across builds.
-fn model_tag(model: &str) -> u64 {
-    let mut hasher = fnv::FnvHasher::default();
-    std::hash::Hasher::write(&mut hasher, model.as_bytes());
-    std::hash::Hasher::finish(&hasher)
-}
-
-#[cfg(test)]
-mod tests {
-    /// Keys on disk depend on this value: it must never change.
-    #[test]
-    fn the_model_tag_is_fnv_1a() {
-        assert_eq!(super::model_tag(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(super::model_tag("a"), 0xaf63_dc4c_8601_ec8c);
+    pub async fn clear_vectors(&self) -> Result<(), Error> {
+        on_backend!(self, b => b.clear_vectors())
     }
 }

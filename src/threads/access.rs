@@ -51,8 +51,13 @@ pub fn check(
 }
 
 /// Outside a write: the thread `id` if `user` has `right` to it.
-pub fn thread(store: &Store, user: &User, id: Uuid, right: Right) -> Result<(Thread, Access)> {
-    check(user, id, store.thread(id)?, right)
+pub async fn thread(
+    store: &Store,
+    user: &User,
+    id: Uuid,
+    right: Right,
+) -> Result<(Thread, Access)> {
+    check(user, id, store.thread(id).await?, right)
 }
 
 /// Inside a write: the thread `id` if `user` has `right` to it, else the write is abandoned.
@@ -70,7 +75,7 @@ pub fn in_write(
 
 /// Outside a write: the message `id` (not deleted) if `user` has `right` to its thread. A
 /// message the user may not see answers like one that does not exist.
-pub fn message(store: &Store, user: &User, id: Uuid, right: Right) -> Result<Message> {
+pub async fn message(store: &Store, user: &User, id: Uuid, right: Right) -> Result<Message> {
     let not_found = || {
         Error::new(
             Code::MessageNotFound,
@@ -78,10 +83,11 @@ pub fn message(store: &Store, user: &User, id: Uuid, right: Right) -> Result<Mes
         )
     };
     let message = store
-        .message_by_id(id)?
+        .message_by_id(id)
+        .await?
         .filter(|message| message.deleted_at.is_none())
         .ok_or_else(not_found)?;
-    match thread(store, user, message.thread_id, right) {
+    match thread(store, user, message.thread_id, right).await {
         Ok(_) => Ok(message),
         Err(err) if err.code == Code::ThreadNotFound => Err(not_found()),
         Err(err) => Err(err),
@@ -94,6 +100,6 @@ pub fn can_see(user: &User, thread: &Thread) -> bool {
 }
 
 /// Every thread `user` may see.
-pub fn visible_threads(store: &Store, user: &User) -> Result<Vec<Thread>> {
-    Ok(auth::visible_threads(store, user)?)
+pub async fn visible_threads(store: &Store, user: &User) -> Result<Vec<Thread>> {
+    Ok(auth::visible_threads(store, user).await?)
 }

@@ -52,13 +52,18 @@ pub fn start(services: Arc<Services>, slot: Slot, run: Run, job: Job) {
 /// Cancels the analyst's runs on thread `id` (each marks its message cancelled and its
 /// watchers get the final state); owners, editors and org admins may. Returns whether one was
 /// running.
-pub fn cancel(services: &Services, user: &User, id: uuid::Uuid) -> crate::error::Result<bool> {
+pub async fn cancel(
+    services: &Services,
+    user: &User,
+    id: uuid::Uuid,
+) -> crate::error::Result<bool> {
     crate::threads::access::thread(
         &services.store,
         user,
         id,
         crate::threads::access::Right::Edit,
-    )?;
+    )
+    .await?;
     Ok(services.runs.cancel(id))
 }
 
@@ -74,7 +79,7 @@ async fn mark_unstored(services: &Services, job: &Job, stop: &CancellationToken)
         let marked =
             pipeline::persist::interrupted(&services.store, job.thread_id, job.message_id).await;
         if marked.is_ok() {
-            if let Ok(Some(thread)) = services.store.thread(job.thread_id) {
+            if let Ok(Some(thread)) = services.store.thread(job.thread_id).await {
                 services.publish(Event::AnalysisFinished {
                     thread,
                     message_id: job.message_id,
@@ -106,7 +111,7 @@ impl StepSink for Broadcast<'_> {
 pub async fn mark_interrupted(
     services: &Services,
 ) -> std::result::Result<usize, crate::store::Error> {
-    let pending = services.store.pending_analyses()?;
+    let pending = services.store.pending_analyses().await?;
     for (thread_id, message_id) in &pending {
         pipeline::persist::interrupted(&services.store, *thread_id, *message_id).await?;
     }

@@ -75,7 +75,7 @@ pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<
         })
         .await?;
     if created {
-        super::thread_changed(services, &thread, user);
+        super::thread_changed(services, &thread, user).await;
     }
     Ok((thread, created))
 }
@@ -83,8 +83,8 @@ pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<
 /// A new thread owned by `user` with the source's title, metadata, state values and messages
 /// (under new ids).
 pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<Thread> {
-    let (source, _) = access::thread(&services.store, user, source_id, Right::See)?;
-    let messages = services.store.messages(source.id)?;
+    let (source, _) = access::thread(&services.store, user, source_id, Right::See).await?;
+    let messages = services.store.messages(source.id).await?;
     let now = Utc::now();
     let copy_id = rules::new_thread_id();
     let copies: Vec<Message> = messages
@@ -117,7 +117,7 @@ pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<T
             Ok(thread)
         })
         .await?;
-    super::thread_changed(services, &thread, user);
+    super::thread_changed(services, &thread, user).await;
     Ok(thread)
 }
 

@@ -55,6 +55,7 @@ pub async fn delete(
             origin,
         });
     }
+    services.settled().await;
     Ok(deleted)
 }
 
@@ -75,7 +76,7 @@ pub async fn prune(services: &Services, user: &User, ids: &[Uuid]) -> Result<u64
 /// Deletes the threads whose time-to-live ran out; returns how many.
 pub async fn expire(services: &Services) -> Result<usize, crate::store::Error> {
     let mut deleted = 0;
-    for id in services.store.expiring_threads()? {
+    for id in services.store.expiring_threads().await? {
         let now = Utc::now();
         let before = services
             .store

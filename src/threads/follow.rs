@@ -33,10 +33,17 @@ pub async fn post(
     question: super::post::Question,
 ) -> crate::error::Result<(super::post::Posted, Following)> {
     let following = std::sync::Mutex::new(None);
-    let posted = super::post::post(services, user, question, None, |posted| {
-        *following.lock().unwrap() = Some(follow(services, posted.thread.id, posted.message.id));
-        Ok(())
-    })
+    let posted = super::post::post(
+        services,
+        user,
+        question,
+        None,
+        async |posted: &super::post::Posted| {
+            *following.lock().unwrap() =
+                Some(follow(services, posted.thread.id, posted.message.id));
+            Ok(())
+        },
+    )
     .await?;
     let following = following
         .into_inner()

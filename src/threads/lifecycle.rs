@@ -59,7 +59,7 @@ pub async fn change(
         })
         .await?;
     if changed {
-        super::thread_changed(services, &thread, user);
+        super::thread_changed(services, &thread, user).await;
     }
     Ok(thread)
 }

@@ -63,17 +63,18 @@ async fn edit(
             Ok(thread)
         })
         .await?;
-    thread_changed(services, &thread, user);
+    thread_changed(services, &thread, user).await;
     Ok(thread)
 }
 
 /// Publishes that `by` created or changed `thread` through an interface with no connection to
 /// leave out (REST and the like).
-fn thread_changed(services: &Services, thread: &Thread, by: &User) {
+async fn thread_changed(services: &Services, thread: &Thread, by: &User) {
     services.publish(Event::ThreadChanged {
         thread: thread.clone(),
         by: by.clone(),
         origin: None,
         touched: crate::events::Touched::Messages,
     });
+    services.settled().await;
 }

@@ -18,11 +18,12 @@ const TURNS_READ: usize = 10;
 /// Names thread `id` and makes the name its title (a change of content: refused on a locked
 /// thread). Returns the thread.
 pub async fn generate(services: &Services, user: &User, id: Uuid) -> Result<Thread> {
-    let (thread, _) = access::thread(&services.store, user, id, Right::Edit)?;
+    let (thread, _) = access::thread(&services.store, user, id, Right::Edit).await?;
     rules::allows(&thread, rules::Change::Content)?;
     let messages: Vec<Message> = services
         .store
-        .messages(id)?
+        .messages(id)
+        .await?
         .into_iter()
         .filter(|m| m.deleted_at.is_none())
         .collect();

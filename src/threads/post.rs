@@ -40,11 +40,11 @@ pub async fn post(
     user: &User,
     question: Question,
     origin: Option<ConnId>,
-    stored: impl FnOnce(&Posted) -> Result<()>,
+    stored: impl AsyncFnOnce(&Posted) -> Result<()>,
 ) -> Result<Posted> {
     let prompt = rules::prompt(&question.prompt)?;
     if let Some(dataset_id) = question.dataset_id {
-        if services.datasets.get_for(user, dataset_id)?.is_none() {
+        if services.datasets.get_for(user, dataset_id).await?.is_none() {
             return Err(Error::new(
                 Code::DatasetNotFound,
                 format!("dataset {dataset_id} not found"),
@@ -85,13 +85,14 @@ pub async fn post(
     let posted = Posted { thread, message };
     // Busy (for the REST API) from the moment the message is acknowledged.
     let run = services.runs.start(posted.thread.id);
-    let answered = stored(&posted);
+    let answered = stored(&posted).await;
     services.publish(Event::MessageAdded {
         thread: posted.thread.clone(),
         message_id: posted.message.id,
         by: user.clone(),
         origin,
     });
+    services.settled().await;
     let job = Job {
         thread_id: posted.thread.id,
         message_id: posted.message.id,

@@ -22,7 +22,7 @@ pub struct RowsPage {
 }
 
 /// A page of the rows of `message_id`'s answer, if `user` may see its thread.
-pub fn page(
+pub async fn page(
     store: &Store,
     user: &User,
     message_id: Uuid,
@@ -32,7 +32,7 @@ pub fn page(
     if limit == 0 || limit > MAX_PAGE {
         return Err(Error::invalid(format!("limit must be 1 to {MAX_PAGE}")));
     }
-    let message = access::message(store, user, message_id, Right::See)?;
+    let message = access::message(store, user, message_id, Right::See).await?;
     let all = message.rows().unwrap_or(&[]);
     Ok(RowsPage {
         thread_id: message.thread_id,

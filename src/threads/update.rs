@@ -67,7 +67,7 @@ pub async fn update(
         }
     }
     let shares = match &changes.shares {
-        Some(requests) => resolve_shares(services, user, requests)?,
+        Some(requests) => resolve_shares(services, user, requests).await?,
         None => Vec::new(),
     };
     if title.is_none() && !changes.touches_message() && changes.shares.is_none() {
@@ -175,6 +175,7 @@ pub async fn update(
         origin,
         touched,
     });
+    services.settled().await;
     Ok(after)
 }
 
@@ -233,13 +234,14 @@ async fn run_code(
     code: &str,
     sink: &dyn StepSink,
 ) -> Result<RanCode> {
-    access::thread(&services.store, user, thread_id, Right::Edit)?;
+    access::thread(&services.store, user, thread_id, Right::Edit).await?;
     let message = match message_id {
         Some(id) => services
             .store
-            .message_by_id(id)?
+            .message_by_id(id)
+            .await?
             .filter(|m| m.thread_id == thread_id),
-        None => services.store.latest_message(thread_id)?,
+        None => services.store.latest_message(thread_id).await?,
     }
     .ok_or_else(|| {
         Error::new(
@@ -247,12 +249,13 @@ async fn run_code(
             format!("message not found in thread {thread_id}"),
         )
     })?;
-    let dataset = message
-        .dataset_id
-        .and_then(|id| services.datasets.get_for(user, id).ok().flatten())
-        .ok_or_else(|| {
-            Error::invalid("this message has no dataset to run SQL against; ask a question first")
-        })?;
+    let dataset = match message.dataset_id {
+        Some(id) => services.datasets.get_for(user, id).await.ok().flatten(),
+        None => None,
+    };
+    let dataset = dataset.ok_or_else(|| {
+        Error::invalid("this message has no dataset to run SQL against; ask a question first")
+    })?;
     let mut recorder = Recorder::new(sink, thread_id, message.id);
     let (sql, result) = pipeline::execute_with_repairs(
         &services.datasets,
@@ -291,7 +294,7 @@ async fn run_code(
 }
 
 /// Finds each share's user in the requester's org.
-fn resolve_shares(
+async fn resolve_shares(
     services: &Services,
     user: &User,
     requests: &[ShareChange],
@@ -303,8 +306,8 @@ fn resolve_shares(
     let mut shares = Vec::with_capacity(requests.len());
     for request in requests {
         let (found, named) = match &request.user {
-            UserRef::Id(id) => (store.user(*id)?, id.to_string()),
-            UserRef::Email(email) => (store.user_by_email(email)?, email.clone()),
+            UserRef::Id(id) => (store.user(*id).await?, id.to_string()),
+            UserRef::Email(email) => (store.user_by_email(email).await?, email.clone()),
         };
         // Users of other orgs look the same as nonexistent ones.
         let found = found.filter(|u| u.org_id == user.org_id).ok_or_else(|| {

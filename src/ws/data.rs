@@ -30,7 +30,8 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         request.message_id,
         request.offset,
         limit,
-    )?;
+    )
+    .await?;
     ctx.reply(
         "getThreadData",
         json!({

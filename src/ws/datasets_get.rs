@@ -17,7 +17,7 @@ struct GetRequest {
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: GetRequest = decode_data(data)?;
     let datasets = &ctx.services.datasets;
-    let dataset = datasets.readable(ctx.user, request.id)?;
+    let dataset = datasets.readable(ctx.user, request.id).await?;
     let (row_count, rows) = datasets.sample(&dataset).await?;
     let examples = crate::pipeline::example_questions(datasets, &dataset).await;
     let mut view = dataset_views::dataset(&dataset, examples);

@@ -22,7 +22,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
 async fn list(ctx: &Context<'_>) -> Result<Value, Error> {
     let datasets = &ctx.services.datasets;
     let mut items = Vec::new();
-    for dataset in datasets.visible_to(ctx.user)? {
+    for dataset in datasets.visible_to(ctx.user).await? {
         let examples = crate::pipeline::example_questions(datasets, &dataset).await;
         items.push(dataset_views::dataset(&dataset, examples));
     }

@@ -17,7 +17,7 @@ struct RemoveRequest {
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: RemoveRequest = decode_data(data)?;
     let datasets = &ctx.services.datasets;
-    let dataset = datasets.manageable(ctx.user, request.id)?;
+    let dataset = datasets.manageable(ctx.user, request.id).await?;
     datasets.remove(&dataset).await?;
     // Watchers first: once the admin has the answer, every list shows the change.
     super::datasets_list::broadcast(ctx).await;

@@ -18,7 +18,7 @@ struct ReplaceRequest {
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: ReplaceRequest = decode_data(data)?;
     let datasets = &ctx.services.datasets;
-    let dataset = datasets.manageable(ctx.user, request.id)?;
+    let dataset = datasets.manageable(ctx.user, request.id).await?;
     let replaced = datasets
         .replace_csv(&dataset, request.csv.into_bytes())
         .await?;

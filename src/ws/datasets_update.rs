@@ -41,7 +41,7 @@ struct ColumnRequest {
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: UpdateRequest = decode_data(data)?;
     let datasets = &ctx.services.datasets;
-    let dataset = datasets.manageable(ctx.user, request.id)?;
+    let dataset = datasets.manageable(ctx.user, request.id).await?;
     let changes = NoteChanges {
         name: request.name,
         description: request.description,

@@ -12,76 +12,107 @@ use serde_json::json;
 use std::sync::{Arc, Weak};
 use uuid::Uuid;
 
-/// Renders the core's events as the seed's broadcasts.
+/// Renders the core's events as the seed's broadcasts, one at a time in the order they were
+/// published: rendering a thread's state reads the store, so it happens in a task of its own
+/// rather than in the publisher's call.
 pub struct Renderer {
-    /// Weak: the services hold the bus that holds this renderer.
-    services: Weak<Services>,
+    queue: tokio::sync::mpsc::UnboundedSender<Queued>,
+}
+
+enum Queued {
+    Event(Box<Event>),
+    /// Answered once everything queued before it is rendered.
+    Settle(tokio::sync::oneshot::Sender<()>),
 }
 
 impl Renderer {
-    pub fn new(services: &Arc<Services>) -> Renderer {
-        Renderer {
-            services: Arc::downgrade(services),
-        }
+    /// Starts the rendering task; it ends when the renderer is dropped.
+    pub fn start(services: &Arc<Services>) -> Renderer {
+        let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
+        // Weak: the services hold the bus that holds this renderer.
+        let services: Weak<Services> = Arc::downgrade(services);
+        tokio::spawn(async move {
+            while let Some(item) = queued.recv().await {
+                match item {
+                    Queued::Event(happened) => {
+                        // Gone only while the server shuts down, when nobody is left to tell.
+                        let Some(services) = services.upgrade() else {
+                            return;
+                        };
+                        render(&services, &happened).await;
+                    }
+                    Queued::Settle(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+        Renderer { queue }
     }
 }
 
 impl Subscriber for Renderer {
     fn deliver(&self, happened: &Event) {
-        // Gone only while the server shuts down, when there is nobody left to tell.
-        let Some(services) = self.services.upgrade() else {
-            return;
-        };
-        let services = &*services;
-        let rendered = match happened {
-            Event::ThreadChanged {
-                thread,
-                by,
-                origin,
-                touched,
-            } => broadcast_state(services, thread, "/threads/get", by, *origin, *touched),
-            Event::MessageAdded {
-                thread,
-                message_id,
-                by,
-                origin,
-            } => {
-                let touched = Touched::Message(*message_id);
-                broadcast_state(services, thread, "/threads/get", by, *origin, touched)
-            }
-            Event::AnalysisStep { update, by } => {
-                super::stream::broadcast_step(services, update, by);
-                Ok(())
-            }
-            Event::AnalysisFinished {
-                thread,
-                message_id,
-                by,
-            } => analysis_finished(services, thread, *message_id, by),
-            Event::ThreadDeleted { thread, by, origin } => {
-                thread_deleted(services, thread, by.as_ref(), *origin);
-                Ok(())
-            }
-            Event::AccessChanged { before, after } => {
-                access_changed(services, before, after);
-                Ok(())
-            }
-            Event::Joined {
-                thread_id,
-                user,
-                origin,
-            } => {
-                presence(services, "joinedThread", *thread_id, user, *origin);
-                Ok(())
-            }
-            Event::Left { thread_id, user } => {
-                presence(services, "leftThread", *thread_id, user, None);
-                Ok(())
-            }
-        };
-        if let Err(err) = rendered {
-            tracing::error!(error = %err, "could not render an event for WebSocket clients");
+        // Fails only once the task has ended, at shutdown.
+        let _ = self.queue.send(Queued::Event(Box::new(happened.clone())));
+    }
+
+    fn settled(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let (done, settled) = tokio::sync::oneshot::channel();
+        let _ = self.queue.send(Queued::Settle(done));
+        Some(settled)
+    }
+}
+
+async fn render(services: &Services, happened: &Event) {
+    let rendered = match happened {
+        Event::ThreadChanged {
+            thread,
+            by,
+            origin,
+            touched,
+        } => broadcast_state(services, thread, "/threads/get", by, *origin, *touched).await,
+        Event::MessageAdded {
+            thread,
+            message_id,
+            by,
+            origin,
+        } => {
+            let touched = Touched::Message(*message_id);
+            broadcast_state(services, thread, "/threads/get", by, *origin, touched).await
         }
+        Event::AnalysisStep { update, by } => {
+            super::stream::broadcast_step(services, update, by);
+            Ok(())
+        }
+        Event::AnalysisFinished {
+            thread,
+            message_id,
+            by,
+        } => analysis_finished(services, thread, *message_id, by).await,
+        Event::ThreadDeleted { thread, by, origin } => {
+            thread_deleted(services, thread, by.as_ref(), *origin);
+            Ok(())
+        }
+        Event::AccessChanged { before, after } => {
+            access_changed(services, before, after);
+            Ok(())
+        }
+        Event::Joined {
+            thread_id,
+            user,
+            origin,
+        } => {
+            presence(services, "joinedThread", *thread_id, user, *origin);
+            Ok(())
+        }
+        Event::Left { thread_id, user } => {
+            presence(services, "leftThread", *thread_id, user, None);
+            Ok(())
+        }
+    };
+    if let Err(err) = rendered {
+        tracing::error!(error = %err, "could not render an event for WebSocket clients");
     }
 }
 
@@ -112,20 +143,20 @@ fn access_changed(services: &Services, before: &Thread, after: &Thread) {
 }
 
 /// Tells everyone watching a thread (the poster too) its state after an analysis, and the lists.
-fn analysis_finished(
+async fn analysis_finished(
     services: &Services,
     thread: &Thread,
     message_id: Uuid,
     sent_by: &User,
 ) -> Result<(), crate::store::Error> {
     let touched = Touched::Message(message_id);
-    broadcast_state(services, thread, "/threads/post", sent_by, None, touched)
+    broadcast_state(services, thread, "/threads/post", sent_by, None, touched).await
 }
 
 /// `updateThreadState` under `route` to the thread's subscribers (but `except`), then the lists.
 /// The state is read and rendered only if someone will receive it (a post's own answer has
 /// rendered it already, and a long thread's state is costly).
-fn broadcast_state(
+async fn broadcast_state(
     services: &Services,
     thread: &Thread,
     route: &str,
@@ -134,16 +165,16 @@ fn broadcast_state(
     touched: Touched,
 ) -> Result<(), crate::store::Error> {
     if services.hub.has_thread_watchers(thread.id, except) {
-        let state = views::load_thread_update(&services.store, thread, touched)?;
+        let state = views::load_thread_update(&services.store, thread, touched).await?;
         let update = event(route, "updateThreadState", [state], Some(sent_by));
         services.hub.broadcast_thread(thread.id, update, except);
     }
-    list_changed(services, thread, sent_by)
+    list_changed(services, thread, sent_by).await
 }
 
 /// Sends the thread's list item to every list subscriber who may see it, or, when it left the
 /// list (archived, or hidden from the UI), tells them it is gone.
-fn list_changed(
+async fn list_changed(
     services: &Services,
     thread: &Thread,
     sent_by: &User,
@@ -155,7 +186,7 @@ fn list_changed(
         list_removed(services, thread, |user| access::can_see(user, thread));
         return Ok(());
     }
-    let item = views::load_list_item(&services.store, thread)?;
+    let item = views::load_list_item(&services.store, thread).await?;
     let update = event(
         "/threads/list",
         "updateThreadsList",

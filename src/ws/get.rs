@@ -16,17 +16,18 @@ struct GetRequest {
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: GetRequest = decode_data(data)?;
     let services = ctx.services;
-    let (thread, _) = access::thread(&services.store, ctx.user, request.id, Right::See)?;
+    let (thread, _) = access::thread(&services.store, ctx.user, request.id, Right::See).await?;
 
     let joined = services.hub.join_thread(ctx.conn, thread.id);
-    let state = views::load_thread_state(&services.store, &thread)?;
+    let state = views::load_thread_state(&services.store, &thread).await?;
     ctx.reply("getThreadState", [state]);
     let roster: Vec<Value> = joined
         .roster
         .iter()
         .map(|user| views::presence(user, thread.id))
         .collect();
-    ctx.reply("joinedThread", Value::Array(roster));
     fanout::announce_join(services, ctx.conn, &thread, ctx.user, &joined);
+    services.settled().await;
+    ctx.reply("joinedThread", Value::Array(roster));
     Ok(())
 }

@@ -55,7 +55,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     services.hub.subscribe_lists(ctx.conn);
 
     let user = ctx.user;
-    let mut threads = access::visible_threads(&services.store, user)?;
+    let mut threads = access::visible_threads(&services.store, user).await?;
     threads.retain(|thread| in_list(thread, request.include_archived));
     threads.sort_by(|a, b| b.last_edited.cmp(&a.last_edited).then(a.id.cmp(&b.id)));
 
@@ -67,8 +67,8 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         .skip(usize::try_from(skip).unwrap_or(usize::MAX))
         .take(page_size as usize)
     {
-        let latest = services.store.latest_message(thread.id)?;
-        items.push(views::list_item(thread, latest.as_ref(), &mut users)?);
+        let latest = services.store.latest_message(thread.id).await?;
+        items.push(views::list_item(thread, latest.as_ref(), &mut users).await?);
     }
     ctx.reply("getThreadsList", Value::Array(items));
     Ok(())

@@ -19,9 +19,9 @@ struct MessageRequest {
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let request: MessageRequest = decode_data(data)?;
     let store = &ctx.services.store;
-    let message = access::message(store, ctx.user, request.message_id, Right::See)?;
+    let message = access::message(store, ctx.user, request.message_id, Right::See).await?;
     let mut users = views::Users::new(store);
-    let name = users.get(message.sent_by)?.map(|u| u.name.clone());
+    let name = users.get(message.sent_by).await?.map(|u| u.name.clone());
     ctx.reply("getMessage", views::message(&message, name.as_deref()));
     Ok(())
 }

@@ -7,7 +7,7 @@
 use super::envelope::decode_data;
 use super::{fanout, views, Context};
 use crate::error::Error;
-use crate::threads::post::{post, Question};
+use crate::threads::post::{post, Posted, Question};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -29,17 +29,22 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         thread_id: request.thread_id,
     };
     let (services, user) = (ctx.services, ctx.user);
-    post(services, user, question, Some(ctx.conn), |posted| {
-        let thread = &posted.thread;
-        let joined = services.hub.join_thread(ctx.conn, thread.id);
-        ctx.reply(
-            "initializeThread",
-            views::load_thread_state(&services.store, thread)?,
-        );
-        ctx.reply("joinedThread", views::presence(user, thread.id));
-        fanout::announce_join(services, ctx.conn, thread, user, &joined);
-        Ok(())
-    })
+    post(
+        services,
+        user,
+        question,
+        Some(ctx.conn),
+        async |posted: &Posted| {
+            let thread = &posted.thread;
+            let joined = services.hub.join_thread(ctx.conn, thread.id);
+            let state = views::load_thread_state(&services.store, thread).await?;
+            fanout::announce_join(services, ctx.conn, thread, user, &joined);
+            services.settled().await;
+            ctx.reply("initializeThread", state);
+            ctx.reply("joinedThread", views::presence(user, thread.id));
+            Ok(())
+        },
+    )
     .await?;
     Ok(())
 }

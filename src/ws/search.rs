@@ -40,16 +40,16 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         if results.len() == MAX_RESULTS {
             break;
         }
-        let Some(message) = services.store.message_by_id(message_id)? else {
+        let Some(message) = services.store.message_by_id(message_id).await? else {
             continue;
         };
-        let Some(thread) = services.store.thread(message.thread_id)? else {
+        let Some(thread) = services.store.thread(message.thread_id).await? else {
             continue;
         };
         if !access::can_see(ctx.user, &thread) || message.deleted_at.is_some() {
             continue;
         }
-        let name = users.get(message.sent_by)?.map(|u| u.name.clone());
+        let name = users.get(message.sent_by).await?.map(|u| u.name.clone());
         let mut item = views::message(&message, name.as_deref());
         // A result list needs no result rows (up to the row cap each); the thread has them.
         if let Some(steps) = item["context"]["steps"].as_array_mut() {

@@ -20,7 +20,8 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     if let Some(id) = request.id {
         let visible = services
             .store
-            .thread(id)?
+            .thread(id)
+            .await?
             .is_some_and(|thread| access::can_see(ctx.user, &thread));
         if !visible {
             return Err(Error::thread_not_found(id));
@@ -28,6 +29,7 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     }
     let departures = services.hub.leave(ctx.conn, request.id);
     fanout::announce_departures(services, &departures);
+    services.settled().await;
     ctx.reply("unsubscribed", json!([{ "id": request.id }]));
     Ok(())
 }

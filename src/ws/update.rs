@@ -58,9 +58,10 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     };
     let after = update(services, user, thread_id, changes, &sink, Some(ctx.conn)).await?;
     let joined = services.hub.join_thread(ctx.conn, after.id);
-    let state = views::load_thread_state(&services.store, &after)?;
-    ctx.reply("updateThreadState", [state]);
+    let state = views::load_thread_state(&services.store, &after).await?;
     fanout::announce_join(services, ctx.conn, &after, user, &joined);
+    services.settled().await;
+    ctx.reply("updateThreadState", [state]);
     Ok(())
 }
 

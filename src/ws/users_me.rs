@@ -12,7 +12,7 @@ struct MeRequest {}
 pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let _: MeRequest = decode_data(data)?;
     let user = ctx.user;
-    let org = ctx.services.store.org(user.org_id)?;
+    let org = ctx.services.store.org(user.org_id).await?;
     ctx.reply(
         "getCurrentUser",
         json!({

@@ -46,17 +46,17 @@ impl<'a> Users<'a> {
     }
 
     /// The name of a dataset, if it still exists.
-    pub fn dataset_name(&mut self, id: Uuid) -> Result<Option<String>, store::Error> {
+    pub async fn dataset_name(&mut self, id: Uuid) -> Result<Option<String>, store::Error> {
         if !self.datasets.contains_key(&id) {
-            let name = self.store.dataset(id)?.map(|dataset| dataset.name);
+            let name = self.store.dataset(id).await?.map(|dataset| dataset.name);
             self.datasets.insert(id, name);
         }
         Ok(self.datasets[&id].clone())
     }
 
-    pub fn get(&mut self, id: Uuid) -> Result<Option<&User>, store::Error> {
+    pub async fn get(&mut self, id: Uuid) -> Result<Option<&User>, store::Error> {
         if !self.cache.contains_key(&id) {
-            let user = self.store.user(id)?;
+            let user = self.store.user(id).await?;
             self.cache.insert(id, user);
         }
         Ok(self.cache[&id].as_ref())
@@ -227,10 +227,10 @@ pub enum WithSteps {
 
 /// The thread object of `getThreadState`, `initializeThread` and `updateThreadState`, with
 /// the steps (`context`) of the messages `with_steps` names.
-pub fn thread_state(
+pub async fn thread_state(
     thread: &Thread,
     messages: &[Message],
-    users: &mut Users,
+    users: &mut Users<'_>,
     with_steps: WithSteps,
 ) -> Result<Box<RawValue>, store::Error> {
     let live: Vec<&Message> = messages.iter().filter(|m| m.deleted_at.is_none()).collect();
@@ -239,7 +239,7 @@ pub fn thread_state(
     let mut names = HashMap::new();
     for msg in &live {
         if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(msg.sent_by) {
-            slot.insert(users.get(msg.sent_by)?.map(|u| u.name.clone()));
+            slot.insert(users.get(msg.sent_by).await?.map(|u| u.name.clone()));
         }
     }
     let rendered = live
@@ -281,40 +281,44 @@ fn answered(message: &Message) -> bool {
 }
 
 /// Reads a thread's messages and renders its whole state.
-pub fn load_thread_state(store: &Store, thread: &Thread) -> Result<Box<RawValue>, store::Error> {
-    let messages = store.messages(thread.id)?;
-    thread_state(thread, &messages, &mut Users::new(store), WithSteps::Needed)
+pub async fn load_thread_state(
+    store: &Store,
+    thread: &Thread,
+) -> Result<Box<RawValue>, store::Error> {
+    let messages = store.messages(thread.id).await?;
+    thread_state(thread, &messages, &mut Users::new(store), WithSteps::Needed).await
 }
 
 /// Reads a thread's messages and renders its state after a change: as the seed's
 /// `updateThreadState` shows, messages the change did not touch carry `context: null`
 /// (watchers have their steps from the state they were sent before).
-pub fn load_thread_update(
+pub async fn load_thread_update(
     store: &Store,
     thread: &Thread,
     touched: Touched,
 ) -> Result<Box<RawValue>, store::Error> {
-    let messages = store.messages(thread.id)?;
+    let messages = store.messages(thread.id).await?;
     thread_state(
         thread,
         &messages,
         &mut Users::new(store),
         WithSteps::Touched(touched),
     )
+    .await
 }
 
 /// One item of `getThreadsList` / `updateThreadsList`.
-pub fn list_item(
+pub async fn list_item(
     thread: &Thread,
     latest: Option<&Message>,
-    users: &mut Users,
+    users: &mut Users<'_>,
 ) -> Result<Value, store::Error> {
     let dataset_id = latest.and_then(|m| m.dataset_id);
     let dataset_name = match dataset_id {
-        Some(id) => users.dataset_name(id)?,
+        Some(id) => users.dataset_name(id).await?,
         None => None,
     };
-    let creator = users.get(thread.created_by)?;
+    let creator = users.get(thread.created_by).await?;
     Ok(json!({
         "id": thread.id,
         "title": thread.title,
@@ -329,9 +333,9 @@ pub fn list_item(
 }
 
 /// Reads a thread's latest message and renders its list item.
-pub fn load_list_item(store: &Store, thread: &Thread) -> Result<Value, store::Error> {
-    let latest = store.latest_message(thread.id)?;
-    list_item(thread, latest.as_ref(), &mut Users::new(store))
+pub async fn load_list_item(store: &Store, thread: &Thread) -> Result<Value, store::Error> {
+    let latest = store.latest_message(thread.id).await?;
+    list_item(thread, latest.as_ref(), &mut Users::new(store)).await
 }
 
 /// A presence entry of `joinedThread` / `leftThread`.

@@ -1,6 +1,6 @@
-//! Upgrades of older on-disk formats, run by [`super::Store::open`].
+//! Upgrades of older on-disk formats, run by [`super::SledStore::open`].
 
-use super::{codec, Error, Store};
+use super::{codec, Error, SledStore};
 use crate::model::aggregate::infer_aggregate;
 use crate::model::{Analysis, Feedback, Json, Message, Progress, Step, StepRecord, Verification};
 use crate::model::{
@@ -36,7 +36,7 @@ struct ThreadV1 {
 
 /// Format 1 → 2: threads gain their REST attributes (empty), and vectors, now keyed by model,
 /// are dropped to be rebuilt (they are derived data).
-pub fn format_1_to_2(store: &Store) -> Result<(), Error> {
+pub fn format_1_to_2(store: &SledStore) -> Result<(), Error> {
     let t = store.trees()?;
     for entry in t.threads.iter() {
         let (key, raw) = entry?;
@@ -91,7 +91,7 @@ struct ColumnV2 {
 }
 
 /// Format 2 → 3: each measure learns how its values combine, inferred as an import would.
-pub fn format_2_to_3(store: &Store) -> Result<(), Error> {
+pub fn format_2_to_3(store: &SledStore) -> Result<(), Error> {
     let t = store.trees()?;
     for entry in t.datasets.iter() {
         let (key, raw) = entry?;
@@ -157,7 +157,7 @@ struct MessageV4 {
 }
 
 /// Format 4 → 5: the steps become a typed, versioned [`Analysis`] record instead of JSON.
-pub fn format_4_to_5(store: &Store) -> Result<(), Error> {
+pub fn format_4_to_5(store: &SledStore) -> Result<(), Error> {
     let t = store.trees()?;
     for entry in t.messages.iter() {
         let (key, raw) = entry?;
@@ -220,7 +220,7 @@ fn typed_step(record: &Value) -> Option<StepRecord> {
 /// Format 3 → 4: `context.steps` keeps neutral step records (`{step, progress, fields,
 /// error}`, fields by their snake_case wire names) instead of the WebSocket face's camelCase
 /// shape, which that face now renders.
-pub fn format_3_to_4(store: &Store) -> Result<(), Error> {
+pub fn format_3_to_4(store: &SledStore) -> Result<(), Error> {
     let t = store.trees()?;
     for entry in t.messages.iter() {
         let (key, raw) = entry?;
@@ -291,9 +291,9 @@ mod tests {
     /// Opens the store the test just wrote with sled directly. sled releases its file lock
     /// from a background thread after the handle is dropped, so within one process the lock
     /// can linger for a moment.
-    fn reopen(dir: &std::path::Path) -> Store {
+    fn reopen(dir: &std::path::Path) -> SledStore {
         for _ in 0..100 {
-            match Store::open(dir) {
+            match SledStore::open(dir) {
                 Err(Error::Locked(_)) => std::thread::sleep(std::time::Duration::from_millis(20)),
                 other => return other.unwrap(),
             }

@@ -6,7 +6,7 @@
 //! place once the disk has room again. What was acknowledged was flushed before the failure,
 //! so reopening loses nothing acknowledged; what failed was never acknowledged.
 
-use super::{Error, Store, Trees};
+use super::{Error, SledStore, Trees};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,7 +26,7 @@ pub(super) struct Fault {
     report: Mutex<Option<FaultReport>>,
     wake: tokio::sync::Notify,
     /// How often the database was reopened, and its last sequence number right after the
-    /// latest reopening (for derived indexes: see [`Store::reopened`]).
+    /// latest reopening (for derived indexes: see [`SledStore::reopened`]).
     reopened: Mutex<(u64, u64)>,
 }
 
@@ -68,7 +68,7 @@ impl Fault {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Why writes are failing now, if they are.
     pub fn fault(&self) -> Option<FaultReport> {
         self.fault.report.lock().unwrap().clone()

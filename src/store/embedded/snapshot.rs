@@ -4,7 +4,7 @@
 //! A record is `[name length: u8][tree name][key length: u32 BE][key][value length: u32 BE]
 //! [value]`. Every tree is written except derived ones (vectors), which the server rebuilds.
 
-use super::{Error, Store};
+use super::{Error, SledStore};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
@@ -14,13 +14,13 @@ const DERIVED: [&str; 2] = ["vectors", "vector_models"];
 /// Records written per tree.
 pub type Counts = BTreeMap<String, u64>;
 
-impl Store {
+impl SledStore {
     /// Writes every durable record to `out`, then runs `also` (copying files the records refer
     /// to), all while transactions wait: the snapshot is one moment of the store.
     pub fn snapshot<T>(
         &self,
         out: &mut impl Write,
-        also: impl FnOnce(&Store) -> std::io::Result<T>,
+        also: impl FnOnce(&SledStore) -> std::io::Result<T>,
     ) -> Result<(Counts, T), Error> {
         let _alone = self.writes.write().unwrap_or_else(|e| e.into_inner());
         let t = self.trees()?;

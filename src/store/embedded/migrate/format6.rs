@@ -1,7 +1,7 @@
 //! Format 5 → 6: threads gain their lifecycle (open, locked, archived) and Freddy's attributes
 //! (UI visibility, assistant id).
 
-use super::super::{codec, Error, Store};
+use super::super::{codec, Error, SledStore};
 use crate::model::{Json, Lifecycle, Share, Thread, ThreadApi, ThreadTtl, Timestamp, TitleSource};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -47,7 +47,7 @@ impl Default for ThreadApiV5 {
     }
 }
 
-pub fn format_5_to_6(store: &Store) -> Result<(), Error> {
+pub fn format_5_to_6(store: &SledStore) -> Result<(), Error> {
     let t = store.trees()?;
     for entry in t.threads.iter() {
         let (key, raw) = entry?;

@@ -9,7 +9,7 @@
 //! `sync_file_range`, which neither flushes the device's write cache nor the file's growth, so
 //! without the `fdatasync` an acknowledged write survived `kill -9` but not a power cut.
 
-use super::{Error, Store};
+use super::{Error, SledStore};
 use std::sync::Mutex;
 
 pub(super) struct GroupCommit {
@@ -20,7 +20,7 @@ pub(super) struct GroupCommit {
 
 #[derive(Default)]
 struct State {
-    /// Tickets handed out so far (one per `Store::flush` call).
+    /// Tickets handed out so far (one per `SledStore::flush` call).
     issued: u64,
     /// A leader is syncing now.
     syncing: bool,
@@ -35,7 +35,7 @@ impl Default for GroupCommit {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Waits until everything written so far is durable (see the module comment). A failure
     /// is reported to `repair`, which reopens the database once that can help.
     pub async fn flush(&self) -> Result<(), Error> {

@@ -1,0 +1,273 @@
+//! The embedded backend: sled trees, keys, record encoding, transactions and the write sequence.
+//!
+//! Layout (one sled tree each):
+//!
+//! | tree             | key                         | value                      |
+//! |------------------|-----------------------------|----------------------------|
+//! | `meta`           | `format_version`, `seq`     | u32 / u64, big endian      |
+//! | `orgs`           | org id                      | [`Org`]                    |
+//! | `users`          | user id                     | [`User`]                   |
+//! | `user_emails`    | lower-cased email           | user id                    |
+//! | `tokens`         | SHA-256 of a bearer token   | user id                    |
+//! | `disabled_users` | user id                     | empty (tokens refused)     |
+//! | `threads`        | thread id                   | [`Thread`]                 |
+//! | `org_threads`    | org id ++ thread id         | empty (admin listing)      |
+//! | `member_threads` | user id ++ thread id        | empty (owner and shares)   |
+//! | `messages`       | thread id ++ seq            | [`Message`] (oldest first) |
+//! | `message_keys`   | message id                  | thread id ++ seq           |
+//! | `changes`        | seq                         | thread id                  |
+//! | `expiring`       | thread id                   | empty (threads with a TTL) |
+//! | `datasets`       | dataset id                  | [`Dataset`]                |
+//! | `vectors`        | model tag ++ message id     | [`StoredVector`] (derived) |
+//! | `vector_models`  | embedding model id          | [`VectorModel`] (derived)  |
+//! | `slack_*`        | see `slack.rs`              | the Slack face's mappings  |
+//!
+//! Every write runs in one sled transaction that also takes the next value of `seq`; thread
+//! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
+//! have not seen. A write returns only after [`SledStore::flush`] has put it on disk.
+//!
+
+mod accounts;
+mod commit;
+mod datasets;
+mod migrate;
+mod repair;
+mod slack;
+mod snapshot;
+mod threads;
+mod vectors;
+
+pub use repair::FaultReport;
+pub use snapshot::Counts;
+pub use threads::SledTxn;
+
+use super::txn::Stop;
+pub(super) use super::{codec, Error, TxError, TxResult, FORMAT_VERSION};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::path::Path;
+
+const KEY_FORMAT: &[u8] = b"format_version";
+const KEY_SEQ: &[u8] = b"seq";
+const KEY_PRUNED: &[u8] = b"changes_pruned_to";
+
+/// sled's own result type inside its transaction closures.
+type SledTx<T, E> = Result<T, ConflictableTransactionError<E>>;
+
+/// One open sled database and its trees.
+struct Trees {
+    db: sled::Db,
+    /// sled's log file, for `fdatasync` after sled's own flush (see `commit`).
+    log: std::fs::File,
+    meta: sled::Tree,
+    orgs: sled::Tree,
+    users: sled::Tree,
+    user_emails: sled::Tree,
+    /// Users whose tokens no longer work: user id → empty.
+    disabled_users: sled::Tree,
+    tokens: sled::Tree,
+    threads: sled::Tree,
+    org_threads: sled::Tree,
+    member_threads: sled::Tree,
+    messages: sled::Tree,
+    message_keys: sled::Tree,
+    changes: sled::Tree,
+    expiring: sled::Tree,
+    /// Messages whose analysis has not written its outcome yet: message id → thread id.
+    pending_analyses: sled::Tree,
+    datasets: sled::Tree,
+    vectors: sled::Tree,
+    vector_models: sled::Tree,
+    slack_teams: sled::Tree,
+    slack_users: sled::Tree,
+    slack_threads: sled::Tree,
+    slack_events: sled::Tree,
+    slack_inbox: sled::Tree,
+}
+
+impl Trees {
+    fn open(dir: &Path, cache_bytes: u64) -> Result<Trees, Error> {
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(cache_bytes)
+            .open()
+            .map_err(|err| match err {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    Error::Locked(dir.display().to_string())
+                }
+                // sled reports a held lock as a generic I/O error on some platforms.
+                sled::Error::Io(io) if io.to_string().contains("lock") => {
+                    Error::Locked(dir.display().to_string())
+                }
+                other => Error::Sled(other),
+            })?;
+        let tree = |name: &str| db.open_tree(name);
+        let log = std::fs::File::open(dir.join("db").join("db"))
+            .map_err(|e| Error::Sled(sled::Error::Io(e)))?;
+        Ok(Trees {
+            log,
+            meta: tree("meta")?,
+            orgs: tree("orgs")?,
+            users: tree("users")?,
+            user_emails: tree("user_emails")?,
+            disabled_users: tree("disabled_users")?,
+            tokens: tree("tokens")?,
+            threads: tree("threads")?,
+            org_threads: tree("org_threads")?,
+            member_threads: tree("member_threads")?,
+            messages: tree("messages")?,
+            message_keys: tree("message_keys")?,
+            changes: tree("changes")?,
+            expiring: tree("expiring")?,
+            pending_analyses: tree("pending_analyses")?,
+            datasets: tree("datasets")?,
+            vectors: tree("vectors")?,
+            vector_models: tree("vector_models")?,
+            slack_teams: tree("slack_teams")?,
+            slack_users: tree("slack_users")?,
+            slack_threads: tree("slack_threads")?,
+            slack_events: tree("slack_events")?,
+            slack_inbox: tree("slack_inbox")?,
+            db,
+        })
+    }
+}
+
+/// The durable store. Clones share one open database.
+///
+/// sled refuses every write after one failed disk write (a full disk, an I/O error) until the
+/// database is opened again, so the store can close and reopen it in place (see `repair`):
+/// each operation works on the database that was open when it began.
+#[derive(Clone)]
+pub struct SledStore {
+    dir: std::path::PathBuf,
+    /// `None` only while `repair` reopens the database.
+    open: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<Trees>>>>,
+    fault: std::sync::Arc<repair::Fault>,
+    /// Shares one durable sync among concurrent writers.
+    commit: std::sync::Arc<commit::GroupCommit>,
+    /// The page cache's size, kept for reopening.
+    cache_bytes: u64,
+    /// Every transaction holds it shared while it runs; a backup holds it alone while it reads
+    /// the trees, so it sees no write half done (see `backup`).
+    writes: std::sync::Arc<std::sync::RwLock<()>>,
+}
+
+/// The store's page cache by default (MiB). sled's own default, 1 GiB, grows with everything
+/// read: a server that had rebuilt its index (read every message) kept it all in memory.
+pub const DEFAULT_CACHE_MB: u64 = 32;
+
+impl SledStore {
+    /// Opens (creating if needed) the store in `dir`, refusing a newer on-disk format.
+    #[cfg(test)]
+    pub fn open(dir: &Path) -> Result<SledStore, Error> {
+        SledStore::open_with_cache(dir, DEFAULT_CACHE_MB * 1024 * 1024)
+    }
+
+    /// [`SledStore::open`] with a page cache of `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, Error> {
+        let store = SledStore {
+            dir: dir.to_path_buf(),
+            open: std::sync::Arc::new(std::sync::RwLock::new(Some(std::sync::Arc::new(
+                Trees::open(dir, cache_bytes)?,
+            )))),
+            fault: Default::default(),
+            commit: Default::default(),
+            cache_bytes,
+            writes: Default::default(),
+        };
+        let t = store.trees()?;
+        match t.meta.get(KEY_FORMAT)? {
+            Some(raw) => {
+                let found = codec::decode_u32(&raw);
+                if found > FORMAT_VERSION {
+                    return Err(Error::NewerFormat { found });
+                }
+                if found < FORMAT_VERSION {
+                    if found < 2 {
+                        migrate::format_1_to_2(&store)?;
+                    }
+                    if found < 3 {
+                        migrate::format_2_to_3(&store)?;
+                    }
+                    if found < 4 {
+                        migrate::format_3_to_4(&store)?;
+                    }
+                    if found < 5 {
+                        migrate::format_4_to_5(&store)?;
+                    }
+                    migrate::format_5_to_6(&store)?;
+                    t.meta.insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                    t.db.flush()?;
+                }
+            }
+            None => {
+                t.meta.insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                t.db.flush()?;
+            }
+        }
+        drop(t);
+        Ok(store)
+    }
+
+    /// Runs one write (a transaction) while no backup is reading.
+    fn gated<R>(&self, write: impl FnOnce() -> R) -> R {
+        let _writing = self.writes.read().unwrap_or_else(|e| e.into_inner());
+        write()
+    }
+
+    fn trees(&self) -> Result<std::sync::Arc<Trees>, Error> {
+        self.open.read().unwrap().clone().ok_or(Error::Reopening)
+    }
+
+    /// The sequence number of the latest committed write.
+    pub fn last_seq(&self) -> Result<u64, Error> {
+        let t = self.trees()?;
+        Ok(t.meta
+            .get(KEY_SEQ)?
+            .map(|raw| codec::decode_u64(&raw))
+            .unwrap_or(0))
+    }
+}
+
+/// Reads and decodes one record.
+fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, Error> {
+    match tree.get(key)? {
+        Some(raw) => Ok(Some(codec::decode(&raw)?)),
+        None => Ok(None),
+    }
+}
+
+/// Takes the next write sequence number inside a transaction on the `meta` tree.
+fn next_seq<E>(meta: &sled::transaction::TransactionalTree) -> SledTx<u64, E> {
+    let seq = meta
+        .get(KEY_SEQ)?
+        .map(|raw| codec::decode_u64(&raw))
+        .unwrap_or(0)
+        + 1;
+    meta.insert(KEY_SEQ, &seq.to_be_bytes())?;
+    Ok(seq)
+}
+
+/// Turns sled's transaction outcome into the caller's error type.
+fn finish<T, E: From<Error>>(result: Result<T, TransactionError<E>>) -> Result<T, E> {
+    result.map_err(|err| match err {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => E::from(Error::Sled(e)),
+    })
+}
+
+/// A write body's stop as sled's transaction error: the caller's abort, or sled's own.
+fn into_sled<E>(TxError(stop): TxError<E>) -> ConflictableTransactionError<E> {
+    match stop {
+        Stop::Abort(err) => ConflictableTransactionError::Abort(err),
+        Stop::Sled(err) => err.into(),
+        Stop::Store(Error::Sled(err)) => ConflictableTransactionError::Storage(err),
+        // Only the PostgreSQL backend stops a body for these.
+        Stop::Store(other) => {
+            ConflictableTransactionError::Storage(sled::Error::Unsupported(other.to_string()))
+        }
+        Stop::Unread => {
+            ConflictableTransactionError::Storage(sled::Error::Unsupported("unread key".into()))
+        }
+    }
+}

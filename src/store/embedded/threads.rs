@@ -1,0 +1,351 @@
+//! Threads and their messages: transactional writes with index upkeep, and reads.
+
+use super::{codec, finish, get, into_sled, next_seq, Error, SledStore, TxResult};
+use crate::model::{Message, Thread};
+use crate::store::txn::{Backend, ThreadTxn};
+use sled::transaction::TransactionalTree;
+use sled::Transactional;
+use std::cell::RefCell;
+use uuid::Uuid;
+
+/// The thread trees as a write's body sees them in a sled transaction.
+///
+/// Messages are keyed `thread id ++ position`, so a transaction finds a thread's latest message
+/// without a range scan (sled transactions have none).
+pub struct SledTxn<'a> {
+    threads: &'a TransactionalTree,
+    org_threads: &'a TransactionalTree,
+    member_threads: &'a TransactionalTree,
+    messages: &'a TransactionalTree,
+    message_keys: &'a TransactionalTree,
+    expiring: &'a TransactionalTree,
+    pending: &'a TransactionalTree,
+    touched: RefCell<Vec<Uuid>>,
+}
+
+impl SledTxn<'_> {
+    pub fn thread<E>(&self, id: Uuid) -> TxResult<Option<Thread>, E> {
+        match self.threads.get(id.as_bytes())? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a thread and keeps the org and member indexes in step with its owner and shares.
+    pub fn put_thread<E>(&self, thread: &Thread) -> TxResult<(), E> {
+        if let Some(old) = self.thread::<E>(thread.id)? {
+            for user in old.members() {
+                self.member_threads
+                    .remove(&codec::pair_key(&user, &thread.id)[..])?;
+            }
+        }
+        for user in thread.members() {
+            self.member_threads
+                .insert(&codec::pair_key(&user, &thread.id)[..], &[][..])?;
+        }
+        self.org_threads
+            .insert(&codec::pair_key(&thread.org_id, &thread.id)[..], &[][..])?;
+        if thread.api.ttl.is_some() && thread.deleted_at.is_none() {
+            self.expiring.insert(thread.id.as_bytes(), &[][..])?;
+        } else {
+            self.expiring.remove(thread.id.as_bytes())?;
+        }
+        self.threads
+            .insert(thread.id.as_bytes(), codec::encode(thread))?;
+        self.touch(thread.id);
+        Ok(())
+    }
+
+    /// Appends a message at the end of `thread`; the caller writes the thread afterwards.
+    pub fn append_message<E>(&self, thread: &mut Thread, message: &Message) -> TxResult<(), E> {
+        let key = message_key(thread.id, thread.message_count);
+        thread.message_count += 1;
+        self.messages.insert(&key[..], codec::encode(message))?;
+        self.message_keys.insert(message.id.as_bytes(), &key[..])?;
+        self.touch(thread.id);
+        Ok(())
+    }
+
+    /// A message of `thread_id` by id; `None` if it does not exist or belongs to another thread.
+    pub fn message<E>(&self, thread_id: Uuid, message_id: Uuid) -> TxResult<Option<Message>, E> {
+        let Some(key) = self.message_keys.get(message_id.as_bytes())? else {
+            return Ok(None);
+        };
+        if key[..16] != thread_id.as_bytes()[..] {
+            return Ok(None);
+        }
+        match self.messages.get(&key)? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether any thread has a message with this id.
+    pub fn message_exists<E>(&self, message_id: Uuid) -> TxResult<bool, E> {
+        Ok(self.message_keys.get(message_id.as_bytes())?.is_some())
+    }
+
+    /// The message at `position` (0 = first) of a thread.
+    pub fn message_at<E>(&self, thread_id: Uuid, position: u32) -> TxResult<Option<Message>, E> {
+        match self.messages.get(&message_key(thread_id, position)[..])? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Overwrites an existing message in place.
+    pub fn replace_message<E>(&self, message: &Message) -> TxResult<(), E> {
+        if let Some(key) = self.message_keys.get(message.id.as_bytes())? {
+            self.messages.insert(key, codec::encode(message))?;
+            self.touch(message.thread_id);
+        }
+        Ok(())
+    }
+
+    /// Records that the analyst owes `message` an answer, so a stop before it is written can
+    /// be found at the next start.
+    pub fn analysis_pending<E>(&self, message: &Message) -> TxResult<(), E> {
+        self.pending
+            .insert(message.id.as_bytes(), message.thread_id.as_bytes())?;
+        Ok(())
+    }
+
+    /// The analyst's outcome for `message_id` is written (an answer, a failure, an interruption).
+    pub fn analysis_done<E>(&self, message_id: Uuid) -> TxResult<(), E> {
+        self.pending.remove(message_id.as_bytes())?;
+        Ok(())
+    }
+
+    fn touch(&self, thread_id: Uuid) {
+        let mut touched = self.touched.borrow_mut();
+        if !touched.contains(&thread_id) {
+            touched.push(thread_id);
+        }
+    }
+}
+
+impl SledStore {
+    /// Runs `body` as one atomic, durable write over the thread trees.
+    ///
+    /// The body may run more than once (sled retries on conflict), so it must not have side
+    /// effects outside the transaction. Returns after the write is flushed to disk.
+    pub async fn write_threads<T, E>(
+        &self,
+        body: impl Fn(&ThreadTxn) -> TxResult<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        let t = self.trees()?;
+        let trees = (
+            &t.threads,
+            &t.org_threads,
+            &t.member_threads,
+            &t.messages,
+            &t.message_keys,
+            &t.changes,
+            &t.meta,
+            &t.expiring,
+            &t.pending_analyses,
+        );
+        let result = self.gated(|| {
+            trees.transaction(
+                |(
+                    threads,
+                    org_threads,
+                    member_threads,
+                    messages,
+                    message_keys,
+                    changes,
+                    meta,
+                    expiring,
+                    pending,
+                )| {
+                    let txn = SledTxn {
+                        threads,
+                        org_threads,
+                        member_threads,
+                        messages,
+                        message_keys,
+                        expiring,
+                        pending,
+                        touched: RefCell::new(Vec::new()),
+                    };
+                    let txn = ThreadTxn(Backend::Sled(txn));
+                    let value = body(&txn).map_err(into_sled)?;
+                    let seq = next_seq(meta)?;
+                    let Backend::Sled(txn) = txn.0 else {
+                        unreachable!("made above")
+                    };
+                    for thread_id in txn.touched.borrow().iter() {
+                        let mut key = [0u8; 24];
+                        key[..8].copy_from_slice(&seq.to_be_bytes());
+                        key[8..].copy_from_slice(thread_id.as_bytes());
+                        changes.insert(&key[..], &[][..])?;
+                    }
+                    Ok(value)
+                },
+            )
+        });
+        let value = finish(result)?;
+        self.flush().await?;
+        Ok(value)
+    }
+
+    /// Messages the analyst owes an answer: (thread id, message id).
+    pub fn pending_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+        let t = self.trees()?;
+        let mut pending = Vec::new();
+        for entry in t.pending_analyses.iter() {
+            let (message, thread) = entry?;
+            let id = |raw: &[u8]| {
+                Uuid::from_slice(raw).map_err(|e| sled::Error::Unsupported(e.to_string()))
+            };
+            pending.push((id(&thread)?, id(&message)?));
+        }
+        Ok(pending)
+    }
+
+    /// Threads that have a TTL (deleted ones excluded).
+    pub fn expiring_threads(&self) -> Result<Vec<Uuid>, Error> {
+        let t = self.trees()?;
+        uuid_keys(&t.expiring)
+    }
+
+    /// Threads changed after sequence `seq`: (sequence, thread id), oldest first.
+    pub fn changes_since(&self, seq: u64) -> Result<(Vec<(u64, Uuid)>, u64), Error> {
+        // Read first: a write logs its change and takes its number in one transaction, so
+        // every change up to this number is in the log by the time it is scanned.
+        let horizon = self.last_seq()?;
+        let t = self.trees()?;
+        let start = (seq + 1).to_be_bytes();
+        let mut changes = Vec::new();
+        for key in t.changes.range(start..).keys() {
+            let key = key?;
+            let seq = codec::decode_u64(&key[..8]);
+            let thread = Uuid::from_slice(&key[8..24])
+                .map_err(|e| sled::Error::Unsupported(e.to_string()))?;
+            changes.push((seq, thread));
+        }
+        Ok((changes, horizon))
+    }
+
+    pub fn changes_after(&self, seq: u64) -> Result<u64, Error> {
+        let t = self.trees()?;
+        Ok(t.changes.range((seq + 1).to_be_bytes()..).count() as u64)
+    }
+
+    /// Forgets changes up to and including `seq` (the indexes have them), and remembers that
+    /// they are gone: an index covering less must be rebuilt, not caught up.
+    pub fn prune_changes(&self, seq: u64) -> Result<(), Error> {
+        let t = self.trees()?;
+        let end = (seq + 1).to_be_bytes();
+        let mut batch = sled::Batch::default();
+        for key in t.changes.range(..end).keys() {
+            batch.remove(key?);
+        }
+        t.changes.apply_batch(batch)?;
+        if seq > self.changes_pruned_to()? {
+            t.meta.insert(super::KEY_PRUNED, &seq.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The sequence up to which the change log was pruned (0 if never).
+    pub fn changes_pruned_to(&self) -> Result<u64, Error> {
+        let t = self.trees()?;
+        Ok(t.meta
+            .get(super::KEY_PRUNED)?
+            .map(|raw| codec::decode_u64(&raw))
+            .unwrap_or(0))
+    }
+
+    /// Whether any message was ever stored.
+    pub fn has_messages(&self) -> Result<bool, Error> {
+        let t = self.trees()?;
+        Ok(!t.messages.is_empty())
+    }
+
+    /// Every thread id, deleted threads included.
+    pub fn thread_ids(&self) -> Result<Vec<Uuid>, Error> {
+        let t = self.trees()?;
+        uuid_keys(&t.threads)
+    }
+
+    /// A message by id, wherever it is.
+    pub fn message_by_id(&self, message_id: Uuid) -> Result<Option<Message>, Error> {
+        let t = self.trees()?;
+        let Some(key) = t.message_keys.get(message_id.as_bytes())? else {
+            return Ok(None);
+        };
+        match t.messages.get(key)? {
+            Some(raw) => Ok(Some(codec::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn thread(&self, id: Uuid) -> Result<Option<Thread>, Error> {
+        let t = self.trees()?;
+        get(&t.threads, id.as_bytes())
+    }
+
+    /// All messages of a thread, oldest first.
+    pub fn messages(&self, thread_id: Uuid) -> Result<Vec<Message>, Error> {
+        let t = self.trees()?;
+        t.messages
+            .scan_prefix(thread_id.as_bytes())
+            .values()
+            .map(|raw| Ok(codec::decode(&raw?)?))
+            .collect()
+    }
+
+    pub fn latest_message(&self, thread_id: Uuid) -> Result<Option<Message>, Error> {
+        let t = self.trees()?;
+        match t.messages.scan_prefix(thread_id.as_bytes()).next_back() {
+            Some(entry) => Ok(Some(codec::decode(&entry?.1)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every thread ever created in an org, deleted ones included.
+    pub fn threads_in_org(&self, org_id: Uuid) -> Result<Vec<Thread>, Error> {
+        let t = self.trees()?;
+        self.threads_by_index(&t.org_threads, org_id)
+    }
+
+    /// Threads a user owns or has been shared, deleted ones included.
+    pub fn threads_of_member(&self, user_id: Uuid) -> Result<Vec<Thread>, Error> {
+        let t = self.trees()?;
+        self.threads_by_index(&t.member_threads, user_id)
+    }
+
+    fn threads_by_index(&self, index: &sled::Tree, prefix: Uuid) -> Result<Vec<Thread>, Error> {
+        let t = self.trees()?;
+        let mut threads = Vec::new();
+        for key in index.scan_prefix(prefix.as_bytes()).keys() {
+            let key = key?;
+            if let Some(raw) = t.threads.get(&key[16..])? {
+                threads.push(codec::decode(&raw)?);
+            }
+        }
+        Ok(threads)
+    }
+}
+
+fn message_key(thread_id: Uuid, position: u32) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..16].copy_from_slice(thread_id.as_bytes());
+    key[16..].copy_from_slice(&position.to_be_bytes());
+    key
+}
+
+/// The keys of a tree keyed by id.
+fn uuid_keys(tree: &sled::Tree) -> Result<Vec<Uuid>, Error> {
+    tree.iter()
+        .keys()
+        .map(|key| {
+            Uuid::from_slice(&key?)
+                .map_err(|e| Error::Sled(sled::Error::Unsupported(e.to_string())))
+        })
+        .collect()
+}
