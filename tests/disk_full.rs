@@ -96,6 +96,9 @@ async fn settled(client: &mut Client, id: &str) {
 
 #[tokio::test]
 async fn writes_refused_on_a_full_disk_resume_once_space_is_freed() {
+    if common::on_postgres() {
+        return; // the embedded store's own full disk; PostgreSQL reports its own
+    }
     if !can_mount() {
         return;
     }

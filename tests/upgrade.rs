@@ -110,6 +110,9 @@ async fn rest_get(server: &TestServer, token: &str, path: &str) -> (u16, Value) 
 
 #[tokio::test]
 async fn a_format_2_data_dir_reads_back_field_for_field() {
+    if common::on_postgres() {
+        return; // fixtures are embedded data dirs of older formats
+    }
     let (server, expected) = fixture();
     let admin = expected["admin_token"].as_str().unwrap();
     let sales = &expected["sales_thread"];
@@ -148,6 +151,9 @@ async fn a_format_2_data_dir_reads_back_field_for_field() {
 
 #[tokio::test]
 async fn an_upgraded_data_dir_takes_new_questions_and_stays_searchable() {
+    if common::on_postgres() {
+        return; // fixtures are embedded data dirs of older formats
+    }
     let (server, expected) = fixture();
     let admin = expected["admin_token"].as_str().unwrap();
     let mut client = Client::connect(&server, admin).await;

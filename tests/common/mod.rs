@@ -130,6 +130,9 @@ impl TestServer {
                 });
             }
         }
+        if let Some(url) = database_for(&self.dir) {
+            command.arg("--database").arg(url);
+        }
         let mut child = command
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(&self.dir)
@@ -318,12 +321,46 @@ pub fn metric_in(text: &str, series: &str) -> f64 {
 }
 
 pub fn run_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(binary())
+    let mut command = Command::new(binary());
+    if let Some(url) = database_for(data_dir) {
+        command.arg("--database").arg(url);
+    }
+    command
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .output()
         .expect("run skein")
+}
+
+/// Whether this run keeps the test servers' data in PostgreSQL (`scripts/with-postgres` sets
+/// `SKEIN_TEST_POSTGRES`). Tests of the embedded store's own files (its format upgrades, its
+/// backups, its full disk) return early then: PostgreSQL has its own.
+pub fn on_postgres() -> bool {
+    std::env::var_os("SKEIN_TEST_POSTGRES").is_some()
+}
+
+/// The database a test server on `data_dir` keeps its data in when the run is on PostgreSQL:
+/// one of its own, named after the data dir, made on first use.
+pub fn database_for(data_dir: &Path) -> Option<String> {
+    let admin = std::env::var("SKEIN_TEST_POSTGRES").ok()?;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in data_dir.as_os_str().as_encoded_bytes() {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let name = format!("skein_test_{hash:016x}");
+    let created = Command::new("psql")
+        .args([admin.as_str(), "-q", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("run psql");
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(
+        created.status.success() || stderr.contains("already exists"),
+        "could not create the test database: {stderr}"
+    );
+    let base = admin.rsplit_once('/').expect("a URL with a database").0;
+    Some(format!("{base}/{name}"))
 }
 
 fn field(output: &str, prefix: &str) -> String {
@@ -520,7 +557,11 @@ pub async fn share(client: &mut Client, thread_id: &str, user: &TestUser, role: 
 
 /// Runs `skein serve` on `data_dir`, which must fail; returns what it printed on stderr.
 pub fn serve_fails(data_dir: &Path) -> String {
-    let out = Command::new(binary())
+    let mut command = Command::new(binary());
+    if let Some(url) = database_for(data_dir) {
+        command.arg("--database").arg(url);
+    }
+    let out = command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .output()
