@@ -51,15 +51,16 @@ struct FileSum {
     sha256: String,
 }
 
-/// Writes a backup of `store` (the data dir `data_dir`) to `to`; returns what it holds.
-pub async fn backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Error> {
-    let (store, data_dir, to) = (store.clone(), data_dir.to_path_buf(), to.to_path_buf());
-    tokio::task::spawn_blocking(move || write_backup(&store, &data_dir, &to))
+/// Writes a backup of `store` (with the imported datasets' files in `datasets_dir`) to `to`;
+/// returns what it holds.
+pub async fn backup(store: &Store, datasets_dir: &Path, to: &Path) -> Result<String, Error> {
+    let (store, datasets_dir, to) = (store.clone(), datasets_dir.to_path_buf(), to.to_path_buf());
+    tokio::task::spawn_blocking(move || write_backup(&store, &datasets_dir, &to))
         .await
         .map_err(|err| Error::internal(format!("the backup stopped: {err}")))?
 }
 
-fn write_backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Error> {
+fn write_backup(store: &Store, datasets_dir: &Path, to: &Path) -> Result<String, Error> {
     let dir = to
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -81,9 +82,7 @@ fn write_backup(store: &Store, data_dir: &Path, to: &Path) -> Result<String, Err
                 match &dataset.source {
                     DatasetSource::Imported => {
                         let name = format!("datasets/{}.sqlite", dataset.id);
-                        let from = data_dir
-                            .join("datasets")
-                            .join(format!("{}.sqlite", dataset.id));
+                        let from = datasets_dir.join(format!("{}.sqlite", dataset.id));
                         std::fs::copy(&from, work.path().join(&name))?;
                         copied.push(name);
                     }

@@ -2,7 +2,8 @@
 
 use crate::admin::{self, AdminCommand};
 use crate::config::{
-    BenchCommand, Cli, Command, DatasetCommand, OrgCommand, SlackCommand, TokenCommand, UserCommand,
+    BenchCommand, Cli, Command, DatasetCommand, OrgCommand, Places, SlackCommand, TokenCommand,
+    UserCommand,
 };
 use crate::datasets::{Datasets, QueryLimits};
 use crate::search::{HashedNgrams, Search, DEFAULT_DIM};
@@ -12,15 +13,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let places = cli.places();
     let command = match cli.command {
         Command::Serve(args) => {
-            return crate::server::run(
-                &args,
-                &cli.data_dir,
-                cli.database.as_deref(),
-                crate::server::shutdown_signal(),
-            )
-            .await
+            return crate::server::run(&args, &places, crate::server::shutdown_signal()).await
         }
         Command::User(UserCommand::Add {
             name,
@@ -93,26 +89,32 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn Error + Send + Sync>> {
             return Ok(());
         }
         Command::Reindex => AdminCommand::Reindex,
-        Command::Bench(command) => {
-            return bench(command, &cli.data_dir, cli.database.as_deref()).await
+        Command::Migrate { from, to } => {
+            let (report, verified) = migrate(&from, &to).await?;
+            println!("{report}");
+            if !verified {
+                return Err(crate::error::Error::new(
+                    crate::error::Code::AlreadyExists,
+                    "some rows in the database differ from the data dir's (changed there since an earlier run?)",
+                )
+                .into());
+            }
+            return Ok(());
         }
+        Command::Bench(command) => return bench(command, &places).await,
         Command::Eval { dir, dim } => {
             let embedder = std::sync::Arc::new(crate::search::HashedNgrams::new(dim));
             println!("{}", crate::search::eval::report(&dir, embedder).await?);
             return Ok(());
         }
     };
-    let output = administer(&cli.data_dir, cli.database.as_deref(), command).await?;
+    let output = administer(&places, command).await?;
     println!("{output}");
     Ok(())
 }
 
 /// `skein bench …`: runs one benchmark and prints its report.
-async fn bench(
-    command: BenchCommand,
-    data_dir: &Path,
-    database: Option<&str>,
-) -> Result<(), Box<dyn Error + Send + Sync>> {
+async fn bench(command: BenchCommand, places: &Places) -> Result<(), Box<dyn Error + Send + Sync>> {
     use crate::bench;
     let report = match command {
         BenchCommand::Search {
@@ -133,9 +135,7 @@ async fn bench(
             };
             bench::search(&corpus, &run, json).await?
         }
-        BenchCommand::Seed { corpus, messages } => {
-            seed(data_dir, database, &corpus, messages).await?
-        }
+        BenchCommand::Seed { corpus, messages } => seed(places, &corpus, messages).await?,
         BenchCommand::Thread {
             answers,
             server,
@@ -182,12 +182,12 @@ async fn bench(
 /// Writes a benchmark corpus straight into a data dir no server is running on (benchmark code
 /// never runs inside the server).
 async fn seed(
-    data_dir: &Path,
-    database: Option<&str>,
+    places: &Places,
     corpus: &Path,
     messages: usize,
 ) -> Result<String, Box<dyn Error + Send + Sync>> {
     use crate::error::{Code, Error};
+    let data_dir = &places.data_dir;
     if admin::send_to_server(data_dir, &AdminCommand::ListOrgs)
         .await
         .is_some()
@@ -202,7 +202,7 @@ async fn seed(
         )
         .into());
     }
-    let store = open_offline(data_dir, database).await?;
+    let store = open_offline(places).await?;
     let report = crate::bench::seed(&store, corpus, messages).await?;
     store.flush().await?;
     Ok(report)
@@ -214,25 +214,22 @@ fn absolute(path: std::path::PathBuf) -> Result<std::path::PathBuf, String> {
 
 /// Runs an admin command through a running server, or directly on the store if none runs.
 async fn administer(
-    data_dir: &Path,
-    database: Option<&str>,
+    places: &Places,
     command: AdminCommand,
 ) -> Result<String, Box<dyn Error + Send + Sync>> {
-    if let Some(result) = admin::send_to_server(data_dir, &command).await {
+    if let Some(result) = admin::send_to_server(&places.data_dir, &command).await {
         return Ok(result?);
     }
-    let store = open_offline(data_dir, database).await?;
-    run_on(store, data_dir, command).await
+    let store = open_offline(places).await?;
+    run_on(store, places, command).await
 }
 
 /// Opens the store for a command run while no server runs: the database if one is given, else
 /// the data dir's, which a server must have created.
-async fn open_offline(
-    data_dir: &Path,
-    database: Option<&str>,
-) -> Result<Store, crate::error::Error> {
+async fn open_offline(places: &Places) -> Result<Store, crate::error::Error> {
     use crate::error::{Code, Error};
-    if let Some(url) = database {
+    let data_dir = &places.data_dir;
+    if let Some(url) = &places.database {
         std::fs::create_dir_all(data_dir).map_err(|err| Error::file(data_dir, err))?;
         return Ok(Store::connect(url, data_dir).await?);
     }
@@ -251,21 +248,67 @@ async fn open_offline(
 /// Runs an admin command on a store this process opened.
 async fn run_on(
     store: Store,
-    data_dir: &Path,
+    places: &Places,
     command: AdminCommand,
 ) -> Result<String, Box<dyn Error + Send + Sync>> {
     let result = if matches!(command, AdminCommand::Reindex) {
         let search = Search::open(
             store.clone(),
-            Some(data_dir),
+            Some(&places.data_dir),
             Arc::new(HashedNgrams::new(DEFAULT_DIM)),
         )
         .await?;
         admin::reindex(&search).await
     } else {
-        let datasets = Datasets::new(store.clone(), data_dir, QueryLimits::default());
+        let datasets = Datasets::new(store.clone(), &places.datasets_dir, QueryLimits::default());
         admin::execute(&store, &datasets, command).await
     };
     store.flush().await?;
     Ok(result?)
+}
+
+/// `skein migrate`: copies the data dir `from` into the database `to`; returns the report (a
+/// line per table) and whether every row read back as copied.
+async fn migrate(from: &Path, to: &str) -> Result<(String, bool), Box<dyn Error + Send + Sync>> {
+    use crate::error::{Code, Error};
+    if admin::send_to_server(from, &AdminCommand::ListOrgs)
+        .await
+        .is_some()
+    {
+        return Err(Error::new(
+            Code::AlreadyExists,
+            format!("a server is running on {}; stop it first", from.display()),
+        )
+        .into());
+    }
+    let source = open_offline(&Places {
+        data_dir: from.to_path_buf(),
+        database: None,
+        datasets_dir: from.join("datasets"),
+    })
+    .await?;
+    // The copy is not a node: its id lives only as long as the copy.
+    let scratch = tempfile::tempdir()?;
+    let target = Store::connect(to, scratch.path())
+        .await
+        .map_err(Error::from)?;
+    let tables = source.copy_into(&target).await.map_err(Error::from)?;
+    let mut report = String::from("table              rows   new  sha256 (read back)\n");
+    let mut verified = true;
+    for table in &tables {
+        verified &= table.verified;
+        report.push_str(&format!(
+            "{:<17} {:>6} {:>5}  {}  {}\n",
+            table.table,
+            table.rows,
+            table.inserted,
+            table.checksum,
+            if table.verified { "ok" } else { "DIFFERS" }
+        ));
+    }
+    report.push_str(&format!(
+        "imported datasets' files stay in {}: give the nodes --datasets-dir there (or a copy)",
+        from.join("datasets").display()
+    ));
+    Ok((report, verified))
 }

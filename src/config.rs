@@ -25,6 +25,10 @@ pub struct Cli {
     /// them. The data dir still holds this node's own: its search index, id and imported files.
     #[arg(long, env = "SKEIN_DATABASE", global = true, value_parser = database_url)]
     pub database: Option<String>,
+    /// Where imported datasets' SQLite files are kept (default: `datasets/` in the data dir).
+    /// Nodes sharing a database point this at one directory they all read.
+    #[arg(long, env = "SKEIN_DATASETS_DIR", global = true)]
+    pub datasets_dir: Option<PathBuf>,
     /// How log lines are written to stderr: for people, or one JSON object per line for log
     /// shippers.
     #[arg(
@@ -37,6 +41,28 @@ pub struct Cli {
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where a process keeps what: its own data dir, the shared database (if any), and imported
+/// datasets' files.
+#[derive(Debug, Clone)]
+pub struct Places {
+    pub data_dir: PathBuf,
+    pub database: Option<String>,
+    pub datasets_dir: PathBuf,
+}
+
+impl Cli {
+    pub fn places(&self) -> Places {
+        Places {
+            data_dir: self.data_dir.clone(),
+            database: self.database.clone(),
+            datasets_dir: self
+                .datasets_dir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("datasets")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +103,16 @@ pub enum Command {
         /// The backup file to read.
         #[arg(long)]
         from: PathBuf,
+    },
+    /// Copy an embedded data dir (no server running on it) into PostgreSQL, checking every row;
+    /// safe to run again.
+    Migrate {
+        /// The data dir to copy.
+        #[arg(long)]
+        from: PathBuf,
+        /// The database to copy into: postgres://user:password@host:port/database.
+        #[arg(long, value_parser = database_url)]
+        to: String,
     },
     /// Write threads (with their messages and analyses) as JSON Lines, one thread per line.
     Export {
@@ -200,6 +236,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers.
     #[arg(long, default_value_t = 10, hide = true)]
     pub header_read_timeout_secs: u64,
+    /// Join the other nodes serving from the same `--database` over this NATS server
+    /// (`nats://host:4222`): live updates and presence then span the nodes.
+    #[arg(long, env = "SKEIN_BUS", value_parser = bus_url)]
+    pub bus: Option<String>,
     /// Memory for the store's cache of pages (MiB). More keeps more threads in memory; the
     /// operating system's file cache serves what falls out of it.
     #[arg(long, env = "SKEIN_STORE_CACHE_MB", default_value_t = crate::store::DEFAULT_CACHE_MB, value_parser = clap::value_parser!(u64).range(1..))]
@@ -518,5 +558,14 @@ fn database_url(text: &str) -> Result<String, String> {
         Ok(text.to_string())
     } else {
         Err("expected a PostgreSQL URL: postgres://user:password@host:port/database".into())
+    }
+}
+
+/// A NATS server URL.
+fn bus_url(text: &str) -> Result<String, String> {
+    if text.starts_with("nats://") {
+        Ok(text.to_string())
+    } else {
+        Err("expected a NATS URL: nats://host:4222".into())
     }
 }

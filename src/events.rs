@@ -2,16 +2,18 @@
 //!
 //! The threads core publishes; faces subscribe and render (the WebSocket face turns events into the
 //! seed's broadcasts). Delivery is synchronous and in order, so a subscriber sees a thread's
-//! events in the order its writes committed. A later cluster bus forwards the same events.
+//! events in the order its writes committed. On a cluster, `cluster` forwards each node's events
+//! to the others, which deliver them to their own subscribers.
 
 use crate::hub::ConnId;
 use crate::model::{Thread, User};
 use crate::pipeline::StepUpdate;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
 /// What a change to a thread touched, so that faces can send only what changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Touched {
     /// The thread itself (its title, its shares), none of its messages.
     Thread,
@@ -21,13 +23,16 @@ pub enum Touched {
     Messages,
 }
 
-#[derive(Debug, Clone)]
+/// Events cross nodes as JSON (see `cluster`); `origin`, a connection of the node where the
+/// event happened, means nothing elsewhere and is not sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Event {
     /// A thread was created or changed. `origin` is the connection whose request did it; it
     /// got its own answer and is left out of the broadcast.
     ThreadChanged {
         thread: Thread,
         by: User,
+        #[serde(skip)]
         origin: Option<ConnId>,
         touched: Touched,
     },
@@ -36,6 +41,7 @@ pub enum Event {
         thread: Thread,
         message_id: Uuid,
         by: User,
+        #[serde(skip)]
         origin: Option<ConnId>,
     },
     /// A step of the analyst working on a message.
@@ -51,6 +57,7 @@ pub enum Event {
     ThreadDeleted {
         thread: Thread,
         by: Option<User>,
+        #[serde(skip)]
         origin: Option<ConnId>,
     },
     /// Who may see a thread changed; those who lost access must stop seeing it.
@@ -63,6 +70,7 @@ pub enum Event {
     Joined {
         thread_id: Uuid,
         user: User,
+        #[serde(skip)]
         origin: Option<ConnId>,
     },
     /// `user` is no longer present in a thread (their last connection there left).
@@ -87,6 +95,8 @@ type Subscribers = RwLock<Vec<(u64, Arc<dyn Subscriber>)>>;
 pub struct Bus {
     subscribers: Arc<Subscribers>,
     next_id: std::sync::atomic::AtomicU64,
+    /// Where this node's own events also go, on a cluster (see `cluster`).
+    outbox: RwLock<Option<tokio::sync::mpsc::UnboundedSender<Event>>>,
 }
 
 /// A subscription for as long as it is kept (a request following one analysis, say).
@@ -128,12 +138,27 @@ impl Bus {
         id
     }
 
+    /// Delivers an event of this node to its subscribers and, on a cluster, to the others.
     pub fn publish(&self, event: Event) {
+        self.deliver_here(&event);
+        if let Some(outbox) = &*self.outbox.read().unwrap() {
+            // Fails only once the cluster's task has ended, at shutdown.
+            let _ = outbox.send(event);
+        }
+    }
+
+    /// Delivers an event another node published to this node's subscribers only.
+    pub fn deliver_here(&self, event: &Event) {
         // Cloned out of the lock: a subscriber may publish in turn.
         let subscribers = self.subscribers.read().unwrap().clone();
         for (_, subscriber) in subscribers {
-            subscriber.deliver(&event);
+            subscriber.deliver(event);
         }
+    }
+
+    /// Sends every event this node publishes to `outbox` too (the cluster's forwarder).
+    pub fn forward_to(&self, outbox: tokio::sync::mpsc::UnboundedSender<Event>) {
+        *self.outbox.write().unwrap() = Some(outbox);
     }
 
     /// Resolves once every subscriber has handled every event published so far. An operation

@@ -98,6 +98,16 @@ struct Channels {
     conns: HashMap<ConnId, Conn>,
     /// Subscribers of each thread, in subscription order.
     threads: HashMap<Uuid, Vec<ConnId>>,
+    /// Who is present on other nodes of a cluster: node → thread → users (see `cluster`).
+    remote: HashMap<Uuid, HashMap<Uuid, Vec<User>>>,
+}
+
+/// Who became present in a thread, or stopped being present anywhere, when another node's
+/// presence changed.
+#[derive(Default)]
+pub struct PresenceChange {
+    pub joined: Vec<(Uuid, User)>,
+    pub left: Vec<Departure>,
 }
 
 pub struct Hub {
@@ -202,6 +212,60 @@ impl Hub {
         }
     }
 
+    /// Who is present in which thread on this node: (thread, user), once per user and thread.
+    pub fn local_presence(&self) -> Vec<(Uuid, User)> {
+        let channels = self.channels.lock().unwrap();
+        let mut present = Vec::new();
+        for (thread_id, subscribers) in &channels.threads {
+            let mut seen = HashSet::new();
+            for conn in subscribers.iter().filter_map(|id| channels.conns.get(id)) {
+                if seen.insert(conn.user.id) {
+                    present.push((*thread_id, conn.user.clone()));
+                }
+            }
+        }
+        present
+    }
+
+    /// Replaces what is known of who is present on another node (all of it: `present` empty
+    /// when the node has gone); returns who became present, or absent everywhere, by it.
+    pub fn set_remote_presence(&self, node: Uuid, present: Vec<(Uuid, User)>) -> PresenceChange {
+        let mut channels = self.channels.lock().unwrap();
+        let mut now: HashMap<Uuid, Vec<User>> = HashMap::new();
+        for (thread_id, user) in present {
+            now.entry(thread_id).or_default().push(user);
+        }
+        let before = channels.remote.remove(&node).unwrap_or_default();
+        let mut change = PresenceChange::default();
+        for (thread_id, users) in &before {
+            for user in users {
+                let stays = now
+                    .get(thread_id)
+                    .is_some_and(|now| now.iter().any(|u| u.id == user.id));
+                if !stays && !channels.is_present(*thread_id, user.id) {
+                    change.left.push(Departure {
+                        thread_id: *thread_id,
+                        user: user.clone(),
+                    });
+                }
+            }
+        }
+        for (thread_id, users) in &now {
+            for user in users {
+                let was = before
+                    .get(thread_id)
+                    .is_some_and(|before| before.iter().any(|u| u.id == user.id));
+                if !was && !channels.is_present(*thread_id, user.id) {
+                    change.joined.push((*thread_id, user.clone()));
+                }
+            }
+        }
+        if !now.is_empty() {
+            channels.remote.insert(node, now);
+        }
+        change
+    }
+
     /// Unsubscribes a connection from one thread, or from every thread and the lists (`None`).
     pub fn leave(&self, id: ConnId, thread_id: Option<Uuid>) -> Vec<Departure> {
         let mut channels = self.channels.lock().unwrap();
@@ -299,14 +363,17 @@ impl Hub {
 }
 
 impl Channels {
+    /// Whether a user is present in a thread, on this node or another.
     fn is_present(&self, thread_id: Uuid, user_id: Uuid) -> bool {
         self.threads
             .get(&thread_id)
             .into_iter()
             .flatten()
             .any(|conn_id| self.conns.get(conn_id).map(|c| c.user.id) == Some(user_id))
+            || self.remote_users(thread_id).any(|user| user.id == user_id)
     }
 
+    /// Everyone present in a thread, on this node (first, in joining order) or another.
     fn roster(&self, thread_id: Uuid) -> Vec<User> {
         let mut seen = HashSet::new();
         self.threads
@@ -314,9 +381,18 @@ impl Channels {
             .into_iter()
             .flatten()
             .filter_map(|conn_id| self.conns.get(conn_id))
-            .filter(|conn| seen.insert(conn.user.id))
-            .map(|conn| conn.user.clone())
+            .map(|conn| &conn.user)
+            .chain(self.remote_users(thread_id))
+            .filter(|user| seen.insert(user.id))
+            .cloned()
             .collect()
+    }
+
+    fn remote_users(&self, thread_id: Uuid) -> impl Iterator<Item = &User> {
+        self.remote
+            .values()
+            .filter_map(move |threads| threads.get(&thread_id))
+            .flatten()
     }
 
     /// Takes `id` out of one thread or all of its threads; reports users no longer present.

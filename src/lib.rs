@@ -36,6 +36,7 @@
 //! | `admin`    | account commands, run directly or through a running server's socket  |
 //! | `backup`   | `skein backup` / `restore`: one checked file of everything durable   |
 //! | `export`   | `skein export` / `import`: threads as JSON Lines, one per line       |
+//! | `cluster`  | several nodes as one: events and presence over NATS                   |
 //! | `server`   | start-up, serving, graceful shutdown                                  |
 //! | `listener` | accepting connections: a cap, a header timeout, accept-error backoff  |
 //! | `cli`      | the `skein` subcommands and their exit statuses                      |
@@ -64,6 +65,7 @@ pub mod auth;
 pub mod backup;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod datasets;
 pub mod error;

@@ -2,7 +2,7 @@
 
 use crate::admin;
 use crate::auth;
-use crate::config::ServeArgs;
+use crate::config::{Places, ServeArgs};
 use crate::hub::CLOSE_GOING_AWAY;
 use crate::listener::{self, Acceptor, ConnectionLimits};
 use crate::services::Services;
@@ -19,16 +19,20 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-/// Connects to the shared database, refusing to start beside another live node: without a bus
-/// between them, each would miss the other's live updates and presence.
-async fn open_shared(url: &str, data_dir: &Path) -> Result<Store, Box<dyn Error + Send + Sync>> {
+/// Connects to the shared database; without a bus, refuses to start beside another live node,
+/// as each would miss the other's live updates and presence.
+async fn open_shared(
+    url: &str,
+    data_dir: &Path,
+    bus: bool,
+) -> Result<Store, Box<dyn Error + Send + Sync>> {
     let store = Store::connect(url, data_dir).await?;
     let others = store.other_live_nodes().await?;
-    if !others.is_empty() {
+    if !others.is_empty() && !bus {
         return Err(format!(
-            "another Skein node ({}) is serving from this database; several nodes need a bus \
-             between them for live updates and presence, which this build does not have yet: \
-             stop the other node, or wait {} seconds after it stopped",
+            "another Skein node ({}) is serving from this database without a bus, so each \
+             would miss the other's live updates and presence: start every node with \
+             --bus nats://…, or stop the other node (or wait {} seconds after it died)",
             others[0],
             crate::store::NODE_GONE_AFTER_SECS
         )
@@ -41,16 +45,16 @@ async fn open_shared(url: &str, data_dir: &Path) -> Result<Store, Box<dyn Error 
 /// How long shutdown waits for WebSocket connections to finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves on `args.addr` with data in `data_dir` until `shutdown` resolves.
+/// Serves on `args.addr` with data in `places` until `shutdown` resolves.
 ///
 /// Prints `listening on http://ADDR` once ready, and on first start the login URL of the
 /// admin it created. On shutdown every socket is closed with 1001 and the store is flushed.
 pub async fn run(
     args: &ServeArgs,
-    data_dir: &Path,
-    database: Option<&str>,
+    places: &Places,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let (data_dir, database) = (places.data_dir.as_path(), places.database.as_deref());
     prepare_data_dir(data_dir)?;
     if admin::send_to_server(data_dir, &admin::AdminCommand::ListOrgs)
         .await
@@ -62,12 +66,25 @@ pub async fn run(
         )
         .into());
     }
+    if args.bus.is_some() && database.is_none() {
+        return Err(
+            "--bus joins nodes that share a database: give --database postgres://… too".into(),
+        );
+    }
     let store = match database {
         None => Store::open_with_cache(data_dir, args.store_cache_mb * 1024 * 1024)?,
-        Some(url) => open_shared(url, data_dir).await?,
+        Some(url) => open_shared(url, data_dir, args.bus.is_some()).await?,
     };
     let created_admin = auth::bootstrap(&store).await?;
-    let services = Arc::new(Services::new(store.clone(), data_dir, args.settings()).await?);
+    let services = Arc::new(
+        Services::new(
+            store.clone(),
+            data_dir,
+            &places.datasets_dir,
+            args.settings(),
+        )
+        .await?,
+    );
     services
         .events
         .subscribe(Arc::new(crate::ws::fanout::Renderer::start(&services)));
@@ -103,6 +120,13 @@ pub async fn run(
         }
     };
 
+    // On a cluster: this node's events out to the others, theirs in, presence both ways. It
+    // stops after the analyses, so the last of their events still reach the others.
+    let cluster_stop = tokio_util::sync::CancellationToken::new();
+    let cluster = match &args.bus {
+        Some(url) => Some(crate::cluster::join(url, &services, cluster_stop.clone()).await?),
+        None => None,
+    };
     // Reopens the store after a failed disk write (a full disk), once there is room again.
     let store_repair = tokio::spawn(store.clone().run_repair(stop.clone()));
     // Keeps the search index current, starting with what changed while the server was down.
@@ -156,6 +180,7 @@ pub async fn run(
     // the sockets close.
     services.analyses.shut_down(SHUTDOWN_GRACE).await;
     services.settled().await;
+    cluster_stop.cancel();
     tracing::info!("shutting down: closing connections");
     services
         .hub
@@ -164,6 +189,7 @@ pub async fn run(
     drop(services);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv()).await;
     for task in [
+        cluster,
         Some(store_repair),
         slack_worker,
         Some(indexer),

@@ -7,7 +7,6 @@ use crate::llm::embeddings::RemoteEmbedder;
 use crate::runs::{Analyses, AnalysisLimits};
 use crate::search::{Embedder, HashedNgrams, Search, DEFAULT_DIM};
 use crate::store::Store;
-use std::path::Path;
 use std::time::Duration;
 
 /// Run-time settings of the connection layer.
@@ -73,7 +72,8 @@ pub struct Services {
 impl Services {
     pub async fn new(
         store: Store,
-        data_dir: &Path,
+        data_dir: &std::path::Path,
+        datasets_dir: &std::path::Path,
         settings: Settings,
     ) -> Result<Services, Box<dyn std::error::Error + Send + Sync>> {
         let embedder: std::sync::Arc<dyn Embedder> = match &settings.embed {
@@ -94,7 +94,7 @@ impl Services {
             analyses: Analyses::new(settings.analysis_limits),
             events: Bus::default(),
             search: std::sync::Arc::new(search),
-            datasets: Datasets::new(store.clone(), data_dir, settings.query_limits),
+            datasets: Datasets::new(store.clone(), datasets_dir, settings.query_limits),
             store,
             hub: Hub::new(settings.send_queue),
             settings,
@@ -103,11 +103,21 @@ impl Services {
 
     /// Tells every subscribed face what happened.
     pub fn publish(&self, event: Event) {
-        // A deleted thread's analyses stop: nobody can see what they would write.
-        if let Event::ThreadDeleted { thread, .. } = &event {
+        self.stop_runs_of_deleted(&event);
+        self.events.publish(event);
+    }
+
+    /// Delivers an event another node published (see `cluster`) to this node's subscribers.
+    pub fn deliver_remote(&self, event: Event) {
+        self.stop_runs_of_deleted(&event);
+        self.events.deliver_here(&event);
+    }
+
+    /// A deleted thread's analyses stop: nobody can see what they would write.
+    fn stop_runs_of_deleted(&self, event: &Event) {
+        if let Event::ThreadDeleted { thread, .. } = event {
             self.runs.cancel(thread.id);
         }
-        self.events.publish(event);
     }
 
     /// Waits until what was published so far has been sent to everyone it concerns (see

@@ -209,7 +209,7 @@ pub async fn execute(store: &Store, datasets: &Datasets, command: AdminCommand) 
         | AdminCommand::DescribeDataset { .. }
         | AdminCommand::ReplaceDataset { .. }
         | AdminCommand::RemoveDataset { .. }) => datasets::execute(store, datasets, command).await,
-        AdminCommand::Backup { to } => crate::backup::backup(store, datasets.data_dir(), &to).await,
+        AdminCommand::Backup { to } => crate::backup::backup(store, datasets.dir(), &to).await,
         AdminCommand::Export { to, filter } => crate::export::export(store, &filter, &to).await,
         AdminCommand::Import { from } => crate::export::import(store, &from).await,
         AdminCommand::Reindex => Err(Error::new(

@@ -72,8 +72,6 @@ pub struct Profile {
 pub struct Datasets {
     store: Store,
     dir: PathBuf,
-    /// The data dir (`dir` is its `datasets/`).
-    data_dir: PathBuf,
     limits: QueryLimits,
     profiles: Mutex<HashMap<Uuid, Arc<Profile>>>,
     /// Queries running at once: more wait their turn instead of piling onto the cores.
@@ -88,18 +86,18 @@ fn concurrent_queries() -> usize {
 }
 
 impl Datasets {
-    /// The data dir whose `datasets/` holds the imported files.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+    /// Where imported datasets' SQLite files are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    pub fn new(store: Store, data_dir: &Path, limits: QueryLimits) -> Datasets {
+    /// `dir` holds imported datasets' SQLite files (on a cluster, a directory every node reads).
+    pub fn new(store: Store, dir: &Path, limits: QueryLimits) -> Datasets {
         static CAPPED: std::sync::Once = std::sync::Once::new();
         CAPPED.call_once(engine::cap_memory);
         Datasets {
             store,
-            dir: data_dir.join("datasets"),
-            data_dir: data_dir.to_path_buf(),
+            dir: dir.to_path_buf(),
             limits,
             profiles: Mutex::default(),
             running: Arc::new(tokio::sync::Semaphore::new(concurrent_queries())),

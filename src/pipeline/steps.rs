@@ -8,7 +8,7 @@ use uuid::Uuid;
 pub use crate::model::analysis::{Progress, Step, StepRecord};
 
 /// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FailureKind {
     /// The question could not be planned.
     NotUnderstood,
@@ -39,7 +39,7 @@ impl FailureKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
@@ -71,7 +71,7 @@ pub const INTERRUPTED: &str =
     "The analysis was interrupted because the server stopped before it finished. Ask again to run it.";
 
 /// One progress update of one step, as every watcher of the thread receives it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepUpdate {
     pub step: Step,
     pub progress: Progress,

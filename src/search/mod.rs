@@ -127,6 +127,8 @@ pub struct Search {
     fingerprints: std::sync::Mutex<std::collections::HashMap<Uuid, prints::ThreadPrint>>,
     /// The store sequence the indexer has looked at, committed or not (writes that change no
     /// document wait for the next commit).
+    /// Which store the index is built from (see `read_payload`).
+    source: String,
     covered_seq: std::sync::atomic::AtomicU64,
     /// Text index commits since start.
     commits: std::sync::atomic::AtomicU64,
@@ -160,11 +162,14 @@ impl Search {
         };
         // Derived data heals itself: a damaged index, or one covering less than the change log
         // still holds (its pruned part is gone), is rebuilt from the store.
-        let indexed = text
-            .committed_payload()
-            .and_then(|payload| payload.parse::<u64>().ok())
-            .unwrap_or(0);
-        let behind = indexed < store.changes_pruned_to().await?
+        let source = store.source().await?;
+        let payload = text.committed_payload();
+        let (built_from, indexed) = payload.as_deref().map_or((None, 0), read_payload);
+        // Positions of one store mean nothing in another (a data dir moved onto PostgreSQL).
+        let other_store = built_from.is_some_and(|built_from| built_from != source);
+        let indexed = if other_store { 0 } else { indexed };
+        let behind = other_store
+            || indexed < store.changes_pruned_to().await?
             || (text.num_docs() == 0
                 && indexed < store.last_seq().await?
                 && store.has_messages().await?);
@@ -190,6 +195,7 @@ impl Search {
             reopens_checked: Default::default(),
             fingerprints: Default::default(),
             covered_seq: indexed.into(),
+            source,
             commits: Default::default(),
         };
         if !search.configured_model_complete().await? {
@@ -205,10 +211,12 @@ impl Search {
 
     /// The store sequence the index covers.
     pub fn indexed_seq(&self) -> u64 {
-        self.text
-            .committed_payload()
-            .and_then(|payload| payload.parse().ok())
-            .unwrap_or(0)
+        match self.text.committed_payload() {
+            Some(payload) if read_payload(&payload).0 == Some(self.source.as_str()) => {
+                read_payload(&payload).1
+            }
+            _ => 0,
+        }
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -229,7 +237,7 @@ impl Search {
 
     /// Commits the text index with the store sequence it covers.
     fn commit(&self, covered: u64) -> Result<(), SearchError> {
-        self.text.commit(&covered.to_string())?;
+        self.text.commit(&format!("{} {covered}", self.source))?;
         self.commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
@@ -247,6 +255,16 @@ const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 
 /// Opens the text index in `dir`. A damaged one is moved aside (for a post-mortem, never read
 /// again) and a fresh one made in its place; the second value says so.
+/// A commit's payload: the store the index was built from and the position it covers
+/// (`postgres-… 1234`). Indexes of before the store was named in it hold the position alone, and
+/// were built from the embedded store.
+fn read_payload(payload: &str) -> (Option<&str>, u64) {
+    match payload.split_once(' ') {
+        Some((source, position)) => (Some(source), position.parse().unwrap_or(0)),
+        None => (Some("sled"), payload.parse().unwrap_or(0)),
+    }
+}
+
 fn open_text(dir: &Path) -> Result<(TextIndex, bool), SearchError> {
     let opened =
         TextIndex::open(Some(dir), WRITER_MEMORY).and_then(|text| text.check().map(|_| text));

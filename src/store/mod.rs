@@ -30,6 +30,7 @@ mod maintenance;
 mod postgres;
 mod slack;
 mod threads;
+pub mod transfer;
 mod txn;
 mod vectors;
 
@@ -112,6 +113,31 @@ impl Store {
         match &self.backend {
             Backend::Sled(_) => Ok(()),
             Backend::Postgres(b) => b.register_node().await,
+        }
+    }
+
+    /// Which store this is, for indexes built from it: `sled`, or `postgres-<cluster id>`.
+    pub async fn source(&self) -> Result<String, Error> {
+        Ok(match self.cluster_id().await? {
+            None => "sled".to_string(),
+            Some(cluster) => format!("postgres-{cluster:016x}"),
+        })
+    }
+
+    /// This node's id among the nodes sharing a database (none for the embedded store).
+    pub fn node_id(&self) -> Option<uuid::Uuid> {
+        match &self.backend {
+            Backend::Sled(_) => None,
+            Backend::Postgres(b) => Some(b.node_id()),
+        }
+    }
+
+    /// The id of the deployment the database belongs to, made with its schema (none for the
+    /// embedded store): nodes sharing a bus with another deployment's tell theirs apart by it.
+    pub async fn cluster_id(&self) -> Result<Option<u64>, Error> {
+        match &self.backend {
+            Backend::Sled(_) => Ok(None),
+            Backend::Postgres(b) => Ok(Some(b.cluster_id().await?)),
         }
     }
 

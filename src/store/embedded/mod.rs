@@ -271,3 +271,21 @@ fn into_sled<E>(TxError(stop): TxError<E>) -> ConflictableTransactionError<E> {
         }
     }
 }
+
+/// A tree's (key, value) pairs.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+impl SledStore {
+    /// Every (key, value) of one tree, in key order: for copying the store elsewhere
+    /// (`store::transfer`).
+    pub fn entries(&self, tree: &str) -> Result<Entries, Error> {
+        let t = self.trees()?;
+        t.db.open_tree(tree)?
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((key.to_vec(), value.to_vec()))
+            })
+            .collect()
+    }
+}

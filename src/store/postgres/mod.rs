@@ -10,6 +10,7 @@
 //! vectors are per node, and the change log is pruned only below what every live node indexed.
 
 mod accounts;
+mod cells;
 mod datasets;
 mod nodes;
 mod slack;
@@ -17,6 +18,7 @@ mod threads;
 mod txn;
 mod vectors;
 
+pub use cells::Cell;
 pub use nodes::NODE_GONE_AFTER_SECS;
 pub use txn::PgTxn;
 
@@ -191,6 +193,13 @@ async fn migrate(client: &mut Object) -> Result<(), Error> {
         )
         .await?;
     }
+    // The deployment's id, made once: the bus's subjects are named by it.
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('cluster_id', (random() * 9e18)::bigint)
+         ON CONFLICT (key) DO NOTHING",
+        &[],
+    )
+    .await?;
     // Records are the embedded store's format: refuse newer ones, like the embedded store.
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('record_format', $1) ON CONFLICT (key) DO NOTHING",

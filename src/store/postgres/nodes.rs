@@ -45,6 +45,18 @@ impl PgStore {
         Ok(())
     }
 
+    pub fn node_id(&self) -> Uuid {
+        self.node
+    }
+
+    /// The deployment's id (see `migrate`).
+    pub async fn cluster_id(&self) -> Result<u64, Error> {
+        let rows = self
+            .query("SELECT value FROM meta WHERE key = 'cluster_id'", &[])
+            .await?;
+        Ok(rows[0].try_get::<_, i64>(0)? as u64)
+    }
+
     /// Other nodes with a live heartbeat.
     pub async fn other_live_nodes(&self) -> Result<Vec<Uuid>, Error> {
         Ok(self
