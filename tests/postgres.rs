@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{binary, database_for, on_postgres, run_cli, TestServer};
+use common::answers::ask;
+use common::searching::{has_thread, search_until};
+use common::{binary, database_for, on_postgres, run_cli, Client, TestServer};
+use serde_json::json;
 use std::process::Command;
 
 /// `skein serve` as a second node on `url` with a data dir of its own; it must fail.
@@ -57,4 +60,79 @@ async fn backups_are_left_to_postgresql_and_say_so() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("pg_dump"), "{stderr}");
     assert!(!to.exists(), "nothing written");
+}
+
+/// `skein migrate` and what it printed.
+fn migrate(from: &std::path::Path, to: &str) -> String {
+    let out = Command::new(binary())
+        .args(["migrate", "--from"])
+        .arg(from)
+        .args(["--to", to])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A table's line of the report: (rows, new rows, checksum, verdict).
+fn line<'a>(report: &'a str, table: &str) -> Vec<&'a str> {
+    report
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(table))
+        .unwrap_or_else(|| panic!("no {table} in {report}"))
+        .split_whitespace()
+        .skip(1)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_migrated_data_dir_reads_back_the_same_and_migrating_again_changes_nothing() {
+    if !on_postgres() {
+        return;
+    }
+    let mut embedded = TestServer::start_embedded();
+    let admin = embedded.admin_token.clone().unwrap();
+    let bob = embedded.add_user("Bob", "bob@example.com");
+    let mut client = Client::connect(&embedded, &admin).await;
+    let answer = ask(&mut client, "total sales by region", None).await;
+    let id = answer.thread_id();
+    common::share(&mut client, &id, &bob, "viewer").await;
+    let before = client.ok("/threads/get", json!({"id": id})).await;
+    drop(client);
+    assert!(embedded.stop());
+
+    let scratch = tempfile::tempdir().unwrap();
+    let url = database_for(scratch.path()).unwrap();
+    let first = migrate(&embedded.dir, &url);
+    for table in ["orgs", "users", "tokens", "threads", "messages", "datasets"] {
+        let row = line(&first, table);
+        assert_eq!(row[0], row[1], "every row is new the first time: {first}");
+        assert_eq!(row[3], "ok", "{first}");
+    }
+    assert_eq!(line(&first, "users")[0], "2", "{first}");
+    assert_eq!(line(&first, "messages")[0], "1", "{first}");
+    let again = migrate(&embedded.dir, &url);
+    for table in ["orgs", "users", "threads", "messages"] {
+        let (one, two) = (line(&first, table), line(&again, table));
+        assert_eq!(two[1], "0", "nothing new the second time: {again}");
+        assert_eq!(one[2], two[2], "same checksum: {again}");
+    }
+
+    // A node on the database (its datasets' files where the data dir had them) serves the same.
+    let datasets = embedded.dir.join("datasets");
+    let node = TestServer::start_node(&url, &["--datasets-dir", datasets.to_str().unwrap()]);
+    let mut client = Client::connect(&node, &admin).await;
+    let after = client.ok("/threads/get", json!({"id": id})).await;
+    assert_eq!(after["payload"], before["payload"]);
+    let mut bob_client = Client::connect(&node, &bob.token).await;
+    bob_client.ok("/threads/get", json!({"id": id})).await;
+    search_until(&mut client, "sales by region", |r| has_thread(r, &id)).await;
+    // And it goes on answering there.
+    let next = ask(&mut client, "total sales by month", Some(&id)).await;
+    assert!(next.failure().is_none(), "{:?}", next.state);
 }

@@ -37,6 +37,10 @@ pub struct TestServer {
     extra_env: Vec<(String, String)>,
     /// The limit on open files the server starts with (soft and hard), if lowered.
     open_files: Option<u64>,
+    /// The database it shares with other nodes (a cluster test); else its own, if any.
+    database: Option<String>,
+    /// Keeps its data in the data dir even when the run is on PostgreSQL.
+    embedded: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +107,33 @@ impl TestServer {
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
             extra_env: Vec::new(),
             open_files: None,
+            database: None,
+            embedded: false,
         }
+    }
+
+    /// Starts a server on the embedded store whatever the run (a source to migrate from).
+    pub fn start_embedded() -> TestServer {
+        let mut server = Self::unstarted(tempfile::tempdir().expect("temp dir"), &[]);
+        server.embedded = true;
+        server.launch();
+        server
+    }
+
+    /// Starts one node of a cluster: a fresh data dir, the shared `database`, extra flags.
+    pub fn start_node(database: &str, extra: &[&str]) -> TestServer {
+        let mut server = Self::unstarted(tempfile::tempdir().expect("temp dir"), extra);
+        server.database = Some(database.to_string());
+        server.launch();
+        server
+    }
+
+    /// The database this server keeps its data in, if not the data dir.
+    pub fn database(&self) -> Option<String> {
+        if self.embedded {
+            return None;
+        }
+        self.database.clone().or_else(|| database_for(&self.dir))
     }
 
     fn launch(&mut self) {
@@ -130,7 +160,7 @@ impl TestServer {
                 });
             }
         }
-        if let Some(url) = database_for(&self.dir) {
+        if let Some(url) = self.database() {
             command.arg("--database").arg(url);
         }
         let mut child = command
@@ -271,7 +301,7 @@ impl TestServer {
 
     /// Runs a `skein` subcommand against this data dir and returns its stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = run_cli(&self.dir, args);
+        let out = cli_on(&self.dir, self.database(), args);
         assert!(
             out.status.success(),
             "skein {args:?} failed: {}",
@@ -321,8 +351,12 @@ pub fn metric_in(text: &str, series: &str) -> f64 {
 }
 
 pub fn run_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    cli_on(data_dir, database_for(data_dir), args)
+}
+
+fn cli_on(data_dir: &Path, database: Option<String>, args: &[&str]) -> std::process::Output {
     let mut command = Command::new(binary());
-    if let Some(url) = database_for(data_dir) {
+    if let Some(url) = database {
         command.arg("--database").arg(url);
     }
     command
