@@ -127,8 +127,9 @@ pub async fn run(
         Some(url) => Some(crate::cluster::join(url, &services, cluster_stop.clone()).await?),
         None => None,
     };
-    // Reopens the store after a failed disk write (a full disk), once there is room again.
-    let store_repair = tokio::spawn(store.clone().run_repair(stop.clone()));
+    // Reopens the embedded store after a failed disk write (a full disk), once there is room
+    // again; on PostgreSQL, keeps this node's heartbeat.
+    let store_upkeep = tokio::spawn(store.clone().run_upkeep(stop.clone()));
     // Keeps the search index current, starting with what changed while the server was down.
     let indexer = tokio::spawn(services.search.clone().run_indexer(stop.clone()));
     // Embeds what the configured embedding model lacks (after a model change, or an outage).
@@ -190,7 +191,7 @@ pub async fn run(
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv()).await;
     for task in [
         cluster,
-        Some(store_repair),
+        Some(store_upkeep),
         slack_worker,
         Some(indexer),
         Some(vector_filler),

@@ -23,6 +23,8 @@ pub enum Error {
     #[error("a stored record could not be read: {0}")]
     Corrupt(String),
     #[error("{0}")]
+    File(String),
+    #[error("{0}")]
     Unsupported(&'static str),
 }
 
@@ -77,7 +79,7 @@ impl From<Error> for crate::error::Error {
                     "the server cannot reach its database; try again shortly",
                 )
             }
-            Error::Sled(_) | Error::Postgres(_) | Error::Corrupt(_) => {
+            Error::Sled(_) | Error::Postgres(_) | Error::Corrupt(_) | Error::File(_) => {
                 tracing::error!(error = %err, "storage failure");
                 ClientError::new(
                     Code::StorageFailure,

@@ -61,9 +61,10 @@ impl Store {
         }
     }
 
-    /// Watches that writes work and reopens the embedded database after a failure. Runs until
-    /// `stop`; on PostgreSQL it keeps this node's heartbeat instead.
-    pub async fn run_repair(self, stop: CancellationToken) {
+    /// The store's upkeep while a server runs, until `stop`: the embedded store watches that
+    /// writes work and reopens its database after a failure; on PostgreSQL the node keeps its
+    /// heartbeat.
+    pub async fn run_upkeep(self, stop: CancellationToken) {
         match self.backend {
             Backend::Sled(b) => b.run_repair(stop).await,
             Backend::Postgres(b) => b.run_heartbeat(stop).await,

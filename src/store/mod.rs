@@ -108,7 +108,7 @@ impl Store {
     }
 
     /// Says this process serves from the store, as one node of several on PostgreSQL (a
-    /// command run offline does not). Its heartbeat is kept by [`Store::run_repair`].
+    /// command run offline does not). Its heartbeat is kept by [`Store::run_upkeep`].
     pub async fn register_node(&self) -> Result<(), Error> {
         match &self.backend {
             Backend::Sled(_) => Ok(()),

@@ -19,7 +19,7 @@ const NODE_ID_FILE: &str = "node-id";
 /// This node's id: read from its data dir, or made and written there on first start.
 pub fn node_id(dir: &Path) -> Result<Uuid, Error> {
     let path = dir.join(NODE_ID_FILE);
-    let io = |err: std::io::Error| Error::Sled(sled::Error::Io(err));
+    let io = |err: std::io::Error| Error::File(format!("{}: {err}", path.display()));
     match std::fs::read_to_string(&path) {
         Ok(text) => Uuid::parse_str(text.trim())
             .map_err(|err| Error::Corrupt(format!("{}: {err}", path.display()))),

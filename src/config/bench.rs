@@ -1,0 +1,108 @@
+//! `skein bench …`: the benchmarks' flags.
+
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// In process: index a generated corpus, then query each leg from several threads.
+    Search {
+        /// Test collection whose texts make the corpus and whose queries are asked.
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = crate::search::DEFAULT_DIM)]
+        dim: usize,
+        /// The legs to query (default: all): tantivy, bm25, kernel, vector, hybrid.
+        #[arg(long, value_delimiter = ',')]
+        legs: Vec<String>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a generated corpus to the data dir, as threads of the first admin of "Local".
+    Seed {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+    },
+    /// One thread growing to many answers through a real server (started on a temporary data
+    /// dir): post → final state latency and the thread state's size.
+    Thread {
+        #[arg(long, default_value_t = 100)]
+        answers: usize,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A server's resident memory per idle WebSocket (a server started on a temporary data
+    /// dir, as for `thread`).
+    Idle {
+        #[arg(long, default_value_t = 2000)]
+        connections: usize,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledged writes per second through a server (started as for `thread`), each count
+    /// of clients next to the disk's own fdatasync rate from as many writers.
+    Writes {
+        /// Counts of clients, one run each.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
+        clients: Vec<usize>,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the generated corpus as JSON Lines (for peers benchmarked on the same texts).
+    Corpus {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+    },
+    /// Deliveries per second from one thread to many watchers (a server started as for
+    /// `thread`), next to a trivial broadcast server in the same run.
+    Fanout {
+        #[arg(long, default_value_t = 1000)]
+        watchers: usize,
+        #[arg(long, default_value_t = 100)]
+        events: usize,
+        /// The server binary to measure (default: this one), to compare builds side by side.
+        #[arg(long)]
+        server: Option<PathBuf>,
+        /// Print one JSON object (for scripts) instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load generator: WebSocket clients sending /threads/search to a running server.
+    Ws {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, env = "SKEIN_ADDR", default_value = "127.0.0.1:7878")]
+        addr: String,
+        #[arg(long, env = "SKEIN_TOKEN")]
+        token: String,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
