@@ -259,3 +259,59 @@ async fn a_node_killed_mid_write_loses_nothing_it_acknowledged() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_access_matrix_holds_on_a_node_other_than_the_one_that_shared() {
+    let Some(cluster) = Cluster::start(2) else {
+        return;
+    };
+    let editor = cluster.nodes[0].add_user("Ed", "ed@example.com");
+    let viewer = cluster.nodes[0].add_user("Vi", "vi@example.com");
+    let stranger = cluster.nodes[0].add_user("St", "st@example.com");
+    let mut owner = cluster.client(0, &cluster.admin).await;
+    let id = common::new_thread_id(&mut owner, "total sales by region").await;
+    common::share(&mut owner, &id, &editor, "editor").await;
+    common::share(&mut owner, &id, &viewer, "viewer").await;
+    // (user, get, rename, change shares), each asked on node B.
+    let rows = [
+        (&editor, None, None, Some("UNAUTHORIZED")),
+        (&viewer, None, Some("UNAUTHORIZED"), Some("UNAUTHORIZED")),
+        (
+            &stranger,
+            Some("NOT_FOUND"),
+            Some("NOT_FOUND"),
+            Some("NOT_FOUND"),
+        ),
+    ];
+    for (user, get, rename, reshare) in rows {
+        let mut client = cluster.client(1, &user.token).await;
+        let asks = [
+            ("/threads/get", json!({"id": id}), get),
+            (
+                "/threads/update",
+                json!({"id": id, "title": format!("by {}", user.name)}),
+                rename,
+            ),
+            (
+                "/threads/update",
+                json!({"id": id, "share": [{"user_id": stranger.id, "role": "viewer"}]}),
+                reshare,
+            ),
+        ];
+        for (route, data, expected) in asks {
+            let reply = client.request(route, data.clone()).await;
+            match expected {
+                None => assert!(
+                    reply["error"].is_null(),
+                    "{}: {route} {data}: {reply}",
+                    user.name
+                ),
+                Some(code) => assert_eq!(
+                    reply["error"]["code"], code,
+                    "{}: {route} {data}",
+                    user.name
+                ),
+            }
+        }
+    }
+}

@@ -123,15 +123,28 @@ async fn a_migrated_data_dir_reads_back_the_same_and_migrating_again_changes_not
         assert_eq!(one[2], two[2], "same checksum: {again}");
     }
 
-    // A node on the database (its datasets' files where the data dir had them) serves the same.
+    // The nodes on the database (two, with a bus, when the run has NATS; their datasets' files
+    // where the data dir had them) serve the same.
     let datasets = embedded.dir.join("datasets");
-    let node = TestServer::start_node(&url, &["--datasets-dir", datasets.to_str().unwrap()]);
-    let mut client = Client::connect(&node, &admin).await;
-    let after = client.ok("/threads/get", json!({"id": id})).await;
-    assert_eq!(after["payload"], before["payload"]);
-    let mut bob_client = Client::connect(&node, &bob.token).await;
-    bob_client.ok("/threads/get", json!({"id": id})).await;
-    search_until(&mut client, "sales by region", |r| has_thread(r, &id)).await;
+    let mut flags = vec!["--datasets-dir".to_string(), datasets.display().to_string()];
+    let mut size = 1;
+    if let Ok(nats) = std::env::var("SKEIN_TEST_NATS") {
+        flags.extend(["--bus".to_string(), nats]);
+        size = 2;
+    }
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let nodes: Vec<TestServer> = (0..size)
+        .map(|_| TestServer::start_node(&url, &flags))
+        .collect();
+    for node in &nodes {
+        let mut client = Client::connect(node, &admin).await;
+        let after = client.ok("/threads/get", json!({"id": id})).await;
+        assert_eq!(after["payload"], before["payload"]);
+        let mut bob_client = Client::connect(node, &bob.token).await;
+        bob_client.ok("/threads/get", json!({"id": id})).await;
+        search_until(&mut client, "sales by region", |r| has_thread(r, &id)).await;
+    }
+    let mut client = Client::connect(&nodes[0], &admin).await;
     // And it goes on answering there.
     let next = ask(&mut client, "total sales by month", Some(&id)).await;
     assert!(next.failure().is_none(), "{:?}", next.state);
