@@ -1,6 +1,5 @@
 //! Organizations, users and token hashes.
 
-use super::threads::on_backend;
 use super::{Backend, Error, Store};
 use crate::model::{Org, User};
 use uuid::Uuid;

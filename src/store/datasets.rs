@@ -1,6 +1,5 @@
 //! Dataset registrations (the data itself lives in SQLite files, see `datasets`).
 
-use super::threads::on_backend;
 use super::{Backend, Error, Store};
 use crate::model::Dataset;
 use uuid::Uuid;

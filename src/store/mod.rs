@@ -21,6 +21,23 @@
 //!
 //! Every write returns once it is durable: on disk (sled) or committed (PostgreSQL).
 
+/// Calls the same method on whichever backend the store has; PostgreSQL's are async.
+/// `async` for methods that are async in both (writes, which wait to be durable).
+macro_rules! on_backend {
+    (async $store:expr, $b:ident => $call:expr) => {
+        match &$store.backend {
+            Backend::Sled($b) => $call.await,
+            Backend::Postgres($b) => $call.await,
+        }
+    };
+    ($store:expr, $b:ident => $call:expr) => {
+        match &$store.backend {
+            Backend::Sled($b) => $call,
+            Backend::Postgres($b) => $call.await,
+        }
+    };
+}
+
 mod accounts;
 mod codec;
 mod datasets;

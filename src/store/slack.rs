@@ -2,7 +2,6 @@
 //! the events Slack delivered (kept an hour to catch retries, also across restarts; pending
 //! ones in an inbox until handled, so an acknowledged event survives a crash).
 
-use super::threads::on_backend;
 use super::{Backend, Error, Store};
 use uuid::Uuid;
 

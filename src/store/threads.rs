@@ -4,24 +4,6 @@ use super::{Backend, Error, Store, ThreadTxn, TxResult};
 use crate::model::{Message, Thread};
 use uuid::Uuid;
 
-/// Calls the same method on whichever backend the store has; PostgreSQL's are async.
-/// `async` for methods that are async in both (writes, which wait to be durable).
-macro_rules! on_backend {
-    (async $store:expr, $b:ident => $call:expr) => {
-        match &$store.backend {
-            Backend::Sled($b) => $call.await,
-            Backend::Postgres($b) => $call.await,
-        }
-    };
-    ($store:expr, $b:ident => $call:expr) => {
-        match &$store.backend {
-            Backend::Sled($b) => $call,
-            Backend::Postgres($b) => $call.await,
-        }
-    };
-}
-pub(super) use on_backend;
-
 impl Store {
     /// Runs `body` as one atomic, durable write over threads and messages (see [`ThreadTxn`]).
     ///

@@ -5,7 +5,6 @@
 //! are not waited on to be durable: vectors can be rebuilt. On PostgreSQL each node keeps its
 //! own, like its text index.
 
-use super::threads::on_backend;
 use super::{Backend, Error, Store};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
