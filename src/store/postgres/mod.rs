@@ -162,6 +162,9 @@ fn violates(err: &Error, constraint: &str) -> bool {
 /// refuses a database written by a newer Skein.
 async fn migrate(client: &mut Object) -> Result<(), Error> {
     let tx = client.transaction().await?;
+    // "already exists, skipping" notices are not news on every start.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     tx.batch_execute(
