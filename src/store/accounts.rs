@@ -48,7 +48,9 @@ impl Store {
 
     /// Every user, oldest first.
     pub async fn users(&self) -> Result<Vec<User>, Error> {
-        on_backend!(self, b => b.users())
+        let mut users = on_backend!(self, b => b.users())?;
+        users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(users)
     }
 
     /// Stores a new user and its first token hash together; emails are unique ignoring case.

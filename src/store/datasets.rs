@@ -15,7 +15,9 @@ pub enum DatasetExists {
 impl Store {
     /// Every registered dataset, oldest first.
     pub async fn datasets(&self) -> Result<Vec<Dataset>, Error> {
-        on_backend!(self, b => b.datasets())
+        let mut all = on_backend!(self, b => b.datasets())?;
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(all)
     }
 
     pub async fn dataset(&self, id: Uuid) -> Result<Option<Dataset>, Error> {

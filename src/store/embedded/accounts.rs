@@ -62,14 +62,11 @@ impl SledStore {
 
     pub fn users(&self) -> Result<Vec<User>, Error> {
         let t = self.trees()?;
-        let mut users: Vec<User> = t
-            .users
+        t.users
             .iter()
             .values()
             .map(|raw| Ok(codec::decode(&raw?)?))
-            .collect::<Result<_, Error>>()?;
-        users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        Ok(users)
+            .collect()
     }
 
     /// Stores a new user and its first token hash together; emails are unique ignoring case.

@@ -10,14 +10,11 @@ use uuid::Uuid;
 impl SledStore {
     pub fn datasets(&self) -> Result<Vec<Dataset>, Error> {
         let t = self.trees()?;
-        let mut all: Vec<Dataset> = t
-            .datasets
+        t.datasets
             .iter()
             .values()
             .map(|raw| Ok(codec::decode(&raw?)?))
-            .collect::<Result<_, Error>>()?;
-        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        Ok(all)
+            .collect()
     }
 
     pub fn dataset(&self, id: Uuid) -> Result<Option<Dataset>, Error> {
@@ -38,12 +35,10 @@ impl SledStore {
         name: &str,
         table: &str,
     ) -> Result<bool, Error> {
-        Ok(self.datasets()?.into_iter().any(|other| {
-            other.id != except
-                && other.org_id == org_id
-                && (other.name.eq_ignore_ascii_case(name)
-                    || other.table.eq_ignore_ascii_case(table))
-        }))
+        let all = self.datasets()?;
+        Ok(crate::store::datasets::taken_by_other(
+            &all, except, org_id, name, table,
+        ))
     }
 
     /// Rewrites a registered dataset (its notes, name or columns changed); the name stays

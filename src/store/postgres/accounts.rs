@@ -45,9 +45,7 @@ impl PgStore {
     }
 
     pub async fn users(&self) -> Result<Vec<User>, Error> {
-        let mut users: Vec<User> = self.records("SELECT record FROM users", &[]).await?;
-        users.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        Ok(users)
+        self.records("SELECT record FROM users", &[]).await
     }
 
     pub async fn create_user(&self, user: &User, token_hash: &[u8]) -> Result<(), AccountError> {

@@ -8,9 +8,7 @@ use uuid::Uuid;
 
 impl PgStore {
     pub async fn datasets(&self) -> Result<Vec<Dataset>, Error> {
-        let mut all: Vec<Dataset> = self.records("SELECT record FROM datasets", &[]).await?;
-        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        Ok(all)
+        self.records("SELECT record FROM datasets", &[]).await
     }
 
     pub async fn dataset(&self, id: Uuid) -> Result<Option<Dataset>, Error> {
