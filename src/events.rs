@@ -60,6 +60,9 @@ pub enum Event {
         #[serde(skip)]
         origin: Option<ConnId>,
     },
+    /// A user asked the analyst to stop working on a thread: every node cancels its runs there
+    /// (each then finishes its message as cancelled, with its own events).
+    RunsCancelled { thread_id: Uuid, by: User },
     /// Who may see a thread changed; those who lost access must stop seeing it.
     AccessChanged {
         before: Box<Thread>,

@@ -5,18 +5,24 @@
 
 use crate::error::{Code, Error, Result};
 use crate::model::User;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 /// The threads the analyst is working on, counted (a thread can have two questions running),
-/// each with the signal that cancels its runs at a user's request.
+/// each with the signal that cancels its runs at a user's request; on a cluster, also the
+/// threads other nodes are working on, as their heartbeats say (see `cluster::presence`).
 #[derive(Default)]
 pub struct Runs {
     active: Mutex<HashMap<Uuid, (usize, CancellationToken)>>,
+    /// Threads with runs on other nodes, by node.
+    elsewhere: Mutex<HashMap<Uuid, HashSet<Uuid>>>,
+    /// The threads with runs here changed (a cluster tells the other nodes).
+    changed: Notify,
 }
 
 /// A run in progress; dropping it ends the run.
@@ -35,6 +41,9 @@ impl Runs {
             *cancel = CancellationToken::new();
         }
         *count += 1;
+        if *count == 1 {
+            self.changed.notify_one();
+        }
         Run {
             runs: self.clone(),
             thread,
@@ -42,18 +51,37 @@ impl Runs {
         }
     }
 
+    /// Whether the analyst is working on `thread`, here or on another node.
     pub fn is_busy(&self, thread: Uuid) -> bool {
         self.active.lock().unwrap().contains_key(&thread)
+            || (self.elsewhere.lock().unwrap().values()).any(|threads| threads.contains(&thread))
     }
 
-    /// Cancels the runs on `thread`; returns whether there were any.
-    pub fn cancel(&self, thread: Uuid) -> bool {
-        match self.active.lock().unwrap().get(&thread) {
-            Some((_, cancel)) => {
-                cancel.cancel();
-                true
-            }
-            None => false,
+    /// Cancels this node's runs on `thread` (a cancellation reaches the other nodes as an
+    /// event, see `threads::analyses::cancel`).
+    pub fn cancel_here(&self, thread: Uuid) {
+        if let Some((_, cancel)) = self.active.lock().unwrap().get(&thread) {
+            cancel.cancel();
+        }
+    }
+
+    /// The threads with runs on this node.
+    pub fn threads_here(&self) -> Vec<Uuid> {
+        self.active.lock().unwrap().keys().copied().collect()
+    }
+
+    /// Resolves once the threads with runs here have changed since it last resolved.
+    pub async fn changed(&self) {
+        self.changed.notified().await
+    }
+
+    /// What another node last said it runs; empty once it is gone.
+    pub fn set_elsewhere(&self, node: Uuid, threads: Vec<Uuid>) {
+        let mut elsewhere = self.elsewhere.lock().unwrap();
+        if threads.is_empty() {
+            elsewhere.remove(&node);
+        } else {
+            elsewhere.insert(node, threads.into_iter().collect());
         }
     }
 }
@@ -72,6 +100,7 @@ impl Drop for Run {
             *count -= 1;
             if *count == 0 {
                 active.remove(&self.thread);
+                self.runs.changed.notify_one();
             }
         }
     }

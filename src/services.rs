@@ -103,20 +103,23 @@ impl Services {
 
     /// Tells every subscribed face what happened.
     pub fn publish(&self, event: Event) {
-        self.stop_runs_of_deleted(&event);
+        self.stop_runs(&event);
         self.events.publish(event);
     }
 
     /// Delivers an event another node published (see `cluster`) to this node's subscribers.
     pub fn deliver_remote(&self, event: Event) {
-        self.stop_runs_of_deleted(&event);
+        self.stop_runs(&event);
         self.events.deliver_here(&event);
     }
 
-    /// A deleted thread's analyses stop: nobody can see what they would write.
-    fn stop_runs_of_deleted(&self, event: &Event) {
-        if let Event::ThreadDeleted { thread, .. } = event {
-            self.runs.cancel(thread.id);
+    /// The analyses of a thread stop when a user cancels them, wherever they run, and when it
+    /// is deleted: nobody can see what they would write.
+    fn stop_runs(&self, event: &Event) {
+        match event {
+            Event::ThreadDeleted { thread, .. } => self.runs.cancel_here(thread.id),
+            Event::RunsCancelled { thread_id, .. } => self.runs.cancel_here(*thread_id),
+            _ => {}
         }
     }
 

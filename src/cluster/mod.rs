@@ -7,8 +7,8 @@
 //! | subject      | carries                                                                  |
 //! |--------------|--------------------------------------------------------------------------|
 //! | `events`     | every event of a node's core but presence, as JSON `{node, event}`        |
-//! | `presence`   | who watches which thread on a node, all of it, on every change and every |
-//! |              | heartbeat (see `presence`)                                               |
+//! | `presence`   | who watches which thread on a node and which threads it runs analyses    |
+//! |              | on, all of it, on every change and every heartbeat (see `presence`)      |
 //!
 //! A node delivers the others' events to its own subscribers (the WebSocket renderer reads the
 //! thread's state from the shared database, as it does for its own), never publishing them
@@ -83,7 +83,8 @@ pub async fn join(
         tokio::join!(
             send_events(&client, &subjects, node, outgoing, &presence, stop.clone()),
             receive_events(events, node, &services, stop.clone()),
-            presence.run(&client, &subjects.presence, presence_in, stop),
+            presence.run(&client, &subjects.presence, presence_in, stop.clone()),
+            interrupt_orphans(&services, stop),
         );
         let _ = client.flush().await;
     }))
@@ -147,6 +148,32 @@ async fn receive_events(
             Ok(envelope) if envelope.node != node => services.deliver_remote(envelope.event),
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "an event from the bus could not be read"),
+        }
+    }
+}
+
+/// How often a node looks for analyses a dead node left unfinished.
+const ORPHANS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Marks the analyses of nodes that died as interrupted, so their questions do not hang: a node
+/// is dead once its database heartbeat is `store::NODE_GONE_AFTER_SECS` old, so a question
+/// left by a killed node is marked within that and [`ORPHANS_EVERY`] more.
+async fn interrupt_orphans(services: &Services, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(ORPHANS_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        match crate::threads::analyses::interrupt_orphans(services).await {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::warn!(
+                    count,
+                    "marked analyses a dead node left unfinished as interrupted"
+                )
+            }
+            Err(err) => tracing::warn!(error = %err, "could not look for analyses dead nodes left"),
         }
     }
 }

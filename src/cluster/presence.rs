@@ -1,10 +1,12 @@
-//! Who is present in which thread, across nodes.
+//! Who is present in which thread, and which threads the analyst is working on, across nodes.
 //!
-//! Each node sends who watches which thread on it, all of it, on the `presence` subject: at
-//! once when that changes, and every [`HEARTBEAT_EVERY`] as its heartbeat. The others keep
-//! each node's latest (in the hub, which merges it into rosters) and tell their own watchers
-//! who came and went. A node not heard from for [`NODE_SILENT_AFTER`] is gone: its users leave
-//! every thread they were present in only there. A node that stops cleanly says so at once.
+//! Each node sends who watches which thread on it and the threads it runs analyses on, all of
+//! it, on the `presence` subject: at once when either changes, and every [`HEARTBEAT_EVERY`] as
+//! its heartbeat. The others keep each node's latest (presence in the hub, which merges it into
+//! rosters; runs in `runs`, which reports those threads busy) and tell their own watchers who
+//! came and went. A node not heard from for [`NODE_SILENT_AFTER`] is gone: its users leave
+//! every thread they were present in only there, and its threads are no longer busy. A node
+//! that stops cleanly says so at once.
 
 use crate::events::Event;
 use crate::model::User;
@@ -29,6 +31,9 @@ struct Snapshot {
     node: Uuid,
     /// (thread id, user) for everyone present on the node; empty when it stops.
     present: Vec<(Uuid, User)>,
+    /// The threads the node's analyst is working on; empty when it stops.
+    #[serde(default)]
+    running: Vec<Uuid>,
     /// The node is stopping.
     leaving: bool,
 }
@@ -75,6 +80,7 @@ impl Presence {
                     self.forget_silent();
                 }
                 _ = self.changed.notified() => self.send(client, subject, false).await,
+                _ = self.services.runs.changed() => self.send(client, subject, false).await,
                 message = incoming.next() => match message {
                     Some(message) => self.take(&message.payload),
                     None => break,
@@ -86,14 +92,20 @@ impl Presence {
     }
 
     async fn send(&self, client: &async_nats::Client, subject: &str, leaving: bool) {
-        let snapshot = Snapshot {
-            node: self.node,
-            present: if leaving {
-                Vec::new()
-            } else {
-                self.services.hub.local_presence()
-            },
-            leaving,
+        let snapshot = if leaving {
+            Snapshot {
+                node: self.node,
+                present: Vec::new(),
+                running: Vec::new(),
+                leaving,
+            }
+        } else {
+            Snapshot {
+                node: self.node,
+                present: self.services.hub.local_presence(),
+                running: self.services.runs.threads_here(),
+                leaving,
+            }
         };
         let body = serde_json::to_vec(&snapshot).expect("presence encodes");
         if let Err(err) = client.publish(subject.to_string(), body.into()).await {
@@ -121,7 +133,7 @@ impl Presence {
                 heard.insert(snapshot.node, Instant::now());
             }
         }
-        self.apply(snapshot.node, snapshot.present);
+        self.apply(snapshot.node, snapshot.present, snapshot.running);
     }
 
     /// Nodes not heard from for [`NODE_SILENT_AFTER`] are gone, and so are their users.
@@ -140,11 +152,12 @@ impl Presence {
         };
         for node in silent {
             tracing::warn!(%node, "a node went silent; its users leave their threads");
-            self.apply(node, Vec::new());
+            self.apply(node, Vec::new(), Vec::new());
         }
     }
 
-    fn apply(&self, node: Uuid, present: Vec<(Uuid, User)>) {
+    fn apply(&self, node: Uuid, present: Vec<(Uuid, User)>, running: Vec<Uuid>) {
+        self.services.runs.set_elsewhere(node, running);
         let change = self.services.hub.set_remote_presence(node, present);
         for (thread_id, user) in change.joined {
             self.services.events.deliver_here(&Event::Joined {

@@ -75,26 +75,27 @@ pub async fn persist(
 }
 
 /// Marks a message whose analysis never wrote its outcome (the server stopped) as interrupted.
+/// Returns who asked it, if it was marked now (not answered, not gone).
 pub async fn interrupted(
     store: &Store,
     thread_id: uuid::Uuid,
     message_id: uuid::Uuid,
-) -> Result<(), store::Error> {
+) -> Result<Option<uuid::Uuid>, store::Error> {
     let now = Utc::now();
     store
         .write_threads(|tx| {
             tx.analysis_done::<store::Error>(message_id)?;
             let Some(mut message) = tx.message::<store::Error>(thread_id, message_id)? else {
-                return Ok(());
+                return Ok(None);
             };
             if message.responses.is_some() {
-                return Ok(());
+                return Ok(None);
             }
             message.analysis = Some(Analysis::new(Vec::new()));
             message.set_responses(&[super::steps::INTERRUPTED]);
             message.updated_at = Some(now);
             tx.replace_message(&message)?;
-            Ok(())
+            Ok(Some(message.sent_by))
         })
         .await
 }

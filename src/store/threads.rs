@@ -30,6 +30,15 @@ impl Store {
         on_backend!(self, b => b.pending_analyses())
     }
 
+    /// On a cluster, messages whose analysis was running on a node that is gone: nobody will
+    /// finish them (none on the embedded store, whose one server marks its own at start).
+    pub async fn orphaned_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+        match &self.backend {
+            Backend::Sled(_) => Ok(Vec::new()),
+            Backend::Postgres(b) => b.orphaned_analyses().await,
+        }
+    }
+
     /// Threads that have a TTL (deleted ones excluded).
     pub async fn expiring_threads(&self) -> Result<Vec<Uuid>, Error> {
         on_backend!(self, b => b.expiring_threads())

@@ -49,9 +49,9 @@ pub fn start(services: Arc<Services>, slot: Slot, run: Run, job: Job) {
     });
 }
 
-/// Cancels the analyst's runs on thread `id` (each marks its message cancelled and its
-/// watchers get the final state); owners, editors and org admins may. Returns whether one was
-/// running.
+/// Cancels the analyst's runs on thread `id`, on whichever node they run (each marks its
+/// message cancelled and its watchers get the final state); owners, editors and org admins
+/// may. Returns whether one was running.
 pub async fn cancel(
     services: &Services,
     user: &User,
@@ -64,7 +64,14 @@ pub async fn cancel(
         crate::threads::access::Right::Edit,
     )
     .await?;
-    Ok(services.runs.cancel(id))
+    let busy = services.runs.is_busy(id);
+    if busy {
+        services.publish(Event::RunsCancelled {
+            thread_id: id,
+            by: user.clone(),
+        });
+    }
+    Ok(busy)
 }
 
 /// An analysis whose outcome could not be stored (a full disk) is marked interrupted as soon
@@ -116,4 +123,33 @@ pub async fn mark_interrupted(
         pipeline::persist::interrupted(&services.store, *thread_id, *message_id).await?;
     }
     Ok(pending.len())
+}
+
+/// On a cluster, marks the analyses a node that died was running as interrupted, and tells
+/// their watchers, so the questions do not hang unanswered until a node restarts. Returns how
+/// many it marked.
+pub async fn interrupt_orphans(
+    services: &Services,
+) -> std::result::Result<usize, crate::store::Error> {
+    let mut marked = 0;
+    for (thread_id, message_id) in services.store.orphaned_analyses().await? {
+        let Some(asker) =
+            pipeline::persist::interrupted(&services.store, thread_id, message_id).await?
+        else {
+            continue;
+        };
+        marked += 1;
+        let (Some(thread), Some(by)) = (
+            services.store.thread(thread_id).await?,
+            services.store.user(asker).await?,
+        ) else {
+            continue;
+        };
+        services.publish(Event::AnalysisFinished {
+            thread,
+            message_id,
+            by,
+        });
+    }
+    Ok(marked)
 }

@@ -110,6 +110,8 @@ async fn render(services: &Services, happened: &Event) {
             presence(services, "leftThread", *thread_id, user, None);
             Ok(())
         }
+        // Watchers see the cancelled run finish, from the run itself.
+        Event::RunsCancelled { .. } => Ok(()),
     };
     if let Err(err) = rendered {
         tracing::error!(error = %err, "could not render an event for WebSocket clients");

@@ -27,6 +27,22 @@ impl PgStore {
             .collect())
     }
 
+    /// Unfinished analyses of nodes that are gone.
+    pub async fn orphaned_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+        Ok(self
+            .query(
+                "SELECT thread_id, message_id FROM pending_analyses
+                 WHERE node <> $1 AND node NOT IN (
+                     SELECT id FROM nodes WHERE heartbeat_at > now() - make_interval(secs => $2))
+                 ORDER BY message_id",
+                &[&self.node, &NODE_GONE_AFTER_SECS],
+            )
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect())
+    }
+
     pub async fn expiring_threads(&self) -> Result<Vec<Uuid>, Error> {
         self.ids("SELECT id FROM threads WHERE expiring ORDER BY id")
             .await
