@@ -1,10 +1,12 @@
 // The web UI in a real browser: Debian's Chromium driven by playwright-core, against the real
-// server binary on a temporary data dir. Screenshots of the main screens go to ./output/.
+// server binary on a temporary data dir (and, under scripts/with-postgres, a database of its
+// own). Screenshots of the main screens go to ./output/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
 import net from "node:net";
 import { chromium } from "playwright-core";
@@ -26,10 +28,21 @@ function freePort() {
   });
 }
 
+/// `--database URL` of a fresh database when the run is on PostgreSQL (SKEIN_TEST_POSTGRES),
+/// else nothing.
+function databaseFlags() {
+  const admin = process.env.SKEIN_TEST_POSTGRES;
+  if (!admin) return [];
+  const name = `skein_ui_${randomUUID().replaceAll("-", "")}`;
+  execFileSync("psql", [admin, "-q", "-c", `CREATE DATABASE ${name}`]);
+  return ["--database", `${admin.slice(0, admin.lastIndexOf("/"))}/${name}`];
+}
+
 class Server {
   static async start() {
     const server = new Server();
     server.dir = mkdtempSync(join(tmpdir(), "skein-ui-"));
+    server.places = ["--data-dir", join(server.dir, "data"), ...databaseFlags()];
     server.port = await freePort();
     server.addr = `127.0.0.1:${server.port}`;
     await server.launch();
@@ -38,7 +51,7 @@ class Server {
 
   launch() {
     return new Promise((ready, fail) => {
-      this.child = spawn(BIN, ["serve", "--addr", this.addr, "--data-dir", join(this.dir, "data")], {
+      this.child = spawn(BIN, ["serve", "--addr", this.addr, ...this.places], {
         env: { ...process.env, SKEIN_LOG: "warn" },
         stdio: ["ignore", "pipe", "inherit"],
       });
@@ -60,7 +73,7 @@ class Server {
   }
 
   cli(...args) {
-    return execFileSync(BIN, ["--data-dir", join(this.dir, "data"), ...args], { encoding: "utf8" });
+    return execFileSync(BIN, [...this.places, ...args], { encoding: "utf8" });
   }
 
   url(path = "/") {

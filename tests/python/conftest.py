@@ -1,11 +1,23 @@
 """Starts the real `skein` binary (SKEIN_BIN) on 127.0.0.1:0 with a temporary data dir, and
-hands the tests official `langgraph_sdk` clients pointed at it."""
+hands the tests official `langgraph_sdk` clients pointed at it. Under scripts/with-postgres
+(SKEIN_TEST_POSTGRES set) each server keeps its data in a PostgreSQL database of its own."""
 
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import uuid
+
+
+def database_flags():
+    """`--database URL` of a fresh database when the run is on PostgreSQL, else nothing."""
+    admin = os.environ.get("SKEIN_TEST_POSTGRES")
+    if not admin:
+        return []
+    name = f"skein_py_{uuid.uuid4().hex}"
+    subprocess.run(["psql", admin, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return ["--database", f"{admin.rsplit('/', 1)[0]}/{name}"]
 
 import pytest
 from langgraph_sdk import get_sync_client
@@ -16,9 +28,9 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="skein-sdk-")
         binary = os.environ.get("SKEIN_BIN", "target/debug/skein")
         self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.places = ["--data-dir", os.path.join(self.dir, "data"), *database_flags()]
         self.process = subprocess.Popen(
-            [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "data"),
-             *extra],
+            [binary, "serve", "--addr", "127.0.0.1:0", *self.places, *extra],
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
@@ -36,7 +48,7 @@ class Server:
     def add_user(self, name, email):
         out = subprocess.run(
             [os.environ.get("SKEIN_BIN", "target/debug/skein"), "user", "add",
-             "--name", name, "--email", email, "--data-dir", os.path.join(self.dir, "data")],
+             "--name", name, "--email", email, *self.places],
             check=True, capture_output=True, text=True,
         ).stdout
         return re.search(r"(skn_[0-9a-f]+)", out).group(1)
