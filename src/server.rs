@@ -66,14 +66,14 @@ pub async fn run(
         )
         .into());
     }
-    if args.bus.is_some() && database.is_none() {
+    if args.bus.url.is_some() && database.is_none() {
         return Err(
             "--bus joins nodes that share a database: give --database postgres://… too".into(),
         );
     }
     let store = match database {
         None => Store::open_with_cache(data_dir, args.store_cache_mb * 1024 * 1024)?,
-        Some(url) => open_shared(url, data_dir, args.bus.is_some()).await?,
+        Some(url) => open_shared(url, data_dir, args.bus.url.is_some()).await?,
     };
     let created_admin = auth::bootstrap(&store).await?;
     let services = Arc::new(
@@ -123,8 +123,8 @@ pub async fn run(
     // On a cluster: this node's events out to the others, theirs in, presence both ways. It
     // stops after the analyses, so the last of their events still reach the others.
     let cluster_stop = tokio_util::sync::CancellationToken::new();
-    let cluster = match &args.bus {
-        Some(url) => Some(crate::cluster::join(url, &services, cluster_stop.clone()).await?),
+    let cluster = match &args.bus.url {
+        Some(_) => Some(crate::cluster::join(&args.bus, &services, cluster_stop.clone()).await?),
         None => None,
     };
     // Reopens the embedded store after a failed disk write (a full disk), once there is room

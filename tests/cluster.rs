@@ -35,7 +35,11 @@ impl Cluster {
 
     /// `size` nodes started with `extra` flags too.
     fn start_with(size: usize, extra: &[&str]) -> Option<Cluster> {
-        let nats = std::env::var("SKEIN_TEST_NATS").ok()?;
+        Cluster::start_on(&std::env::var("SKEIN_TEST_NATS").ok()?, size, extra)
+    }
+
+    /// `size` nodes on the bus at `bus`, started with `extra` flags too.
+    fn start_on(bus: &str, size: usize, extra: &[&str]) -> Option<Cluster> {
         if !on_postgres() {
             return None;
         }
@@ -44,7 +48,7 @@ impl Cluster {
         let datasets = shared.path().join("datasets");
         let mut flags = vec![
             "--bus".to_string(),
-            nats,
+            bus.to_string(),
             "--datasets-dir".to_string(),
             datasets.to_str().unwrap().to_string(),
         ];
@@ -200,6 +204,60 @@ async fn shares_lists_and_deletions_made_on_one_node_reach_clients_of_another() 
     bob_on_b
         .fails("/threads/get", json!({"id": id}), "NOT_FOUND")
         .await;
+}
+
+#[tokio::test]
+async fn nodes_join_a_bus_that_wants_tls_and_a_password() {
+    let (Ok(bus), Ok(ca)) = (
+        std::env::var("SKEIN_TEST_NATS_SECURE"),
+        std::env::var("SKEIN_TEST_NATS_CA"),
+    ) else {
+        return;
+    };
+    let Some(cluster) = Cluster::start_on(&bus, 2, &["--bus-ca", &ca]) else {
+        return;
+    };
+    // A rename on B reaches the list on A, over the bus.
+    let mut on_a = cluster.client(0, &cluster.admin).await;
+    on_a.ok("/threads/list", json!({})).await;
+    on_a.barrier().await;
+    let mut on_b = cluster.client(1, &cluster.admin).await;
+    let id = common::new_thread_id(&mut on_b, "total sales by region").await;
+    on_b.ok("/threads/update", json!({"id": id, "title": "Over TLS"}))
+        .await;
+    on_a.take(|m| m["route"] == "/threads/list" && m.to_string().contains("Over TLS"))
+        .await;
+
+    // Refused, saying why: a wrong password; a server whose certificate is not trusted.
+    let wrong = bus.replace("bus-secret", "guess");
+    let refused = node_fails(&cluster.database, &["--bus", &wrong, "--bus-ca", &ca]);
+    assert!(
+        refused.contains("cannot join the bus") && refused.contains("authorization"),
+        "{refused}"
+    );
+    assert!(
+        !refused.contains("guess"),
+        "the password is not printed: {refused}"
+    );
+    let untrusted = node_fails(&cluster.database, &["--bus", &bus]);
+    assert!(
+        untrusted.contains("cannot join the bus") && untrusted.contains("certificate"),
+        "{untrusted}"
+    );
+}
+
+/// `skein serve` as one more node on `database` with `flags`; it must fail. Returns stderr.
+fn node_fails(database: &str, flags: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::binary())
+        .args(["--database", database, "serve", "--addr", "127.0.0.1:0"])
+        .args(flags)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the node started");
+    String::from_utf8(out.stderr).unwrap()
 }
 
 #[tokio::test]

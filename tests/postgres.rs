@@ -10,8 +10,8 @@ use common::{binary, database_for, on_postgres, run_cli, Client, TestServer};
 use serde_json::json;
 use std::process::Command;
 
-/// `skein serve` as a second node on `url` with a data dir of its own; it must fail.
-fn second_node_fails(url: &str) -> String {
+/// `skein serve` as a node on `url` with a data dir of its own; it must fail.
+fn node_fails(url: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(binary())
         .args([
@@ -25,7 +25,7 @@ fn second_node_fails(url: &str) -> String {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(!out.status.success(), "a second node started");
+    assert!(!out.status.success(), "the node started");
     String::from_utf8(out.stderr).unwrap()
 }
 
@@ -36,7 +36,7 @@ async fn a_second_node_without_a_bus_is_refused_until_the_first_has_stopped() {
     }
     let mut first = TestServer::start();
     let url = database_for(&first.dir).unwrap();
-    let refused = second_node_fails(&url);
+    let refused = node_fails(&url);
     assert!(
         refused.contains("another Skein node") && refused.contains("bus"),
         "{refused}"
@@ -46,6 +46,56 @@ async fn a_second_node_without_a_bus_is_refused_until_the_first_has_stopped() {
     first.restart();
     let users = run_cli(&first.dir, &["user", "list"]);
     assert!(users.status.success(), "{users:?}");
+}
+
+#[tokio::test]
+async fn a_node_reaches_postgresql_over_tls_only_after_verifying_its_certificate() {
+    let (Some(admin), Ok(ca)) = (
+        std::env::var("SKEIN_TEST_POSTGRES").ok(),
+        std::env::var("SKEIN_TEST_POSTGRES_CA"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_for(dir.path()).unwrap();
+    let name = url.rsplit('/').next().unwrap().to_string();
+
+    // The test cluster's CA is not among the system's roots: `require` verifies, so it refuses.
+    let untrusted = node_fails(&format!("{url}?sslmode=require"));
+    assert!(untrusted.contains("certificate"), "{untrusted}");
+    // The certificate is for 127.0.0.1: reached as localhost, its name does not match.
+    let misnamed = node_fails(&format!(
+        "{}?sslmode=verify-full&sslrootcert={ca}",
+        url.replace("127.0.0.1", "localhost")
+    ));
+    assert!(misnamed.contains("certificate"), "{misnamed}");
+    // A root file without TLS is a mistake said as such.
+    let plain = node_fails(&format!("{url}?sslmode=disable&sslrootcert={ca}"));
+    assert!(plain.contains("sslrootcert"), "{plain}");
+
+    // Trusting the CA, the node serves, and every connection it holds is encrypted.
+    let server =
+        TestServer::start_node(&format!("{url}?sslmode=verify-full&sslrootcert={ca}"), &[]);
+    let mut client = Client::connect(&server, server.admin_token.as_ref().unwrap()).await;
+    let answer = ask(&mut client, "total sales by region", None).await;
+    assert!(answer.failure().is_none());
+    let sessions = |ssl: bool| {
+        let out = Command::new("psql")
+            .args([admin.as_str(), "-tA", "-c"])
+            .arg(format!(
+                "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+                 WHERE datname = '{name}' AND ssl = {ssl}"
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse::<u32>()
+            .unwrap()
+    };
+    assert!(sessions(true) > 0);
+    assert_eq!(sessions(false), 0, "no connection in plain text");
 }
 
 #[tokio::test]

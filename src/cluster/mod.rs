@@ -17,6 +17,7 @@
 
 mod presence;
 
+use crate::config::BusFlags;
 use crate::events::Event;
 use crate::services::Services;
 use serde::{Deserialize, Serialize};
@@ -41,27 +42,26 @@ struct Subjects {
     presence: String,
 }
 
-/// Connects this node to the bus at `url` and starts forwarding: this node's events out, the
-/// others' in, presence both ways. Runs until `stop`.
+/// Connects this node to the bus and starts forwarding: this node's events out, the others'
+/// in, presence both ways. Runs until `stop`.
 pub async fn join(
-    url: &str,
+    bus: &BusFlags,
     services: &Arc<Services>,
     stop: CancellationToken,
 ) -> Result<JoinHandle<()>, String> {
     let store = &services.store;
-    let (Some(node), Some(cluster)) = (
+    let (Some(node), Some(cluster), Some(url)) = (
         store.node_id(),
         store.cluster_id().await.map_err(|e| e.to_string())?,
+        &bus.url,
     ) else {
         return Err("a bus joins nodes that share a database: give --database too".into());
     };
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("skein-{node}"))
-        // A node hears only the others.
-        .no_echo()
-        .connect(url)
+    let client = connect_options(bus, node)
+        .await?
+        .connect(url.as_str())
         .await
-        .map_err(|err| format!("cannot reach the bus at {url}: {err}"))?;
+        .map_err(|err| format!("cannot join the bus at {}: {err}", redacted(url)))?;
     let subjects = Subjects {
         events: format!("skein.{cluster:016x}.events"),
         presence: format!("skein.{cluster:016x}.presence"),
@@ -88,6 +88,47 @@ pub async fn join(
         );
         let _ = client.flush().await;
     }))
+}
+
+/// How this node connects: named after it, hearing only the others, authenticated and over TLS
+/// as the flags and the URL say.
+async fn connect_options(bus: &BusFlags, node: Uuid) -> Result<async_nats::ConnectOptions, String> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(format!("skein-{node}"))
+        .no_echo();
+    let url = bus.url.as_deref().unwrap_or_default();
+    let address: async_nats::ServerAddr = url
+        .parse()
+        .map_err(|err| format!("--bus {}: {err}", redacted(url)))?;
+    // The client does not read credentials from the URL by itself.
+    options = match (address.username(), address.password()) {
+        (Some(user), Some(password)) => options.user_and_password(user.into(), password.into()),
+        (Some(token), None) => options.token(token.into()),
+        _ => options,
+    };
+    if let Some(file) = &bus.creds {
+        options = options
+            .credentials_file(file)
+            .await
+            .map_err(|err| format!("--bus-creds {}: {err}", file.display()))?;
+    }
+    if let Some(file) = &bus.ca {
+        options = options
+            .add_root_certificates(file.clone())
+            .require_tls(true);
+    }
+    Ok(options)
+}
+
+/// A bus URL fit for a message: without its password or token.
+fn redacted(url: &str) -> String {
+    match url
+        .split_once("://")
+        .and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?.1)))
+    {
+        Some((scheme, host)) => format!("{scheme}://…@{host}"),
+        None => url.to_string(),
+    }
 }
 
 /// This node's events, out; a change of who is present here sends this node's presence.

@@ -1,8 +1,10 @@
 //! Command line and environment: subcommands, flags, the data directory.
 
 mod bench;
+mod bus;
 
 pub use bench::BenchCommand;
+pub use bus::BusFlags;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -239,10 +241,8 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers.
     #[arg(long, default_value_t = 10, hide = true)]
     pub header_read_timeout_secs: u64,
-    /// Join the other nodes serving from the same `--database` over this NATS server
-    /// (`nats://host:4222`): live updates and presence then span the nodes.
-    #[arg(long, env = "SKEIN_BUS", value_parser = bus_url)]
-    pub bus: Option<String>,
+    #[command(flatten)]
+    pub bus: bus::BusFlags,
     /// Memory for the store's cache of pages (MiB). More keeps more threads in memory; the
     /// operating system's file cache serves what falls out of it.
     #[arg(long, env = "SKEIN_STORE_CACHE_MB", default_value_t = crate::store::DEFAULT_CACHE_MB, value_parser = clap::value_parser!(u64).range(1..))]
@@ -457,14 +457,5 @@ fn database_url(text: &str) -> Result<String, String> {
         Ok(text.to_string())
     } else {
         Err("expected a PostgreSQL URL: postgres://user:password@host:port/database".into())
-    }
-}
-
-/// A NATS server URL.
-fn bus_url(text: &str) -> Result<String, String> {
-    if text.starts_with("nats://") {
-        Ok(text.to_string())
-    } else {
-        Err("expected a NATS URL: nats://host:4222".into())
     }
 }

@@ -6,10 +6,12 @@ use super::FORMAT_VERSION;
 pub enum Error {
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", with_causes(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("PostgreSQL is unreachable: {0}")]
     PostgresUnreachable(String),
+    #[error("the database URL: {0}")]
+    DatabaseUrl(String),
     #[error(
         "the data dir was written by a newer Skein (format {found}); this binary reads format {FORMAT_VERSION} at most"
     )]
@@ -26,6 +28,18 @@ pub enum Error {
     File(String),
     #[error("{0}")]
     Unsupported(&'static str),
+}
+
+/// An error and what caused it ("error performing TLS handshake: invalid peer certificate:
+/// UnknownIssuer"): the operator needs the cause to act.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        text = format!("{text}: {err}");
+        cause = err.source();
+    }
+    text
 }
 
 impl Error {
@@ -57,7 +71,7 @@ impl From<Error> for crate::error::Error {
         use crate::error::{Code, Error as ClientError};
         match err {
             // Said as it is: the operator can act on these.
-            Error::NewerFormat { .. } | Error::Unsupported(_) => {
+            Error::NewerFormat { .. } | Error::Unsupported(_) | Error::DatabaseUrl(_) => {
                 ClientError::new(Code::Unsupported, err.to_string())
             }
             Error::Locked(_) => ClientError::new(Code::ServerUnreachable, err.to_string()),

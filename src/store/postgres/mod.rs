@@ -13,6 +13,7 @@ mod accounts;
 mod cells;
 mod datasets;
 mod nodes;
+mod pool;
 mod slack;
 mod threads;
 mod txn;
@@ -27,7 +28,7 @@ use deadpool_postgres::{GenericClient, Object, Pool};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 /// The schema versions, in order; `schema_migrations` records which are applied.
@@ -49,14 +50,7 @@ pub struct PgStore {
 impl PgStore {
     /// Connects and applies the schema migrations the database does not have yet.
     pub async fn connect(url: &str, node_dir: &Path) -> Result<PgStore, Error> {
-        let config = deadpool_postgres::Config {
-            url: Some(url.to_string()),
-            pool: Some(deadpool_postgres::PoolConfig::new(POOL_SIZE)),
-            ..Default::default()
-        };
-        let pool = config
-            .create_pool(Some(deadpool_postgres::Runtime::Tokio1), NoTls)
-            .map_err(|err| Error::PostgresUnreachable(format!("{url}: {err}")))?;
+        let pool = pool::connect(url, POOL_SIZE)?;
         let store = PgStore {
             pool,
             node: nodes::node_id(node_dir)?,
