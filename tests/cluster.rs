@@ -401,6 +401,27 @@ async fn eventually<F: std::future::Future<Output = bool>>(
     }
 }
 
+/// A question the model must answer, asked on `node`, running until cancelled (the model
+/// stalls): the client that asked, and the thread's id.
+async fn stalled_question(
+    cluster: &Cluster,
+    node: usize,
+    fake: &fake_llm::FakeLlm,
+) -> (Client, String) {
+    let mut client = cluster.client(node, &cluster.admin).await;
+    let reply = client
+        .ok(
+            "/threads/post",
+            json!({"prompt": "what is the meaning of life", "thread_id": null}),
+        )
+        .await;
+    while fake.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let id = reply["payload"]["id"].as_str().unwrap().to_string();
+    (client, id)
+}
+
 #[tokio::test]
 async fn a_run_on_one_node_is_busy_on_every_node_and_another_node_can_cancel_it() {
     let fake = fake_llm::FakeLlm::start().await;
@@ -408,18 +429,7 @@ async fn a_run_on_one_node_is_busy_on_every_node_and_another_node_can_cancel_it(
     let Some(cluster) = Cluster::start_with(2, &fake.server_args("600")) else {
         return;
     };
-    // A question the model must answer, asked on B; the model stalls, so it keeps running.
-    let mut on_b = cluster.client(1, &cluster.admin).await;
-    let reply = on_b
-        .ok(
-            "/threads/post",
-            json!({"prompt": "what is the meaning of life", "thread_id": null}),
-        )
-        .await;
-    let id = reply["payload"]["id"].as_str().unwrap().to_string();
-    while fake.requests().is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let (mut on_b, id) = stalled_question(&cluster, 1, &fake).await;
 
     // On A, the REST faces see the thread busy and refuse state writes meanwhile.
     let rest_on_a = Api::new(&cluster.nodes[0], &cluster.admin);
@@ -481,17 +491,8 @@ async fn a_question_a_killed_node_was_answering_is_marked_interrupted_by_the_oth
     let Some(mut cluster) = Cluster::start_with(2, &fake.server_args("600")) else {
         return;
     };
-    let mut on_b = cluster.client(1, &cluster.admin).await;
-    let reply = on_b
-        .ok(
-            "/threads/post",
-            json!({"prompt": "what is the meaning of life", "thread_id": null}),
-        )
-        .await;
-    let id = reply["payload"]["id"].clone();
-    while fake.requests().is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let (_on_b, id) = stalled_question(&cluster, 1, &fake).await;
+    let id = json!(id);
     let mut on_a = cluster.client(0, &cluster.admin).await;
     on_a.ok("/threads/get", json!({"id": id})).await;
     on_a.barrier().await;

@@ -13,29 +13,22 @@ fn position(raw: i64) -> u64 {
 impl PgStore {
     /// This node's unfinished analyses, and those of nodes that are gone.
     pub async fn pending_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
-        Ok(self
-            .query(
-                "SELECT thread_id, message_id FROM pending_analyses
-                 WHERE node = $1 OR node NOT IN (
-                     SELECT id FROM nodes WHERE heartbeat_at > now() - make_interval(secs => $2))
-                 ORDER BY message_id",
-                &[&self.node, &NODE_GONE_AFTER_SECS],
-            )
-            .await?
-            .iter()
-            .map(|row| (row.get(0), row.get(1)))
-            .collect())
+        self.unfinished_analyses(true).await
     }
 
     /// Unfinished analyses of nodes that are gone.
     pub async fn orphaned_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+        self.unfinished_analyses(false).await
+    }
+
+    async fn unfinished_analyses(&self, mine_too: bool) -> Result<Vec<(Uuid, Uuid)>, Error> {
         Ok(self
             .query(
                 "SELECT thread_id, message_id FROM pending_analyses
-                 WHERE node <> $1 AND node NOT IN (
+                 WHERE (node = $1 AND $3) OR node NOT IN (
                      SELECT id FROM nodes WHERE heartbeat_at > now() - make_interval(secs => $2))
                  ORDER BY message_id",
-                &[&self.node, &NODE_GONE_AFTER_SECS],
+                &[&self.node, &NODE_GONE_AFTER_SECS, &mine_too],
             )
             .await?
             .iter()
