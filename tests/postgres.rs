@@ -5,29 +5,11 @@
 mod common;
 
 use common::answers::ask;
+use common::cluster::node_fails;
 use common::searching::{has_thread, search_until};
 use common::{binary, database_for, on_postgres, run_cli, Client, TestServer};
 use serde_json::json;
 use std::process::Command;
-
-/// `skein serve` as a node on `url` with a data dir of its own; it must fail.
-fn node_fails(url: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(binary())
-        .args([
-            "--database",
-            url,
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "the node started");
-    String::from_utf8(out.stderr).unwrap()
-}
 
 #[tokio::test]
 async fn a_second_node_without_a_bus_is_refused_until_the_first_has_stopped() {
@@ -36,7 +18,7 @@ async fn a_second_node_without_a_bus_is_refused_until_the_first_has_stopped() {
     }
     let mut first = TestServer::start();
     let url = database_for(&first.dir).unwrap();
-    let refused = node_fails(&url);
+    let refused = node_fails(&url, &[]);
     assert!(
         refused.contains("another Skein node") && refused.contains("bus"),
         "{refused}"
@@ -61,16 +43,19 @@ async fn a_node_reaches_postgresql_over_tls_only_after_verifying_its_certificate
     let name = url.rsplit('/').next().unwrap().to_string();
 
     // The test cluster's CA is not among the system's roots: `require` verifies, so it refuses.
-    let untrusted = node_fails(&format!("{url}?sslmode=require"));
+    let untrusted = node_fails(&format!("{url}?sslmode=require"), &[]);
     assert!(untrusted.contains("certificate"), "{untrusted}");
     // The certificate is for 127.0.0.1: reached as localhost, its name does not match.
-    let misnamed = node_fails(&format!(
-        "{}?sslmode=verify-full&sslrootcert={ca}",
-        url.replace("127.0.0.1", "localhost")
-    ));
+    let misnamed = node_fails(
+        &format!(
+            "{}?sslmode=verify-full&sslrootcert={ca}",
+            url.replace("127.0.0.1", "localhost")
+        ),
+        &[],
+    );
     assert!(misnamed.contains("certificate"), "{misnamed}");
     // A root file without TLS is a mistake said as such.
-    let plain = node_fails(&format!("{url}?sslmode=disable&sslrootcert={ca}"));
+    let plain = node_fails(&format!("{url}?sslmode=disable&sslrootcert={ca}"), &[]);
     assert!(plain.contains("sslrootcert"), "{plain}");
 
     // Trusting the CA, the node serves, and every connection it holds is encrypted.

@@ -57,7 +57,7 @@ pub async fn join(
     ) else {
         return Err("a bus joins nodes that share a database: give --database too".into());
     };
-    let client = connect_options(bus, node)
+    let client = connect_options(bus, url, node)
         .await?
         .connect(url.as_str())
         .await
@@ -90,13 +90,16 @@ pub async fn join(
     }))
 }
 
-/// How this node connects: named after it, hearing only the others, authenticated and over TLS
-/// as the flags and the URL say.
-async fn connect_options(bus: &BusFlags, node: Uuid) -> Result<async_nats::ConnectOptions, String> {
+/// How this node connects to `url`: named after it, hearing only the others, authenticated
+/// and over TLS as the flags and the URL say.
+async fn connect_options(
+    bus: &BusFlags,
+    url: &str,
+    node: Uuid,
+) -> Result<async_nats::ConnectOptions, String> {
     let mut options = async_nats::ConnectOptions::new()
         .name(format!("skein-{node}"))
         .no_echo();
-    let url = bus.url.as_deref().unwrap_or_default();
     let address: async_nats::ServerAddr = url
         .parse()
         .map_err(|err| format!("--bus {}: {err}", redacted(url)))?;

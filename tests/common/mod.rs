@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod answers;
+pub mod cluster;
 pub mod freddy_api;
 pub mod postgres;
 pub mod searching;
@@ -597,4 +598,19 @@ pub async fn json_reply(request: reqwest::RequestBuilder) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Polls `check` every 100 ms until it holds, for at most `patience`.
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    patience: std::time::Duration,
+    check: impl Fn() -> F,
+) {
+    let deadline = std::time::Instant::now() + patience;
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not happen in {patience:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
