@@ -29,6 +29,7 @@ mod indexing;
 pub mod legs;
 mod prints;
 mod querying;
+mod scan;
 mod scoped_top;
 pub mod text;
 pub mod vectors;
