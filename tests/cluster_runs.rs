@@ -70,14 +70,9 @@ async fn a_run_on_one_node_is_busy_on_every_node_and_another_node_can_cancel_it(
     assert_eq!(viewed["status"], "streaming");
 
     // A cancels the run B is doing: B's run ends cancelled, and the watcher on B sees it.
-    let cancelled = freddy_on_a
-        .expect(
-            200,
-            "POST",
-            &format!("/model/response/{freddy_id}/cancel"),
-            None,
-        )
-        .await;
+    let cancel_path = format!("/model/response/{freddy_id}/cancel");
+    let cancel = || freddy_on_a.expect(200, "POST", &cancel_path, None);
+    let cancelled = cancel().await;
     assert_eq!(cancelled["cancelled"], true, "{cancelled}");
     let finished = common::answered(&mut on_b, &json!(id)).await;
     assert!(
@@ -88,14 +83,7 @@ async fn a_run_on_one_node_is_busy_on_every_node_and_another_node_can_cancel_it(
         rest_on_a.expect(200, "GET", &path, None).await["status"] != "busy"
     })
     .await;
-    let again = freddy_on_a
-        .expect(
-            200,
-            "POST",
-            &format!("/model/response/{freddy_id}/cancel"),
-            None,
-        )
-        .await;
+    let again = cancel().await;
     assert_eq!(again["cancelled"], false);
 }
 
