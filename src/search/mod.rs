@@ -19,6 +19,7 @@
 //! a provider that was down), [`Search::run_vector_filler`] embeds them in the background while
 //! the text leg and any complete older vectors keep serving. `reindex` rebuilds everything.
 
+mod best;
 pub mod corpus;
 pub mod doc;
 pub mod embed;
@@ -294,20 +295,5 @@ fn open_text(dir: &Path) -> Result<(TextIndex, bool), SearchError> {
             }
             Ok((TextIndex::open(Some(dir), WRITER_MEMORY)?, true))
         }
-    }
-}
-
-/// A score with a total order, for the legs' top-k heaps.
-#[derive(Clone, Copy, PartialEq)]
-struct Ordered(f32);
-impl Eq for Ordered {}
-impl PartialOrd for Ordered {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ordered {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
     }
 }

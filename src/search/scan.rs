@@ -111,35 +111,80 @@ unsafe fn bytes_avx2(codes: &[i8], query: &[i8], dim: usize, out: &mut [i32]) {
 /// AVX2 4-bit scan: each 32-byte load unpacks (mask, shift) into two runs of 32 unsigned codes
 /// (code + 8, at most 15), multiplied with the query's signed codes by `maddubs` (at most
 /// 15·63·2 = 1,890 per pair). Eight such products add up in 16 bits (15,120, no overflow)
-/// before widening; the offset comes out as in the 8-bit scan: Σ q·(d+8) − 8·Σ q.
+/// before widening; the offset comes out as in the 8-bit scan: Σ q·(d+8) − 8·Σ q. Rows go
+/// eight at a time, so that one horizontal reduction sums eight rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn nibbles_avx2(packed: &[u8], query: &[i8], dim: usize, out: &mut [i32]) {
     use std::arch::x86_64::*;
     let offset = 8 * query.iter().map(|q| *q as i32).sum::<i32>();
-    let mask = _mm256_set1_epi8(0x0F);
-    let ones = _mm256_set1_epi16(1);
     let q: Vec<__m256i> = (0..dim / 32)
         .map(|l| _mm256_loadu_si256(query.as_ptr().add(l * 32) as *const __m256i))
         .collect();
-    let blocks = dim / NIBBLE_BLOCK;
-    for (row, slot) in packed.chunks_exact(dim / 2).zip(out.iter_mut()) {
-        let mut acc = _mm256_setzero_si256();
+    let row_bytes = dim / 2;
+    let rows = out.len().min(packed.len() / row_bytes);
+    let offsets = _mm256_set1_epi32(offset);
+    let mut row = 0;
+    while row + 8 <= rows {
+        let mut sums = [_mm256_setzero_si256(); 8];
+        for (r, sum) in sums.iter_mut().enumerate() {
+            *sum = nibble_row(packed.as_ptr().add((row + r) * row_bytes), &q);
+        }
+        let dots = _mm256_sub_epi32(sum_each(&sums), offsets);
+        _mm256_storeu_si256(out.as_mut_ptr().add(row) as *mut __m256i, dots);
+        row += 8;
+    }
+    for (r, slot) in out.iter_mut().enumerate().take(rows).skip(row) {
+        *slot = sum_lanes(nibble_row(packed.as_ptr().add(r * row_bytes), &q)) - offset;
+    }
+}
+
+/// One packed row's products with the query, in eight 32-bit lanes to be summed.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn nibble_row(
+    row: *const u8,
+    q: &[std::arch::x86_64::__m256i],
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let mask = _mm256_set1_epi8(0x0F);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = _mm256_setzero_si256();
+    // Four blocks (eight products per 16-bit lane) at most before widening.
+    for (g, group) in q.chunks(8).enumerate() {
         let mut short = _mm256_setzero_si256();
-        for b in 0..blocks {
-            let bytes = _mm256_loadu_si256(row.as_ptr().add(b * 32) as *const __m256i);
+        for (b, pair) in group.chunks_exact(2).enumerate() {
+            let block = g * 4 + b;
+            let bytes = _mm256_loadu_si256(row.add(block * 32) as *const __m256i);
             let low = _mm256_and_si256(bytes, mask);
             let high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
-            short = _mm256_add_epi16(short, _mm256_maddubs_epi16(low, q[2 * b]));
-            short = _mm256_add_epi16(short, _mm256_maddubs_epi16(high, q[2 * b + 1]));
-            if b % 4 == 3 {
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(short, ones));
-                short = _mm256_setzero_si256();
-            }
+            short = _mm256_add_epi16(short, _mm256_maddubs_epi16(low, pair[0]));
+            short = _mm256_add_epi16(short, _mm256_maddubs_epi16(high, pair[1]));
         }
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(short, ones));
-        *slot = sum_lanes(acc) - offset;
     }
+    acc
+}
+
+/// The lane sums of eight vectors, in order, as one vector.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn sum_each(v: &[std::arch::x86_64::__m256i; 8]) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    // Two rounds of pairwise adds leave, in each 128-bit half, one partial sum per vector of
+    // four; the halves then add up.
+    let s01 = _mm256_hadd_epi32(v[0], v[1]);
+    let s23 = _mm256_hadd_epi32(v[2], v[3]);
+    let s45 = _mm256_hadd_epi32(v[4], v[5]);
+    let s67 = _mm256_hadd_epi32(v[6], v[7]);
+    let s0123 = _mm256_hadd_epi32(s01, s23);
+    let s4567 = _mm256_hadd_epi32(s45, s67);
+    _mm256_add_epi32(
+        _mm256_permute2x128_si256(s0123, s4567, 0x20),
+        _mm256_permute2x128_si256(s0123, s4567, 0x31),
+    )
 }
 
 /// The sum of a vector's eight 32-bit lanes.

@@ -14,9 +14,8 @@
 //! `TopDocs`). Queries have their very common terms dropped first (`TextIndex::search`), which
 //! is where WAND would save most. Scores are the words' BM25 scores, exactly as before.
 
-use super::Ordered;
+use super::best::BestK;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use tantivy::query::Weight;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
@@ -39,14 +38,15 @@ pub fn top_k(
     access: &AccessTerms,
     k: usize,
 ) -> tantivy::Result<Vec<(Score, DocAddress)>> {
-    let mut best = TopK::new(k);
+    // Among equal scores the earlier document first, as tantivy's `TopDocs`.
+    let mut best = BestK::new(k);
     for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
         let ordinal = ordinal as u32;
         let alive = |doc: DocId| reader.alive_bitset().is_none_or(|bits| bits.is_alive(doc));
         match allowed(reader, access)? {
             Allowed::All => words.for_each(reader, &mut |doc, score| {
                 if best.accepts(score) && alive(doc) {
-                    best.push(score, DocAddress::new(ordinal, doc));
+                    best.push(score, Reverse(DocAddress::new(ordinal, doc)));
                 }
             })?,
             Allowed::Few(docs) => {
@@ -56,18 +56,22 @@ pub fn top_k(
                         break;
                     }
                     if scorer.doc() == doc && alive(doc) {
-                        best.push(scorer.score(), DocAddress::new(ordinal, doc));
+                        best.push(scorer.score(), Reverse(DocAddress::new(ordinal, doc)));
                     }
                 }
             }
             Allowed::Many(bits) => words.for_each(reader, &mut |doc, score| {
                 if best.accepts(score) && bits.contains(doc) && alive(doc) {
-                    best.push(score, DocAddress::new(ordinal, doc));
+                    best.push(score, Reverse(DocAddress::new(ordinal, doc)));
                 }
             })?,
         }
     }
-    Ok(best.into_sorted())
+    Ok(best
+        .into_sorted()
+        .into_iter()
+        .map(|(score, Reverse(address))| (score, address))
+        .collect())
 }
 
 enum Allowed {
@@ -116,60 +120,4 @@ fn allowed(reader: &SegmentReader, access: &AccessTerms) -> tantivy::Result<Allo
         bits.insert(doc);
     }
     Ok(Allowed::Many(bits))
-}
-
-/// The best `k` so far, in a min-heap.
-struct TopK {
-    k: usize,
-    heap: BinaryHeap<Reverse<Hit>>,
-    /// The k-th best score once there are k hits (until then, any score enters): most hits
-    /// score below it, and one float comparison turns them away.
-    threshold: Score,
-}
-
-/// By score, then the earlier document first among equals (as tantivy's `TopDocs`).
-type Hit = (Ordered, Reverse<DocAddress>);
-
-impl TopK {
-    fn new(k: usize) -> TopK {
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k + 1),
-            threshold: if k == 0 {
-                Score::INFINITY
-            } else {
-                Score::NEG_INFINITY
-            },
-        }
-    }
-
-    /// Whether a hit of `score` could enter (ties are settled by `push`).
-    fn accepts(&self, score: Score) -> bool {
-        score >= self.threshold
-    }
-
-    fn push(&mut self, score: Score, address: DocAddress) {
-        if !self.accepts(score) {
-            return;
-        }
-        let hit = (Ordered(score), Reverse(address));
-        if self.heap.len() < self.k {
-            self.heap.push(Reverse(hit));
-        } else if let Some(mut min) = self.heap.peek_mut() {
-            if hit > min.0 {
-                *min = Reverse(hit);
-            }
-        }
-        if self.heap.len() == self.k {
-            self.threshold = self.heap.peek().map_or(self.threshold, |min| min.0 .0 .0);
-        }
-    }
-
-    fn into_sorted(self) -> Vec<(Score, DocAddress)> {
-        let mut hits: Vec<Hit> = self.heap.into_iter().map(|Reverse(hit)| hit).collect();
-        hits.sort_by(|a, b| b.cmp(a));
-        hits.into_iter()
-            .map(|(score, Reverse(address))| (score.0, address))
-            .collect()
-    }
 }

@@ -2,13 +2,14 @@
 //! in blocks of 64, also to 4), scored against the query by a brute-force dot-product scan
 //! (`scan`) with a bounded top-k. The 4-bit scan streams half the memory: it shortlists
 //! [`SHORTLIST`] times the rows asked for, and the 8-bit codes score the shortlist exactly.
-//! Access is checked only for rows that would enter the top k.
+//! The org of every row is compared beside its score; membership only for rows that would
+//! enter the top k.
 
+use super::best::BestK;
 use super::doc::Scope;
 use super::scan::{self, Scan, NIBBLE_BLOCK};
-use super::Ordered;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 thread_local! {
@@ -24,11 +25,11 @@ pub const SHORTLIST: usize = 4;
 struct Row {
     message: Uuid,
     thread: u32,
-    alive: bool,
 }
 
 struct ThreadAccess {
-    org: Uuid,
+    /// The org's ordinal in `org_index`.
+    org: u32,
     members: Vec<Uuid>,
     messages: Vec<Uuid>,
 }
@@ -43,13 +44,21 @@ pub struct VectorIndex {
     /// Per row: the factor that turns a code dot product back into a cosine.
     scales: Vec<f32>,
     rows: Vec<Row>,
+    /// Per row: its thread's org's ordinal, or [`DEAD`]. Kept apart from `rows` so that the
+    /// ranking streams through it beside the scores instead of looking rows up one by one.
+    row_orgs: Vec<u32>,
     row_of: HashMap<Uuid, usize>,
+    /// Each org with vectors, numbered.
+    org_index: HashMap<Uuid, u32>,
     threads: Vec<ThreadAccess>,
     thread_index: HashMap<Uuid, u32>,
     dead: usize,
     scan_bytes: Scan<i8>,
     scan_nibbles: Scan<u8>,
 }
+
+/// The org ordinal of a removed row.
+const DEAD: u32 = u32::MAX;
 
 /// Largest code: 7 bits, so that AVX2's 8-bit multiply-add (`maddubs`) never saturates.
 pub const MAX_CODE: f32 = 63.0;
@@ -73,7 +82,9 @@ impl VectorIndex {
             nibbles: Vec::new(),
             scales: Vec::new(),
             rows: Vec::new(),
+            row_orgs: Vec::new(),
             row_of: HashMap::new(),
+            org_index: HashMap::new(),
             threads: Vec::new(),
             thread_index: HashMap::new(),
             dead: 0,
@@ -101,9 +112,16 @@ impl VectorIndex {
 
     /// Sets who may see a thread's vectors; call before adding them.
     pub fn set_thread(&mut self, thread: Uuid, org: Uuid, members: Vec<Uuid>) -> u32 {
+        let next = self.org_index.len() as u32;
+        let org = *self.org_index.entry(org).or_insert(next);
         match self.thread_index.get(&thread) {
             Some(&index) => {
                 let access = &mut self.threads[index as usize];
+                if access.org != org {
+                    for message in &access.messages {
+                        self.row_orgs[self.row_of[message]] = org;
+                    }
+                }
                 access.org = org;
                 access.members = members;
                 index
@@ -140,11 +158,8 @@ impl VectorIndex {
             return;
         }
         self.row_of.insert(message, self.rows.len());
-        self.rows.push(Row {
-            message,
-            thread,
-            alive: true,
-        });
+        self.rows.push(Row { message, thread });
+        self.row_orgs.push(self.threads[thread as usize].org);
         self.codes.extend_from_slice(codes);
         if self.shortlists() {
             scan::pack_nibbles(codes, &mut self.nibbles);
@@ -161,7 +176,7 @@ impl VectorIndex {
         let messages = std::mem::take(&mut self.threads[index as usize].messages);
         for message in messages {
             if let Some(row) = self.row_of.remove(&message) {
-                self.rows[row].alive = false;
+                self.row_orgs[row] = DEAD;
                 self.scales[row] = 0.0;
                 self.dead += 1;
             }
@@ -183,7 +198,7 @@ impl VectorIndex {
         };
         let thread = &mut self.threads[self.rows[row].thread as usize].messages;
         thread.retain(|m| *m != message);
-        self.rows[row].alive = false;
+        self.row_orgs[row] = DEAD;
         self.scales[row] = 0.0;
         self.dead += 1;
         self.compact_if_sparse();
@@ -197,12 +212,14 @@ impl VectorIndex {
         let mut nibbles = Vec::with_capacity(self.row_of.len() * half);
         let mut scales = Vec::with_capacity(self.row_of.len());
         let mut rows = Vec::with_capacity(self.row_of.len());
+        let mut row_orgs = Vec::with_capacity(self.row_of.len());
         for (row, old) in self.rows.drain(..).enumerate() {
-            if old.alive {
+            if self.row_orgs[row] != DEAD {
                 self.row_of.insert(old.message, rows.len());
                 codes.extend_from_slice(&self.codes[row * dim..(row + 1) * dim]);
                 nibbles.extend_from_slice(&self.nibbles[row * half..(row + 1) * half]);
                 scales.push(self.scales[row]);
+                row_orgs.push(self.row_orgs[row]);
                 rows.push(old);
             }
         }
@@ -210,6 +227,7 @@ impl VectorIndex {
         self.nibbles = nibbles;
         self.scales = scales;
         self.rows = rows;
+        self.row_orgs = row_orgs;
         self.dead = 0;
     }
 
@@ -280,45 +298,47 @@ impl VectorIndex {
     /// query's scale is the same for every row, so it is left out until the end. Rows are
     /// looked at only if they would enter the best `keep`.
     fn best_rows(&self, dots: &[i32], scope: Scope, keep: usize) -> Vec<(f32, usize)> {
-        let allowed = |thread: u32| {
-            let access = &self.threads[thread as usize];
-            match scope {
-                Scope::Org(org) => access.org == org,
-                Scope::Member { org, user } => access.org == org && access.members.contains(&user),
-            }
+        let (org, member) = match scope {
+            Scope::Org(org) => (org, None),
+            Scope::Member { org, user } => (org, Some(user)),
         };
-        let mut best: BinaryHeap<Reverse<(Ordered, usize)>> = BinaryHeap::with_capacity(keep + 1);
-        let mut threshold = f32::NEG_INFINITY;
-        for (chunk, (dots, scales)) in dots
+        let Some(&org) = self.org_index.get(&org) else {
+            return Vec::new();
+        };
+        let is_member = |row: usize| {
+            member.is_none_or(|user| {
+                let thread = self.rows[row].thread as usize;
+                self.threads[thread].members.contains(&user)
+            })
+        };
+        // Among equal scores the earlier row first.
+        let mut best = BestK::new(keep);
+        let chunks = dots
             .chunks(RANK_CHUNK)
             .zip(self.scales.chunks(RANK_CHUNK))
-            .enumerate()
-        {
-            // Once the best `keep` fill up, most chunks hold nothing better: a branchless
-            // (vectorized) look at the whole chunk skips them.
+            .zip(self.row_orgs.chunks(RANK_CHUNK));
+        for (chunk, ((dots, scales), orgs)) in chunks.enumerate() {
+            // Once the best `keep` fill up, most chunks hold nothing better in the org: a
+            // branchless (vectorized) look at the whole chunk skips them.
+            let threshold = best.threshold();
             let mut better = false;
-            for (dot, scale) in dots.iter().zip(scales) {
-                better |= *dot as f32 * scale > threshold;
+            for ((dot, scale), row_org) in dots.iter().zip(scales).zip(orgs) {
+                better |= (*dot as f32 * scale >= threshold) & (*row_org == org);
             }
             if !better {
                 continue;
             }
-            for (i, (dot, scale)) in dots.iter().zip(scales).enumerate() {
+            for (i, ((dot, scale), row_org)) in dots.iter().zip(scales).zip(orgs).enumerate() {
                 let row = chunk * RANK_CHUNK + i;
                 let score = *dot as f32 * scale;
-                if score > threshold && self.rows[row].alive && allowed(self.rows[row].thread) {
-                    best.push(Reverse((Ordered(score), row)));
-                    if best.len() > keep {
-                        best.pop();
-                    }
-                    if best.len() == keep {
-                        threshold = best.peek().map_or(threshold, |Reverse((min, _))| min.0);
-                    }
+                if best.accepts(score) && *row_org == org && is_member(row) {
+                    best.push(score, Reverse(row));
                 }
             }
         }
-        best.into_iter()
-            .map(|Reverse((score, row))| (score.0, row))
+        best.into_sorted()
+            .into_iter()
+            .map(|(score, Reverse(row))| (score, row))
             .collect()
     }
 
