@@ -356,14 +356,20 @@ async fn a_killed_server_marks_the_cut_off_analysis_interrupted_at_the_next_star
 
 #[tokio::test]
 async fn a_connection_answers_pings_while_a_slow_query_runs() {
-    let server = TestServer::start_with(&["--max-requests-per-connection", "1"]);
+    // A query time limit far beyond the slow query's time on a slow machine (SQLite built
+    // without optimization, in a debug build, on a loaded CI runner took over 10 s).
+    let server = TestServer::start_with(&[
+        "--max-requests-per-connection",
+        "1",
+        "--query-timeout-secs",
+        "300",
+    ]);
     let admin = server.admin_token.clone().unwrap();
     let mut client = Client::connect(&server, &admin).await;
     let thread = create_thread(&mut client, "total sales by region").await;
     let id = thread["id"].as_str().unwrap().to_string();
-    // A few seconds of SQLite work, well inside the query time limit.
-    let slow =
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) \
+    // A second or more of SQLite work, well inside the query time limit.
+    let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) \
                 SELECT count(*) AS n FROM c";
     let update = json!({"route": "/threads/update", "request_id": "slow",
                         "data": {"id": id, "code": slow}});
