@@ -396,6 +396,14 @@ mod tests {
                 10
             )
             .is_empty());
+        // A thread that moves to another org takes its vectors along.
+        index.set_thread(t2, org, vec![user]);
+        let hits = index.search(&[1.0, 0.0, 0.0, 0.0], Scope::Org(org), 10);
+        assert_eq!(hits.len(), 3);
+        assert!(index
+            .search(&[1.0, 0.0, 0.0, 0.0], Scope::Org(other_org), 10)
+            .is_empty());
+        index.set_thread(t2, other_org, vec![user]);
         index.remove_thread(t1);
         assert!(index
             .search(&[1.0, 0.0, 0.0, 0.0], Scope::Org(org), 10)
