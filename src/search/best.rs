@@ -59,6 +59,18 @@ impl<T: Ord> BestK<T> {
     pub fn into_sorted(mut self) -> Vec<(f32, T)> {
         self.items.sort_unstable_by(|a, b| b.cmp(a));
         self.items.truncate(self.k);
+        self.into_pairs()
+    }
+
+    /// The best `k` in no order, for a caller that ranks them again anyway.
+    pub fn into_unordered(mut self) -> Vec<(f32, T)> {
+        if self.items.len() > self.k {
+            self.keep_best();
+        }
+        self.into_pairs()
+    }
+
+    fn into_pairs(self) -> Vec<(f32, T)> {
         self.items
             .into_iter()
             .map(|(score, item)| (score.0, item))
@@ -90,9 +102,10 @@ mod tests {
     fn keeps_the_best_k_in_order_with_ties_settled_by_the_item() {
         let scores: Vec<f32> = (0..1000).map(|i| ((i * 7919) % 101) as f32).collect();
         for k in [0, 1, 3, 10, 100, 2000] {
-            let mut best = BestK::new(k);
+            let (mut best, mut unordered) = (BestK::new(k), BestK::new(k));
             for (i, score) in scores.iter().enumerate() {
                 best.push(*score, Reverse(i));
+                unordered.push(*score, Reverse(i));
             }
             let mut expected: Vec<(f32, Reverse<usize>)> = scores
                 .iter()
@@ -102,6 +115,9 @@ mod tests {
             expected.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
             expected.truncate(k);
             assert_eq!(best.into_sorted(), expected, "k = {k}");
+            let mut unordered = unordered.into_unordered();
+            unordered.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            assert_eq!(unordered, expected, "k = {k}, unordered");
         }
     }
 }

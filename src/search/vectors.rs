@@ -336,7 +336,8 @@ impl VectorIndex {
                 }
             }
         }
-        best.into_sorted()
+        // `search` ranks them again (by exact score, then message id).
+        best.into_unordered()
             .into_iter()
             .map(|(score, Reverse(row))| (score, row))
             .collect()
