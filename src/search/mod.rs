@@ -5,7 +5,8 @@
 //!   scope with block-max WAND kept on.
 //! - `embed`: the [`Embedder`] interface and the built-in hashed n-gram embedder (a remote one is
 //!   in `llm::embeddings`).
-//! - `vectors`: quantized vectors in memory and the dot-product scan.
+//! - `vectors`: quantized vectors in memory; `bits`: their one-bit codes and scan, which
+//!   shortlists; `scan`: the exact 8-bit scan of the shortlist.
 //! - `legs`: which model's vectors serve queries, and the one being built after a model change.
 //! - `fusion`: merging the two ranked lists.
 //! - `indexing`: catching up on the change log, reindexing; `filling`: embedding what the
@@ -20,6 +21,7 @@
 //! the text leg and any complete older vectors keep serving. `reindex` rebuilds everything.
 
 mod best;
+mod bits;
 pub mod corpus;
 pub mod doc;
 pub mod embed;

@@ -1,9 +1,11 @@
 //! Answering a query: both legs' candidates within the user's scope, fused, at most
 //! [`super::MAX_RESULTS`].
 
+use super::legs::VectorLeg;
 use super::{embed, fusion, Feedback, Legs, Scope, Search, SearchError};
 use super::{CANDIDATES, MAX_RESULTS, QUERY_EMBED_TIMEOUT, RESULT_MARGIN};
 use crate::model::User;
+use std::collections::HashSet;
 use uuid::Uuid;
 
 impl Search {
@@ -96,6 +98,39 @@ impl Search {
         Ok(leg.index.kernel_only(&query.vector))
     }
 
+    /// The benchmarks' check of the vector leg's one-bit shortlist: of the exact best
+    /// [`CANDIDATES`] vectors for a prompt's hybrid query (feedback included), the share
+    /// that its vector leg finds; and of the exact best [`MAX_RESULTS`], the share it ranks
+    /// among its own best [`MAX_RESULTS`].
+    pub async fn vector_recall(
+        &self,
+        prompt: &str,
+        scope: Scope,
+    ) -> Result<(f64, f64), SearchError> {
+        let terms = self.query_terms(prompt)?;
+        let text_hits = if terms.is_empty() {
+            Vec::new()
+        } else {
+            self.text.search(&terms, scope, CANDIDATES)?
+        };
+        let no_vectors = || SearchError::from(embed::EmbedError("no vectors serve".into()));
+        let query = self.embed_query(prompt).await.ok_or_else(no_vectors)?;
+        let legs = self.legs.read().unwrap();
+        let leg = (legs.serving.as_ref())
+            .filter(|leg| leg.model() == query.model)
+            .ok_or_else(no_vectors)?;
+        let vector = with_feedback(leg, query.vector, &text_hits, self.feedback);
+        let exact = leg.index.search_exact(&vector, scope, CANDIDATES);
+        let found = leg.index.search(&vector, scope, CANDIDATES);
+        let recall = |depth: usize| {
+            let found: HashSet<Uuid> = found.iter().take(depth).map(|(id, _)| *id).collect();
+            let wanted = &exact[..depth.min(exact.len())];
+            let kept = wanted.iter().filter(|(id, _)| found.contains(id)).count();
+            kept as f64 / wanted.len().max(1) as f64
+        };
+        Ok((recall(CANDIDATES), recall(MAX_RESULTS)))
+    }
+
     /// Each leg's best [`CANDIDATES`] for a prompt; in hybrid queries the vector leg takes
     /// `feedback` from the text leg's best hits.
     pub async fn candidates(
@@ -169,30 +204,42 @@ impl Search {
         feedback: Option<Feedback>,
         limit: usize,
     ) -> Vec<(Uuid, f32)> {
-        let QueryVector { model, mut vector } = query;
+        let QueryVector { model, vector } = query;
         let all_legs = self.legs.read().unwrap();
         // The serving leg may have been swapped while the query was embedded.
         let Some(leg) = all_legs.serving.as_ref().filter(|leg| leg.model() == model) else {
             return Vec::new();
         };
-        if let Some(feedback) = feedback {
-            let best: Vec<Vec<f32>> = text_hits
-                .iter()
-                .take(feedback.docs)
-                .filter_map(|(id, _)| leg.index.vector_of(*id))
-                .collect();
-            if !best.is_empty() {
-                let share = feedback.weight / best.len() as f32;
-                for other in &best {
-                    for (q, v) in vector.iter_mut().zip(other) {
-                        *q += share * v;
-                    }
-                }
-                embed::normalize(&mut vector);
-            }
-        }
+        let vector = with_feedback(leg, vector, text_hits, feedback);
         leg.index.search(&vector, scope, limit)
     }
+}
+
+/// The query's vector moved toward the vectors of the text leg's best hits by `feedback`.
+fn with_feedback(
+    leg: &VectorLeg,
+    mut vector: Vec<f32>,
+    text_hits: &[(Uuid, f32)],
+    feedback: Option<Feedback>,
+) -> Vec<f32> {
+    let Some(feedback) = feedback else {
+        return vector;
+    };
+    let best: Vec<Vec<f32>> = text_hits
+        .iter()
+        .take(feedback.docs)
+        .filter_map(|(id, _)| leg.index.vector_of(*id))
+        .collect();
+    if !best.is_empty() {
+        let share = feedback.weight / best.len() as f32;
+        for other in &best {
+            for (q, v) in vector.iter_mut().zip(other) {
+                *q += share * v;
+            }
+        }
+        embed::normalize(&mut vector);
+    }
+    vector
 }
 
 /// A query's vector and the model that made it.

@@ -1,13 +1,13 @@
-//! The vector leg: every message's vector in memory, quantized to 8 bits (and, for dimensions
-//! in blocks of 64, also to 4), scored against the query by a brute-force dot-product scan
-//! (`scan`) with a bounded top-k. The 4-bit scan streams half the memory: it shortlists
-//! [`SHORTLIST`] times the rows asked for, and the 8-bit codes score the shortlist exactly.
-//! The org of every row is compared beside its score; membership only for rows that would
-//! enter the top k.
+//! The vector leg: every message's vector in memory, quantized to 8 bits and to one bit per
+//! dimension, scored against the query by brute force with a bounded top-k. The one-bit scan
+//! (`bits`) reads an eighth of the bytes: it shortlists [`SHORTLIST`] times the rows asked for,
+//! and the 8-bit scan (`scan`) scores the shortlist exactly. The org of every row is compared
+//! beside its score; membership only for rows that would enter the top k.
 
 use super::best::BestK;
+use super::bits::{self, BitCodes, BitScan, QueryTables};
 use super::doc::Scope;
-use super::scan::{self, Scan, NIBBLE_BLOCK};
+use super::scan::{self, Scan};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -19,8 +19,8 @@ thread_local! {
     static SHORTLISTED: std::cell::RefCell<Vec<i8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// How many times the rows asked for the 4-bit scan shortlists.
-pub const SHORTLIST: usize = 4;
+/// How many times the rows asked for the one-bit scan shortlists.
+pub const SHORTLIST: usize = 10;
 
 struct Row {
     message: Uuid,
@@ -38,11 +38,13 @@ pub struct VectorIndex {
     dim: usize,
     /// Row-major, `dim` codes per row.
     codes: Vec<i8>,
-    /// Row-major, `dim / 2` bytes of 4-bit codes per row (see `scan`); empty unless `dim` is
-    /// a multiple of 64.
-    nibbles: Vec<u8>,
+    /// The rows' signs, in blocks (see `bits`).
+    bits: BitCodes,
     /// Per row: the factor that turns a code dot product back into a cosine.
     scales: Vec<f32>,
+    /// Per row: the factor that turns a one-bit dot product into an estimate of the cosine
+    /// (up to the query's constant).
+    bit_factors: Vec<f32>,
     rows: Vec<Row>,
     /// Per row: its thread's org's ordinal, or [`DEAD`]. Kept apart from `rows` so that the
     /// ranking streams through it beside the scores instead of looking rows up one by one.
@@ -54,7 +56,7 @@ pub struct VectorIndex {
     thread_index: HashMap<Uuid, u32>,
     dead: usize,
     scan_bytes: Scan<i8>,
-    scan_nibbles: Scan<u8>,
+    scan_bits: BitScan,
 }
 
 /// The org ordinal of a removed row.
@@ -79,8 +81,9 @@ impl VectorIndex {
         VectorIndex {
             dim,
             codes: Vec::new(),
-            nibbles: Vec::new(),
+            bits: BitCodes::new(dim),
             scales: Vec::new(),
+            bit_factors: Vec::new(),
             rows: Vec::new(),
             row_orgs: Vec::new(),
             row_of: HashMap::new(),
@@ -89,13 +92,8 @@ impl VectorIndex {
             thread_index: HashMap::new(),
             dead: 0,
             scan_bytes: scan::bytes(),
-            scan_nibbles: scan::nibbles(),
+            scan_bits: bits::scan(),
         }
-    }
-
-    /// Whether rows are also kept in 4 bits, to shortlist with.
-    fn shortlists(&self) -> bool {
-        self.dim > 0 && self.dim.is_multiple_of(NIBBLE_BLOCK)
     }
 
     pub fn dim(&self) -> usize {
@@ -144,27 +142,23 @@ impl VectorIndex {
     pub fn insert(&mut self, message: Uuid, thread: u32, codes: &[i8], scale: f32) {
         if self.dim == 0 && self.rows.is_empty() {
             self.dim = codes.len();
+            self.bits = BitCodes::new(self.dim);
         }
         assert_eq!(codes.len(), self.dim, "vector of the wrong dimension");
         if let Some(&row) = self.row_of.get(&message) {
             self.codes[row * self.dim..(row + 1) * self.dim].copy_from_slice(codes);
-            if self.shortlists() {
-                let mut packed = Vec::with_capacity(self.dim / 2);
-                scan::pack_nibbles(codes, &mut packed);
-                let half = self.dim / 2;
-                self.nibbles[row * half..(row + 1) * half].copy_from_slice(&packed);
-            }
+            self.bits.set(row, codes);
             self.scales[row] = scale;
+            self.bit_factors[row] = bits::row_factor(codes, scale);
             return;
         }
         self.row_of.insert(message, self.rows.len());
         self.rows.push(Row { message, thread });
         self.row_orgs.push(self.threads[thread as usize].org);
         self.codes.extend_from_slice(codes);
-        if self.shortlists() {
-            scan::pack_nibbles(codes, &mut self.nibbles);
-        }
+        self.bits.push(codes);
         self.scales.push(scale);
+        self.bit_factors.push(bits::row_factor(codes, scale));
         self.threads[thread as usize].messages.push(message);
     }
 
@@ -178,6 +172,7 @@ impl VectorIndex {
             if let Some(row) = self.row_of.remove(&message) {
                 self.row_orgs[row] = DEAD;
                 self.scales[row] = 0.0;
+                self.bit_factors[row] = 0.0;
                 self.dead += 1;
             }
         }
@@ -200,6 +195,7 @@ impl VectorIndex {
         thread.retain(|m| *m != message);
         self.row_orgs[row] = DEAD;
         self.scales[row] = 0.0;
+        self.bit_factors[row] = 0.0;
         self.dead += 1;
         self.compact_if_sparse();
     }
@@ -207,25 +203,28 @@ impl VectorIndex {
     /// Drops dead rows.
     fn compact(&mut self) {
         let dim = self.dim;
-        let half = if self.shortlists() { dim / 2 } else { 0 };
         let mut codes = Vec::with_capacity(self.row_of.len() * dim);
-        let mut nibbles = Vec::with_capacity(self.row_of.len() * half);
+        let mut bits = BitCodes::new(dim);
         let mut scales = Vec::with_capacity(self.row_of.len());
+        let mut bit_factors = Vec::with_capacity(self.row_of.len());
         let mut rows = Vec::with_capacity(self.row_of.len());
         let mut row_orgs = Vec::with_capacity(self.row_of.len());
         for (row, old) in self.rows.drain(..).enumerate() {
             if self.row_orgs[row] != DEAD {
                 self.row_of.insert(old.message, rows.len());
-                codes.extend_from_slice(&self.codes[row * dim..(row + 1) * dim]);
-                nibbles.extend_from_slice(&self.nibbles[row * half..(row + 1) * half]);
+                let row_codes = &self.codes[row * dim..(row + 1) * dim];
+                codes.extend_from_slice(row_codes);
+                bits.push(row_codes);
                 scales.push(self.scales[row]);
+                bit_factors.push(self.bit_factors[row]);
                 row_orgs.push(self.row_orgs[row]);
                 rows.push(old);
             }
         }
         self.codes = codes;
-        self.nibbles = nibbles;
+        self.bits = bits;
         self.scales = scales;
+        self.bit_factors = bit_factors;
         self.rows = rows;
         self.row_orgs = row_orgs;
         self.dead = 0;
@@ -245,26 +244,33 @@ impl VectorIndex {
         if query.len() != self.dim {
             return 0;
         }
-        let (query_codes, _) = quantize(query);
+        let tables = QueryTables::new(query);
         DOTS.with_borrow_mut(|dots| {
-            self.first_scan(&query_codes, dots);
+            dots.resize(self.rows.len(), 0);
+            (self.scan_bits)(&self.bits, &tables, dots);
             dots.iter().copied().max().unwrap_or(0)
         })
     }
 
-    /// Every row's dot product with the query: from the 4-bit codes when the index keeps
-    /// them, else the 8-bit ones.
-    fn first_scan(&self, query_codes: &[i8], dots: &mut Vec<i32>) {
-        dots.resize(self.rows.len(), 0);
-        if self.shortlists() {
-            (self.scan_nibbles)(&self.nibbles, query_codes, self.dim, dots);
-        } else {
-            (self.scan_bytes)(&self.codes, query_codes, self.dim, dots);
-        }
+    /// The best `limit` messages by cosine similarity to `query`, within `scope`: the one-bit
+    /// scan shortlists, the 8-bit codes score the shortlist.
+    pub fn search(&self, query: &[f32], scope: Scope, limit: usize) -> Vec<(Uuid, f32)> {
+        self.ranked(query, scope, limit, true)
     }
 
-    /// The best `limit` messages by cosine similarity to `query`, within `scope`.
-    pub fn search(&self, query: &[f32], scope: Scope, limit: usize) -> Vec<(Uuid, f32)> {
+    /// What [`search`](Self::search) approximates: the 8-bit codes score every row. For
+    /// measuring the shortlist's recall.
+    pub fn search_exact(&self, query: &[f32], scope: Scope, limit: usize) -> Vec<(Uuid, f32)> {
+        self.ranked(query, scope, limit, false)
+    }
+
+    fn ranked(
+        &self,
+        query: &[f32],
+        scope: Scope,
+        limit: usize,
+        shortlist: bool,
+    ) -> Vec<(Uuid, f32)> {
         if limit == 0 || self.rows.is_empty() || query.len() != self.dim {
             return Vec::new();
         }
@@ -272,20 +278,19 @@ impl VectorIndex {
         if query_scale == 0.0 {
             return Vec::new();
         }
-        let keep = if self.shortlists() {
-            limit * SHORTLIST
-        } else {
-            limit
-        };
-        let mut best = DOTS.with_borrow_mut(|dots| {
-            self.first_scan(&query_codes, dots);
-            self.best_rows(dots, scope, keep)
-        });
-        if self.shortlists() {
+        let best = DOTS.with_borrow_mut(|dots| {
+            dots.resize(self.rows.len(), 0);
+            if !shortlist {
+                (self.scan_bytes)(&self.codes, &query_codes, self.dim, dots);
+                return self.best_rows(dots, &self.scales, scope, limit);
+            }
+            (self.scan_bits)(&self.bits, &QueryTables::new(query), dots);
+            let mut best = self.best_rows(dots, &self.bit_factors, scope, limit * SHORTLIST);
             self.rescore(&query_codes, &mut best);
             best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             best.truncate(limit);
-        }
+            best
+        });
         let mut results: Vec<(Uuid, f32)> = best
             .into_iter()
             .map(|(score, row)| (self.rows[row].message, score * query_scale))
@@ -297,7 +302,13 @@ impl VectorIndex {
     /// The `keep` rows in `scope` with the best dot × row scale, as (that score, row). The
     /// query's scale is the same for every row, so it is left out until the end. Rows are
     /// looked at only if they would enter the best `keep`.
-    fn best_rows(&self, dots: &[i32], scope: Scope, keep: usize) -> Vec<(f32, usize)> {
+    fn best_rows(
+        &self,
+        dots: &[i32],
+        factors: &[f32],
+        scope: Scope,
+        keep: usize,
+    ) -> Vec<(f32, usize)> {
         let (org, member) = match scope {
             Scope::Org(org) => (org, None),
             Scope::Member { org, user } => (org, Some(user)),
@@ -315,7 +326,7 @@ impl VectorIndex {
         let mut best = BestK::new(keep);
         let chunks = dots
             .chunks(RANK_CHUNK)
-            .zip(self.scales.chunks(RANK_CHUNK))
+            .zip(factors.chunks(RANK_CHUNK))
             .zip(self.row_orgs.chunks(RANK_CHUNK));
         for (chunk, ((dots, scales), orgs)) in chunks.enumerate() {
             // Once the best `keep` fill up, most chunks hold nothing better in the org: a
@@ -343,7 +354,7 @@ impl VectorIndex {
             .collect()
     }
 
-    /// Replaces the shortlisted rows' 4-bit scores with their exact 8-bit ones.
+    /// Replaces the shortlisted rows' one-bit estimates with their exact 8-bit scores.
     fn rescore(&self, query_codes: &[i8], shortlist: &mut [(f32, usize)]) {
         SHORTLISTED.with_borrow_mut(|codes| {
             codes.clear();
@@ -414,8 +425,8 @@ mod tests {
 
     #[test]
     fn the_shortlist_keeps_the_nearest_and_scores_them_exactly() {
-        // 64 dimensions: rows are kept in 4 bits too. Ten rows lie near the query, 3,000
-        // elsewhere; the best ten come back, with their 8-bit scores.
+        // Ten rows lie near the query, 3,000 elsewhere; the one-bit scan shortlists the best
+        // ten, which come back with their 8-bit scores.
         let org = Uuid::new_v4();
         let mut index = VectorIndex::new(64);
         let thread = index.set_thread(Uuid::new_v4(), org, Vec::new());
@@ -443,7 +454,6 @@ mod tests {
             let (codes, scale) = quantize(&vector);
             index.insert(message, thread, &codes, scale);
         }
-        assert!(index.shortlists());
         let hits = index.search(&query, Scope::Org(org), 10);
         let mut found: Vec<Uuid> = hits.iter().map(|h| h.0).collect();
         found.sort();
