@@ -7,7 +7,7 @@
 use super::best::BestK;
 use super::bits::{self, BitCodes, BitScan, QueryTables};
 use super::doc::Scope;
-use super::scan::{self, Scan};
+use super::scan::{self, Mark, Scan};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -15,8 +15,6 @@ use uuid::Uuid;
 thread_local! {
     /// Each query's dot products, one per row: kept per thread so a query allocates nothing.
     static DOTS: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// The shortlisted rows' 8-bit codes, gathered for their exact scan.
-    static SHORTLISTED: std::cell::RefCell<Vec<i8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// How many times the rows asked for the one-bit scan shortlists.
@@ -55,8 +53,9 @@ pub struct VectorIndex {
     threads: Vec<ThreadAccess>,
     thread_index: HashMap<Uuid, u32>,
     dead: usize,
-    scan_bytes: Scan<i8>,
+    scan_bytes: Scan,
     scan_bits: BitScan,
+    mark: Mark,
 }
 
 /// The org ordinal of a removed row.
@@ -93,6 +92,7 @@ impl VectorIndex {
             dead: 0,
             scan_bytes: scan::bytes(),
             scan_bits: bits::scan(),
+            mark: scan::mark(),
         }
     }
 
@@ -281,7 +281,8 @@ impl VectorIndex {
         let best = DOTS.with_borrow_mut(|dots| {
             dots.resize(self.rows.len(), 0);
             if !shortlist {
-                (self.scan_bytes)(&self.codes, &query_codes, self.dim, dots);
+                let every: Vec<usize> = (0..self.rows.len()).collect();
+                (self.scan_bytes)(&self.codes, &every, &query_codes, self.dim, dots);
                 return self.best_rows(dots, &self.scales, scope, limit);
             }
             (self.scan_bits)(&self.bits, &QueryTables::new(query), dots);
@@ -322,31 +323,7 @@ impl VectorIndex {
                 self.threads[thread].members.contains(&user)
             })
         };
-        // Among equal scores the earlier row first.
-        let mut best = BestK::new(keep);
-        let chunks = dots
-            .chunks(RANK_CHUNK)
-            .zip(factors.chunks(RANK_CHUNK))
-            .zip(self.row_orgs.chunks(RANK_CHUNK));
-        for (chunk, ((dots, scales), orgs)) in chunks.enumerate() {
-            // Once the best `keep` fill up, most chunks hold nothing better in the org: a
-            // branchless (vectorized) look at the whole chunk skips them.
-            let threshold = best.threshold();
-            let mut better = false;
-            for ((dot, scale), row_org) in dots.iter().zip(scales).zip(orgs) {
-                better |= (*dot as f32 * scale >= threshold) & (*row_org == org);
-            }
-            if !better {
-                continue;
-            }
-            for (i, ((dot, scale), row_org)) in dots.iter().zip(scales).zip(orgs).enumerate() {
-                let row = chunk * RANK_CHUNK + i;
-                let score = *dot as f32 * scale;
-                if best.accepts(score) && *row_org == org && is_member(row) {
-                    best.push(score, Reverse(row));
-                }
-            }
-        }
+        let best = self.rank_rows(dots, factors, org, &is_member, BestK::new(keep));
         // `search` ranks them again (by exact score, then message id).
         best.into_unordered()
             .into_iter()
@@ -354,24 +331,49 @@ impl VectorIndex {
             .collect()
     }
 
+    /// The rows of `org` (and members) scoring at least the threshold of `best`, pushed into
+    /// it, among equal scores the earlier row first. A vectorized look at each chunk marks the
+    /// rows that would enter, so that the others cost no branch.
+    fn rank_rows(
+        &self,
+        dots: &[i32],
+        factors: &[f32],
+        org: u32,
+        is_member: &impl Fn(usize) -> bool,
+        mut best: BestK<Reverse<usize>>,
+    ) -> BestK<Reverse<usize>> {
+        let chunks = dots
+            .chunks(RANK_CHUNK)
+            .zip(factors.chunks(RANK_CHUNK))
+            .zip(self.row_orgs.chunks(RANK_CHUNK));
+        for (chunk, ((dots, factors), orgs)) in chunks.enumerate() {
+            let mut marked = (self.mark)(dots, factors, orgs, best.threshold(), org);
+            while marked != 0 {
+                let i = marked.trailing_zeros() as usize;
+                marked &= marked - 1;
+                let row = chunk * RANK_CHUNK + i;
+                let score = dots[i] as f32 * factors[i];
+                if best.accepts(score) && is_member(row) {
+                    best.push(score, Reverse(row));
+                }
+            }
+        }
+        best
+    }
+
     /// Replaces the shortlisted rows' one-bit estimates with their exact 8-bit scores.
     fn rescore(&self, query_codes: &[i8], shortlist: &mut [(f32, usize)]) {
-        SHORTLISTED.with_borrow_mut(|codes| {
-            codes.clear();
-            for (_, row) in shortlist.iter() {
-                codes.extend_from_slice(&self.codes[row * self.dim..(row + 1) * self.dim]);
-            }
-            let mut dots = vec![0i32; shortlist.len()];
-            (self.scan_bytes)(codes, query_codes, self.dim, &mut dots);
-            for ((score, row), dot) in shortlist.iter_mut().zip(dots) {
-                *score = dot as f32 * self.scales[*row];
-            }
-        });
+        let rows: Vec<usize> = shortlist.iter().map(|(_, row)| *row).collect();
+        let mut dots = vec![0i32; rows.len()];
+        (self.scan_bytes)(&self.codes, &rows, query_codes, self.dim, &mut dots);
+        for ((score, row), dot) in shortlist.iter_mut().zip(dots) {
+            *score = dot as f32 * self.scales[*row];
+        }
     }
 }
 
-/// Rows ranked a chunk at a time (see `search`).
-const RANK_CHUNK: usize = 64;
+/// Rows ranked a chunk at a time (see `rank_rows`): the bits of a `u64` mark them.
+const RANK_CHUNK: usize = scan::MARK_ROWS;
 
 #[cfg(test)]
 mod tests {
@@ -424,21 +426,73 @@ mod tests {
     }
 
     #[test]
+    fn a_member_sees_the_best_of_their_few_rows_among_many_others() {
+        // 40 rows near the query in a thread shared with the user, spread among 4,960 others
+        // in a thread of the same org the user is not in.
+        let org = Uuid::new_v4();
+        let user = Uuid::new_v4();
+        let mut index = VectorIndex::new(64);
+        let shared = index.set_thread(Uuid::new_v4(), org, vec![user]);
+        let other = index.set_thread(Uuid::new_v4(), org, Vec::new());
+        let mut random = splitmix(7);
+        let query: Vec<f32> = (0..64).map(|_| random()).collect();
+        let mut theirs = Vec::new();
+        for n in 0..5000 {
+            let message = Uuid::new_v4();
+            let is_theirs = n % 16 == 0 && theirs.len() < 40;
+            let vector: Vec<f32> = if is_theirs {
+                theirs.push(message);
+                query.iter().map(|q| q + 0.5 * random()).collect()
+            } else {
+                (0..64).map(|_| random()).collect()
+            };
+            let (codes, scale) = quantize(&vector);
+            index.insert(
+                message,
+                if is_theirs { shared } else { other },
+                &codes,
+                scale,
+            );
+        }
+        let scope = Scope::Member { org, user };
+        let (query_codes, _) = quantize(&query);
+        let mut expected: Vec<(f32, Uuid)> = theirs
+            .iter()
+            .map(|message| {
+                let row = index.row_of[message];
+                let mut dot = [0i32];
+                scan::bytes_portable(&index.codes, &[row], &query_codes, 64, &mut dot);
+                (dot[0] as f32 * index.scales[row], *message)
+            })
+            .collect();
+        expected.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let found: Vec<Uuid> = (index.search(&query, scope, 10).into_iter())
+            .map(|h| h.0)
+            .collect();
+        let wanted: Vec<Uuid> = expected.iter().take(10).map(|e| e.1).collect();
+        assert_eq!(found, wanted);
+    }
+
+    /// splitmix64: deterministic values in -1..1, uncorrelated enough for vectors.
+    fn splitmix(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as f32 / u64::MAX as f32 * 2.0 - 1.0
+        }
+    }
+
+    #[test]
     fn the_shortlist_keeps_the_nearest_and_scores_them_exactly() {
         // Ten rows lie near the query, 3,000 elsewhere; the one-bit scan shortlists the best
         // ten, which come back with their 8-bit scores.
         let org = Uuid::new_v4();
         let mut index = VectorIndex::new(64);
         let thread = index.set_thread(Uuid::new_v4(), org, Vec::new());
-        // splitmix64: deterministic, and uncorrelated enough for vectors.
-        let mut state = 0u64;
-        let mut random = move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)) as f32 / u64::MAX as f32 * 2.0 - 1.0
-        };
+        let mut random = splitmix(0);
         let query: Vec<f32> = (0..64).map(|_| random()).collect();
         let mut near = Vec::new();
         for n in 0..3010 {
@@ -463,12 +517,7 @@ mod tests {
         for (message, score) in hits {
             let row = index.row_of[&message];
             let mut dot = [0i32];
-            scan::bytes_portable(
-                &index.codes[row * 64..(row + 1) * 64],
-                &query_codes,
-                64,
-                &mut dot,
-            );
+            scan::bytes_portable(&index.codes, &[row], &query_codes, 64, &mut dot);
             assert_eq!(score, dot[0] as f32 * index.scales[row] * query_scale);
         }
     }
