@@ -168,7 +168,7 @@ pub async fn search(corpus_dir: &Path, run: &SearchRun, as_json: bool) -> Result
     };
     let (recall, recall_top) = (mean(|r| r.0), mean(|r| r.1));
     out.push_str(&format!(
-        "vector leg against the exact scan ({} hybrid queries): recall of its best {CANDIDATES} {recall:.4}, of its best {MAX_RESULTS} {recall_top:.4}\n",
+        "shortlist of the vector leg against the exact scan ({} hybrid queries): recall of the best {CANDIDATES} {recall:.4}, of the best {MAX_RESULTS} {recall_top:.4}\n",
         recalls.len()
     ));
     // The anchors: `tantivy`, the same index queried by tantivy's own top-docs collector;
