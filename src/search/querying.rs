@@ -93,7 +93,7 @@ impl Search {
         let query = self.embed_query(prompt).await;
         let legs = self.legs.read().unwrap();
         let (Some(leg), Some(query)) = (legs.serving.as_ref(), query) else {
-            return Err(embed::EmbedError("no vectors serve".into()).into());
+            return Err(no_vectors());
         };
         Ok(leg.index.kernel_only(&query.vector))
     }
@@ -113,7 +113,6 @@ impl Search {
         } else {
             self.text.search(&terms, scope, CANDIDATES)?
         };
-        let no_vectors = || SearchError::from(embed::EmbedError("no vectors serve".into()));
         let query = self.embed_query(prompt).await.ok_or_else(no_vectors)?;
         let legs = self.legs.read().unwrap();
         let leg = (legs.serving.as_ref())
@@ -213,6 +212,11 @@ impl Search {
         let vector = with_feedback(leg, vector, text_hits, feedback);
         leg.index.search(&vector, scope, limit)
     }
+}
+
+/// The benchmarks' error when the vector leg cannot answer.
+fn no_vectors() -> SearchError {
+    embed::EmbedError("no vectors serve".into()).into()
 }
 
 /// The query's vector moved toward the vectors of the text leg's best hits by `feedback`.
