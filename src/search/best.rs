@@ -3,7 +3,7 @@
 //! Items are appended to a buffer of up to `2k`; when it fills, a selection
 //! (`select_nth_unstable`, linear) keeps the best `k` and raises the threshold to the k-th best
 //! score. Each item costs an append instead of a heap's logarithmic sift, which mattered when
-//! the vector leg shortlists hundreds of rows out of 100k.
+//! the vector leg shortlists a thousand rows out of 100k.
 
 /// The best `k` items so far, ordered by score, then by the item itself among equal scores.
 pub struct BestK<T> {

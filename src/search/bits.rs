@@ -231,21 +231,24 @@ fn scan_avx2_checked(codes: &BitCodes, query: &QueryTables, out: &mut [i32]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    /// Deterministic values in -1..1 (splitmix64).
-    fn values(count: usize, seed: u64) -> Vec<f32> {
+    /// splitmix64: deterministic values in -1..1, uncorrelated enough for vectors.
+    pub(in crate::search) fn splitmix(seed: u64) -> impl FnMut() -> f32 {
         let mut state = seed;
-        (0..count)
-            .map(|_| {
-                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                (z ^ (z >> 31)) as f32 / u64::MAX as f32 * 2.0 - 1.0
-            })
-            .collect()
+        move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as f32 / u64::MAX as f32 * 2.0 - 1.0
+        }
+    }
+
+    fn values(count: usize, seed: u64) -> Vec<f32> {
+        let mut random = splitmix(seed);
+        (0..count).map(|_| random()).collect()
     }
 
     fn codes_of(vector: &[f32]) -> Vec<i8> {

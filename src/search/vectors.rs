@@ -377,6 +377,7 @@ const RANK_CHUNK: usize = scan::MARK_ROWS;
 
 #[cfg(test)]
 mod tests {
+    use super::super::bits::tests::splitmix;
     use super::*;
 
     #[test]
@@ -471,18 +472,6 @@ mod tests {
             .collect();
         let wanted: Vec<Uuid> = expected.iter().take(10).map(|e| e.1).collect();
         assert_eq!(found, wanted);
-    }
-
-    /// splitmix64: deterministic values in -1..1, uncorrelated enough for vectors.
-    fn splitmix(seed: u64) -> impl FnMut() -> f32 {
-        let mut state = seed;
-        move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)) as f32 / u64::MAX as f32 * 2.0 - 1.0
-        }
     }
 
     #[test]
