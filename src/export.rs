@@ -256,7 +256,7 @@ pub async fn import(store: &Store, from: &Path) -> Result<String, Error> {
         let (thread, thread_messages) = remapped(checked, &org_ids, &user_ids);
         messages += thread_messages.len();
         store
-            .write_threads::<(), Error>(|tx| {
+            .write_threads::<(), Error>(move |tx| {
                 let mut written = thread.clone();
                 written.message_count = 0;
                 for message in &thread_messages {

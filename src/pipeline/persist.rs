@@ -18,20 +18,21 @@ pub async fn persist(
 ) -> Result<Option<Thread>, store::Error> {
     let now = Utc::now();
     let analysis = Analysis::new(steps);
+    let (thread_id, message_id) = (job.thread_id, job.message_id);
+    let dataset_id = dataset.map(|d| d.id);
     store
-        .write_threads(|tx| {
-            tx.analysis_done::<store::Error>(job.message_id)?;
-            let Some(mut thread) = tx.thread::<store::Error>(job.thread_id)? else {
+        .write_threads(move |tx| {
+            tx.analysis_done::<store::Error>(message_id)?;
+            let Some(mut thread) = tx.thread::<store::Error>(thread_id)? else {
                 return Ok(None);
             };
             if thread.deleted_at.is_some() {
                 return Ok(None);
             }
-            let Some(mut message) = tx.message::<store::Error>(job.thread_id, job.message_id)?
-            else {
+            let Some(mut message) = tx.message::<store::Error>(thread_id, message_id)? else {
                 return Ok(None);
             };
-            message.dataset_id = dataset.map(|d| d.id);
+            message.dataset_id = dataset_id;
             message.analysis = Some(analysis.clone());
             message.updated_at = Some(now);
             match &outcome {
@@ -83,7 +84,7 @@ pub async fn interrupted(
 ) -> Result<Option<uuid::Uuid>, store::Error> {
     let now = Utc::now();
     store
-        .write_threads(|tx| {
+        .write_threads(move |tx| {
             tx.analysis_done::<store::Error>(message_id)?;
             let Some(mut message) = tx.message::<store::Error>(thread_id, message_id)? else {
                 return Ok(None);

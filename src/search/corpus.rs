@@ -83,7 +83,7 @@ pub async fn store_messages(
             .collect();
         ids.extend(batch.iter().map(|(_, m)| m.id));
         store
-            .write_threads(|tx| {
+            .write_threads(move |tx| {
                 for (thread, message) in &batch {
                     let mut thread = thread.clone();
                     tx.append_message::<store::Error>(&mut thread, message)?;

@@ -8,13 +8,16 @@ impl Store {
     /// Runs `body` as one atomic, durable write over threads and messages (see [`ThreadTxn`]).
     ///
     /// The body may run more than once, so it must not have side effects outside the
-    /// transaction. Returns once the write is durable, and wakes the indexer.
+    /// transaction; it owns what it needs, as the embedded store may run it from another
+    /// writer's task (writes that arrive together share a transaction). Returns once the
+    /// write is durable, and wakes the indexer.
     pub async fn write_threads<T, E>(
         &self,
-        body: impl Fn(&ThreadTxn) -> TxResult<T, E>,
+        body: impl Fn(&ThreadTxn) -> TxResult<T, E> + Send + 'static,
     ) -> Result<T, E>
     where
-        E: From<Error>,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
     {
         let value = match &self.backend {
             Backend::Sled(b) => b.write_threads(body).await,

@@ -38,9 +38,11 @@ pub async fn create(services: &Services, user: &User, new: NewThread) -> Result<
     let id = new.id.unwrap_or_else(rules::new_thread_id);
     let title = new.title.as_deref().map(rules::title).transpose()?;
     let now = Utc::now();
+    let writer = user.clone();
     let (thread, created) = services
         .store
-        .write_threads(|tx| {
+        .write_threads(move |tx| {
+            let user = &writer;
             if let Some(existing) = tx.thread(id)? {
                 let visible = crate::auth::access(user, &existing).is_some();
                 if !new.return_existing || !visible {
@@ -96,13 +98,14 @@ pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<T
             ..m.clone()
         })
         .collect();
+    let (org_id, owner) = (user.org_id, user.id);
     let thread = services
         .store
-        .write_threads::<_, Error>(|tx| {
+        .write_threads::<_, Error>(move |tx| {
             let mut thread = Thread::new(
                 copy_id,
-                user.org_id,
-                user.id,
+                org_id,
+                owner,
                 source.title.clone(),
                 source.titled_by,
                 now,
@@ -122,7 +125,7 @@ pub async fn copy(services: &Services, user: &User, source_id: Uuid) -> Result<T
 }
 
 /// Changes to a thread's API settings (and its title, for APIs that set both at once).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Settings {
     /// Merged (shallowly) into the thread's metadata.
     pub metadata: Option<Map<String, Value>>,
@@ -147,7 +150,8 @@ pub async fn configure(
     } else {
         rules::Change::Settings
     };
-    super::edit(services, user, id, kind, |_, thread, _| {
+    let settings = settings.clone();
+    super::edit(services, user, id, kind, move |_, thread, _| {
         if let Some(metadata) = &settings.metadata {
             let mut merged = thread.api.metadata.clone().into_value();
             if let Some(merged) = merged.as_object_mut() {

@@ -36,9 +36,11 @@ pub async fn delete(
         )));
     }
     let now = Utc::now();
+    let writer = user.clone();
     let deleted: Vec<Thread> = services
         .store
-        .write_threads(|tx| {
+        .write_threads(move |tx| {
+            let user = &writer;
             let mut before = Vec::with_capacity(ids.len());
             for id in &ids {
                 let (thread, _) = access::in_write(tx, user, *id, Right::Manage)?;
@@ -80,7 +82,7 @@ pub async fn expire(services: &Services) -> Result<usize, crate::store::Error> {
         let now = Utc::now();
         let before = services
             .store
-            .write_threads::<_, crate::store::Error>(|tx| {
+            .write_threads::<_, crate::store::Error>(move |tx| {
                 let Some(thread) = tx.thread(id)? else {
                     return Ok(None);
                 };

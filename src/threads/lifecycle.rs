@@ -44,9 +44,11 @@ pub async fn change(
     transition: Transition,
 ) -> Result<Thread> {
     let now = chrono::Utc::now();
+    let writer = user.clone();
     let (thread, changed) = services
         .store
-        .write_threads(|tx| {
+        .write_threads(move |tx| {
+            let user = &writer;
             let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
             let target = transition.target(thread.lifecycle).or_else(abort)?;
             if target == thread.lifecycle {

@@ -49,16 +49,17 @@ async fn edit(
     user: &User,
     id: Uuid,
     kind: rules::Change,
-    change: impl Fn(&ThreadTxn, &mut Thread, Timestamp) -> TxResult<(), Error>,
+    change: impl Fn(&ThreadTxn, &mut Thread, Timestamp) -> TxResult<(), Error> + Send + 'static,
 ) -> Result<Thread> {
     let now = chrono::Utc::now();
+    let writer = user.clone();
     let thread = services
         .store
-        .write_threads(|tx| {
-            let (mut thread, _) = access::in_write(tx, user, id, access::Right::Edit)?;
+        .write_threads(move |tx| {
+            let (mut thread, _) = access::in_write(tx, &writer, id, access::Right::Edit)?;
             rules::allows(&thread, kind).or_else(crate::store::abort)?;
             change(tx, &mut thread, now)?;
-            rules::stamp(&mut thread, user, now);
+            rules::stamp(&mut thread, &writer, now);
             tx.put_thread(&thread)?;
             Ok(thread)
         })

@@ -64,7 +64,7 @@ pub async fn generate(services: &Services, user: &User, id: Uuid) -> Result<Thre
         user,
         id,
         rules::Change::Content,
-        |_, thread, _| {
+        move |_, thread, _| {
             thread.title = name.clone();
             thread.titled_by = TitleSource::User;
             Ok(())

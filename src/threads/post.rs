@@ -55,24 +55,29 @@ pub async fn post(
     let now = Utc::now();
     let new_thread_id = rules::new_thread_id();
     let template = Message::new(new_thread_id, user.id, prompt.clone(), now);
+    let (title, continued, writer) = (
+        rules::derived_title(&prompt),
+        question.thread_id,
+        user.clone(),
+    );
     let (thread, message) = services
         .store
-        .write_threads(|tx| {
+        .write_threads(move |tx| {
             let mut message = template.clone();
-            let mut thread = match question.thread_id {
+            let mut thread = match continued {
                 None => Thread::new(
                     new_thread_id,
-                    user.org_id,
-                    user.id,
-                    rules::derived_title(&prompt),
+                    writer.org_id,
+                    writer.id,
+                    title.clone(),
                     TitleSource::Prompt,
                     now,
                 ),
                 Some(id) => {
-                    let (mut thread, _) = access::in_write(tx, user, id, Right::Edit)?;
+                    let (mut thread, _) = access::in_write(tx, &writer, id, Right::Edit)?;
                     rules::allows(&thread, rules::Change::Content).or_else(abort)?;
                     message.thread_id = id;
-                    rules::stamp(&mut thread, user, now);
+                    rules::stamp(&mut thread, &writer, now);
                     thread
                 }
             };

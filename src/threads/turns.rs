@@ -79,8 +79,9 @@ pub async fn write(
     id: Uuid,
     write: &StateWrite,
 ) -> Result<Thread> {
-    change_turns(services, user, id, |tx, thread, now| {
-        apply(tx, thread, user, write, now)
+    let (writer, write) = (user.clone(), write.clone());
+    change_turns(services, user, id, move |tx, thread, now| {
+        apply(tx, thread, &writer, &write, now)
     })
     .await
 }
@@ -91,15 +92,16 @@ async fn change_turns(
     services: &Services,
     user: &User,
     thread_id: Uuid,
-    change: impl Fn(&ThreadTxn, &mut Thread, Timestamp) -> TxResult<(), Error>,
+    change: impl Fn(&ThreadTxn, &mut Thread, Timestamp) -> TxResult<(), Error> + Send + 'static,
 ) -> Result<Thread> {
+    let runs = services.runs.clone();
     super::edit(
         services,
         user,
         thread_id,
         rules::Change::Content,
-        |tx, thread, now| {
-            if services.runs.is_busy(thread_id) {
+        move |tx, thread, now| {
+            if runs.is_busy(thread_id) {
                 return abort(Error::new(
                     Code::ThreadBusy,
                     "Thread is busy: the analyst is answering on it; try again when it is idle",
@@ -205,7 +207,9 @@ pub async fn edit_turn(
     turn_id: Uuid,
     content: &str,
 ) -> Result<Thread> {
-    change_turns(services, user, thread_id, |tx, thread, now| {
+    let content = content.to_string();
+    change_turns(services, user, thread_id, move |tx, thread, now| {
+        let content = content.as_str();
         if thread.api.system_turns.iter().any(|t| t.id == turn_id) {
             let turn = Turn::system(content, Some(turn_id)).or_else(abort)?;
             write_system(thread, &turn);
@@ -247,7 +251,7 @@ pub async fn remove(
     thread_id: Uuid,
     removal: Removal,
 ) -> Result<Thread> {
-    change_turns(services, user, thread_id, |tx, thread, now| {
+    change_turns(services, user, thread_id, move |tx, thread, now| {
         match removal {
             Removal::Turn(turn_id) if thread.api.system_turns.iter().any(|t| t.id == turn_id) => {
                 thread.api.system_turns.retain(|t| t.id != turn_id);

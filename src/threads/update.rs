@@ -82,9 +82,11 @@ pub async fn update(
         None => None,
     };
     let now = Utc::now();
+    let writer = user.clone();
     let (before, after, touched) = services
         .store
-        .write_threads(|tx| {
+        .write_threads(move |tx| {
+            let user = &writer;
             let right = if changes.shares.is_some() {
                 Right::Manage
             } else {

@@ -22,12 +22,14 @@
 //! | `vector_models`  | embedding model id          | [`VectorModel`] (derived)  |
 //! | `slack_*`        | see `slack.rs`              | the Slack face's mappings  |
 //!
-//! Every write runs in one sled transaction that also takes the next value of `seq`; thread
-//! writes additionally log `seq → thread id` in `changes`, so derived indexes can replay what they
-//! have not seen. A write returns only after [`SledStore::flush`] has put it on disk.
+//! Every write runs in one sled transaction that also takes the next value of `seq` (thread
+//! writes that arrive together share one, see `combine`); thread writes additionally log
+//! `seq → thread id` in `changes`, so derived indexes can replay what they have not seen. A
+//! write returns only after [`SledStore::flush`] has put it on disk.
 //!
 
 mod accounts;
+mod combine;
 mod commit;
 mod datasets;
 mod migrate;
@@ -41,8 +43,7 @@ pub use repair::FaultReport;
 pub use snapshot::Counts;
 pub use threads::SledTxn;
 
-use super::txn::Stop;
-pub(super) use super::{codec, Error, TxError, TxResult, FORMAT_VERSION};
+pub(super) use super::{codec, Error, TxResult, FORMAT_VERSION};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::Path;
 
@@ -145,6 +146,8 @@ pub struct SledStore {
     fault: std::sync::Arc<repair::Fault>,
     /// Shares one durable sync among concurrent writers.
     commit: std::sync::Arc<commit::GroupCommit>,
+    /// Runs thread writes that arrive together in one transaction.
+    combiner: std::sync::Arc<combine::Combiner>,
     /// The page cache's size, kept for reopening.
     cache_bytes: u64,
     /// Every transaction holds it shared while it runs; a backup holds it alone while it reads
@@ -172,6 +175,7 @@ impl SledStore {
             )))),
             fault: Default::default(),
             commit: Default::default(),
+            combiner: Default::default(),
             cache_bytes,
             writes: Default::default(),
         };
@@ -254,22 +258,6 @@ fn finish<T, E: From<Error>>(result: Result<T, TransactionError<E>>) -> Result<T
         TransactionError::Abort(e) => e,
         TransactionError::Storage(e) => E::from(Error::Sled(e)),
     })
-}
-
-/// A write body's stop as sled's transaction error: the caller's abort, or sled's own.
-fn into_sled<E>(TxError(stop): TxError<E>) -> ConflictableTransactionError<E> {
-    match stop {
-        Stop::Abort(err) => ConflictableTransactionError::Abort(err),
-        Stop::Sled(err) => err.into(),
-        Stop::Store(Error::Sled(err)) => ConflictableTransactionError::Storage(err),
-        // Only the PostgreSQL backend stops a body for these.
-        Stop::Store(other) => {
-            ConflictableTransactionError::Storage(sled::Error::Unsupported(other.to_string()))
-        }
-        Stop::Unread => {
-            ConflictableTransactionError::Storage(sled::Error::Unsupported("unread key".into()))
-        }
-    }
 }
 
 /// A tree's (key, value) pairs.

@@ -1,31 +1,109 @@
 //! Threads and their messages: transactional writes with index upkeep, and reads.
 
-use super::{codec, finish, get, into_sled, next_seq, Error, SledStore, TxResult};
+use super::{codec, get, Error, SledStore, TxResult};
 use crate::model::{Message, Thread};
-use crate::store::txn::{Backend, ThreadTxn};
 use sled::transaction::TransactionalTree;
-use sled::Transactional;
+use sled::IVec;
 use std::cell::RefCell;
 use uuid::Uuid;
 
-/// The thread trees as a write's body sees them in a sled transaction.
+/// The thread trees as one write's body sees them inside a sled transaction that several
+/// writes may share (see `combine`).
 ///
-/// Messages are keyed `thread id ++ position`, so a transaction finds a thread's latest message
-/// without a range scan (sled transactions have none).
+/// The body's writes wait in `pending` (its reads see them first) and reach the transaction
+/// only if the body succeeds, so a body that aborts leaves nothing behind for the writes that
+/// share its transaction. Messages are keyed `thread id ++ position`, so a transaction finds a
+/// thread's latest message without a range scan (sled transactions have none).
 pub struct SledTxn<'a> {
-    threads: &'a TransactionalTree,
-    org_threads: &'a TransactionalTree,
-    member_threads: &'a TransactionalTree,
-    messages: &'a TransactionalTree,
-    message_keys: &'a TransactionalTree,
-    expiring: &'a TransactionalTree,
-    pending: &'a TransactionalTree,
+    pub(super) trees: &'a ThreadTrees<'a>,
+    pending: RefCell<Vec<(Tree, IVec, Option<IVec>)>>,
     touched: RefCell<Vec<Uuid>>,
 }
 
-impl SledTxn<'_> {
+/// The transactional trees a thread write works on.
+pub(super) struct ThreadTrees<'a> {
+    pub(super) threads: &'a TransactionalTree,
+    pub(super) org_threads: &'a TransactionalTree,
+    pub(super) member_threads: &'a TransactionalTree,
+    pub(super) messages: &'a TransactionalTree,
+    pub(super) message_keys: &'a TransactionalTree,
+    pub(super) expiring: &'a TransactionalTree,
+    pub(super) pending: &'a TransactionalTree,
+}
+
+/// Which of [`ThreadTrees`] a pending write goes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tree {
+    Threads,
+    OrgThreads,
+    MemberThreads,
+    Messages,
+    MessageKeys,
+    Expiring,
+    Pending,
+}
+
+impl ThreadTrees<'_> {
+    fn tree(&self, tree: Tree) -> &TransactionalTree {
+        match tree {
+            Tree::Threads => self.threads,
+            Tree::OrgThreads => self.org_threads,
+            Tree::MemberThreads => self.member_threads,
+            Tree::Messages => self.messages,
+            Tree::MessageKeys => self.message_keys,
+            Tree::Expiring => self.expiring,
+            Tree::Pending => self.pending,
+        }
+    }
+}
+
+type Unabortable = sled::transaction::UnabortableTransactionError;
+
+impl<'a> SledTxn<'a> {
+    pub(super) fn new(trees: &'a ThreadTrees<'a>) -> SledTxn<'a> {
+        SledTxn {
+            trees,
+            pending: RefCell::new(Vec::new()),
+            touched: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Hands the body's writes to the transaction; returns the threads it touched.
+    pub(super) fn apply(self) -> Result<Vec<Uuid>, Unabortable> {
+        for (tree, key, value) in self.pending.into_inner() {
+            let tree = self.trees.tree(tree);
+            match value {
+                Some(value) => tree.insert(key, value)?,
+                None => tree.remove(key)?,
+            };
+        }
+        Ok(self.touched.into_inner())
+    }
+
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<IVec>, Unabortable> {
+        let pending = self.pending.borrow();
+        match pending
+            .iter()
+            .rev()
+            .find(|(t, k, _)| *t == tree && k == key)
+        {
+            Some((_, _, value)) => Ok(value.clone()),
+            None => self.trees.tree(tree).get(key),
+        }
+    }
+
+    fn insert(&self, tree: Tree, key: &[u8], value: impl Into<IVec>) {
+        self.pending
+            .borrow_mut()
+            .push((tree, key.into(), Some(value.into())));
+    }
+
+    fn remove(&self, tree: Tree, key: &[u8]) {
+        self.pending.borrow_mut().push((tree, key.into(), None));
+    }
+
     pub fn thread<E>(&self, id: Uuid) -> TxResult<Option<Thread>, E> {
-        match self.threads.get(id.as_bytes())? {
+        match self.get(Tree::Threads, id.as_bytes())? {
             Some(raw) => Ok(Some(codec::decode(&raw)?)),
             None => Ok(None),
         }
@@ -35,23 +113,27 @@ impl SledTxn<'_> {
     pub fn put_thread<E>(&self, thread: &Thread) -> TxResult<(), E> {
         if let Some(old) = self.thread::<E>(thread.id)? {
             for user in old.members() {
-                self.member_threads
-                    .remove(&codec::pair_key(&user, &thread.id)[..])?;
+                self.remove(Tree::MemberThreads, &codec::pair_key(&user, &thread.id));
             }
         }
         for user in thread.members() {
-            self.member_threads
-                .insert(&codec::pair_key(&user, &thread.id)[..], &[][..])?;
+            self.insert(
+                Tree::MemberThreads,
+                &codec::pair_key(&user, &thread.id),
+                &[][..],
+            );
         }
-        self.org_threads
-            .insert(&codec::pair_key(&thread.org_id, &thread.id)[..], &[][..])?;
+        self.insert(
+            Tree::OrgThreads,
+            &codec::pair_key(&thread.org_id, &thread.id),
+            &[][..],
+        );
         if thread.api.ttl.is_some() && thread.deleted_at.is_none() {
-            self.expiring.insert(thread.id.as_bytes(), &[][..])?;
+            self.insert(Tree::Expiring, thread.id.as_bytes(), &[][..]);
         } else {
-            self.expiring.remove(thread.id.as_bytes())?;
+            self.remove(Tree::Expiring, thread.id.as_bytes());
         }
-        self.threads
-            .insert(thread.id.as_bytes(), codec::encode(thread))?;
+        self.insert(Tree::Threads, thread.id.as_bytes(), codec::encode(thread));
         self.touch(thread.id);
         Ok(())
     }
@@ -60,21 +142,21 @@ impl SledTxn<'_> {
     pub fn append_message<E>(&self, thread: &mut Thread, message: &Message) -> TxResult<(), E> {
         let key = message_key(thread.id, thread.message_count);
         thread.message_count += 1;
-        self.messages.insert(&key[..], codec::encode(message))?;
-        self.message_keys.insert(message.id.as_bytes(), &key[..])?;
+        self.insert(Tree::Messages, &key, codec::encode(message));
+        self.insert(Tree::MessageKeys, message.id.as_bytes(), &key[..]);
         self.touch(thread.id);
         Ok(())
     }
 
     /// A message of `thread_id` by id; `None` if it does not exist or belongs to another thread.
     pub fn message<E>(&self, thread_id: Uuid, message_id: Uuid) -> TxResult<Option<Message>, E> {
-        let Some(key) = self.message_keys.get(message_id.as_bytes())? else {
+        let Some(key) = self.get(Tree::MessageKeys, message_id.as_bytes())? else {
             return Ok(None);
         };
         if key[..16] != thread_id.as_bytes()[..] {
             return Ok(None);
         }
-        match self.messages.get(&key)? {
+        match self.get(Tree::Messages, &key)? {
             Some(raw) => Ok(Some(codec::decode(&raw)?)),
             None => Ok(None),
         }
@@ -82,12 +164,14 @@ impl SledTxn<'_> {
 
     /// Whether any thread has a message with this id.
     pub fn message_exists<E>(&self, message_id: Uuid) -> TxResult<bool, E> {
-        Ok(self.message_keys.get(message_id.as_bytes())?.is_some())
+        Ok(self
+            .get(Tree::MessageKeys, message_id.as_bytes())?
+            .is_some())
     }
 
     /// The message at `position` (0 = first) of a thread.
     pub fn message_at<E>(&self, thread_id: Uuid, position: u32) -> TxResult<Option<Message>, E> {
-        match self.messages.get(&message_key(thread_id, position)[..])? {
+        match self.get(Tree::Messages, &message_key(thread_id, position))? {
             Some(raw) => Ok(Some(codec::decode(&raw)?)),
             None => Ok(None),
         }
@@ -95,8 +179,8 @@ impl SledTxn<'_> {
 
     /// Overwrites an existing message in place.
     pub fn replace_message<E>(&self, message: &Message) -> TxResult<(), E> {
-        if let Some(key) = self.message_keys.get(message.id.as_bytes())? {
-            self.messages.insert(key, codec::encode(message))?;
+        if let Some(key) = self.get(Tree::MessageKeys, message.id.as_bytes())? {
+            self.insert(Tree::Messages, &key, codec::encode(message));
             self.touch(message.thread_id);
         }
         Ok(())
@@ -105,14 +189,17 @@ impl SledTxn<'_> {
     /// Records that the analyst owes `message` an answer, so a stop before it is written can
     /// be found at the next start.
     pub fn analysis_pending<E>(&self, message: &Message) -> TxResult<(), E> {
-        self.pending
-            .insert(message.id.as_bytes(), message.thread_id.as_bytes())?;
+        self.insert(
+            Tree::Pending,
+            message.id.as_bytes(),
+            message.thread_id.as_bytes(),
+        );
         Ok(())
     }
 
     /// The analyst's outcome for `message_id` is written (an answer, a failure, an interruption).
     pub fn analysis_done<E>(&self, message_id: Uuid) -> TxResult<(), E> {
-        self.pending.remove(message_id.as_bytes())?;
+        self.remove(Tree::Pending, message_id.as_bytes());
         Ok(())
     }
 
@@ -128,73 +215,6 @@ impl SledTxn<'_> {
 const PRUNE_BATCH: usize = 1024;
 
 impl SledStore {
-    /// Runs `body` as one atomic, durable write over the thread trees.
-    ///
-    /// The body may run more than once (sled retries on conflict), so it must not have side
-    /// effects outside the transaction. Returns after the write is flushed to disk.
-    pub async fn write_threads<T, E>(
-        &self,
-        body: impl Fn(&ThreadTxn) -> TxResult<T, E>,
-    ) -> Result<T, E>
-    where
-        E: From<Error>,
-    {
-        let t = self.trees()?;
-        let trees = (
-            &t.threads,
-            &t.org_threads,
-            &t.member_threads,
-            &t.messages,
-            &t.message_keys,
-            &t.changes,
-            &t.meta,
-            &t.expiring,
-            &t.pending_analyses,
-        );
-        let result = self.gated(|| {
-            trees.transaction(
-                |(
-                    threads,
-                    org_threads,
-                    member_threads,
-                    messages,
-                    message_keys,
-                    changes,
-                    meta,
-                    expiring,
-                    pending,
-                )| {
-                    let txn = SledTxn {
-                        threads,
-                        org_threads,
-                        member_threads,
-                        messages,
-                        message_keys,
-                        expiring,
-                        pending,
-                        touched: RefCell::new(Vec::new()),
-                    };
-                    let txn = ThreadTxn(Backend::Sled(txn));
-                    let value = body(&txn).map_err(into_sled)?;
-                    let seq = next_seq(meta)?;
-                    let Backend::Sled(txn) = txn.0 else {
-                        unreachable!("made above")
-                    };
-                    for thread_id in txn.touched.borrow().iter() {
-                        let mut key = [0u8; 24];
-                        key[..8].copy_from_slice(&seq.to_be_bytes());
-                        key[8..].copy_from_slice(thread_id.as_bytes());
-                        changes.insert(&key[..], &[][..])?;
-                    }
-                    Ok(value)
-                },
-            )
-        });
-        let value = finish(result)?;
-        self.flush().await?;
-        Ok(value)
-    }
-
     /// Messages the analyst owes an answer: (thread id, message id).
     pub fn pending_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
         let t = self.trees()?;
