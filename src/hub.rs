@@ -73,6 +73,8 @@ pub struct Registration {
 pub struct Joined {
     /// The user was not present in the thread before (others should be told).
     pub newly_present: bool,
+    /// This connection was already subscribed, so it has the thread's state from before.
+    pub was_subscribed: bool,
     /// Everyone present after the join, the joiner included, one entry per user.
     pub roster: Vec<User>,
 }
@@ -195,12 +197,14 @@ impl Hub {
         let Some(user_id) = channels.conns.get(&id).map(|conn| conn.user.id) else {
             return Joined {
                 newly_present: false,
+                was_subscribed: false,
                 roster: Vec::new(),
             };
         };
         let newly_present = !channels.is_present(thread_id, user_id);
         let subscribers = channels.threads.entry(thread_id).or_default();
-        if !subscribers.contains(&id) {
+        let was_subscribed = subscribers.contains(&id);
+        if !was_subscribed {
             subscribers.push(id);
         }
         if let Some(conn) = channels.conns.get_mut(&id) {
@@ -208,6 +212,7 @@ impl Hub {
         }
         Joined {
             newly_present,
+            was_subscribed,
             roster: channels.roster(thread_id),
         }
     }

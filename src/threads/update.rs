@@ -51,7 +51,7 @@ impl Changes {
 }
 
 /// Applies `changes` to thread `thread_id`; new code streams its repair steps to `sink`.
-/// Returns the thread as it is now.
+/// Returns the thread as it is now, and what of it changed.
 pub async fn update(
     services: &Services,
     user: &User,
@@ -59,7 +59,7 @@ pub async fn update(
     changes: Changes,
     sink: &dyn StepSink,
     origin: Option<ConnId>,
-) -> Result<Thread> {
+) -> Result<(Thread, Touched)> {
     let title = changes.title.as_deref().map(rules::title).transpose()?;
     if let Some(code) = &changes.code {
         if code.trim().is_empty() {
@@ -178,7 +178,7 @@ pub async fn update(
         touched,
     });
     services.settled().await;
-    Ok(after)
+    Ok((after, touched))
 }
 
 /// SQL that ran for an update: the statement (repaired if it had to be) and what it produced.

@@ -56,9 +56,17 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
         user,
         route: ctx.route.path(),
     };
-    let after = update(services, user, thread_id, changes, &sink, Some(ctx.conn)).await?;
+    let (after, touched) =
+        update(services, user, thread_id, changes, &sink, Some(ctx.conn)).await?;
     let joined = services.hub.join_thread(ctx.conn, after.id);
-    let state = views::load_thread_state(&services.store, &after).await?;
+    // A watcher gets the watchers' shape (seed 000's example): the steps of messages the
+    // change did not touch are null, as it has them from the state before; a newcomer gets
+    // the whole state.
+    let state = if joined.was_subscribed {
+        views::load_thread_update(&services.store, &after, touched).await?
+    } else {
+        views::load_thread_state(&services.store, &after).await?
+    };
     fanout::announce_join(services, ctx.conn, &after, user, &joined);
     services.settled().await;
     ctx.reply("updateThreadState", [state]);

@@ -141,7 +141,7 @@ struct MessageView<'a> {
     chart_config: Option<&'a RawValue>,
     chart_recommendations: Option<&'a RawValue>,
     code: &'a Option<String>,
-    column_metadata: Option<&'a Value>,
+    column_metadata: Option<&'a RawValue>,
     /// Its steps, or null.
     context: Value,
     created_at: Timestamp,
@@ -173,7 +173,7 @@ impl<'a> MessageView<'a> {
             column_metadata: message
                 .data_metadata
                 .as_ref()
-                .and_then(|meta| meta.value().get("column_metadata")),
+                .and_then(|meta| column_metadata(meta.raw())),
             context: if with_context {
                 context(message)
             } else {
@@ -196,6 +196,18 @@ impl<'a> MessageView<'a> {
             updated_at: message.updated_at,
         }
     }
+}
+
+/// `column_metadata` of an answer's `data_metadata`, as its stored text (not parsed into a tree:
+/// every thread state renders it for every answer).
+fn column_metadata(data_metadata: &RawValue) -> Option<&RawValue> {
+    #[derive(serde::Deserialize)]
+    struct Columns<'a> {
+        #[serde(borrow, default)]
+        column_metadata: Option<&'a RawValue>,
+    }
+    let columns: Columns = serde_json::from_str(data_metadata.get()).ok()?;
+    columns.column_metadata.filter(|raw| raw.get() != "null")
 }
 
 /// The thread object of thread states, serialized like [`MessageView`].
