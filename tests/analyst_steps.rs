@@ -267,16 +267,34 @@ async fn updates_carry_the_steps_of_changed_messages_only() {
         "the rest is all there"
     );
 
-    // A rename touches no message; feedback touches one.
-    asker
+    // A rename touches no message; feedback touches one. The renamer watches the thread
+    // too, so its own reply has the watchers' shape.
+    let reply = asker
         .ok("/threads/update", json!({"id": id, "title": "Sales"}))
         .await;
     let renamed = watcher
         .take(|m| m["event"] == "updateThreadState" && m["payload"][0]["title"] == "Sales")
         .await;
-    for message in renamed["payload"][0]["messages"].as_array().unwrap() {
-        assert!(message["context"].is_null(), "{message}");
+    for update in [&renamed, &reply] {
+        for message in update["payload"][0]["messages"].as_array().unwrap() {
+            assert!(message["context"].is_null(), "{message}");
+        }
     }
+    // One new to the thread gets its whole state, the latest message's steps included.
+    let mut newcomer = Client::connect(&server, &token).await;
+    let reply = newcomer
+        .ok(
+            "/threads/update",
+            json!({"id": id, "title": "Sales by region"}),
+        )
+        .await;
+    let messages = reply["payload"][0]["messages"].as_array().unwrap();
+    assert!(messages[0]["context"].is_null(), "{}", messages[0]);
+    assert!(
+        messages[1]["context"]["steps"].is_array(),
+        "{}",
+        messages[1]
+    );
     let second = messages[1]["id"].clone();
     asker
         .ok(
