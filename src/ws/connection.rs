@@ -68,10 +68,14 @@ pub async fn serve_connection(
         })
     };
 
+    // Made once: a fresh `closed()` per frame registered with and left the close notifier
+    // (two more locks per frame).
+    let closed = closer.closed();
+    tokio::pin!(closed);
     loop {
         let frame = tokio::select! {
             frame = stream.next() => frame,
-            _ = closer.closed() => break,
+            _ = &mut closed => break,
         };
         let message = match frame {
             Some(Ok(message)) => message,
@@ -232,10 +236,12 @@ async fn write_loop(
 ) {
     let mut ping = tokio::time::interval(ping_interval);
     ping.tick().await; // the first tick is immediate
+    let closed = closer.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             biased;
-            (code, reason) = closer.closed() => {
+            (code, reason) = &mut closed => {
                 let close = Message::Close((code != 1000 || !reason.is_empty()).then(|| CloseFrame {
                     code: CloseCode::from(code),
                     reason: reason.into(),
@@ -253,7 +259,7 @@ async fn write_loop(
             }
             text = outbound.recv() => {
                 let Some(text) = text else { return };
-                if sink.send(Message::Text(text)).await.is_err() {
+                if send_queued(&mut sink, text, &mut outbound).await.is_err() {
                     closer.close(1000, "");
                     return;
                 }
@@ -271,6 +277,20 @@ async fn write_loop(
             }
         }
     }
+}
+
+/// Writes `first` and whatever else is queued already, then flushes once: one write to the
+/// socket for a burst of frames (an analysis' steps, many threads' updates) instead of one each.
+async fn send_queued(
+    sink: &mut SplitSink<Socket, Message>,
+    first: Frame,
+    outbound: &mut mpsc::Receiver<Frame>,
+) -> Result<(), WsError> {
+    sink.feed(Message::Text(first)).await?;
+    while let Ok(text) = outbound.try_recv() {
+        sink.feed(Message::Text(text)).await?;
+    }
+    sink.flush().await
 }
 
 /// RFC 6455's close code for a message too big to process.

@@ -95,11 +95,15 @@ impl Handshake {
     }
 }
 
+/// See [`config`].
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        // Each message goes out as it is sent (the writer sends one at a time and flushes).
-        .write_buffer_size(0)
+        // The writer flushes after each burst of queued frames (`connection::send_queued`), so
+        // a burst leaves in writes of about this size rather than one per frame.
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(Some(HARD_FRAME_BYTES))
         .max_frame_size(Some(HARD_FRAME_BYTES))
 }
