@@ -46,10 +46,8 @@ pub(super) struct Combiner {
 }
 
 impl SledStore {
-    /// Runs `body` as one atomic, durable write over the thread trees.
-    ///
-    /// The body may run more than once (sled retries on conflict), so it must not have side
-    /// effects outside the transaction. Returns after the write is flushed to disk.
+    /// [`Store::write_threads`](crate::store::Store::write_threads) on sled: `body` joins the
+    /// next group (see the module comment); returns once that group is on disk.
     pub async fn write_threads<T, E>(
         &self,
         body: impl Fn(&ThreadTxn) -> TxResult<T, E> + Send + 'static,

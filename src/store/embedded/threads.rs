@@ -15,7 +15,7 @@ use uuid::Uuid;
 /// share its transaction. Messages are keyed `thread id ++ position`, so a transaction finds a
 /// thread's latest message without a range scan (sled transactions have none).
 pub struct SledTxn<'a> {
-    pub(super) trees: &'a ThreadTrees<'a>,
+    trees: &'a ThreadTrees<'a>,
     pending: RefCell<Vec<(Tree, IVec, Option<IVec>)>>,
     touched: RefCell<Vec<Uuid>>,
 }
