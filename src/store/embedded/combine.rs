@@ -218,12 +218,13 @@ fn unabortable<E>(stop: Stop<E>) -> UnabortableTransactionError {
     }
 }
 
-/// The group's failure, for each of its writers.
+/// The group's failure, for each of its writers. A group fails only with sled's error or
+/// while the store reopens; anything else keeps its text.
 fn shared(err: &Error) -> Error {
     match err {
         Error::Sled(err) => Error::Sled(err.clone()),
         Error::Reopening => Error::Reopening,
-        other => Error::Corrupt(other.to_string()),
+        other => Error::File(other.to_string()),
     }
 }
 
