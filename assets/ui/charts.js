@@ -36,7 +36,8 @@ export function renderChart(config, rows, { title, columns }) {
     box.dataset.state = "drawn";
     return box;
   }
-  const spec = { ...(config.vega_lite || fallbackSpec(config)) };
+  // The page decides the size: the column's width, a fixed height.
+  const spec = { width: "container", height: 260, ...(config.vega_lite || fallbackSpec(config)) };
   spec.description = `${title}: ${config.type.replace("_", " ")} chart of ${config.y} by ${config.x}`
     + (config.series ? ` for each ${config.series}` : "");
   // Vega parses dates into the objects it is given: it gets copies, the table keeps the rows.
@@ -72,6 +73,7 @@ export function finalizeCharts(node) {
 async function draw(target, spec) {
   const { embed, expr } = await loadVega();
   const result = await embed(target, spec, {
+    mode: "vega-lite",
     actions: false,
     renderer: "svg",
     ast: true,
@@ -110,8 +112,6 @@ function fallbackSpec(config) {
       x: { field: config.x, type: "nominal", sort: null },
       y: { field: config.y, type: "quantitative" },
     },
-    width: "container",
-    height: 260,
   };
 }
 

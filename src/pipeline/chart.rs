@@ -208,15 +208,20 @@ fn draw(shape: Shape<'_>) -> (Value, Value) {
 }
 
 /// The Vega-Lite spec of a shape; its data is the set named `rows` (the result's rows as
-/// objects), which the client supplies.
+/// objects), which the client supplies, as it sizes the chart to its page. Tooltips come from the encoding (titles, time units)
+/// with their number format in `config`: spelling each tooltip field out again doubled the
+/// spec, and every answer of a thread state carries one.
 fn vega_lite(shape: &Shape<'_>) -> Value {
-    let (number_format, axis_format) = match shape.unit.as_deref() {
-        Some("USD") => ("$,.2f", "$~s"),
-        _ => (",.2~f", ""),
-    };
     let y_title = match shape.unit.as_deref() {
         Some(unit) if unit != "USD" => format!("{} ({unit})", shape.y_title),
         _ => shape.y_title.clone(),
+    };
+    // Exact amounts in tooltips; the axis abbreviates money ($170k).
+    let config = match shape.unit.as_deref() {
+        Some("USD") => {
+            json!({"tooltipFormat": {"numberFormat": "$,.2f"}, "axisY": {"format": "$~s"}})
+        }
+        _ => json!({"tooltipFormat": {"numberFormat": ",.2~f"}}),
     };
     let mut x = json!({"field": field(shape.x), "title": shape.x_title});
     match shape.axis {
@@ -237,48 +242,30 @@ fn vega_lite(shape: &Shape<'_>) -> Value {
             x["axis"] = json!({"labelOverlap": "greedy", "labelLimit": 140, "labelAngle": angle});
         }
     }
-    let mut y = json!({"field": field(shape.y), "type": "quantitative", "title": y_title});
-    if !axis_format.is_empty() {
-        y["axis"] = json!({"format": axis_format});
-    }
-    let mut tooltip = vec![
-        json!({"field": field(shape.x), "type": x["type"], "title": shape.x_title}),
-        json!({"field": field(shape.y), "type": "quantitative", "title": y_title, "format": number_format}),
-    ];
-    if let Axis::Time(unit) = shape.axis {
-        tooltip[0]["timeUnit"] = unit.into();
-    }
+    let y = json!({"field": field(shape.y), "type": "quantitative", "title": y_title});
     let mut encoding = json!({"x": x, "y": y});
     if let Some(series) = shape.series {
         let title = title_of(series);
-        // Ten distinct colours, or twenty when there are more series than that.
-        let scheme = if shape.series_count > 10 {
-            "tableau20"
-        } else {
-            "tableau10"
-        };
-        encoding["color"] = json!({"field": field(series), "type": "nominal", "title": title,
-            "sort": null, "scale": {"scheme": scheme}});
-        tooltip.insert(
-            1,
-            json!({"field": field(series), "type": "nominal", "title": title}),
-        );
+        encoding["color"] =
+            json!({"field": field(series), "type": "nominal", "title": title, "sort": null});
+        // Vega-Lite's ten colours (tableau10), or twenty when there are more series than that.
+        if shape.series_count > 10 {
+            encoding["color"]["scale"] = json!({"scheme": "tableau20"});
+        }
         if shape.kind == Kind::Bar {
-            encoding["xOffset"] = json!({"field": field(series), "sort": null});
+            // Titled like the colour, so a tooltip names the series once.
+            encoding["xOffset"] = json!({"field": field(series), "sort": null, "title": title});
         }
     }
-    encoding["tooltip"] = Value::Array(tooltip);
     let mark = match shape.kind {
-        Kind::Line => json!({"type": "line", "point": shape.rows <= 60}),
-        Kind::Bar | Kind::StackedBar => json!({"type": "bar"}),
+        Kind::Line => json!({"type": "line", "point": shape.rows <= 60, "tooltip": true}),
+        Kind::Bar | Kind::StackedBar => json!({"type": "bar", "tooltip": true}),
     };
     json!({
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "config": config,
         "data": {"name": "rows"},
         "mark": mark,
         "encoding": encoding,
-        "width": "container",
-        "height": 260,
     })
 }
 
@@ -374,6 +361,11 @@ mod tests {
         let x = &config["vega_lite"]["encoding"]["x"];
         assert_eq!(x["type"], "temporal");
         assert_eq!(x["timeUnit"], "utcyearmonth");
+        // Tooltips from the encoding, numbers in them to two decimals.
+        let spec = &config["vega_lite"];
+        assert_eq!(spec["mark"]["tooltip"], true);
+        assert_eq!(spec["config"]["tooltipFormat"]["numberFormat"], ",.2~f");
+        assert_eq!(spec["config"]["axisY"], Value::Null);
     }
 
     #[test]
@@ -404,7 +396,32 @@ mod tests {
             config["vega_lite"]["encoding"]["xOffset"]["field"],
             "segment"
         );
+        // Titled like the colour, so a tooltip names the series once.
+        assert_eq!(
+            config["vega_lite"]["encoding"]["xOffset"]["title"],
+            config["vega_lite"]["encoding"]["color"]["title"]
+        );
         assert_eq!(recommendations["alternatives"], json!(["stacked_bar"]));
+    }
+
+    #[test]
+    fn money_tooltips_are_exact_while_the_axis_abbreviates() {
+        let spec = vega_lite(&Shape {
+            kind: Kind::Bar,
+            x: "region",
+            y: "sales",
+            series: None,
+            axis: Axis::Categories,
+            x_title: "Region".into(),
+            y_title: "Sales".into(),
+            unit: Some("USD".into()),
+            rows: 5,
+            categories: 5,
+            series_count: 0,
+        });
+        assert_eq!(spec["config"]["tooltipFormat"]["numberFormat"], "$,.2f");
+        assert_eq!(spec["config"]["axisY"]["format"], "$~s");
+        assert_eq!(spec["encoding"]["y"]["title"], "Sales");
     }
 
     #[test]

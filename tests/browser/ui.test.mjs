@@ -680,11 +680,15 @@ test("bars stack only values that add up; tooltips, PNG downloads and the row ca
   const widths = await bars.evaluateAll((paths) => paths.slice(0, 2).map((p) => p.getBBox().x));
   assert.notEqual(widths[0], widths[1], "bars of one region stand side by side");
 
-  // A tooltip names the point with the measure's unit format.
+  // A tooltip names the point (the series once) with the measure exact in its unit.
   await bars.first().hover();
   const tooltip = page.locator("#vg-tooltip-element.visible");
   await tooltip.waitFor({ timeout: PATIENCE });
-  assert.match(await tooltip.innerText(), /Region[\s\S]*Product[\s\S]*\$[\d,]+\.\d\d/);
+  const lines = (await tooltip.innerText()).split("\n");
+  assert.equal(lines.length, 3, lines.join(" | "));
+  assert.match(lines[0], /^Region\t\S/);
+  assert.match(lines[1], /^Average Sales\t\$[\d,]+\.\d\d$/);
+  assert.match(lines[2], /^Product\t\S/);
   const [png] = await Promise.all([
     page.waitForEvent("download"),
     grouped.getByRole("button", { name: "Download the chart as PNG" }).click(),
