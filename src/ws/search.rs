@@ -4,10 +4,13 @@ use super::envelope::decode_data;
 use super::views::{self, Users};
 use super::Context;
 use crate::error::Error;
+use crate::model::Thread;
 use crate::search::{SearchError, MAX_RESULTS};
 use crate::threads::access;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+use std::collections::hash_map::{Entry, HashMap};
+use uuid::Uuid;
 
 #[derive(Deserialize)]
 struct SearchRequest {
@@ -35,34 +38,35 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     // The index filters by access already; checking the stored thread again keeps a result
     // from a change not yet indexed (a share just taken back, a thread just deleted) out.
     let mut users = Users::new(&services.store);
-    let mut results = Vec::with_capacity(hits.len());
+    // Hits often share a thread: each is read once.
+    let mut threads: HashMap<Uuid, Option<Thread>> = HashMap::new();
+    let mut found = Vec::with_capacity(hits.len().min(MAX_RESULTS));
     for (message_id, score) in hits {
-        if results.len() == MAX_RESULTS {
+        if found.len() == MAX_RESULTS {
             break;
         }
         let Some(message) = services.store.message_by_id(message_id).await? else {
             continue;
         };
-        let Some(thread) = services.store.thread(message.thread_id).await? else {
+        let thread = match threads.entry(message.thread_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => slot.insert(services.store.thread(message.thread_id).await?),
+        };
+        let Some(thread) = thread else {
             continue;
         };
-        if !access::can_see(ctx.user, &thread) || message.deleted_at.is_some() {
+        if !access::can_see(ctx.user, thread) || message.deleted_at.is_some() {
             continue;
         }
         let name = users.get(message.sent_by).await?.map(|u| u.name.clone());
-        let mut item = views::message(&message, name.as_deref());
-        // A result list needs no result rows (up to the row cap each); the thread has them.
-        if let Some(steps) = item["context"]["steps"].as_array_mut() {
-            for step in steps {
-                if let Some(fetched) = step.get_mut("fetchingData") {
-                    fetched["data"] = Value::Null;
-                }
-            }
-        }
-        item["thread_title"] = json!(thread.title);
-        item["score"] = json!(score);
-        results.push(item);
+        found.push((message, name, thread.title.clone(), score));
     }
-    ctx.reply("searchThreads", Value::Array(results));
+    let results: Vec<_> = found
+        .iter()
+        .map(|(message, name, title, score)| {
+            views::search_hit(message, name.as_deref(), title, *score)
+        })
+        .collect();
+    ctx.reply("searchThreads", results);
     Ok(())
 }

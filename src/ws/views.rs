@@ -63,30 +63,42 @@ impl<'a> Users<'a> {
     }
 }
 
+/// Whether the steps carry an answer's result rows: their first few in thread states and
+/// messages; none in search results (the thread has them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rows {
+    Preview,
+    Without,
+}
+
 /// `context.steps` in the seed's shape: `{"<step>": {camelCase fields, progress, error?,
 /// threadId, messageId}}`, rendered from the message's typed analysis record.
-fn context(message: &Message) -> Value {
+fn context(message: &Message, rows: Rows) -> Value {
     let Some(analysis) = &message.analysis else {
         return Value::Null;
     };
     let steps: Vec<Value> = analysis
         .steps
         .iter()
-        .map(|record| wire_step(record, message))
+        .map(|record| wire_step(record, message, rows))
         .collect();
     json!({ "steps": steps })
 }
 
-fn wire_step(record: &StepRecord, message: &Message) -> Value {
+fn wire_step(record: &StepRecord, message: &Message, rows: Rows) -> Value {
     let mut body = Map::new();
     if let Some(fields) = record.fields.value().as_object() {
         for (key, value) in fields {
             match (record.step, key.as_str(), value.as_array()) {
                 // The rows are paged through `/threads/data`; the state shows the first few.
-                (Step::FetchingData, "data", Some(rows)) => {
-                    let preview = &rows[..rows.len().min(PREVIEW_ROWS)];
-                    body.insert("data".into(), Value::Array(preview.to_vec()));
-                    body.insert("dataComplete".into(), (preview.len() == rows.len()).into());
+                (Step::FetchingData, "data", Some(all)) => {
+                    let preview = &all[..all.len().min(PREVIEW_ROWS)];
+                    let data = match rows {
+                        Rows::Preview => Value::Array(preview.to_vec()),
+                        Rows::Without => Value::Null,
+                    };
+                    body.insert("data".into(), data);
+                    body.insert("dataComplete".into(), (preview.len() == all.len()).into());
                 }
                 _ => {
                     body.insert(camel_case(key), value.clone());
@@ -127,10 +139,31 @@ fn camel_case(snake: &str) -> String {
     out
 }
 
-/// A message in the seed's shape.
-pub fn message(message: &Message, sent_by_name: Option<&str>) -> Value {
-    serde_json::to_value(MessageView::of(message, sent_by_name, true))
-        .expect("messages always serialize")
+/// A message in the seed's shape, with its steps.
+pub fn message<'a>(message: &'a Message, sent_by_name: Option<&'a str>) -> impl Serialize + 'a {
+    MessageView::of(message, sent_by_name, context(message, Rows::Preview))
+}
+
+/// A search result: the message in the seed's shape, its steps without result rows, its
+/// thread's title and its score.
+pub fn search_hit<'a>(
+    message: &'a Message,
+    sent_by_name: Option<&'a str>,
+    thread_title: &'a str,
+    score: f32,
+) -> impl Serialize + 'a {
+    #[derive(Serialize)]
+    struct SearchHit<'a> {
+        #[serde(flatten)]
+        message: MessageView<'a>,
+        thread_title: &'a str,
+        score: f32,
+    }
+    SearchHit {
+        message: MessageView::of(message, sent_by_name, context(message, Rows::Without)),
+        thread_title,
+        score,
+    }
 }
 
 /// A message in the seed's shape, serialized from borrowed parts (a thread state renders every
@@ -162,8 +195,8 @@ struct MessageView<'a> {
 }
 
 impl<'a> MessageView<'a> {
-    /// `message`, with its steps (`context`) or with `context: null`.
-    fn of(message: &'a Message, sent_by_name: Option<&'a str>, with_context: bool) -> Self {
+    /// `message` with `context` (its steps, or null).
+    fn of(message: &'a Message, sent_by_name: Option<&'a str>, context: Value) -> Self {
         // Stored JSON is written out as it is stored, unparsed.
         let json = |field: &'a Option<Json>| field.as_ref().map(Json::raw);
         MessageView {
@@ -174,11 +207,7 @@ impl<'a> MessageView<'a> {
                 .data_metadata
                 .as_ref()
                 .and_then(|meta| column_metadata(meta.raw())),
-            context: if with_context {
-                context(message)
-            } else {
-                Value::Null
-            },
+            context,
             created_at: message.created_at,
             data_metadata: json(&message.data_metadata),
             dataset_id: message.dataset_id,
@@ -262,6 +291,11 @@ pub async fn thread_state(
                 WithSteps::Touched(Touched::Message(id)) => id == msg.id,
                 WithSteps::Touched(Touched::Messages) => true,
                 WithSteps::Needed => Some(msg.id) == latest || !answered(msg),
+            };
+            let steps = if steps {
+                context(msg, Rows::Preview)
+            } else {
+                Value::Null
             };
             MessageView::of(msg, names[&msg.sent_by].as_deref(), steps)
         })
