@@ -10,7 +10,7 @@
 
 use crate::model::User;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
@@ -33,6 +33,8 @@ pub const CLOSE_SIGNED_OUT: u16 = 4401;
 #[derive(Default)]
 pub struct Closer {
     reason: Mutex<Option<(u16, String)>>,
+    /// Whether `reason` is set: every delivery asks, so it reads a flag, not the lock.
+    closing: AtomicBool,
     notify: Notify,
 }
 
@@ -42,12 +44,13 @@ impl Closer {
         let mut slot = self.reason.lock().unwrap();
         if slot.is_none() {
             *slot = Some((code, reason.into()));
+            self.closing.store(true, Ordering::Release);
             self.notify.notify_waiters();
         }
     }
 
     pub fn is_closing(&self) -> bool {
-        self.reason.lock().unwrap().is_some()
+        self.closing.load(Ordering::Acquire)
     }
 
     /// Resolves with the close code and reason once a close was requested.
