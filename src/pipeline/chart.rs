@@ -1,6 +1,7 @@
 //! An answer's chart: `chart_config` names the columns (`type`, `x`, `y`, `series`, `unit`)
 //! and carries a complete Vega-Lite spec (`vega_lite`) of them, so any client with Vega-Lite
-//! draws the same chart; the rows go in as the data set named `rows`.
+//! draws the same chart; the rows go in as the data set named `rows`, and the client picks the
+//! size.
 //!
 //! The rules, all from the result's shape and the plan's meaning, none from a question:
 //! - a single number is a `single_value` with its unit;
@@ -208,9 +209,9 @@ fn draw(shape: Shape<'_>) -> (Value, Value) {
 }
 
 /// The Vega-Lite spec of a shape; its data is the set named `rows` (the result's rows as
-/// objects), which the client supplies, as it sizes the chart to its page. Tooltips come from the encoding (titles, time units)
-/// with their number format in `config`: spelling each tooltip field out again doubled the
-/// spec, and every answer of a thread state carries one.
+/// objects), which the client supplies, as it sizes the chart to its page. Tooltips come from
+/// the encoding (titles, time units) with their number format in `config`: spelling each
+/// tooltip field out again doubled the spec, and every answer of a thread state carries one.
 fn vega_lite(shape: &Shape<'_>) -> Value {
     let y_title = match shape.unit.as_deref() {
         Some(unit) if unit != "USD" => format!("{} ({unit})", shape.y_title),

@@ -286,13 +286,13 @@ pub async fn thread_state(
     let rendered = live
         .into_iter()
         .map(|msg| {
-            let steps = match with_steps {
+            let carries_steps = match with_steps {
                 WithSteps::Touched(Touched::Thread) => false,
                 WithSteps::Touched(Touched::Message(id)) => id == msg.id,
                 WithSteps::Touched(Touched::Messages) => true,
                 WithSteps::Needed => Some(msg.id) == latest || !answered(msg),
             };
-            let steps = if steps {
+            let steps = if carries_steps {
                 context(msg, Rows::Preview)
             } else {
                 Value::Null
