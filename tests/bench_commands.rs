@@ -121,6 +121,10 @@ fn bench_writes_reports_the_server_next_to_the_disk() {
             run["disk_syncs_per_second"].as_f64().unwrap() > 0.0,
             "{report}"
         );
+        assert!(
+            run["server_cpu_us_per_write"].as_f64().unwrap() >= 0.0,
+            "{report}"
+        );
     }
 }
 
@@ -141,6 +145,11 @@ fn bench_fanout_delivers_every_event_to_every_watcher() {
     );
     assert!(
         report["anchor_deliveries_per_second"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    // Read from /proc: a number (whole clock ticks, so a run this short may show none).
+    assert!(
+        report["server_cpu_us_per_delivery"].as_f64().unwrap() >= 0.0,
         "{report}"
     );
 }

@@ -25,7 +25,8 @@ pub async fn fanout(
     as_json: bool,
 ) -> Result<String, String> {
     crate::listener::raise_open_files_limit();
-    let (skein_rate, frame_bytes) = skein(watchers, events, server_binary).await?;
+    let (skein_rate, frame_bytes, cpu_per_delivery) =
+        skein(watchers, events, server_binary).await?;
     let anchor_rate = anchor(watchers, events, frame_bytes).await?;
     let ratio = skein_rate / anchor_rate;
     if as_json {
@@ -34,14 +35,16 @@ pub async fn fanout(
             "events": events,
             "frame_bytes": frame_bytes,
             "deliveries_per_second": skein_rate,
+            "server_cpu_us_per_delivery": cpu_per_delivery,
             "anchor_deliveries_per_second": anchor_rate,
             "ratio": ratio,
         })
         .to_string());
     }
+    let cpu = cpu_per_delivery.map_or("—".to_string(), |us| format!("{us:.1}"));
     Ok(format!(
         "1 thread × {watchers} watchers, {events} events of {frame_bytes} bytes\n\
-         skein            {skein_rate:>10.0} deliveries/s\n\
+         skein            {skein_rate:>10.0} deliveries/s ({cpu} µs of server CPU each)\n\
          trivial server   {anchor_rate:>10.0} deliveries/s\n\
          ratio            {ratio:>10.2}"
     ))
@@ -71,12 +74,13 @@ fn watch(
     })
 }
 
-/// Skein's deliveries per second, and the size of one delivered frame.
+/// Skein's deliveries per second, the size of one delivered frame, and the server's CPU time
+/// per delivery (µs).
 async fn skein(
     watchers: usize,
     events: usize,
     server_binary: Option<&Path>,
-) -> Result<(f64, usize), String> {
+) -> Result<(f64, usize, Option<f64>), String> {
     let server = start_server(server_binary)?;
     let url = server.ws_url();
     let mut publisher = client::connect(&url).await?;
@@ -90,6 +94,7 @@ async fn skein(
         handles.push(watch(socket, "\"updateThreadState\"", events));
     }
     let started = Instant::now();
+    let cpu_before = server.cpu_seconds();
     for n in 0..events {
         let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
         client::send(&mut publisher, &rename).await?;
@@ -101,9 +106,14 @@ async fn skein(
         frame_bytes = handle.await.map_err(|e| e.to_string())??;
     }
     let elapsed = started.elapsed();
+    let deliveries = watchers * events;
+    let cpu_per_delivery = cpu_before
+        .zip(server.cpu_seconds())
+        .map(|(before, after)| (after - before) / deliveries.max(1) as f64 * 1e6);
     Ok((
-        (watchers * events) as f64 / elapsed.as_secs_f64(),
+        deliveries as f64 / elapsed.as_secs_f64(),
         frame_bytes,
+        cpu_per_delivery,
     ))
 }
 

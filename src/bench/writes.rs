@@ -23,8 +23,8 @@ pub async fn writes(
     let url = server.ws_url();
     let mut rows = Vec::new();
     let mut lines = vec![format!(
-        "{:>7}  {:>14}  {:>16}  {:>5}",
-        "clients", "skein writes/s", "disk fdatasync/s", "ratio"
+        "{:>7}  {:>14}  {:>16}  {:>5}  {:>17}",
+        "clients", "skein writes/s", "disk fdatasync/s", "ratio", "server CPU µs/write"
     )];
     for &count in clients {
         let mut sockets = Vec::with_capacity(count);
@@ -35,18 +35,24 @@ pub async fn writes(
             sockets.push((socket, thread));
         }
         let duration = Duration::from_secs(seconds);
+        let cpu_before = server.cpu_seconds();
         let acknowledged = renames(sockets, duration).await?;
+        let cpu_per_write = cpu_before
+            .zip(server.cpu_seconds())
+            .map(|(before, after)| (after - before) / acknowledged.max(1) as f64 * 1e6);
         let server_rate = acknowledged as f64 / duration.as_secs_f64();
         let disk_rate = disk_syncs(server.dir(), count, duration)?;
         let ratio = server_rate / disk_rate;
+        let cpu = cpu_per_write.map_or("—".to_string(), |us| format!("{us:.0}"));
         lines.push(format!(
-            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}"
+            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}  {cpu:>17}"
         ));
         rows.push(json!({
             "clients": count,
             "writes_per_second": server_rate,
             "disk_syncs_per_second": disk_rate,
             "ratio": ratio,
+            "server_cpu_us_per_write": cpu_per_write,
         }));
     }
     Ok(if as_json {
