@@ -107,9 +107,7 @@ async fn skein(
     }
     let elapsed = started.elapsed();
     let deliveries = watchers * events;
-    let cpu_per_delivery = cpu_before
-        .zip(server.cpu_seconds())
-        .map(|(before, after)| (after - before) / deliveries.max(1) as f64 * 1e6);
+    let cpu_per_delivery = server.cpu_micros_per(cpu_before, deliveries);
     Ok((
         deliveries as f64 / elapsed.as_secs_f64(),
         frame_bytes,

@@ -83,6 +83,12 @@ impl Server {
         (per_second > 0).then(|| ticks as f64 / per_second as f64)
     }
 
+    /// The server's CPU time per operation (µs) since `before` (a [`Server::cpu_seconds`]).
+    pub fn cpu_micros_per(&self, before: Option<f64>, operations: usize) -> Option<f64> {
+        let spent = self.cpu_seconds()? - before?;
+        Some(spent / operations.max(1) as f64 * 1e6)
+    }
+
     /// The server's resident memory in bytes (Linux), from `/proc/<pid>/status`.
     pub fn rss_bytes(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

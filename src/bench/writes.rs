@@ -37,9 +37,7 @@ pub async fn writes(
         let duration = Duration::from_secs(seconds);
         let cpu_before = server.cpu_seconds();
         let acknowledged = renames(sockets, duration).await?;
-        let cpu_per_write = cpu_before
-            .zip(server.cpu_seconds())
-            .map(|(before, after)| (after - before) / acknowledged.max(1) as f64 * 1e6);
+        let cpu_per_write = server.cpu_micros_per(cpu_before, acknowledged);
         let server_rate = acknowledged as f64 / duration.as_secs_f64();
         let disk_rate = disk_syncs(server.dir(), count, duration)?;
         let ratio = server_rate / disk_rate;
