@@ -1,7 +1,5 @@
 //! What can go wrong in storage, and how clients are told.
 
-use super::FORMAT_VERSION;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("storage error: {0}")]
@@ -13,9 +11,9 @@ pub enum Error {
     #[error("the database URL: {0}")]
     DatabaseUrl(String),
     #[error(
-        "the data dir was written by a newer Skein (format {found}); this binary reads format {FORMAT_VERSION} at most"
+        "the data was written by a newer Skein (format {found}); this binary reads format {reads} at most"
     )]
-    NewerFormat { found: u32 },
+    NewerFormat { found: u32, reads: u32 },
     #[error(
         "the data dir {0} is in use by another process (a running `skein serve`?) and its admin socket did not answer"
     )]

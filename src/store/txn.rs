@@ -1,8 +1,8 @@
 //! A write's body and what it works with, whichever backend runs it.
 //!
 //! A body is a plain function of a [`ThreadTxn`]: it reads threads and messages, decides, and
-//! writes. The backend may run it more than once (sled on a conflict; PostgreSQL after fetching
-//! rows the body asked for, see `postgres::txn`), so a body has no effects outside the
+//! writes. The backend may run it more than once (PostgreSQL after fetching rows the body asked
+//! for, see `postgres::txn`), so a body has no effects outside the
 //! transaction and leaves errors it did not make to `?`.
 
 use super::embedded::SledTxn;
@@ -15,14 +15,14 @@ use uuid::Uuid;
 pub type TxResult<T, E> = Result<T, TxError<E>>;
 
 /// Why a write's body stopped: the caller's error ([`abort`]), which cancels the write, or the
-/// backend's (a conflict or an unread row makes it run the body again). Opaque outside `store`.
+/// backend's (an unread row makes PostgreSQL run the body again). Opaque outside `store`.
 pub struct TxError<E>(pub(super) Stop<E>);
 
 pub(super) enum Stop<E> {
     /// The caller cancelled the write.
     Abort(E),
-    /// sled's own (a conflict is retried, a failure ends the write).
-    Sled(sled::transaction::UnabortableTransactionError),
+    /// sled failed to read.
+    Sled(sled::Error),
     /// A storage failure reading inside the body.
     Store(Error),
     /// The body asked for a row the PostgreSQL backend has not fetched yet: it fetches it and
@@ -35,17 +35,9 @@ pub fn abort<T, E>(err: E) -> TxResult<T, E> {
     Err(TxError(Stop::Abort(err)))
 }
 
-impl<E> From<sled::transaction::UnabortableTransactionError> for TxError<E> {
-    fn from(err: sled::transaction::UnabortableTransactionError) -> Self {
-        TxError(Stop::Sled(err))
-    }
-}
-
 impl<E> From<sled::Error> for TxError<E> {
     fn from(err: sled::Error) -> Self {
-        TxError(Stop::Sled(
-            sled::transaction::UnabortableTransactionError::Storage(err),
-        ))
+        TxError(Stop::Sled(err))
     }
 }
 

@@ -1,31 +1,30 @@
-//! Thread writes that arrive together share one sled transaction and one sync.
+//! Thread writes that arrive together share one record in the thread log and one sync.
 //!
-//! Every sled 0.34 transaction writes its batch marker to the log as a buffer of its own
-//! (`pin_log` rolls the log buffer before and after it), and sled writes those buffers one
-//! after another, each waiting for the device: about two device writes per transaction however
-//! many writers wait. So writers queue their bodies here; the first to get the lead runs every
-//! queued body in one transaction, syncs once (`commit`), and tells each writer its outcome.
-//! Those who queued meanwhile form the next group. A lone writer pays what it paid before.
+//! Writers queue their bodies here; the first to get the lead runs every queued body, one
+//! after another, appends their writes to the thread log as one record made durable by one
+//! `fdatasync` (see `wal`), applies them to sled, and tells each writer its outcome. Those who
+//! queued meanwhile form the next group. A lone writer pays one sync.
 //!
 //! Each body keeps its writes to itself until it succeeds (`SledTxn`), so one that aborts
 //! (its caller's error) leaves the others' writes intact; bodies run in queue order and each
-//! sees the writes of those before it, as if they had run one after another.
+//! sees the writes of those before it, as if they had run one after another. Only the group's
+//! leader writes thread trees, so bodies need no sled transaction: nothing else changes what
+//! they read while they run.
 
-use super::threads::{SledTxn, ThreadTrees};
-use super::{finish, next_seq, Error, SledStore};
+use super::threads::{SledTxn, Tree};
+use super::wal::{self, Write};
+use super::{Error, SledStore, Trees};
 use crate::store::txn::{Backend, Stop, ThreadTxn, TxError, TxResult};
-use sled::transaction::{ConflictableTransactionError, UnabortableTransactionError};
-use sled::Transactional;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-/// One queued write: runs its body (perhaps more than once, if sled retries) and says whether
-/// to keep its writes; its outcome reaches the writer through the body's own slot.
-type Body = Box<dyn Fn(&ThreadTxn) -> Result<Keep, UnabortableTransactionError> + Send>;
+/// One queued write: runs its body once and says whether to keep its writes; its outcome
+/// reaches the writer through the body's own slot.
+type Body = Box<dyn FnOnce(&ThreadTxn) -> Keep + Send>;
 
-/// Whether a body succeeded (its writes join the transaction) or aborted (they are dropped).
+/// Whether a body succeeded (its writes join the group) or stopped (they are dropped).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keep {
     Writes,
@@ -41,13 +40,23 @@ struct Queued {
 #[derive(Default)]
 pub(super) struct Combiner {
     queue: Mutex<Vec<Queued>>,
-    /// Held by the writer that runs a group, until the group is durable.
-    lead: tokio::sync::Mutex<()>,
+    /// Held by the writer that runs a group, then by the task that makes it durable, until
+    /// the group is applied to sled (the next group's bodies must read it).
+    lead: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A group's bodies have run: what they wrote, and the threads they touched.
+struct Ran {
+    trees: Arc<Trees>,
+    writes: Vec<Write>,
+    touched: Vec<Uuid>,
+    /// Some body succeeded (the group takes a sequence number even if it wrote nothing).
+    kept: bool,
 }
 
 impl SledStore {
     /// [`Store::write_threads`](crate::store::Store::write_threads) on sled: `body` joins the
-    /// next group (see the module comment); returns once that group is on disk.
+    /// next group (see the module comment); returns once that group is durable.
     pub async fn write_threads<T, E>(
         &self,
         body: impl Fn(&ThreadTxn) -> TxResult<T, E> + Send + 'static,
@@ -58,21 +67,15 @@ impl SledStore {
     {
         let outcome: Arc<Mutex<Option<Result<T, E>>>> = Arc::default();
         let slot = outcome.clone();
+        // A body that panics leaves the slot empty, and its writer panics in turn.
         let body: Body = Box::new(move |txn| {
-            // A body that panics leaves the slot empty (even after an earlier attempt), and
-            // its writer panics in turn.
-            *slot.lock().unwrap() = None;
-            match body(txn) {
-                Ok(value) => {
-                    *slot.lock().unwrap() = Some(Ok(value));
-                    Ok(Keep::Writes)
-                }
-                Err(TxError(Stop::Abort(err))) => {
-                    *slot.lock().unwrap() = Some(Err(err));
-                    Ok(Keep::Nothing)
-                }
-                Err(TxError(stop)) => Err(unabortable(stop)),
-            }
+            let (result, keep) = match body(txn) {
+                Ok(value) => (Ok(value), Keep::Writes),
+                Err(TxError(Stop::Abort(err))) => (Err(err), Keep::Nothing),
+                Err(TxError(stop)) => (Err(E::from(failure(stop))), Keep::Nothing),
+            };
+            *slot.lock().unwrap() = Some(result);
+            keep
         });
         self.in_group(body).await.map_err(E::from)?;
         let value = outcome.lock().unwrap().take();
@@ -87,135 +90,127 @@ impl SledStore {
             .lock()
             .unwrap()
             .push(Queued { body, done });
-        let _lead = self.combiner.lead.lock().await;
+        let lead = self.combiner.lead.clone().lock_owned().await;
         match outcome.try_recv() {
             // A group that held our body ran while we waited for the lead.
             Ok(result) => return result,
-            // Its leader was cancelled while syncing: the group committed; sync it ourselves.
-            Err(oneshot::error::TryRecvError::Closed) => return self.flush().await,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
             Err(oneshot::error::TryRecvError::Empty) => {}
         }
         let group = std::mem::take(&mut *self.combiner.queue.lock().unwrap());
-        let result = match self.commit_group(&group) {
-            Ok(true) => self.flush().await,
-            Ok(false) => Ok(()),
-            Err(err) => Err(err),
-        };
-        for queued in group {
-            let _ = queued
-                .done
-                .send(result.as_ref().map(|_| ()).map_err(shared));
-        }
-        outcome.try_recv().expect("our body was in the group")
-    }
-
-    /// Runs every body of the group in one transaction, logging the threads touched under the
-    /// group's sequence number. `false` if every body aborted (nothing was written).
-    fn commit_group(&self, group: &[Queued]) -> Result<bool, Error> {
-        let t = self.trees()?;
-        let trees = (
-            &t.threads,
-            &t.org_threads,
-            &t.member_threads,
-            &t.messages,
-            &t.message_keys,
-            &t.changes,
-            &t.meta,
-            &t.expiring,
-            &t.pending_analyses,
-        );
-        let result = self.gated(|| {
-            trees.transaction(
-                |(
-                    threads,
-                    org_threads,
-                    member_threads,
-                    messages,
-                    message_keys,
-                    changes,
-                    meta,
-                    expiring,
-                    pending,
-                )| {
-                    let trees = ThreadTrees {
-                        threads,
-                        org_threads,
-                        member_threads,
-                        messages,
-                        message_keys,
-                        expiring,
-                        pending,
-                    };
-                    let mut touched: Vec<Uuid> = Vec::new();
-                    let mut kept = false;
-                    for queued in group {
-                        let txn = ThreadTxn(Backend::Sled(SledTxn::new(&trees)));
-                        let keep = match std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            (queued.body)(&txn)
-                        })) {
-                            Ok(keep) => keep?,
-                            // Its writer learns of it (see `write_threads`); the others go on.
-                            Err(_) => Keep::Nothing,
-                        };
-                        let Backend::Sled(txn) = txn.0 else {
-                            unreachable!("made above")
-                        };
-                        if keep == Keep::Writes {
-                            kept = true;
-                            touched.extend(txn.apply()?);
-                        }
-                    }
-                    if !kept {
-                        return Err(ConflictableTransactionError::Abort(Stopped::Nothing));
-                    }
-                    touched.sort_unstable();
-                    touched.dedup();
-                    let seq = next_seq(meta)?;
-                    for thread_id in touched {
-                        let mut key = [0u8; 24];
-                        key[..8].copy_from_slice(&seq.to_be_bytes());
-                        key[8..].copy_from_slice(thread_id.as_bytes());
-                        changes.insert(&key[..], &[][..])?;
-                    }
-                    Ok(())
-                },
-            )
+        let (bodies, dones): (Vec<Body>, Vec<_>) =
+            group.into_iter().map(|q| (q.body, q.done)).unzip();
+        let ran = self.trees().map(|trees| run_bodies(trees, bodies));
+        let store = self.clone();
+        // The sync and the apply run on a task of their own, which keeps the lead until the
+        // group is applied: a writer cancelled now cannot stop the group halfway.
+        tokio::task::spawn_blocking(move || {
+            let result = ran.and_then(|ran| store.commit_group(ran));
+            for done in dones {
+                let _ = done.send(result.as_ref().map(|_| ()).map_err(shared));
+            }
+            drop(lead);
         });
-        match finish(result) {
-            Ok(()) => Ok(true),
-            Err(Stopped::Nothing) => Ok(false),
-            Err(Stopped::Store(err)) => Err(err),
+        outcome.await.unwrap_or_else(|_| Err(lost()))
+    }
+
+    /// Logs the group's writes under its sequence number (with the change log's entries for
+    /// the threads it touched), syncs the log, and applies them to sled. A failure is
+    /// reported to `repair`.
+    fn commit_group(&self, ran: Ran) -> Result<(), Error> {
+        if !ran.kept {
+            return Ok(());
+        }
+        let Ran {
+            trees: t,
+            mut writes,
+            mut touched,
+            ..
+        } = ran;
+        let committed = self.gated(|| -> Result<(), Error> {
+            let seq = t
+                .meta
+                .get(super::KEY_SEQ)?
+                .map_or(0, |raw| super::codec::decode_u64(&raw))
+                + 1;
+            touched.sort_unstable();
+            touched.dedup();
+            for thread_id in touched {
+                let mut key = [0u8; 24];
+                key[..8].copy_from_slice(&seq.to_be_bytes());
+                key[8..].copy_from_slice(thread_id.as_bytes());
+                writes.push(Write {
+                    tree: Tree::Changes,
+                    key: key[..].into(),
+                    value: Some(sled::IVec::default()),
+                });
+            }
+            let record = wal::Record { seq, writes };
+            let mut log = t.wal.lock().unwrap();
+            let started = std::time::Instant::now();
+            log.append(&wal::encode(seq, &record.writes))?;
+            crate::metrics::METRICS
+                .store_flush_seconds
+                .observe(started.elapsed().as_secs_f64());
+            wal::apply(&t, &record)?;
+            if log.len() > wal::CHECKPOINT_BYTES {
+                // The group is durable in the log whatever happens here.
+                if let Err(err) = wal::checkpoint(&t, &mut log) {
+                    self.fault.report(&err);
+                }
+            }
+            Ok(())
+        });
+        if let Err(err) = &committed {
+            self.fault.report(err);
+        }
+        committed
+    }
+}
+
+/// Runs the group's bodies in queue order over the thread trees, keeping the writes of
+/// those that succeed.
+fn run_bodies(trees: Arc<Trees>, bodies: Vec<Body>) -> Ran {
+    let mut writes = Vec::new();
+    let mut touched = Vec::new();
+    let mut kept = false;
+    for body in bodies {
+        let txn = ThreadTxn(Backend::Sled(SledTxn::new(&trees, &writes)));
+        // A body that panics is its writer's (see `write_threads`); the others go on.
+        let keep =
+            std::panic::catch_unwind(AssertUnwindSafe(|| body(&txn))).unwrap_or(Keep::Nothing);
+        let Backend::Sled(txn) = txn.0 else {
+            unreachable!("made above")
+        };
+        if keep == Keep::Writes {
+            kept = true;
+            let (body_writes, body_touched) = txn.into_writes();
+            writes.extend(body_writes);
+            touched.extend(body_touched);
         }
     }
-}
-
-/// Why a group's transaction did not commit.
-enum Stopped {
-    /// Every body aborted: there is nothing to write or sync.
-    Nothing,
-    Store(Error),
-}
-
-impl From<Error> for Stopped {
-    fn from(err: Error) -> Self {
-        Stopped::Store(err)
+    Ran {
+        trees,
+        writes,
+        touched,
+        kept,
     }
 }
 
-/// A body's stop other than its caller's abort: sled's conflict (retried) or a failure.
-fn unabortable<E>(stop: Stop<E>) -> UnabortableTransactionError {
+/// A body's stop other than its caller's abort: a storage failure while it read.
+fn failure<E>(stop: Stop<E>) -> Error {
     match stop {
         Stop::Abort(_) => unreachable!("aborts are the body's outcome"),
-        Stop::Sled(err) => err,
-        Stop::Store(Error::Sled(err)) => UnabortableTransactionError::Storage(err),
-        // Only the PostgreSQL backend stops a body for these.
-        Stop::Store(other) => {
-            UnabortableTransactionError::Storage(sled::Error::Unsupported(other.to_string()))
-        }
-        Stop::Unread => {
-            UnabortableTransactionError::Storage(sled::Error::Unsupported("unread key".into()))
-        }
+        Stop::Sled(err) => Error::Sled(err),
+        Stop::Store(err) => err,
+        // Only the PostgreSQL backend fetches rows a body asks for.
+        Stop::Unread => Error::File("a write's body asked for a row it may not read".into()),
     }
+}
+
+/// The group's task ended without telling its writers (it panicked: a bug).
+fn lost() -> Error {
+    Error::File("a group of thread writes ended without an outcome".into())
 }
 
 /// The group's failure, for each of its writers. A group fails only with sled's error or

@@ -22,10 +22,11 @@
 //! | `vector_models`  | embedding model id          | [`VectorModel`] (derived)  |
 //! | `slack_*`        | see `slack.rs`              | the Slack face's mappings  |
 //!
-//! Every write runs in one sled transaction that also takes the next value of `seq` (thread
-//! writes that arrive together share one, see `combine`); thread writes additionally log
-//! `seq → thread id` in `changes`, so derived indexes can replay what they have not seen. A
-//! write returns only after [`SledStore::flush`] has put it on disk.
+//! Every write takes the next value of `seq`, one write at a time. Thread writes that arrive
+//! together form one group (see `combine`) that logs `seq → thread id` in `changes`, so derived
+//! indexes can replay what they have not seen; a group is durable once the thread log has it
+//! (`wal`), before sled applies it. Other writes run in one sled transaction each and return
+//! only after [`SledStore::flush`] has put them on disk.
 //!
 
 mod accounts;
@@ -38,12 +39,18 @@ mod slack;
 mod snapshot;
 mod threads;
 mod vectors;
+mod wal;
 
 pub use repair::FaultReport;
 pub use snapshot::Counts;
 pub use threads::SledTxn;
 
-pub(super) use super::{codec, Error, TxResult, FORMAT_VERSION};
+pub(super) use super::{codec, Error, TxResult};
+
+/// The data dir's layout: [`super::FORMAT_VERSION`]'s records, plus (since 7) the thread
+/// log, which a binary that does not know it would ignore, losing acknowledged writes: such a
+/// binary must refuse the data dir.
+pub(super) const DISK_FORMAT: u32 = 7;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::Path;
 
@@ -59,6 +66,8 @@ struct Trees {
     db: sled::Db,
     /// sled's log file, for `fdatasync` after sled's own flush (see `commit`).
     log: std::fs::File,
+    /// Thread writes not yet durable in sled (see `wal`).
+    wal: std::sync::Mutex<wal::Wal>,
     meta: sled::Tree,
     orgs: sled::Tree,
     users: sled::Tree,
@@ -86,7 +95,9 @@ struct Trees {
 }
 
 impl Trees {
-    fn open(dir: &Path, cache_bytes: u64) -> Result<Trees, Error> {
+    /// Opens the database (refusing a newer format) and the thread log; the log's records are
+    /// for [`wal::replay`] once older formats are upgraded.
+    fn open(dir: &Path, cache_bytes: u64) -> Result<(Trees, Vec<wal::Record>), Error> {
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(cache_bytes)
@@ -104,9 +115,22 @@ impl Trees {
         let tree = |name: &str| db.open_tree(name);
         let log = std::fs::File::open(dir.join("db").join("db"))
             .map_err(|e| Error::Sled(sled::Error::Io(e)))?;
-        Ok(Trees {
+        // Before the thread log: a newer Skein's log may not be ours to read.
+        let meta = tree("meta")?;
+        if let Some(raw) = meta.get(KEY_FORMAT)? {
+            let found = codec::decode_u32(&raw);
+            if found > DISK_FORMAT {
+                return Err(Error::NewerFormat {
+                    found,
+                    reads: DISK_FORMAT,
+                });
+            }
+        }
+        let (wal, records) = wal::Wal::open(dir)?;
+        let trees = Trees {
             log,
-            meta: tree("meta")?,
+            wal: std::sync::Mutex::new(wal),
+            meta,
             orgs: tree("orgs")?,
             users: tree("users")?,
             user_emails: tree("user_emails")?,
@@ -129,7 +153,8 @@ impl Trees {
             slack_events: tree("slack_events")?,
             slack_inbox: tree("slack_inbox")?,
             db,
-        })
+        };
+        Ok((trees, records))
     }
 }
 
@@ -150,9 +175,12 @@ pub struct SledStore {
     combiner: std::sync::Arc<combine::Combiner>,
     /// The page cache's size, kept for reopening.
     cache_bytes: u64,
-    /// Every transaction holds it shared while it runs; a backup holds it alone while it reads
+    /// Every write holds it shared while it runs; a backup holds it alone while it reads
     /// the trees, so it sees no write half done (see `backup`).
     writes: std::sync::Arc<std::sync::RwLock<()>>,
+    /// Held by each write while it takes its sequence number and applies: writes get their
+    /// numbers in the order they are applied.
+    serial: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// The store's page cache by default (MiB). sled's own default, 1 GiB, grows with everything
@@ -168,25 +196,23 @@ impl SledStore {
 
     /// [`SledStore::open`] with a page cache of `cache_bytes`.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, Error> {
+        let (trees, unreplayed) = Trees::open(dir, cache_bytes)?;
         let store = SledStore {
             dir: dir.to_path_buf(),
-            open: std::sync::Arc::new(std::sync::RwLock::new(Some(std::sync::Arc::new(
-                Trees::open(dir, cache_bytes)?,
-            )))),
+            open: std::sync::Arc::new(std::sync::RwLock::new(Some(std::sync::Arc::new(trees)))),
             fault: Default::default(),
             commit: Default::default(),
             combiner: Default::default(),
             cache_bytes,
             writes: Default::default(),
+            serial: Default::default(),
         };
         let t = store.trees()?;
         match t.meta.get(KEY_FORMAT)? {
             Some(raw) => {
+                // A newer format was refused by `Trees::open`.
                 let found = codec::decode_u32(&raw);
-                if found > FORMAT_VERSION {
-                    return Err(Error::NewerFormat { found });
-                }
-                if found < FORMAT_VERSION {
+                if found < DISK_FORMAT {
                     if found < 2 {
                         migrate::format_1_to_2(&store)?;
                     }
@@ -199,23 +225,28 @@ impl SledStore {
                     if found < 5 {
                         migrate::format_4_to_5(&store)?;
                     }
-                    migrate::format_5_to_6(&store)?;
-                    t.meta.insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                    if found < 6 {
+                        migrate::format_5_to_6(&store)?;
+                    }
+                    // 6 → 7 adds the thread log, which `Trees::open` created empty.
+                    t.meta.insert(KEY_FORMAT, &DISK_FORMAT.to_be_bytes())?;
                     t.db.flush()?;
                 }
             }
             None => {
-                t.meta.insert(KEY_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                t.meta.insert(KEY_FORMAT, &DISK_FORMAT.to_be_bytes())?;
                 t.db.flush()?;
             }
         }
+        wal::replay(&t, unreplayed)?;
         drop(t);
         Ok(store)
     }
 
-    /// Runs one write (a transaction) while no backup is reading.
+    /// Runs one write while no backup is reading and no other write runs.
     fn gated<R>(&self, write: impl FnOnce() -> R) -> R {
         let _writing = self.writes.read().unwrap_or_else(|e| e.into_inner());
+        let _alone = self.serial.lock().unwrap_or_else(|e| e.into_inner());
         write()
     }
 

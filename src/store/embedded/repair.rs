@@ -145,9 +145,14 @@ impl SledStore {
             }
         }
         let (dir, cache_bytes) = (self.dir.clone(), self.cache_bytes);
-        let opened = tokio::task::spawn_blocking(move || Trees::open(&dir, cache_bytes))
-            .await
-            .expect("open task")?;
+        // The thread log holds what sled may not have written before it failed.
+        let opened = tokio::task::spawn_blocking(move || -> Result<Trees, Error> {
+            let (trees, unreplayed) = Trees::open(&dir, cache_bytes)?;
+            super::wal::replay(&trees, unreplayed)?;
+            Ok(trees)
+        })
+        .await
+        .expect("open task")?;
         let seq = opened
             .meta
             .get(super::KEY_SEQ)?

@@ -1,105 +1,118 @@
 //! Threads and their messages: transactional writes with index upkeep, and reads.
 
-use super::{codec, get, Error, SledStore, TxResult};
+use super::wal::Write;
+use super::{codec, get, Error, SledStore, Trees, TxResult};
 use crate::model::{Message, Thread};
-use sled::transaction::TransactionalTree;
 use sled::IVec;
 use std::cell::RefCell;
 use uuid::Uuid;
 
-/// The thread trees as one write's body sees them inside a sled transaction that several
-/// writes may share (see `combine`).
+/// The thread trees as one write's body sees them; several bodies of a group run one after
+/// another over the same trees (see `combine`).
 ///
-/// The body's writes wait in `pending` (its reads see them first) and reach the transaction
-/// only if the body succeeds, so a body that aborts leaves nothing behind for the writes that
-/// share its transaction. Messages are keyed `thread id ++ position`, so a transaction finds a
-/// thread's latest message without a range scan (sled transactions have none).
+/// Only the group's leader writes thread trees, so a body reads them as they are under the
+/// writes of the bodies before it. Its own writes wait in `pending` (its reads see them
+/// first) and join the group only if the body succeeds, so a body that aborts leaves nothing
+/// behind for the others. Messages are keyed `thread id ++ position`, so a body finds a
+/// thread's latest message without a range scan.
 pub struct SledTxn<'a> {
-    trees: &'a ThreadTrees<'a>,
-    pending: RefCell<Vec<(Tree, IVec, Option<IVec>)>>,
+    trees: &'a Trees,
+    /// The writes of the group's bodies before this one, which it reads as written.
+    earlier: &'a [Write],
+    pending: RefCell<Vec<Write>>,
     touched: RefCell<Vec<Uuid>>,
 }
 
-/// The transactional trees a thread write works on.
-pub(super) struct ThreadTrees<'a> {
-    pub(super) threads: &'a TransactionalTree,
-    pub(super) org_threads: &'a TransactionalTree,
-    pub(super) member_threads: &'a TransactionalTree,
-    pub(super) messages: &'a TransactionalTree,
-    pub(super) message_keys: &'a TransactionalTree,
-    pub(super) expiring: &'a TransactionalTree,
-    pub(super) pending: &'a TransactionalTree,
+/// A tree thread writes change, as the thread log names it (see `wal`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(super) enum Tree {
+    Threads = 0,
+    OrgThreads = 1,
+    MemberThreads = 2,
+    Messages = 3,
+    MessageKeys = 4,
+    Expiring = 5,
+    Pending = 6,
+    /// The change log (`seq ++ thread id`), written by the group, never by a body.
+    Changes = 7,
 }
 
-/// Which of [`ThreadTrees`] a pending write goes to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tree {
-    Threads,
-    OrgThreads,
-    MemberThreads,
-    Messages,
-    MessageKeys,
-    Expiring,
-    Pending,
+impl Tree {
+    pub(super) fn from_u8(byte: u8) -> Option<Tree> {
+        use Tree::*;
+        [
+            Threads,
+            OrgThreads,
+            MemberThreads,
+            Messages,
+            MessageKeys,
+            Expiring,
+            Pending,
+            Changes,
+        ]
+        .get(byte as usize)
+        .copied()
+    }
 }
 
-impl ThreadTrees<'_> {
-    fn tree(&self, tree: Tree) -> &TransactionalTree {
+impl Trees {
+    pub(super) fn thread_tree(&self, tree: Tree) -> &sled::Tree {
         match tree {
-            Tree::Threads => self.threads,
-            Tree::OrgThreads => self.org_threads,
-            Tree::MemberThreads => self.member_threads,
-            Tree::Messages => self.messages,
-            Tree::MessageKeys => self.message_keys,
-            Tree::Expiring => self.expiring,
-            Tree::Pending => self.pending,
+            Tree::Threads => &self.threads,
+            Tree::OrgThreads => &self.org_threads,
+            Tree::MemberThreads => &self.member_threads,
+            Tree::Messages => &self.messages,
+            Tree::MessageKeys => &self.message_keys,
+            Tree::Expiring => &self.expiring,
+            Tree::Pending => &self.pending_analyses,
+            Tree::Changes => &self.changes,
         }
     }
 }
 
-type Unabortable = sled::transaction::UnabortableTransactionError;
-
 impl<'a> SledTxn<'a> {
-    pub(super) fn new(trees: &'a ThreadTrees<'a>) -> SledTxn<'a> {
+    pub(super) fn new(trees: &'a Trees, earlier: &'a [Write]) -> SledTxn<'a> {
         SledTxn {
             trees,
+            earlier,
             pending: RefCell::new(Vec::new()),
             touched: RefCell::new(Vec::new()),
         }
     }
 
-    /// Hands the body's writes to the transaction; returns the threads it touched.
-    pub(super) fn apply(self) -> Result<Vec<Uuid>, Unabortable> {
-        for (tree, key, value) in self.pending.into_inner() {
-            let tree = self.trees.tree(tree);
-            match value {
-                Some(value) => tree.insert(key, value)?,
-                None => tree.remove(key)?,
-            };
-        }
-        Ok(self.touched.into_inner())
+    /// The body's writes, in order, and the threads it touched.
+    pub(super) fn into_writes(self) -> (Vec<Write>, Vec<Uuid>) {
+        (self.pending.into_inner(), self.touched.into_inner())
     }
 
-    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<IVec>, Unabortable> {
+    fn get(&self, tree: Tree, key: &[u8]) -> sled::Result<Option<IVec>> {
         let pending = self.pending.borrow();
         match pending
             .iter()
             .rev()
-            .find(|(t, k, _)| *t == tree && k == key)
+            .chain(self.earlier.iter().rev())
+            .find(|write| write.tree == tree && write.key == key)
         {
-            Some((_, _, value)) => Ok(value.clone()),
-            None => self.trees.tree(tree).get(key),
+            Some(write) => Ok(write.value.clone()),
+            None => self.trees.thread_tree(tree).get(key),
         }
     }
 
     fn insert(&self, tree: Tree, key: &[u8], value: impl Into<IVec>) {
-        self.pending
-            .borrow_mut()
-            .push((tree, key.into(), Some(value.into())));
+        self.pending.borrow_mut().push(Write {
+            tree,
+            key: key.into(),
+            value: Some(value.into()),
+        });
     }
 
     fn remove(&self, tree: Tree, key: &[u8]) {
-        self.pending.borrow_mut().push((tree, key.into(), None));
+        self.pending.borrow_mut().push(Write {
+            tree,
+            key: key.into(),
+            value: None,
+        });
     }
 
     pub fn thread<E>(&self, id: Uuid) -> TxResult<Option<Thread>, E> {

@@ -178,6 +178,7 @@ async fn migrate(client: &mut Object) -> Result<(), Error> {
     if applied as usize > MIGRATIONS.len() {
         return Err(Error::NewerFormat {
             found: applied as u32,
+            reads: MIGRATIONS.len() as u32,
         });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
@@ -210,6 +211,7 @@ async fn migrate(client: &mut Object) -> Result<(), Error> {
     if found as u32 > FORMAT_VERSION {
         return Err(Error::NewerFormat {
             found: found as u32,
+            reads: FORMAT_VERSION,
         });
     }
     if (found as u32) < FORMAT_VERSION {

@@ -353,7 +353,7 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .as_ref(),
-            &super::super::FORMAT_VERSION.to_be_bytes()
+            &super::super::DISK_FORMAT.to_be_bytes()
         );
     }
 
