@@ -103,7 +103,7 @@ fn bench_idle_measures_the_server_per_connection() {
 }
 
 #[test]
-fn bench_writes_reports_the_server_next_to_the_disk() {
+fn bench_writes_reports_the_server_next_to_the_disk_and_a_durable_echo() {
     let report = bench_json(&[
         "bench",
         "writes",
@@ -119,6 +119,10 @@ fn bench_writes_reports_the_server_next_to_the_disk() {
         assert!(run["writes_per_second"].as_f64().unwrap() > 0.0, "{report}");
         assert!(
             run["disk_syncs_per_second"].as_f64().unwrap() > 0.0,
+            "{report}"
+        );
+        assert!(
+            run["durable_echo_per_second"].as_f64().unwrap() > 0.0,
             "{report}"
         );
         assert!(

@@ -163,7 +163,7 @@ async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f6
 }
 
 /// A runtime dropped from async code, where a plain drop would block (and panic).
-struct Background(Option<tokio::runtime::Runtime>);
+pub(super) struct Background(pub(super) Option<tokio::runtime::Runtime>);
 
 impl Drop for Background {
     fn drop(&mut self) {

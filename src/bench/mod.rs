@@ -9,13 +9,15 @@
 //!   the state's size.
 
 //! - `idle`: the server's memory per idle WebSocket.
-//! - `writes`: acknowledged writes per second next to the disk's own fdatasync rate.
+//! - `writes`: acknowledged writes per second next to the disk's own fdatasync rate and a
+//!   trivial durable server's.
 //! - `fanout`: deliveries per second from one thread to many watchers, next to a trivial
 //!   broadcast server.
 //! - `server`: the server those start (this binary or another build); `client`: their
 //!   WebSocket client.
 
 mod client;
+mod durable_echo;
 mod fanout;
 mod idle;
 mod server;

@@ -1,11 +1,14 @@
-//! `skein bench writes`: acknowledged writes per second through a real server, next to its
-//! anchor measured in the same run: the disk's own rate of `write` + `fdatasync`, from as many
-//! writers as there are clients, on the file system of the server's data dir.
+//! `skein bench writes`: acknowledged writes per second through a real server, next to two
+//! anchors measured in the same run: the disk's own rate of `write` + `fdatasync`, from as many
+//! writers as there are clients, on the file system of the server's data dir; and a trivial
+//! durable server (`durable_echo`) answered by the same clients, which shows how much of the
+//! disk's rate a WebSocket round trip and the clients leave to any server.
 //!
 //! A client's write is a rename of its own thread (`/threads/update`), acknowledged once
 //! durable; each client first asks one question to have a thread.
 
 use super::client;
+use super::durable_echo;
 use super::server::start_server;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -23,8 +26,14 @@ pub async fn writes(
     let url = server.ws_url();
     let mut rows = Vec::new();
     let mut lines = vec![format!(
-        "{:>7}  {:>14}  {:>16}  {:>5}  {:>17}",
-        "clients", "skein writes/s", "disk fdatasync/s", "ratio", "server CPU µs/write"
+        "{:>7}  {:>14}  {:>16}  {:>5}  {:>15}  {:>5}  {:>17}",
+        "clients",
+        "skein writes/s",
+        "disk fdatasync/s",
+        "ratio",
+        "durable echo/s",
+        "ratio",
+        "server CPU µs/write"
     )];
     for &count in clients {
         let mut sockets = Vec::with_capacity(count);
@@ -36,20 +45,23 @@ pub async fn writes(
         }
         let duration = Duration::from_secs(seconds);
         let cpu_before = server.cpu_seconds();
-        let acknowledged = renames(sockets, duration).await?;
+        let (acknowledged, reply_bytes) = renames(sockets, duration).await?;
         let cpu_per_write = server.cpu_micros_per(cpu_before, acknowledged);
         let server_rate = acknowledged as f64 / duration.as_secs_f64();
         let disk_rate = disk_syncs(server.dir(), count, duration)?;
-        let ratio = server_rate / disk_rate;
+        let echo_rate = echo_writes(server.dir(), count, duration, reply_bytes).await?;
+        let (ratio, echo_ratio) = (server_rate / disk_rate, server_rate / echo_rate);
         let cpu = cpu_per_write.map_or("—".to_string(), |us| format!("{us:.0}"));
         lines.push(format!(
-            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}  {cpu:>17}"
+            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}  {echo_rate:>15.0}  {echo_ratio:>5.2}  {cpu:>17}"
         ));
         rows.push(json!({
             "clients": count,
             "writes_per_second": server_rate,
             "disk_syncs_per_second": disk_rate,
             "ratio": ratio,
+            "durable_echo_per_second": echo_rate,
+            "ratio_to_durable_echo": echo_ratio,
             "server_cpu_us_per_write": cpu_per_write,
         }));
     }
@@ -60,43 +72,63 @@ pub async fn writes(
     })
 }
 
+/// The durable echo server's acknowledged writes per second with `clients` renaming as they
+/// rename Skein's threads, answered with frames of `reply_bytes`.
+async fn echo_writes(
+    dir: &Path,
+    clients: usize,
+    duration: Duration,
+    reply_bytes: usize,
+) -> Result<f64, String> {
+    let (url, _running) = durable_echo::start(dir, reply_bytes)?;
+    let mut sockets = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        sockets.push((client::connect(&url).await?, Value::Null));
+    }
+    let (acknowledged, _) = renames(sockets, duration).await?;
+    Ok(acknowledged as f64 / duration.as_secs_f64())
+}
+
 /// Every client renames its thread one write after another for `duration`; the writes the
-/// server acknowledged.
+/// server acknowledged, and the size in bytes of the largest answer.
 async fn renames(
     sockets: Vec<(client::Socket, Value)>,
     duration: Duration,
-) -> Result<usize, String> {
+) -> Result<(usize, usize), String> {
     let deadline = Instant::now() + duration;
     let tasks: Vec<_> = sockets
         .into_iter()
         .map(|(mut socket, thread)| {
             tokio::spawn(async move {
-                let mut acknowledged = 0usize;
+                let (mut acknowledged, mut reply_bytes) = (0usize, 0usize);
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     n += 1;
                     let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
                     client::send(&mut socket, &rename).await?;
                     loop {
-                        let event = client::next_event(&mut socket).await?;
+                        let (event, bytes) = client::next_frame(&mut socket).await?;
                         if event["request_id"] == json!(n) {
                             if !event["error"].is_null() {
                                 return Err(format!("a rename failed: {}", event["error"]));
                             }
                             acknowledged += 1;
+                            reply_bytes = reply_bytes.max(bytes);
                             break;
                         }
                     }
                 }
-                Ok::<usize, String>(acknowledged)
+                Ok::<_, String>((acknowledged, reply_bytes))
             })
         })
         .collect();
-    let mut total = 0;
+    let (mut total, mut largest) = (0, 0);
     for task in tasks {
-        total += task.await.map_err(|e| e.to_string())??;
+        let (acknowledged, reply_bytes) = task.await.map_err(|e| e.to_string())??;
+        total += acknowledged;
+        largest = largest.max(reply_bytes);
     }
-    Ok(total)
+    Ok((total, largest))
 }
 
 /// `writers` threads each appending 200 bytes and `fdatasync`ing their own file in `dir`

@@ -1,0 +1,75 @@
+//! The writes benchmark's second anchor: a trivial durable WebSocket server, run with the same
+//! clients as Skein. Each text frame it gets is appended (200 bytes) to its connection's own
+//! file and `fdatasync`ed on tokio's blocking pool, then answered with a frame as large as
+//! Skein's answers, carrying the request's `request_id`. It is about the most any server could
+//! make of this disk with these clients: the round trip and the clients' own work are in it,
+//! a thread store's work is not.
+
+use super::fanout::Background;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Starts the server (on a runtime of its own, two workers as Skein has here) writing its
+/// files in `dir`; its WebSocket URL, and the runtime that keeps it running.
+pub(super) fn start(dir: &Path, reply_bytes: usize) -> Result<(String, Background), String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let url = format!("ws://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.spawn(serve(listener, dir.to_path_buf(), reply_bytes));
+    Ok((url, Background(Some(runtime))))
+}
+
+async fn serve(listener: std::net::TcpListener, dir: PathBuf, reply_bytes: usize) {
+    let Ok(listener) = TcpListener::from_std(listener) else {
+        return;
+    };
+    let padding = "x".repeat(reply_bytes.saturating_sub(64));
+    for n in 0.. {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let (path, padding) = (dir.join(format!("echo-{n}")), padding.clone());
+        tokio::spawn(async move {
+            let Ok(file) = std::fs::File::create(&path) else {
+                return;
+            };
+            let file = std::sync::Arc::new(std::sync::Mutex::new(file));
+            if let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await {
+                while let Some(Ok(message)) = socket.next().await {
+                    let Message::Text(text) = message else {
+                        continue;
+                    };
+                    let request: Value = serde_json::from_str(&text).unwrap_or_default();
+                    let file = file.clone();
+                    let synced = tokio::task::spawn_blocking(move || {
+                        let mut file = file.lock().unwrap();
+                        file.write_all(&[b'x'; 200])?;
+                        file.sync_data()
+                    })
+                    .await;
+                    if !matches!(synced, Ok(Ok(()))) {
+                        break;
+                    }
+                    let reply = format!(
+                        r#"{{"event":"updateThreadState","request_id":{},"payload":"{padding}"}}"#,
+                        request["request_id"]
+                    );
+                    if socket.send(Message::text(reply)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            let _ = std::fs::remove_file(&path);
+        });
+    }
+}
