@@ -124,27 +124,39 @@ impl<'a> SledTxn<'a> {
 
     /// Writes a thread and keeps the org and member indexes in step with its owner and shares.
     pub fn put_thread<E>(&self, thread: &Thread) -> TxResult<(), E> {
-        if let Some(old) = self.thread::<E>(thread.id)? {
-            for user in old.members() {
-                self.remove(Tree::MemberThreads, &codec::pair_key(&user, &thread.id));
-            }
+        // Only what changed is written: a rename writes the thread alone.
+        let old = self.thread::<E>(thread.id)?;
+        let members = |t: Option<&Thread>| {
+            let mut users: Vec<Uuid> = t.into_iter().flat_map(Thread::members).collect();
+            users.sort_unstable();
+            users.dedup();
+            users
+        };
+        let (before, after) = (members(old.as_ref()), members(Some(thread)));
+        for user in before.iter().filter(|user| !after.contains(user)) {
+            self.remove(Tree::MemberThreads, &codec::pair_key(user, &thread.id));
         }
-        for user in thread.members() {
+        for user in after.iter().filter(|user| !before.contains(user)) {
             self.insert(
                 Tree::MemberThreads,
-                &codec::pair_key(&user, &thread.id),
+                &codec::pair_key(user, &thread.id),
                 &[][..],
             );
         }
-        self.insert(
-            Tree::OrgThreads,
-            &codec::pair_key(&thread.org_id, &thread.id),
-            &[][..],
-        );
-        if thread.api.ttl.is_some() && thread.deleted_at.is_none() {
-            self.insert(Tree::Expiring, thread.id.as_bytes(), &[][..]);
-        } else {
-            self.remove(Tree::Expiring, thread.id.as_bytes());
+        if old.as_ref().is_none_or(|old| old.org_id != thread.org_id) {
+            self.insert(
+                Tree::OrgThreads,
+                &codec::pair_key(&thread.org_id, &thread.id),
+                &[][..],
+            );
+        }
+        let expiring = |t: &Thread| t.api.ttl.is_some() && t.deleted_at.is_none();
+        if old.as_ref().is_some_and(expiring) != expiring(thread) {
+            if expiring(thread) {
+                self.insert(Tree::Expiring, thread.id.as_bytes(), &[][..]);
+            } else {
+                self.remove(Tree::Expiring, thread.id.as_bytes());
+            }
         }
         self.insert(Tree::Threads, thread.id.as_bytes(), codec::encode(thread));
         self.touch(thread.id);
@@ -396,6 +408,67 @@ fn uuid_keys(tree: &sled::Tree) -> Result<Vec<Uuid>, Error> {
 #[cfg(test)]
 mod tests {
     use super::{SledStore, PRUNE_BATCH};
+    use crate::model::{Share, ShareRole, Thread, TitleSource};
+    use crate::store::TxResult;
+    use uuid::Uuid;
+
+    /// Writing a thread keeps the member index in step with its shares, and a rename writes
+    /// the thread record alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writing_a_thread_writes_only_the_index_entries_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let (id, owner, guest) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut thread = Thread::new(
+            id,
+            Uuid::new_v4(),
+            owner,
+            "t".into(),
+            TitleSource::User,
+            chrono::Utc::now(),
+        );
+        let put = |thread: Thread| {
+            let store = store.clone();
+            async move {
+                store
+                    .write_threads(move |tx| -> TxResult<usize, super::Error> {
+                        tx.put_thread(&thread)?;
+                        let crate::store::txn::Backend::Sled(txn) = &tx.0 else {
+                            unreachable!()
+                        };
+                        Ok(txn.pending.borrow().len())
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let members = |user| {
+            let listed: Vec<Uuid> = store
+                .threads_of_member(user)
+                .unwrap()
+                .iter()
+                .map(|t| t.id)
+                .collect();
+            listed
+        };
+        put(thread.clone()).await;
+        thread.shares.push(Share {
+            user_id: guest,
+            role: ShareRole::Viewer,
+        });
+        put(thread.clone()).await;
+        assert_eq!(members(owner), [id]);
+        assert_eq!(members(guest), [id]);
+
+        thread.title = "renamed".into();
+        assert_eq!(put(thread.clone()).await, 1, "the thread record alone");
+
+        thread.shares.clear();
+        put(thread.clone()).await;
+        assert_eq!(members(owner), [id]);
+        assert!(members(guest).is_empty());
+        assert_eq!(store.thread(id).unwrap().unwrap().title, "renamed");
+    }
 
     /// Pruning more entries than one batch holds removes all of them up to the sequence, and
     /// keeps every later one.
