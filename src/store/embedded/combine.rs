@@ -153,7 +153,7 @@ impl SledStore {
                 .store_flush_seconds
                 .observe(started.elapsed().as_secs_f64());
             wal::apply(&t, &record)?;
-            if log.len() > wal::CHECKPOINT_BYTES {
+            if log.is_full() {
                 // The group is durable in the log whatever happens here.
                 if let Err(err) = wal::checkpoint(&t, &mut log) {
                     self.fault.report(&err);
@@ -325,6 +325,31 @@ mod tests {
         let mut expected = vec![first, second];
         expected.sort();
         assert_eq!(logged, expected);
+    }
+
+    /// A log past its size is emptied after the group that filled it, once sled has the
+    /// writes on disk: they read back after reopening, and the log holds nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_log_is_checkpointed_into_sled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.trees().unwrap().wal.lock().unwrap().checkpoint_bytes = 0;
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        for &id in &ids {
+            store
+                .write_threads(move |tx| -> TxResult<(), Refusal> {
+                    tx.put_thread(&new_thread(id))
+                })
+                .await
+                .unwrap();
+            let log = std::fs::metadata(dir.path().join("threads.wal")).unwrap();
+            assert_eq!(log.len(), 8, "only the log's header is left");
+        }
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        for id in ids {
+            assert!(store.thread(id).unwrap().is_some());
+        }
     }
 
     /// A group in which every body aborts writes nothing, not even a sequence number.

@@ -30,7 +30,7 @@ const MAGIC: &[u8; 8] = b"SKEINWAL";
 const HEADER: u64 = MAGIC.len() as u64;
 
 /// The log's size at which the serving store applies sled's own sync and empties it.
-pub(super) const CHECKPOINT_BYTES: u64 = 8 << 20;
+const CHECKPOINT_BYTES: u64 = 8 << 20;
 
 /// One write of a group: a key of a thread tree set to a value, or removed.
 pub(super) struct Write {
@@ -50,6 +50,8 @@ pub(super) struct Wal {
     file: File,
     /// Bytes of whole, synced records (and the header): where the next record goes.
     len: u64,
+    /// The size past which the serving store checkpoints ([`CHECKPOINT_BYTES`]).
+    pub(super) checkpoint_bytes: u64,
     /// Why an append failed: like sled after a failed write, the log takes nothing more
     /// until the database is reopened (`repair`), which reads it anew.
     failed: Option<Failure>,
@@ -100,6 +102,7 @@ impl Wal {
         let wal = Wal {
             file,
             len,
+            checkpoint_bytes: CHECKPOINT_BYTES,
             failed: None,
         };
         Ok((wal, records))
@@ -135,8 +138,9 @@ impl Wal {
         }
     }
 
-    pub(super) fn len(&self) -> u64 {
-        self.len
+    /// Whether the log has grown enough to checkpoint.
+    pub(super) fn is_full(&self) -> bool {
+        self.len > self.checkpoint_bytes
     }
 
     /// Empties the log; the caller has made everything in it durable elsewhere.
@@ -312,8 +316,8 @@ mod tests {
             std::fs::write(&path, &whole[..whole.len() - cut]).unwrap();
             let (wal, records) = Wal::open(dir.path()).unwrap();
             assert_eq!(records.len(), 1, "cut {cut}");
-            assert_eq!(wal.len(), HEADER + first.len() as u64);
-            assert_eq!(std::fs::metadata(&path).unwrap().len(), wal.len());
+            assert_eq!(wal.len, HEADER + first.len() as u64);
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), wal.len);
         }
         // A flipped bit in the last record fails its checksum.
         let mut flipped = whole.clone();
