@@ -106,6 +106,8 @@ impl SledStore {
         // group is applied: a writer cancelled now cannot stop the group halfway.
         tokio::task::spawn_blocking(move || {
             let result = ran.and_then(|ran| store.commit_group(ran));
+            // Before the writers hear: one that then closes the store closes it for good.
+            drop(store);
             for done in dones {
                 let _ = done.send(result.as_ref().map(|_| ()).map_err(shared));
             }
