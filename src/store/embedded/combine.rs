@@ -154,7 +154,12 @@ impl SledStore {
             crate::metrics::METRICS
                 .store_flush_seconds
                 .observe(started.elapsed().as_secs_f64());
-            wal::apply(&t, &record)?;
+            // A record sled did not take is applied when the store is reopened (`repair`);
+            // its writers hear of the failure, as of any write that may or may not have landed.
+            if let Err(err) = wal::apply(&t, &record) {
+                log.refuse_after(&err);
+                return Err(err);
+            }
             if log.is_full() {
                 // The group is durable in the log whatever happens here.
                 if let Err(err) = wal::checkpoint(&t, &mut log) {

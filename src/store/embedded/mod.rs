@@ -179,7 +179,8 @@ pub struct SledStore {
     /// the trees, so it sees no write half done (see `backup`).
     writes: std::sync::Arc<std::sync::RwLock<()>>,
     /// Held by each write while it takes its sequence number and applies: writes get their
-    /// numbers in the order they are applied.
+    /// numbers in the order they are applied. A group of thread writes holds it through its
+    /// sync, so another write may wait that long.
     serial: std::sync::Arc<std::sync::Mutex<()>>,
 }
 

@@ -129,13 +129,27 @@ impl Wal {
             }
             Err(err) => {
                 let _ = self.file.set_len(self.len);
-                self.failed = Some(Failure {
-                    kind: err.kind(),
-                    os_code: err.raw_os_error(),
-                });
+                self.refuse(&err);
                 Err(io(err))
             }
         }
+    }
+
+    /// Takes no more appends until the log is opened again: after a record could not be
+    /// applied to sled, later groups would read a state without it, and their records,
+    /// replayed after it, would undo it.
+    pub(super) fn refuse_after(&mut self, err: &Error) {
+        match err {
+            Error::Sled(sled::Error::Io(err)) => self.refuse(err),
+            other => self.refuse(&std::io::Error::other(other.to_string())),
+        }
+    }
+
+    fn refuse(&mut self, err: &std::io::Error) {
+        self.failed.get_or_insert(Failure {
+            kind: err.kind(),
+            os_code: err.raw_os_error(),
+        });
     }
 
     /// Whether the log has grown enough to checkpoint.
