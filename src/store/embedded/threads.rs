@@ -1,4 +1,5 @@
-//! Threads and their messages: transactional writes with index upkeep, and reads.
+//! Threads and their messages: a write's body over the thread trees, with index upkeep, and
+//! reads.
 
 use super::wal::Write;
 use super::{codec, get, Error, SledStore, Trees, TxResult};
@@ -23,7 +24,8 @@ pub struct SledTxn<'a> {
     touched: RefCell<Vec<Uuid>>,
 }
 
-/// A tree thread writes change, as the thread log names it (see `wal`).
+/// A tree thread writes change, as the thread log names it (see `wal`): the numbers are on
+/// disk, so they never change.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
 pub(super) enum Tree {
