@@ -5,7 +5,7 @@
 //! make of this disk with these clients: the round trip and the clients' own work are in it,
 //! a thread store's work is not.
 
-use super::fanout::Background;
+use super::trivial_server::{self, Background};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::io::Write;
@@ -13,19 +13,11 @@ use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Starts the server (on a runtime of its own, two workers as Skein has here) writing its
-/// files in `dir`; its WebSocket URL, and the runtime that keeps it running.
+/// Starts the server (see `trivial_server`) writing its files in `dir`; its WebSocket URL, and
+/// the runtime that keeps it running.
 pub(super) fn start(dir: &Path, reply_bytes: usize) -> Result<(String, Background), String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let url = format!("ws://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.spawn(serve(listener, dir.to_path_buf(), reply_bytes));
-    Ok((url, Background(Some(runtime))))
+    let dir = dir.to_path_buf();
+    trivial_server::start(move |listener| serve(listener, dir, reply_bytes))
 }
 
 async fn serve(listener: std::net::TcpListener, dir: PathBuf, reply_bytes: usize) {

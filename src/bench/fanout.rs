@@ -8,8 +8,8 @@
 //! watcher as an `updateThreadState`. The clock runs from the first rename until every
 //! watcher has every event.
 
-use super::client;
 use super::server::start_server;
+use super::{client, trivial_server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -115,25 +115,14 @@ async fn skein(
     ))
 }
 
-/// The anchor, run like Skein: a trivial broadcast server on its own runtime (two workers, as
-/// Skein's server has on this machine) with the same clients. The first connection publishes:
-/// for each of its messages the server hands one pre-encoded frame of `frame_bytes` to every
-/// other socket's writer task, then acknowledges, and the publisher waits for that before the
-/// next event, as Skein's waits for each rename's answer.
+/// The anchor, run like Skein: a trivial broadcast server on its own runtime (see
+/// `trivial_server`) with the same clients. The first connection publishes: for each of its
+/// messages the server hands one pre-encoded frame of `frame_bytes` to every other socket's
+/// writer task, then acknowledges, and the publisher waits for that before the next event, as
+/// Skein's waits for each rename's answer.
 async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f64, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let url = format!("ws://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let runtime = Background(Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?,
-    ));
-    if let Some(runtime) = &runtime.0 {
-        runtime.spawn(broadcast_server(listener, frame_bytes));
-    }
+    let (url, _running) =
+        trivial_server::start(|listener| broadcast_server(listener, frame_bytes))?;
 
     let mut publisher = client::connect(&url).await?;
     let mut handles = Vec::with_capacity(watchers);
@@ -160,17 +149,6 @@ async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f6
     }
     let elapsed = started.elapsed().max(Duration::from_micros(1));
     Ok((watchers * events) as f64 / elapsed.as_secs_f64())
-}
-
-/// A runtime dropped from async code, where a plain drop would block (and panic).
-pub(super) struct Background(pub(super) Option<tokio::runtime::Runtime>);
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
 
 async fn next_text(socket: &mut client::Socket) -> Result<(), String> {

@@ -22,6 +22,7 @@ mod fanout;
 mod idle;
 mod server;
 mod thread;
+mod trivial_server;
 mod writes;
 pub use fanout::fanout;
 pub use idle::idle;
