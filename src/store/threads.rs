@@ -9,8 +9,10 @@ impl Store {
     ///
     /// The body may run more than once, so it must not have side effects outside the
     /// transaction; it owns what it needs, as the embedded store may run it from another
-    /// writer's task (writes that arrive together share a transaction). Returns once the
-    /// write is durable, and wakes the indexer.
+    /// writer's task (writes that arrive together form one group). Returns once the write is
+    /// durable, and wakes the indexer. All of it lands or none, crash or not; on the embedded
+    /// store a read racing the write may see part of it while it is applied, never anything
+    /// not yet durable.
     pub async fn write_threads<T, E>(
         &self,
         body: impl Fn(&ThreadTxn) -> TxResult<T, E> + Send + 'static,

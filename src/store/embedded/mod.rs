@@ -171,7 +171,7 @@ pub struct SledStore {
     fault: std::sync::Arc<repair::Fault>,
     /// Shares one durable sync among concurrent writers.
     commit: std::sync::Arc<commit::GroupCommit>,
-    /// Runs thread writes that arrive together in one transaction.
+    /// Runs thread writes that arrive together as one group (one log record, one sync).
     combiner: std::sync::Arc<combine::Combiner>,
     /// The page cache's size, kept for reopening.
     cache_bytes: u64,

@@ -264,8 +264,8 @@ impl SledStore {
 
     /// Threads changed after sequence `seq`: (sequence, thread id), oldest first.
     pub fn changes_since(&self, seq: u64) -> Result<(Vec<(u64, Uuid)>, u64), Error> {
-        // Read first: a write logs its change and takes its number in one transaction, so
-        // every change up to this number is in the log by the time it is scanned.
+        // Read first: a group applies its change-log entries before its number (`wal::apply`),
+        // so every change up to this number is in the log by the time it is scanned.
         let horizon = self.last_seq()?;
         let t = self.trees()?;
         let start = (seq + 1).to_be_bytes();
