@@ -393,6 +393,24 @@ mod tests {
         assert!(store.thread(id).unwrap().is_some());
     }
 
+    /// Once a record could not be taken, every later append is refused with that failure (a
+    /// full disk stays one, for `/healthz` and clients), and nothing more reaches the file.
+    #[test]
+    fn after_a_failure_appends_are_refused_until_the_log_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path()).unwrap();
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        wal.refuse_after(&Error::Sled(sled::Error::Io(full)));
+        let record = encode(1, &[write(Tree::Threads, b"t", Some(b"v"))]);
+        let refused = wal.append(&record).unwrap_err();
+        assert!(refused.is_disk_full(), "{refused}");
+        assert_eq!(wal.len, HEADER);
+        assert!(Wal::open(dir.path()).unwrap().1.is_empty());
+
+        let (mut reopened, _) = Wal::open(dir.path()).unwrap();
+        reopened.append(&record).unwrap();
+    }
+
     #[test]
     fn a_file_that_is_not_a_thread_log_is_refused() {
         let dir = tempfile::tempdir().unwrap();
