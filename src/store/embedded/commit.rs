@@ -94,9 +94,7 @@ impl SledStore {
         // sled 0.34.7 (spacejam/sled#1308, fixed on sled's main branch but never released).
         let synced = tokio::task::spawn_blocking(move || -> Result<(), Error> {
             t.db.flush()?;
-            t.log
-                .sync_data()
-                .map_err(|e| Error::Sled(sled::Error::Io(e)))?;
+            t.log.sync_data().map_err(super::io)?;
             Ok(())
         })
         .await

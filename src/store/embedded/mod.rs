@@ -113,8 +113,7 @@ impl Trees {
                 other => Error::Sled(other),
             })?;
         let tree = |name: &str| db.open_tree(name);
-        let log = std::fs::File::open(dir.join("db").join("db"))
-            .map_err(|e| Error::Sled(sled::Error::Io(e)))?;
+        let log = std::fs::File::open(dir.join("db").join("db")).map_err(io)?;
         // Before the thread log: a newer Skein's log may not be ours to read.
         let meta = tree("meta")?;
         if let Some(raw) = meta.get(KEY_FORMAT)? {
@@ -263,6 +262,11 @@ impl SledStore {
             .map(|raw| codec::decode_u64(&raw))
             .unwrap_or(0))
     }
+}
+
+/// A file error of the store's own files, reported like sled's (`repair` knows a full disk).
+fn io(err: std::io::Error) -> Error {
+    Error::Sled(sled::Error::Io(err))
 }
 
 /// Reads and decodes one record.

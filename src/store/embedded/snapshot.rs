@@ -4,7 +4,7 @@
 //! A record is `[name length: u8][tree name][key length: u32 BE][key][value length: u32 BE]
 //! [value]`. Every tree is written except derived ones (vectors), which the server rebuilds.
 
-use super::{Error, SledStore};
+use super::{io, Error, SledStore};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
@@ -93,8 +93,4 @@ fn read_record(input: &mut impl Read) -> std::io::Result<Option<(Vec<u8>, Vec<u8
     let value = parts.pop().expect("two parts");
     let key = parts.pop().expect("two parts");
     Ok(Some((name, key, value)))
-}
-
-fn io(err: std::io::Error) -> Error {
-    Error::Sled(sled::Error::Io(err))
 }

@@ -20,7 +20,7 @@
 //! sync had not returned), and what follows it was written later still.
 
 use super::threads::Tree;
-use super::{Error, Trees};
+use super::{io, Error, Trees};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -280,10 +280,6 @@ pub(super) fn replay(t: &Trees, records: Vec<Record>) -> Result<(), Error> {
     checkpoint(t, &mut t.wal.lock().unwrap())?;
     tracing::info!(records = count, "replayed the thread log");
     Ok(())
-}
-
-fn io(err: std::io::Error) -> Error {
-    Error::Sled(sled::Error::Io(err))
 }
 
 #[cfg(test)]
