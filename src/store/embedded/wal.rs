@@ -68,7 +68,6 @@ impl Wal {
     /// Opens the log in `dir` (creating it empty) and reads its records; a torn tail is cut off.
     pub(super) fn open(dir: &Path) -> Result<(Wal, Vec<Record>), Error> {
         let path = dir.join("threads.wal");
-        let created = !path.exists();
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -76,14 +75,16 @@ impl Wal {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        if created {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        // New, or created by a process stopped before it wrote the header.
+        if bytes.is_empty() {
             file.write_all_at(MAGIC, 0).map_err(io)?;
             file.sync_all().map_err(io)?;
             // The file's name is durable only once its directory is.
             File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            bytes.extend_from_slice(MAGIC);
         }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(Error::Corrupt(format!(
                 "{} is not a Skein thread log",
@@ -405,6 +406,21 @@ mod tests {
 
         let (mut reopened, _) = Wal::open(dir.path()).unwrap();
         reopened.append(&record).unwrap();
+    }
+
+    /// A log file left empty (its creator stopped before writing the header) is a new log,
+    /// not a foreign file.
+    #[test]
+    fn an_empty_log_file_is_a_new_log() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("threads.wal"), b"").unwrap();
+        let (wal, records) = Wal::open(dir.path()).unwrap();
+        assert!(records.is_empty());
+        assert_eq!(wal.len, HEADER);
+        assert_eq!(
+            std::fs::read(dir.path().join("threads.wal")).unwrap(),
+            MAGIC
+        );
     }
 
     #[test]
