@@ -130,11 +130,7 @@ impl SledStore {
             ..
         } = ran;
         let committed = self.gated(|| -> Result<(), Error> {
-            let seq = t
-                .meta
-                .get(super::KEY_SEQ)?
-                .map_or(0, |raw| super::codec::decode_u64(&raw))
-                + 1;
+            let seq = t.seq()? + 1;
             touched.sort_unstable();
             touched.dedup();
             for thread_id in touched {

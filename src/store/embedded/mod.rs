@@ -155,6 +155,14 @@ impl Trees {
         };
         Ok((trees, records))
     }
+
+    /// The sequence number of the latest write applied.
+    fn seq(&self) -> Result<u64, Error> {
+        Ok(self
+            .meta
+            .get(KEY_SEQ)?
+            .map_or(0, |raw| codec::decode_u64(&raw)))
+    }
 }
 
 /// The durable store. Clones share one open database.
@@ -256,11 +264,7 @@ impl SledStore {
 
     /// The sequence number of the latest committed write.
     pub fn last_seq(&self) -> Result<u64, Error> {
-        let t = self.trees()?;
-        Ok(t.meta
-            .get(KEY_SEQ)?
-            .map(|raw| codec::decode_u64(&raw))
-            .unwrap_or(0))
+        self.trees()?.seq()
     }
 }
 

@@ -153,10 +153,7 @@ impl SledStore {
         })
         .await
         .expect("open task")?;
-        let seq = opened
-            .meta
-            .get(super::KEY_SEQ)?
-            .map_or(0, |raw| super::codec::decode_u64(&raw));
+        let seq = opened.seq()?;
         // Recorded before any write can reach the new database.
         {
             let mut reopened = self.fault.reopened.lock().unwrap();
