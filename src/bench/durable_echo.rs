@@ -1,14 +1,14 @@
 //! The writes benchmark's second anchor: a trivial durable WebSocket server, run with the same
-//! clients as Skein. Each text frame it gets is appended (200 bytes) to its connection's own
-//! file and `fdatasync`ed on tokio's blocking pool, then answered with a frame as large as
-//! Skein's answers, carrying the request's `request_id`. It is about the most any server could
-//! make of this disk with these clients: the round trip and the clients' own work are in it,
-//! a thread store's work is not.
+//! clients as Skein. Each text frame it gets is written (200 bytes) to its connection's own
+//! file, over zeros as Skein's log writes, and `fdatasync`ed on tokio's blocking pool, then
+//! answered with a frame as large as Skein's answers, carrying the request's `request_id`. It
+//! is about the most any server could make of this disk with these clients: the round trip
+//! and the clients' own work are in it, a thread store's work is not.
 
 use super::trivial_server::{self, Background};
+use super::writes::ZeroedFile;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
@@ -32,7 +32,7 @@ async fn serve(listener: std::net::TcpListener, dir: PathBuf, reply_bytes: usize
         let _ = stream.set_nodelay(true);
         let (path, padding) = (dir.join(format!("echo-{n}")), padding.clone());
         tokio::spawn(async move {
-            let Ok(file) = std::fs::File::create(&path) else {
+            let Ok(file) = ZeroedFile::create(&path) else {
                 return;
             };
             let file = std::sync::Arc::new(std::sync::Mutex::new(file));
@@ -44,9 +44,7 @@ async fn serve(listener: std::net::TcpListener, dir: PathBuf, reply_bytes: usize
                     let request: Value = serde_json::from_str(&text).unwrap_or_default();
                     let file = file.clone();
                     let synced = tokio::task::spawn_blocking(move || {
-                        let mut file = file.lock().unwrap();
-                        file.write_all(&[b'x'; 200])?;
-                        file.sync_data()
+                        file.lock().unwrap().write_synced(&[b'x'; 200])
                     })
                     .await;
                     if !matches!(synced, Ok(Ok(()))) {
@@ -61,7 +59,6 @@ async fn serve(listener: std::net::TcpListener, dir: PathBuf, reply_bytes: usize
                     }
                 }
             }
-            let _ = std::fs::remove_file(&path);
         });
     }
 }

@@ -27,7 +27,7 @@ pub async fn fanout(
     crate::listener::raise_open_files_limit();
     let (skein_rate, frame_bytes, cpu_per_delivery) =
         skein(watchers, events, server_binary).await?;
-    let anchor_rate = anchor(watchers, events, frame_bytes).await?;
+    let (anchor_rate, anchor_cpu) = anchor(watchers, events, frame_bytes).await?;
     let ratio = skein_rate / anchor_rate;
     if as_json {
         return Ok(json!({
@@ -37,15 +37,17 @@ pub async fn fanout(
             "deliveries_per_second": skein_rate,
             "server_cpu_us_per_delivery": cpu_per_delivery,
             "anchor_deliveries_per_second": anchor_rate,
+            "anchor_cpu_us_per_delivery": anchor_cpu,
             "ratio": ratio,
         })
         .to_string());
     }
-    let cpu = cpu_per_delivery.map_or("—".to_string(), |us| format!("{us:.1}"));
+    let micros = |cpu: Option<f64>| cpu.map_or("—".to_string(), |us| format!("{us:.1}"));
+    let (cpu, anchor_cpu) = (micros(cpu_per_delivery), micros(anchor_cpu));
     Ok(format!(
         "1 thread × {watchers} watchers, {events} events of {frame_bytes} bytes\n\
          skein            {skein_rate:>10.0} deliveries/s ({cpu} µs of server CPU each)\n\
-         trivial server   {anchor_rate:>10.0} deliveries/s\n\
+         trivial server   {anchor_rate:>10.0} deliveries/s ({anchor_cpu} µs of server CPU each)\n\
          ratio            {ratio:>10.2}"
     ))
 }
@@ -119,10 +121,14 @@ async fn skein(
 /// `trivial_server`) with the same clients. The first connection publishes: for each of its
 /// messages the server hands one pre-encoded frame of `frame_bytes` to every other socket's
 /// writer task, then acknowledges, and the publisher waits for that before the next event, as
-/// Skein's waits for each rename's answer.
-async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f64, String> {
-    let (url, _running) =
-        trivial_server::start(|listener| broadcast_server(listener, frame_bytes))?;
+/// Skein's waits for each rename's answer. Deliveries per second and the server's CPU time per
+/// delivery (µs).
+async fn anchor(
+    watchers: usize,
+    events: usize,
+    frame_bytes: usize,
+) -> Result<(f64, Option<f64>), String> {
+    let (url, running) = trivial_server::start(|listener| broadcast_server(listener, frame_bytes))?;
 
     let mut publisher = client::connect(&url).await?;
     let mut handles = Vec::with_capacity(watchers);
@@ -137,6 +143,7 @@ async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f6
         .map_err(|e| e.to_string())?;
     next_text(&mut publisher).await?;
     let started = Instant::now();
+    let cpu_before = running.cpu_seconds();
     for n in 0..events {
         publisher
             .send(Message::text(n.to_string()))
@@ -148,7 +155,9 @@ async fn anchor(watchers: usize, events: usize, frame_bytes: usize) -> Result<f6
         handle.await.map_err(|e| e.to_string())??;
     }
     let elapsed = started.elapsed().max(Duration::from_micros(1));
-    Ok((watchers * events) as f64 / elapsed.as_secs_f64())
+    let deliveries = watchers * events;
+    let cpu = running.cpu_micros_per(cpu_before, deliveries);
+    Ok((deliveries as f64 / elapsed.as_secs_f64(), cpu))
 }
 
 async fn next_text(socket: &mut client::Socket) -> Result<(), String> {

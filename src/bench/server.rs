@@ -72,21 +72,12 @@ impl Server {
     /// `/proc/<pid>/stat`: less noisy than a rate on a machine whose speed drifts.
     pub fn cpu_seconds(&self) -> Option<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // Fields after the command name (which may hold spaces) in parentheses: utime is the
-        // 14th field of the line, stime the 15th.
-        let after_name = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        // SAFETY: sysconf only reads a configuration value.
-        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        (per_second > 0).then(|| ticks as f64 / per_second as f64)
+        ticks_to_seconds(cpu_ticks(&stat[stat.rfind(')')? + 2..])?)
     }
 
     /// The server's CPU time per operation (µs) since `before` (a [`Server::cpu_seconds`]).
     pub fn cpu_micros_per(&self, before: Option<f64>, operations: usize) -> Option<f64> {
-        let spent = self.cpu_seconds()? - before?;
-        Some(spent / operations.max(1) as f64 * 1e6)
+        micros_per(before, self.cpu_seconds(), operations)
     }
 
     /// The server's resident memory in bytes (Linux), from `/proc/<pid>/status`.
@@ -96,4 +87,26 @@ impl Server {
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib * 1024)
     }
+}
+
+/// utime + stime from the fields of a `/proc/…/stat` line after the command name (which may hold
+/// spaces, so it is cut off first): the 14th and 15th fields of the whole line.
+pub(super) fn cpu_ticks(after_name: &str) -> Option<u64> {
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+pub(super) fn ticks_to_seconds(ticks: u64) -> Option<f64> {
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (per_second > 0).then(|| ticks as f64 / per_second as f64)
+}
+
+/// CPU time per operation (µs) between two readings in seconds.
+pub(super) fn micros_per(
+    before: Option<f64>,
+    after: Option<f64>,
+    operations: usize,
+) -> Option<f64> {
+    Some((after? - before?) / operations.max(1) as f64 * 1e6)
 }

@@ -26,14 +26,14 @@ pub async fn writes(
     let url = server.ws_url();
     let mut rows = Vec::new();
     let mut lines = vec![format!(
-        "{:>7}  {:>14}  {:>16}  {:>5}  {:>15}  {:>5}  {:>17}",
+        "{:>7}  {:>14}  {:>16}  {:>5}  {:>15}  {:>5}  {:>19}",
         "clients",
         "skein writes/s",
         "disk fdatasync/s",
         "ratio",
         "durable echo/s",
         "ratio",
-        "server CPU µs/write"
+        "CPU µs/write (echo)"
     )];
     for &count in clients {
         let mut sockets = Vec::with_capacity(count);
@@ -49,11 +49,12 @@ pub async fn writes(
         let cpu_per_write = server.cpu_micros_per(cpu_before, acknowledged);
         let server_rate = acknowledged as f64 / duration.as_secs_f64();
         let disk_rate = disk_syncs(server.dir(), count, duration)?;
-        let echo_rate = echo_writes(server.dir(), count, duration, reply_bytes).await?;
+        let (echo_rate, echo_cpu) = echo_writes(server.dir(), count, duration, reply_bytes).await?;
         let (ratio, echo_ratio) = (server_rate / disk_rate, server_rate / echo_rate);
-        let cpu = cpu_per_write.map_or("—".to_string(), |us| format!("{us:.0}"));
+        let micros = |cpu: Option<f64>| cpu.map_or("—".to_string(), |us| format!("{us:.0}"));
+        let cpu = format!("{} ({})", micros(cpu_per_write), micros(echo_cpu));
         lines.push(format!(
-            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}  {echo_rate:>15.0}  {echo_ratio:>5.2}  {cpu:>17}"
+            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}  {echo_rate:>15.0}  {echo_ratio:>5.2}  {cpu:>19}"
         ));
         rows.push(json!({
             "clients": count,
@@ -63,6 +64,7 @@ pub async fn writes(
             "durable_echo_per_second": echo_rate,
             "ratio_to_durable_echo": echo_ratio,
             "server_cpu_us_per_write": cpu_per_write,
+            "durable_echo_cpu_us_per_write": echo_cpu,
         }));
     }
     Ok(if as_json {
@@ -73,20 +75,23 @@ pub async fn writes(
 }
 
 /// The durable echo server's acknowledged writes per second with `clients` renaming as they
-/// rename Skein's threads, answered with frames of `reply_bytes`.
+/// rename Skein's threads, answered with frames of `reply_bytes`, and its CPU time per write
+/// (µs).
 async fn echo_writes(
     dir: &Path,
     clients: usize,
     duration: Duration,
     reply_bytes: usize,
-) -> Result<f64, String> {
-    let (url, _running) = durable_echo::start(dir, reply_bytes)?;
+) -> Result<(f64, Option<f64>), String> {
+    let (url, running) = durable_echo::start(dir, reply_bytes)?;
     let mut sockets = Vec::with_capacity(clients);
     for _ in 0..clients {
         sockets.push((client::connect(&url).await?, Value::Null));
     }
+    let cpu_before = running.cpu_seconds();
     let (acknowledged, _) = renames(sockets, duration).await?;
-    Ok(acknowledged as f64 / duration.as_secs_f64())
+    let cpu = running.cpu_micros_per(cpu_before, acknowledged);
+    Ok((acknowledged as f64 / duration.as_secs_f64(), cpu))
 }
 
 /// Every client renames its thread one write after another for `duration`; the writes the
@@ -131,23 +136,24 @@ async fn renames(
     Ok((total, largest))
 }
 
-/// `writers` threads each appending 200 bytes and `fdatasync`ing their own file in `dir`
-/// for `duration`: the disk's syncs per second.
+/// `writers` threads each writing 200 bytes and `fdatasync`ing their own file in `dir` for
+/// `duration`: the disk's syncs per second. Each writes over zeros written beforehand, as
+/// Skein's thread log does, the way that asks the least of the file system.
 fn disk_syncs(dir: &Path, writers: usize, duration: Duration) -> Result<f64, String> {
+    let files = (0..writers)
+        .map(|i| ZeroedFile::create(&dir.join(format!("anchor-{i}"))))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + duration;
-    let handles: Vec<_> = (0..writers)
-        .map(|i| {
-            let path = dir.join(format!("anchor-{i}"));
+    let handles: Vec<_> = files
+        .into_iter()
+        .map(|mut file| {
             std::thread::spawn(move || -> std::io::Result<usize> {
-                let mut file = std::fs::File::create(&path)?;
-                let record = [b'x'; 200];
                 let mut syncs = 0;
                 while Instant::now() < deadline {
-                    file.write_all(&record)?;
-                    file.sync_data()?;
+                    file.write_synced(&[b'x'; 200])?;
                     syncs += 1;
                 }
-                std::fs::remove_file(&path)?;
                 Ok(syncs)
             })
         })
@@ -160,4 +166,45 @@ fn disk_syncs(dir: &Path, writers: usize, duration: Duration) -> Result<f64, Str
             .map_err(|e| e.to_string())?;
     }
     Ok(total as f64 / duration.as_secs_f64())
+}
+
+/// A file of zeros that records are written over, one after another, going back to its start
+/// at the end: a write below the file's size changes no metadata, so its sync writes the data
+/// alone. Removed when dropped.
+pub(super) struct ZeroedFile {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    at: u64,
+}
+
+impl ZeroedFile {
+    const BYTES: u64 = 1 << 20;
+
+    pub(super) fn create(path: &Path) -> std::io::Result<ZeroedFile> {
+        let mut file = std::fs::File::create(path)?;
+        file.write_all(&vec![0; Self::BYTES as usize])?;
+        file.sync_all()?;
+        Ok(ZeroedFile {
+            file,
+            path: path.to_path_buf(),
+            at: 0,
+        })
+    }
+
+    /// Writes `record` at the next place and `fdatasync`s.
+    pub(super) fn write_synced(&mut self, record: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        if self.at + record.len() as u64 > Self::BYTES {
+            self.at = 0;
+        }
+        self.file.write_all_at(record, self.at)?;
+        self.at += record.len() as u64;
+        self.file.sync_data()
+    }
+}
+
+impl Drop for ZeroedFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
