@@ -49,8 +49,9 @@ pub(super) use super::{codec, Error, TxResult};
 
 /// The data dir's layout: [`super::FORMAT_VERSION`]'s records, plus (since 7) the thread
 /// log, which a binary that does not know it would ignore, losing acknowledged writes: such a
-/// binary must refuse the data dir.
-pub(super) const DISK_FORMAT: u32 = 7;
+/// binary must refuse the data dir. 8: the log's second layout (generations, zeros ahead),
+/// which format 7's binaries would refuse as not a log.
+pub(super) const DISK_FORMAT: u32 = 8;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::Path;
 
@@ -236,7 +237,8 @@ impl SledStore {
                     if found < 6 {
                         migrate::format_5_to_6(&store)?;
                     }
-                    // 6 → 7 adds the thread log, which `Trees::open` created empty.
+                    // 6 → 7 adds the thread log, which `Trees::open` created empty; 7 → 8
+                    // changes its layout, which `wal::Wal::open` reads in either.
                     t.meta.insert(KEY_FORMAT, &DISK_FORMAT.to_be_bytes())?;
                     t.db.flush()?;
                 }
