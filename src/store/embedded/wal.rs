@@ -233,8 +233,16 @@ impl Wal {
         let mut header = [0; HEADER as usize];
         header[..MAGIC.len()].copy_from_slice(MAGIC);
         header[MAGIC.len()..].copy_from_slice(&generation.to_le_bytes());
-        self.file.write_all_at(&header, 0).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        let written = self
+            .file
+            .write_all_at(&header, 0)
+            .and_then(|()| self.file.sync_data());
+        if let Err(err) = written {
+            // Which generation the file now names is unknown, and records sealed with the
+            // old one might not read back: take none until the log is opened again.
+            self.refuse(&err);
+            return Err(io(err));
+        }
         self.generation = generation;
         self.len = HEADER;
         self.size = self.size.max(HEADER);
