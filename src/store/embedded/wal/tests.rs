@@ -87,6 +87,13 @@ fn appends_overwrite_zeros_and_an_emptied_log_reads_no_old_records() {
     assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [101]);
 }
 
+/// A record from [`encode`] with its checksum as the first layout had it: of the payload alone.
+fn sealed_as_format_7(mut record: Vec<u8>) -> Vec<u8> {
+    let crc = checksum(None, &record[8..]);
+    record[4..8].copy_from_slice(&crc.to_le_bytes());
+    record
+}
+
 /// A log in format 7's layout (no generation) is read, and rewritten in this one when it
 /// is emptied.
 #[test]
@@ -95,10 +102,8 @@ fn a_log_in_the_first_layout_is_read_then_rewritten() {
     let path = dir.path().join("threads.wal");
     let mut old = MAGIC_V1.to_vec();
     for seq in [3, 4] {
-        let mut record = encode(seq, &[write(Tree::Threads, b"t", Some(b"v"))]);
-        let crc = checksum(None, &record[8..]);
-        record[4..8].copy_from_slice(&crc.to_le_bytes());
-        old.extend_from_slice(&record);
+        let record = encode(seq, &[write(Tree::Threads, b"t", Some(b"v"))]);
+        old.extend_from_slice(&sealed_as_format_7(record));
     }
     std::fs::write(&path, &old).unwrap();
     let (mut wal, records) = Wal::open(dir.path()).unwrap();
@@ -154,9 +159,7 @@ fn a_format_7_data_dir_is_replayed_and_upgraded() {
         db.flush().unwrap();
     }
     let id = uuid::Uuid::new_v4();
-    let mut record = put_thread(seq + 1, id);
-    let crc = checksum(None, &record[8..]);
-    record[4..8].copy_from_slice(&crc.to_le_bytes());
+    let record = sealed_as_format_7(put_thread(seq + 1, id));
     std::fs::write(
         dir.path().join("threads.wal"),
         [&MAGIC_V1[..], &record].concat(),
