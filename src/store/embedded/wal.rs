@@ -116,10 +116,12 @@ impl Wal {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let not_a_log = || Error::Corrupt(format!("{} is not a Skein thread log", path.display()));
-        // New, or created by a process stopped before it wrote the header.
         let created = bytes.is_empty();
+        // New, or left by a process stopped before its first header was whole: no records.
+        let unwritten = bytes.len() < HEADER as usize
+            && MAGIC.starts_with(&bytes[..bytes.len().min(MAGIC.len())]);
         let (records, len, generation) = match bytes.get(..MAGIC.len()) {
-            None if created => (Vec::new(), 0, 0),
+            _ if unwritten => (Vec::new(), 0, 0),
             Some(magic) if magic == MAGIC => {
                 let generation = bytes
                     .get(MAGIC.len()..HEADER as usize)

@@ -224,17 +224,22 @@ fn after_a_failure_appends_are_refused_until_the_log_is_opened_again() {
     reopened.append(record).unwrap();
 }
 
-/// A log file left empty (its creator stopped before writing the header) is a new log,
-/// not a foreign file.
+/// A log file left empty or with part of its first header (its creator stopped before the
+/// header was whole) is a new log, not a foreign file.
 #[test]
-fn an_empty_log_file_is_a_new_log() {
+fn a_log_file_without_a_whole_first_header_is_a_new_log() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("threads.wal"), b"").unwrap();
-    let (wal, records) = Wal::open(dir.path()).unwrap();
-    assert!(records.is_empty());
-    assert_eq!(wal.len, HEADER);
-    let file = std::fs::read(dir.path().join("threads.wal")).unwrap();
-    assert_eq!(&file[..8], MAGIC);
+    let path = dir.path().join("threads.wal");
+    for partial in [&b""[..], b"SKEI", MAGIC, &[&MAGIC[..], &[7, 7, 7]].concat()] {
+        std::fs::write(&path, partial).unwrap();
+        let (mut wal, records) = Wal::open(dir.path()).unwrap();
+        assert!(records.is_empty(), "{partial:?}");
+        assert_eq!(wal.len, HEADER);
+        assert_eq!(&std::fs::read(&path).unwrap()[..8], MAGIC);
+        wal.append(encode(1, &[write(Tree::Threads, b"t", Some(b"v"))]))
+            .unwrap();
+        assert_eq!(Wal::open(dir.path()).unwrap().1.len(), 1, "{partial:?}");
+    }
 }
 
 #[test]
