@@ -8,7 +8,7 @@
 //! watcher as an `updateThreadState`. The clock runs from the first rename until every
 //! watcher has every event.
 
-use super::server::start_server;
+use super::server::{micros_text, start_server};
 use super::{client, trivial_server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -42,8 +42,7 @@ pub async fn fanout(
         })
         .to_string());
     }
-    let micros = |cpu: Option<f64>| cpu.map_or("—".to_string(), |us| format!("{us:.1}"));
-    let (cpu, anchor_cpu) = (micros(cpu_per_delivery), micros(anchor_cpu));
+    let (cpu, anchor_cpu) = (micros_text(cpu_per_delivery, 1), micros_text(anchor_cpu, 1));
     Ok(format!(
         "1 thread × {watchers} watchers, {events} events of {frame_bytes} bytes\n\
          skein            {skein_rate:>10.0} deliveries/s ({cpu} µs of server CPU each)\n\

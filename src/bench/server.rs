@@ -110,3 +110,8 @@ pub(super) fn micros_per(
 ) -> Option<f64> {
     Some((after? - before?) / operations.max(1) as f64 * 1e6)
 }
+
+/// A CPU time per operation for a table: `decimals` places, or a dash when unknown.
+pub(super) fn micros_text(cpu: Option<f64>, decimals: usize) -> String {
+    cpu.map_or("—".to_string(), |us| format!("{us:.decimals$}"))
+}

@@ -9,7 +9,7 @@
 
 use super::client;
 use super::durable_echo;
-use super::server::start_server;
+use super::server::{micros_text, start_server};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -51,8 +51,11 @@ pub async fn writes(
         let disk_rate = disk_syncs(server.dir(), count, duration)?;
         let (echo_rate, echo_cpu) = echo_writes(server.dir(), count, duration, reply_bytes).await?;
         let (ratio, echo_ratio) = (server_rate / disk_rate, server_rate / echo_rate);
-        let micros = |cpu: Option<f64>| cpu.map_or("—".to_string(), |us| format!("{us:.0}"));
-        let cpu = format!("{} ({})", micros(cpu_per_write), micros(echo_cpu));
+        let cpu = format!(
+            "{} ({})",
+            micros_text(cpu_per_write, 0),
+            micros_text(echo_cpu, 0)
+        );
         lines.push(format!(
             "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}  {echo_rate:>15.0}  {echo_ratio:>5.2}  {cpu:>19}"
         ));
