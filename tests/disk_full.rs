@@ -1,6 +1,7 @@
-//! A full disk: writes are refused with `disk_full` (nothing half-written, reads keep working,
-//! `/healthz` says why), and once space is freed they are taken again without a restart, the
-//! search index catches up, and nothing acknowledged is lost.
+//! A full disk: writes (threads' and accounts') are refused with `disk_full` (nothing
+//! half-written, reads keep working, `/healthz` says why), and once space is freed they are
+//! taken again without a restart, the search index catches up, and nothing acknowledged is
+//! lost.
 //!
 //! The data dir is a small tmpfs, so the test needs root (CI runs as root). Elsewhere it is
 //! skipped with a note, unless `SKEIN_REQUIRE_ROOT_TESTS` is set (`scripts/test` sets it when it
@@ -158,6 +159,20 @@ async fn writes_refused_on_a_full_disk_resume_once_space_is_freed() {
             || status == 503 && body["code"] == "storage_unavailable",
         "{status} {body}"
     );
+    // So is an account's: every write is refused before sled is asked to take it (see the
+    // store's `repair`), and the reads below still work.
+    let carol = [
+        "user",
+        "add",
+        "--name",
+        "Carol",
+        "--email",
+        "carol@example.com",
+    ];
+    let added = server.try_cli(&carol);
+    let said = String::from_utf8_lossy(&added.stderr);
+    assert!(!added.status.success(), "{said}");
+    assert!(said.contains("No space left on device"), "{said}");
     let listed = client.ok("/threads/list", json!({})).await;
     let listed = listed["payload"].to_string();
     for id in &acknowledged[..5] {
@@ -215,6 +230,8 @@ async fn writes_refused_on_a_full_disk_resume_once_space_is_freed() {
     }
     let log = server.log();
     assert!(log.contains("storage reopened"), "{log}");
+    let carol = server.add_user("Carol", "carol@example.com");
+    Client::connect(&server, &carol.token).await;
 
     // Nothing acknowledged was lost, across a restart too.
     drop(client);

@@ -315,6 +315,11 @@ impl TestServer {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs the CLI on this server's data dir; its output, whether it succeeded or not.
+    pub fn try_cli(&self, args: &[&str]) -> std::process::Output {
+        cli_on(&self.dir, self.database(), args)
+    }
+
     pub fn add_user(&self, name: &str, email: &str) -> TestUser {
         self.add_user_with(name, email, &[])
     }

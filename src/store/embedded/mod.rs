@@ -177,6 +177,8 @@ pub struct SledStore {
     /// `None` only while `repair` reopens the database.
     open: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<Trees>>>>,
     fault: std::sync::Arc<repair::Fault>,
+    /// Refuses writes near a full disk.
+    room: std::sync::Arc<repair::Room>,
     /// Shares one durable sync among concurrent writers.
     commit: std::sync::Arc<commit::GroupCommit>,
     /// Runs thread writes that arrive together as one group (one log record, one sync).
@@ -210,6 +212,7 @@ impl SledStore {
             dir: dir.to_path_buf(),
             open: std::sync::Arc::new(std::sync::RwLock::new(Some(std::sync::Arc::new(trees)))),
             fault: Default::default(),
+            room: std::sync::Arc::new(repair::Room::new(dir)),
             commit: Default::default(),
             combiner: Default::default(),
             cache_bytes,
@@ -253,10 +256,13 @@ impl SledStore {
         Ok(store)
     }
 
-    /// Runs one write while no backup is reading and no other write runs.
-    fn gated<R>(&self, write: impl FnOnce() -> R) -> R {
+    /// Runs one write while no backup is reading and no other write runs, if the disk has
+    /// room for it: near a full disk it is refused as one before anything is written (see
+    /// `repair`).
+    fn gated<T, E: From<sled::Error>>(&self, write: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
         let _writing = self.writes.read().unwrap_or_else(|e| e.into_inner());
         let _alone = self.serial.lock().unwrap_or_else(|e| e.into_inner());
+        self.room.check()?;
         write()
     }
 

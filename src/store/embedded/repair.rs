@@ -2,9 +2,8 @@
 //!
 //! After one failed write to its log (a full disk, an I/O error), sled refuses every later
 //! write until the database is opened again, and some reads fail with it too (seen in
-//! `tests/disk_full.rs`: sled's log reservation checks its global error). So the thread log
-//! refuses writes near a full disk, before sled can fail (`wal::FREE_BYTES_TO_APPEND`); the
-//! store remembers a failure (for `/healthz` and the error clients get), and `run_repair`
+//! `tests/disk_full.rs`: sled's log reservation checks its global error). So every write is
+//! refused near a full disk, before sled can fail ([`Room`]); the store remembers a failure (for `/healthz` and the error clients get), and `run_repair`
 //! reopens the database in place once the disk has room again. What was acknowledged was
 //! flushed before the failure, so reopening loses nothing acknowledged; what failed was
 //! never acknowledged.
@@ -164,6 +163,53 @@ impl SledStore {
         }
         *self.open.write().unwrap() = Some(Arc::new(opened));
         Ok(())
+    }
+}
+
+/// Free space on the data dir's file system below which writes are refused as a full disk,
+/// before anything is written. The thread log's zeros ahead leave it room when the disk has
+/// none, so without this sled, which takes each record next, would be the one to fail.
+const FREE_BYTES_TO_WRITE: u64 = 2 << 20;
+
+/// With at least this much free at the last look, the next look waits [`ROOM_RECHECK`]
+/// rather than costing every write a `statfs` (1 % of a lone writer's server). Another
+/// program filling that much faster than that can still leave sled the one to fail.
+const PLENTY_OF_ROOM: u64 = 64 << 20;
+const ROOM_RECHECK: Duration = Duration::from_millis(100);
+
+/// Whether the data dir has room for a write (checked by every write, see
+/// `SledStore::gated`).
+pub(super) struct Room {
+    dir: std::path::PathBuf,
+    /// When the free space was last seen to be [`PLENTY_OF_ROOM`].
+    roomy_at: Mutex<Option<std::time::Instant>>,
+}
+
+impl Room {
+    pub(super) fn new(dir: &Path) -> Room {
+        Room {
+            dir: dir.to_path_buf(),
+            roomy_at: Mutex::new(None),
+        }
+    }
+
+    /// `ENOSPC` while the data dir's file system has under [`FREE_BYTES_TO_WRITE`] free (a
+    /// file system that cannot say has room).
+    pub(super) fn check(&self) -> Result<(), sled::Error> {
+        let mut roomy_at = self.roomy_at.lock().unwrap();
+        if roomy_at.is_some_and(|at| at.elapsed() < ROOM_RECHECK) {
+            return Ok(());
+        }
+        let free = free_bytes(&self.dir);
+        *roomy_at = free
+            .is_none_or(|free| free >= PLENTY_OF_ROOM)
+            .then(std::time::Instant::now);
+        if free.is_none_or(|free| free >= FREE_BYTES_TO_WRITE) {
+            Ok(())
+        } else {
+            let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+            Err(sled::Error::Io(full))
+        }
     }
 }
 

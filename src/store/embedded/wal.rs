@@ -44,17 +44,6 @@ const HEADER: u64 = 16;
 /// How far ahead of the records the file is filled with zeros.
 const ZEROS_AHEAD: u64 = 1 << 20;
 
-/// Free space on the data dir's file system below which appends are refused as a full disk.
-/// The zeros ahead leave the log room when the disk has none, but sled, which takes each
-/// record next, would then fail, and a failed sled refuses reads too until it is reopened.
-const FREE_BYTES_TO_APPEND: u64 = 2 << 20;
-
-/// With at least this much free at the last look, the next look waits [`ROOM_RECHECK`]
-/// rather than costing every append a `statfs` (1 % of a lone writer's server). Another
-/// program filling that much faster than that can still leave sled the one to fail.
-const PLENTY_OF_ROOM: u64 = 64 << 20;
-const ROOM_RECHECK: std::time::Duration = std::time::Duration::from_millis(100);
-
 /// The log's size at which the serving store applies sled's own sync and empties it.
 const CHECKPOINT_BYTES: u64 = 8 << 20;
 
@@ -74,10 +63,6 @@ pub(super) struct Record {
 /// The open log file.
 pub(super) struct Wal {
     file: File,
-    /// The data dir, whose free space appends check.
-    dir: std::path::PathBuf,
-    /// When the free space was last seen to be [`PLENTY_OF_ROOM`].
-    roomy_at: Option<std::time::Instant>,
     /// Bytes of whole, synced records (and the header): where the next record goes.
     len: u64,
     /// In every record's checksum, so that what an earlier generation left in the file past
@@ -138,8 +123,6 @@ impl Wal {
         };
         let mut wal = Wal {
             file,
-            dir: dir.to_path_buf(),
-            roomy_at: None,
             len,
             generation,
             size: bytes.len() as u64,
@@ -165,11 +148,6 @@ impl Wal {
                 Some(code) => std::io::Error::from_raw_os_error(code),
                 None => std::io::Error::new(failed.kind, "an earlier thread log write failed"),
             }));
-        }
-        if !self.has_room() {
-            // Refused before anything is written: nothing to undo, and the next append tries
-            // again (`repair` reopens the store once there is room).
-            return Err(io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
         }
         let crc = checksum(Some(self.generation), &record[8..]);
         record[4..8].copy_from_slice(&crc.to_le_bytes());
@@ -205,18 +183,6 @@ impl Wal {
                 Err(io(err))
             }
         }
-    }
-
-    /// Whether the data dir's file system has [`FREE_BYTES_TO_APPEND`] (or cannot say).
-    fn has_room(&mut self) -> bool {
-        if self.roomy_at.is_some_and(|at| at.elapsed() < ROOM_RECHECK) {
-            return true;
-        }
-        let free = super::repair::free_bytes(&self.dir);
-        self.roomy_at = free
-            .is_none_or(|free| free >= PLENTY_OF_ROOM)
-            .then(std::time::Instant::now);
-        free.is_none_or(|free| free >= FREE_BYTES_TO_APPEND)
     }
 
     /// Takes no more appends until the log is opened again: after a record could not be
