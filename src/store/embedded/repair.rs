@@ -3,10 +3,10 @@
 //! After one failed write to its log (a full disk, an I/O error), sled refuses every later
 //! write until the database is opened again, and some reads fail with it too (seen in
 //! `tests/disk_full.rs`: sled's log reservation checks its global error). So every write is
-//! refused near a full disk, before sled can fail ([`Room`]); the store remembers a failure (for `/healthz` and the error clients get), and `run_repair`
-//! reopens the database in place once the disk has room again. What was acknowledged was
-//! flushed before the failure, so reopening loses nothing acknowledged; what failed was
-//! never acknowledged.
+//! refused near a full disk, before sled can fail ([`Room`]); the store remembers a failure
+//! (for `/healthz` and the error clients get), and `run_repair` reopens the database in place
+//! once the disk has room again. What was acknowledged was flushed before the failure, so
+//! reopening loses nothing acknowledged; what failed was never acknowledged.
 
 use super::{Error, SledStore, Trees};
 use std::path::Path;
