@@ -78,8 +78,6 @@ pub struct Joined {
     pub newly_present: bool,
     /// This connection was already subscribed, so it has the thread's state from before.
     pub was_subscribed: bool,
-    /// Everyone present after the join, the joiner included, one entry per user.
-    pub roster: Vec<User>,
 }
 
 /// A user who is no longer present in a thread after a connection left it.
@@ -201,7 +199,6 @@ impl Hub {
             return Joined {
                 newly_present: false,
                 was_subscribed: false,
-                roster: Vec::new(),
             };
         };
         let newly_present = !channels.is_present(thread_id, user_id);
@@ -216,8 +213,14 @@ impl Hub {
         Joined {
             newly_present,
             was_subscribed,
-            roster: channels.roster(thread_id),
         }
+    }
+
+    /// Everyone present in a thread, on this node (first, in joining order) or another, one
+    /// entry per user. Only asked for when someone joins to see it: every post and update
+    /// joins its thread too, and copying a crowded thread's roster each time was waste.
+    pub fn roster(&self, thread_id: Uuid) -> Vec<User> {
+        self.channels.lock().unwrap().roster(thread_id)
     }
 
     /// Who is present in which thread on this node: (thread, user), once per user and thread.

@@ -19,13 +19,11 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let (thread, _) = access::thread(&services.store, ctx.user, request.id, Right::See).await?;
 
     let joined = services.hub.join_thread(ctx.conn, thread.id);
-    let state = views::load_thread_state(&services.store, &thread).await?;
-    ctx.reply("getThreadState", [state]);
-    let roster: Vec<Value> = joined
-        .roster
-        .iter()
+    let roster: Vec<Value> = (services.hub.roster(thread.id).iter())
         .map(|user| views::presence(user, thread.id))
         .collect();
+    let state = views::load_thread_state(&services.store, &thread).await?;
+    ctx.reply("getThreadState", [state]);
     fanout::announce_join(services, ctx.conn, &thread, ctx.user, &joined);
     services.settled().await;
     ctx.reply("joinedThread", Value::Array(roster));
