@@ -217,8 +217,8 @@ impl Hub {
     }
 
     /// Everyone present in a thread, on this node (first, in joining order) or another, one
-    /// entry per user. Only asked for when someone joins to see it: every post and update
-    /// joins its thread too, and copying a crowded thread's roster each time was waste.
+    /// entry per user. Apart from [`Hub::join_thread`]: posts and updates join their thread
+    /// too, and need no copy of a crowded thread's roster.
     pub fn roster(&self, thread_id: Uuid) -> Vec<User> {
         self.channels.lock().unwrap().roster(thread_id)
     }
