@@ -349,7 +349,7 @@ mod tests {
             assert!(log.wal.lock().unwrap().is_empty(), "no records are left");
         }
         drop(store);
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = SledStore::open_when_unlocked(dir.path());
         for id in ids {
             assert!(store.thread(id).unwrap().is_some());
         }

@@ -205,6 +205,20 @@ impl SledStore {
         SledStore::open_with_cache(dir, DEFAULT_CACHE_MB * 1024 * 1024)
     }
 
+    /// [`SledStore::open`], waiting while the dir is locked: sled releases its file lock from
+    /// a background thread after the last handle is dropped, so a test that reopens a store
+    /// in the same process can find the lock still held for a moment.
+    #[cfg(test)]
+    pub fn open_when_unlocked(dir: &Path) -> SledStore {
+        for _ in 0..100 {
+            match SledStore::open(dir) {
+                Err(Error::Locked(_)) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                other => return other.unwrap(),
+            }
+        }
+        panic!("the data dir stayed locked");
+    }
+
     /// [`SledStore::open`] with a page cache of `cache_bytes`.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, Error> {
         let (trees, unreplayed) = Trees::open(dir, cache_bytes)?;

@@ -288,19 +288,6 @@ mod tests {
     use super::*;
     use chrono::Utc;
 
-    /// Opens the store the test just wrote with sled directly. sled releases its file lock
-    /// from a background thread after the handle is dropped, so within one process the lock
-    /// can linger for a moment.
-    fn reopen(dir: &std::path::Path) -> SledStore {
-        for _ in 0..100 {
-            match SledStore::open(dir) {
-                Err(Error::Locked(_)) => std::thread::sleep(std::time::Duration::from_millis(20)),
-                other => return other.unwrap(),
-            }
-        }
-        panic!("the data dir stayed locked");
-    }
-
     #[test]
     fn a_format_1_data_dir_opens_with_its_threads_intact() {
         let dir = tempfile::tempdir().unwrap();
@@ -337,7 +324,7 @@ mod tests {
                 .unwrap();
             db.flush().unwrap();
         }
-        let store = reopen(dir.path());
+        let store = SledStore::open_when_unlocked(dir.path());
         let thread = store.thread(id).unwrap().unwrap();
         assert_eq!(thread.title, "old thread");
         assert_eq!(thread.message_count, 3);
@@ -396,7 +383,7 @@ mod tests {
                 .unwrap();
             db.flush().unwrap();
         }
-        let store = reopen(dir.path());
+        let store = SledStore::open_when_unlocked(dir.path());
         let dataset = store.dataset(id).unwrap().unwrap();
         let aggregates: Vec<_> = dataset.columns.iter().map(|c| c.aggregate).collect();
         use crate::model::Aggregate;
@@ -459,7 +446,7 @@ mod tests {
                 .unwrap();
             db.flush().unwrap();
         }
-        let store = reopen(dir.path());
+        let store = SledStore::open_when_unlocked(dir.path());
         // Through format 4's neutral records to format 5's typed ones.
         let message = store.message_by_id(id).unwrap().unwrap();
         let steps = message.analysis.unwrap().steps;

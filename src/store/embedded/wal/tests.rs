@@ -128,7 +128,7 @@ fn opening_replays_what_only_the_log_has() {
         .append(put_thread(seq + 1, id))
         .unwrap();
 
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = SledStore::open_when_unlocked(dir.path());
     assert_eq!(store.thread(id).unwrap().unwrap().title, "only in the log");
     assert_eq!(store.last_seq().unwrap(), seq + 1);
     assert_eq!(store.changes_since(seq).unwrap().0, vec![(seq + 1, id)]);
@@ -140,9 +140,23 @@ fn opening_replays_what_only_the_log_has() {
         .0
         .append(put_thread(1, id))
         .unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = SledStore::open_when_unlocked(dir.path());
     assert_eq!(store.last_seq().unwrap(), seq + 1);
     assert!(store.thread(id).unwrap().is_some());
+}
+
+/// sled's own open of `path`, waiting while a handle dropped a moment ago still holds its
+/// lock (see [`super::super::SledStore::open_when_unlocked`]).
+fn sled_once_unlocked(path: &Path) -> sled::Db {
+    for _ in 0..100 {
+        match sled::open(path) {
+            Err(sled::Error::Io(err)) if err.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{} stayed locked", path.display());
 }
 
 /// A format 7 data dir whose log (first layout) holds a record sled lacks: opening it
@@ -153,7 +167,7 @@ fn a_format_7_data_dir_is_replayed_and_upgraded() {
     let dir = tempfile::tempdir().unwrap();
     let seq = SledStore::open(dir.path()).unwrap().last_seq().unwrap();
     {
-        let db = sled::open(dir.path().join("db")).unwrap();
+        let db = sled_once_unlocked(&dir.path().join("db"));
         let meta = db.open_tree("meta").unwrap();
         meta.insert(KEY_FORMAT, &7u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
@@ -166,7 +180,7 @@ fn a_format_7_data_dir_is_replayed_and_upgraded() {
     )
     .unwrap();
 
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = SledStore::open_when_unlocked(dir.path());
     assert_eq!(store.thread(id).unwrap().unwrap().title, "only in the log");
     assert_eq!(store.last_seq().unwrap(), seq + 1);
     let t = store.trees().unwrap();
