@@ -318,9 +318,9 @@ impl TextIndex {
 ///
 /// Each indexing thread starts a segment of its own after every commit, and a segment costs a
 /// fixed ~10 files and writer set-up whatever it holds: under a steady stream of small writes
-/// (then a commit every 250 ms) a second thread doubled that cost (tantivy's indexing was 14 % of
-/// a 32-client write load's server CPU with two, 7 % with one) while a full rebuild of 100k
-/// messages took as long with one (its time goes to reading the store).
+/// (then a commit every 250 ms) a second thread doubled that cost (tantivy's indexing was 14 %
+/// of a 32-client write load's server CPU with two, 7 % with one) while a full rebuild of
+/// 100k messages took as long with one (its time goes to reading the store).
 ///
 /// BM25 statistics count deleted documents until their segment is merged, and every change to a
 /// thread deletes and re-adds its messages; merging segments once a fifth of them is deleted

@@ -19,7 +19,10 @@ pub async fn handle(ctx: &Context<'_>, data: Value) -> Result<(), Error> {
     let (thread, _) = access::thread(&services.store, ctx.user, request.id, Right::See).await?;
 
     let joined = services.hub.join_thread(ctx.conn, thread.id);
-    let roster: Vec<Value> = (services.hub.roster(thread.id).iter())
+    let roster: Vec<Value> = services
+        .hub
+        .roster(thread.id)
+        .iter()
         .map(|user| views::presence(user, thread.id))
         .collect();
     let state = views::load_thread_state(&services.store, &thread).await?;

@@ -214,7 +214,7 @@ impl Room {
 }
 
 /// Bytes available to this process on the file system of `dir` (`None` if unknown).
-pub(super) fn free_bytes(dir: &Path) -> Option<u64> {
+fn free_bytes(dir: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
