@@ -9,9 +9,11 @@
 //! The hub knows nothing of the wire format; callers hand it text that is already serialized.
 
 use crate::model::User;
+use futures_util::task::AtomicWaker;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
@@ -36,6 +38,9 @@ pub struct Closer {
     /// Whether `reason` is set: every delivery asks, so it reads a flag, not the lock.
     closing: AtomicBool,
     notify: Notify,
+    /// The connection's writer, which asks on every frame it sends: registering here costs a
+    /// few atomics where polling a `Notify` takes its lock.
+    writer: AtomicWaker,
 }
 
 impl Closer {
@@ -46,6 +51,7 @@ impl Closer {
             *slot = Some((code, reason.into()));
             self.closing.store(true, Ordering::Release);
             self.notify.notify_waiters();
+            self.writer.wake();
         }
     }
 
@@ -62,6 +68,16 @@ impl Closer {
             }
             notified.await;
         }
+    }
+
+    /// [`Closer::closed`] for the one task that polls it on every wake (the writer).
+    pub fn poll_closed_by_writer(&self, cx: &mut Context<'_>) -> Poll<(u16, String)> {
+        self.writer.register(cx.waker());
+        if !self.is_closing() {
+            return Poll::Pending;
+        }
+        let reason = self.reason.lock().unwrap().clone();
+        Poll::Ready(reason.expect("the reason is set before the flag"))
     }
 }
 

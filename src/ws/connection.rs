@@ -1,6 +1,7 @@
 //! One WebSocket connection: a reader that keeps reading frames (so pings, pongs and closes
-//! are seen while a request runs), a worker that answers the connection's requests in order
-//! from a bounded queue, and a writer that drains the outbound queue, pings, and closes.
+//! are seen while a request runs) and keeps the ping clock, a worker that answers the
+//! connection's requests in order from a bounded queue, and a writer that drains the outbound
+//! queue, sends the pings the reader asks for, and closes.
 
 use super::envelope::{parse_request, Outgoing, Request, Unparseable};
 use super::upgrade::Socket;
@@ -12,9 +13,13 @@ use crate::limits::{HARD_FRAME_BYTES, MAX_FRAME_BYTES};
 use crate::model::User;
 use crate::services::Services;
 use futures_util::stream::SplitSink;
+use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -37,15 +42,13 @@ pub async fn serve_connection(
     let _counted = Counted::new(&crate::metrics::METRICS.connections);
     let conn = registration.id;
     let closer = registration.closer;
-    let last_heard = Arc::new(Mutex::new(Instant::now()));
+    let pings = Arc::new(PingRequest::default());
     let (sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(write_loop(
         sink,
         registration.outbound,
         closer.clone(),
-        last_heard.clone(),
-        services.settings.ping_interval,
-        services.settings.pong_timeout,
+        pings.clone(),
     ));
     tracing::debug!(conn, user = %user.email, "connection opened");
     // Requests run one after another, in the order sent (two quick posts to one thread are
@@ -72,10 +75,29 @@ pub async fn serve_connection(
     // (two more locks per frame).
     let closed = closer.closed();
     tokio::pin!(closed);
+    // The ping clock is the reader's, which hears the pongs; the writer's loop, woken for
+    // every frame sent, stays free of timers.
+    let mut last_heard = Instant::now();
+    let (pong_timeout, mut ping) = (
+        services.settings.pong_timeout,
+        tokio::time::interval(services.settings.ping_interval),
+    );
+    ping.tick().await; // the first tick is immediate
     loop {
         let frame = tokio::select! {
             frame = stream.next() => frame,
             _ = &mut closed => break,
+            _ = ping.tick() => {
+                let silent_for = last_heard.elapsed();
+                if silent_for > pong_timeout {
+                    closer.close(CLOSE_GOING_AWAY, format!(
+                        "no pong or other frame for {} s", silent_for.as_secs()
+                    ));
+                    break;
+                }
+                pings.request();
+                continue;
+            }
         };
         let message = match frame {
             Some(Ok(message)) => message,
@@ -90,7 +112,7 @@ pub async fn serve_connection(
             }
             None => break,
         };
-        *last_heard.lock().unwrap() = Instant::now();
+        last_heard = Instant::now();
         if let Message::Close(_) = message {
             break;
         } else if let Message::Binary(_) = message {
@@ -226,22 +248,18 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
     services.hub.send(conn, text);
 }
 
+/// Sends the connection's frames until the connection closes. Woken for every frame sent, so
+/// what it polls besides the queue (the close, a ping wanted) costs a few atomics each.
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
     mut outbound: mpsc::Receiver<Frame>,
     closer: Arc<Closer>,
-    last_heard: Arc<Mutex<Instant>>,
-    ping_interval: Duration,
-    pong_timeout: Duration,
+    pings: Arc<PingRequest>,
 ) {
-    let mut ping = tokio::time::interval(ping_interval);
-    ping.tick().await; // the first tick is immediate
-    let closed = closer.closed();
-    tokio::pin!(closed);
     loop {
         tokio::select! {
             biased;
-            (code, reason) = &mut closed => {
+            (code, reason) = poll_fn(|cx| closer.poll_closed_by_writer(cx)) => {
                 let close = Message::Close((code != 1000 || !reason.is_empty()).then(|| CloseFrame {
                     code: CloseCode::from(code),
                     reason: reason.into(),
@@ -257,6 +275,12 @@ async fn write_loop(
                 let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
                 return;
             }
+            () = poll_fn(|cx| pings.poll_wanted(cx)) => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    closer.close(1000, "");
+                    return;
+                }
+            }
             text = outbound.recv() => {
                 let Some(text) = text else { return };
                 if send_queued(&mut sink, text, &mut outbound).await.is_err() {
@@ -264,17 +288,29 @@ async fn write_loop(
                     return;
                 }
             }
-            _ = ping.tick() => {
-                let silent_for = last_heard.lock().unwrap().elapsed();
-                if silent_for > pong_timeout {
-                    closer.close(CLOSE_GOING_AWAY, format!(
-                        "no pong or other frame for {} s", silent_for.as_secs()
-                    ));
-                } else if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    closer.close(1000, "");
-                    return;
-                }
-            }
+        }
+    }
+}
+
+/// The reader's request that the writer send a ping: a flag and the writer's waker.
+#[derive(Default)]
+struct PingRequest {
+    wanted: AtomicBool,
+    writer: AtomicWaker,
+}
+
+impl PingRequest {
+    fn request(&self) {
+        self.wanted.store(true, Ordering::Release);
+        self.writer.wake();
+    }
+
+    fn poll_wanted(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        self.writer.register(cx.waker());
+        if self.wanted.load(Ordering::Acquire) && self.wanted.swap(false, Ordering::AcqRel) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }
