@@ -1,7 +1,7 @@
 //! Channels, subscriptions, presence and fan-out to connections.
 //!
 //! Every WebSocket connection registers here and gets a bounded queue of outbound frames.
-//! Delivery never waits: a connection whose queue is full is asked to close (see [`Closer`]),
+//! Delivery never waits: a connection whose queue is full is asked to close (see [`Outbox`]),
 //! so one slow client cannot stall anybody else. Channels are one list channel per connection's
 //! user (a flag on the connection) and one channel per thread. Presence is per user: a user is
 //! present in a thread while at least one of their connections is subscribed to it.
@@ -9,17 +9,11 @@
 //! The hub knows nothing of the wire format; callers hand it text that is already serialized.
 
 use crate::model::User;
-use futures_util::task::AtomicWaker;
+use crate::outbox::{Frame, Outbound, Outbox, Pushed};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
-
-/// One encoded server message, shared by every connection it goes to: cloning it counts a
-/// reference, and the socket writes it as is (a broadcast is encoded once, copied never).
-pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub type ConnId = u64;
 
@@ -31,61 +25,11 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// in the manner of HTTP 401: sign in again).
 pub const CLOSE_SIGNED_OUT: u16 = 4401;
 
-/// Asks one connection to close, once, with a code and a reason its client can read.
-#[derive(Default)]
-pub struct Closer {
-    reason: Mutex<Option<(u16, String)>>,
-    /// Whether `reason` is set: every delivery asks, so it reads a flag, not the lock.
-    closing: AtomicBool,
-    notify: Notify,
-    /// The connection's writer, which asks on every frame it sends: registering here costs a
-    /// few atomics where polling a `Notify` takes its lock.
-    writer: AtomicWaker,
-}
-
-impl Closer {
-    /// Requests the close; the first request wins.
-    pub fn close(&self, code: u16, reason: impl Into<String>) {
-        let mut slot = self.reason.lock().unwrap();
-        if slot.is_none() {
-            *slot = Some((code, reason.into()));
-            self.closing.store(true, Ordering::Release);
-            self.notify.notify_waiters();
-            self.writer.wake();
-        }
-    }
-
-    pub fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
-    }
-
-    /// Resolves with the close code and reason once a close was requested.
-    pub async fn closed(&self) -> (u16, String) {
-        loop {
-            let notified = self.notify.notified();
-            if let Some(reason) = self.reason.lock().unwrap().clone() {
-                return reason;
-            }
-            notified.await;
-        }
-    }
-
-    /// [`Closer::closed`] for the one task that polls it on every wake (the writer).
-    pub fn poll_closed_by_writer(&self, cx: &mut Context<'_>) -> Poll<(u16, String)> {
-        self.writer.register(cx.waker());
-        if !self.is_closing() {
-            return Poll::Pending;
-        }
-        let reason = self.reason.lock().unwrap().clone();
-        Poll::Ready(reason.expect("the reason is set before the flag"))
-    }
-}
-
 /// A registered connection as its own task sees it.
 pub struct Registration {
     pub id: ConnId,
-    pub closer: Arc<Closer>,
-    pub outbound: mpsc::Receiver<Frame>,
+    pub outbox: Arc<Outbox>,
+    pub outbound: Outbound,
 }
 
 /// What subscribing a connection to a thread changed.
@@ -106,8 +50,7 @@ struct Conn {
     user: User,
     /// The hash of the token the connection signed in with.
     token: [u8; 32],
-    queue: mpsc::Sender<Frame>,
-    closer: Arc<Closer>,
+    outbox: Arc<Outbox>,
     threads: HashSet<Uuid>,
     lists: bool,
 }
@@ -146,20 +89,18 @@ impl Hub {
 
     pub fn register(&self, user: User, token: [u8; 32]) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (queue, outbound) = mpsc::channel(self.queue_capacity);
-        let closer = Arc::new(Closer::default());
+        let (outbox, outbound) = Outbox::new(self.queue_capacity);
         let conn = Conn {
             user,
             token,
-            queue,
-            closer: closer.clone(),
+            outbox: outbox.clone(),
             threads: HashSet::new(),
             lists: false,
         };
         self.channels.lock().unwrap().conns.insert(id, conn);
         Registration {
             id,
-            closer,
+            outbox,
             outbound,
         }
     }
@@ -374,7 +315,7 @@ impl Hub {
         let mut closed = 0;
         for conn in channels.conns.values() {
             if matches(&conn.user, &conn.token) {
-                conn.closer.close(code, reason);
+                conn.outbox.close(code, reason);
                 closed += 1;
             }
         }
@@ -384,7 +325,7 @@ impl Hub {
     /// Asks every connection to close (server shutdown).
     pub fn close_all(&self, code: u16, reason: &str) {
         for conn in self.channels.lock().unwrap().conns.values() {
-            conn.closer.close(code, reason);
+            conn.outbox.close(code, reason);
         }
     }
 }
@@ -455,21 +396,17 @@ impl Channels {
 /// Queues a frame without waiting; a full queue closes the connection instead of blocking.
 fn deliver(conn: &Conn, text: Frame) {
     let metrics = &crate::metrics::METRICS;
-    if conn.closer.is_closing() {
-        metrics.frames_dropped.inc();
-        return;
-    }
-    match conn.queue.try_send(text) {
-        Ok(()) => metrics.frames_sent.inc(),
-        Err(mpsc::error::TrySendError::Full(_)) => {
+    match conn.outbox.push(text) {
+        Pushed::Queued => metrics.frames_sent.inc(),
+        Pushed::Closing => metrics.frames_dropped.inc(),
+        Pushed::Full => {
             metrics.frames_dropped.inc();
             metrics.slow_client_closes.inc();
             tracing::warn!(user = %conn.user.email, "send queue full; closing the connection");
-            conn.closer.close(
+            conn.outbox.close(
                 CLOSE_TOO_SLOW,
                 "client too slow: send queue overflowed; reconnect and resubscribe",
             );
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => metrics.frames_dropped.inc(),
     }
 }

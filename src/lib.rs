@@ -31,6 +31,7 @@
 //! | `model`    | domain types: Org, User, Thread, Message, Share and their enums      |
 //! | `auth`     | tokens, accounts, the request's token, and the access roles          |
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
+//! | `outbox`   | one connection's outbound queue: frames, pings, its close            |
 //! | `runs`     | the analyst's runs: busy threads, bounds, tracking, stop on shutdown |
 //! | `services` | the shared services handed to faces and operations; the event bus    |
 //! | `admin`    | account commands, run directly or through a running server's socket  |
@@ -82,6 +83,7 @@ pub mod listener;
 pub mod llm;
 pub mod metrics;
 pub mod model;
+pub mod outbox;
 pub mod pipeline;
 pub mod request_body;
 pub mod rest;

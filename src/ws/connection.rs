@@ -7,19 +7,15 @@ use super::envelope::{parse_request, Outgoing, Request, Unparseable};
 use super::upgrade::Socket;
 use super::{dispatch, fanout, Context, Route};
 use crate::error::{Code, Error};
-use crate::hub::Frame;
-use crate::hub::{Closer, CLOSE_GOING_AWAY};
+use crate::hub::CLOSE_GOING_AWAY;
 use crate::limits::{HARD_FRAME_BYTES, MAX_FRAME_BYTES};
 use crate::model::User;
+use crate::outbox::{Item, Outbound, Outbox};
 use crate::services::Services;
 use futures_util::stream::SplitSink;
-use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -41,15 +37,9 @@ pub async fn serve_connection(
     let registration = services.hub.register(user.clone(), token);
     let _counted = Counted::new(&crate::metrics::METRICS.connections);
     let conn = registration.id;
-    let closer = registration.closer;
-    let pings = Arc::new(PingRequest::default());
+    let outbox = registration.outbox;
     let (sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(
-        sink,
-        registration.outbound,
-        closer.clone(),
-        pings.clone(),
-    ));
+    let mut writer = tokio::spawn(write_loop(sink, registration.outbound, outbox.clone()));
     tracing::debug!(conn, user = %user.email, "connection opened");
     // Requests run one after another, in the order sent (two quick posts to one thread are
     // stored in that order), while the reader goes on; a full queue is answered RATE_LIMITED.
@@ -73,10 +63,10 @@ pub async fn serve_connection(
 
     // Made once: a fresh `closed()` per frame registered with and left the close notifier
     // (two more locks per frame).
-    let closed = closer.closed();
+    let closed = outbox.closed();
     tokio::pin!(closed);
-    // The ping clock is the reader's, which hears the pongs; the writer's loop, woken for
-    // every frame sent, stays free of timers.
+    // The ping clock is the reader's, which hears the pongs; the writer, woken for every
+    // frame sent, waits on its queue alone.
     let mut last_heard = Instant::now();
     let (pong_timeout, mut ping) = (
         services.settings.pong_timeout,
@@ -90,12 +80,12 @@ pub async fn serve_connection(
             _ = ping.tick() => {
                 let silent_for = last_heard.elapsed();
                 if silent_for > pong_timeout {
-                    closer.close(CLOSE_GOING_AWAY, format!(
+                    outbox.close(CLOSE_GOING_AWAY, format!(
                         "no pong or other frame for {} s", silent_for.as_secs()
                     ));
                     break;
                 }
-                pings.request();
+                outbox.ping();
                 continue;
             }
         };
@@ -104,9 +94,9 @@ pub async fn serve_connection(
             Some(Err(err)) => {
                 tracing::debug!(conn, error = %err, "read failed");
                 if let WsError::Capacity(CapacityError::MessageTooLong { .. }) = err {
-                    closer.close(CLOSE_TOO_BIG, too_big_reason());
+                    outbox.close(CLOSE_TOO_BIG, too_big_reason());
                 } else {
-                    closer.close(1002, close_reason(&format!("protocol error: {err}")));
+                    outbox.close(1002, close_reason(&format!("protocol error: {err}")));
                 }
                 break;
             }
@@ -144,7 +134,7 @@ pub async fn serve_connection(
     }
     let departures = services.hub.unregister(conn);
     fanout::announce_departures(&services, &departures);
-    closer.close(1000, "");
+    outbox.close(1000, "");
     if tokio::time::timeout(CLOSE_GRACE, &mut writer)
         .await
         .is_err()
@@ -248,85 +238,60 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
     services.hub.send(conn, text);
 }
 
-/// Sends the connection's frames until the connection closes. Woken for every frame sent, so
-/// what it polls besides the queue (the close, a ping wanted) costs a few atomics each.
+/// Writes what the outbox queues until the close; if the socket fails first, asks for the
+/// close itself (so the reader stops too).
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
-    mut outbound: mpsc::Receiver<Frame>,
-    closer: Arc<Closer>,
-    pings: Arc<PingRequest>,
+    mut outbound: Outbound,
+    outbox: Arc<Outbox>,
 ) {
+    if let Err(err) = write_queued(&mut sink, &mut outbound).await {
+        tracing::debug!(error = %err, "write failed");
+        outbox.close(1000, "");
+    }
+}
+
+async fn write_queued(
+    sink: &mut SplitSink<Socket, Message>,
+    outbound: &mut Outbound,
+) -> Result<(), WsError> {
+    // An item met while draining a burst of frames, to do after their flush.
+    let mut next = None;
     loop {
-        tokio::select! {
-            biased;
-            (code, reason) = poll_fn(|cx| closer.poll_closed_by_writer(cx)) => {
-                let close = Message::Close((code != 1000 || !reason.is_empty()).then(|| CloseFrame {
+        let item = match next.take() {
+            Some(item) => item,
+            None => match outbound.recv().await {
+                Some(item) => item,
+                None => return Ok(()),
+            },
+        };
+        match item {
+            // A burst of frames (an analysis' steps, many threads' updates) is flushed once: one
+            // write to the socket instead of one each.
+            Item::Frame(text) => {
+                sink.feed(Message::Text(text)).await?;
+                loop {
+                    match outbound.try_recv() {
+                        Some(Item::Frame(text)) => sink.feed(Message::Text(text)).await?,
+                        other => {
+                            next = other;
+                            break;
+                        }
+                    }
+                }
+                sink.flush().await?;
+            }
+            Item::Ping => sink.send(Message::Ping(Default::default())).await?,
+            Item::Close => {
+                let (code, reason) = outbound.close_reason();
+                let close = (code != 1000 || !reason.is_empty()).then(|| CloseFrame {
                     code: CloseCode::from(code),
                     reason: reason.into(),
-                }));
-                // What was queued before the close (say, the last state of an analysis
-                // interrupted by a shutdown) still goes out first, within the grace.
-                let goodbye = async {
-                    while let Ok(text) = outbound.try_recv() {
-                        sink.send(Message::Text(text)).await?;
-                    }
-                    sink.send(close).await
-                };
-                let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
-                return;
-            }
-            () = poll_fn(|cx| pings.poll_wanted(cx)) => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    closer.close(1000, "");
-                    return;
-                }
-            }
-            text = outbound.recv() => {
-                let Some(text) = text else { return };
-                if send_queued(&mut sink, text, &mut outbound).await.is_err() {
-                    closer.close(1000, "");
-                    return;
-                }
+                });
+                return sink.send(Message::Close(close)).await;
             }
         }
     }
-}
-
-/// The reader's request that the writer send a ping: a flag and the writer's waker.
-#[derive(Default)]
-struct PingRequest {
-    wanted: AtomicBool,
-    writer: AtomicWaker,
-}
-
-impl PingRequest {
-    fn request(&self) {
-        self.wanted.store(true, Ordering::Release);
-        self.writer.wake();
-    }
-
-    fn poll_wanted(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
-        self.writer.register(cx.waker());
-        if self.wanted.load(Ordering::Acquire) && self.wanted.swap(false, Ordering::AcqRel) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-/// Writes `first` and whatever else is queued already, then flushes once: one write to the
-/// socket for a burst of frames (an analysis' steps, many threads' updates) instead of one each.
-async fn send_queued(
-    sink: &mut SplitSink<Socket, Message>,
-    first: Frame,
-    outbound: &mut mpsc::Receiver<Frame>,
-) -> Result<(), WsError> {
-    sink.feed(Message::Text(first)).await?;
-    while let Ok(text) = outbound.try_recv() {
-        sink.feed(Message::Text(text)).await?;
-    }
-    sink.flush().await
 }
 
 /// RFC 6455's close code for a message too big to process.

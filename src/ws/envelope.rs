@@ -4,8 +4,8 @@
 //! Server message: `{"route", "event", "payload", "error", "sent_by"?, "request_id"?}`.
 
 use crate::error::Error;
-use crate::hub::Frame;
 use crate::model::User;
+use crate::outbox::Frame;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};

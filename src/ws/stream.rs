@@ -5,8 +5,8 @@
 use super::envelope::Outgoing;
 use crate::error::Error;
 use crate::hub::ConnId;
-use crate::hub::Frame;
 use crate::model::User;
+use crate::outbox::Frame;
 use crate::pipeline::{StepSink, StepUpdate};
 use crate::services::Services;
 use serde_json::Value;
