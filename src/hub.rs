@@ -83,7 +83,7 @@ impl Hub {
         Hub {
             channels: Mutex::default(),
             next_id: AtomicU64::new(1),
-            queue_capacity: queue_capacity.max(1),
+            queue_capacity,
         }
     }
 

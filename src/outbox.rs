@@ -2,10 +2,9 @@
 //! asked for. Queuing never waits: a frame finding the queue full is refused, and the hub
 //! closes that connection instead (one slow client cannot stall anybody else).
 //!
-//! Everything the writer does comes through one unbounded channel, so the writer waits on
-//! that alone; the bound on frames is counted here. Woken for every frame it sends, the writer
-//! polled three things before (the frames, a close `Notify` that takes its lock, a ping
-//! timer), and a bounded channel's receive takes a lock to give its permit back.
+//! Everything the writer does comes through one unbounded channel, so the writer, woken for
+//! every frame it sends, waits on that alone. The bound on frames is counted here: a bounded
+//! channel's receive takes a lock to give its permit back.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,7 +44,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// An outbox for `capacity` frames, and the writer's end of it.
+    /// An outbox for `capacity` frames (at least one), and the writer's end of it.
     pub fn new(capacity: usize) -> (Arc<Outbox>, Outbound) {
         let (items, receiver) = mpsc::unbounded_channel();
         let outbox = Arc::new(Outbox {
