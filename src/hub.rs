@@ -9,7 +9,7 @@
 //! The hub knows nothing of the wire format; callers hand it text that is already serialized.
 
 use crate::model::User;
-use crate::outbox::{Frame, Outbound, Outbox, Pushed};
+use crate::outbox::{Frame, Outbox, Pushed, WriteHalf};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,6 @@ pub const CLOSE_SIGNED_OUT: u16 = 4401;
 pub struct Registration {
     pub id: ConnId,
     pub outbox: Arc<Outbox>,
-    pub outbound: Outbound,
 }
 
 /// What subscribing a connection to a thread changed.
@@ -87,9 +86,10 @@ impl Hub {
         }
     }
 
-    pub fn register(&self, user: User, token: [u8; 32]) -> Registration {
+    /// Registers a connection that writes to `socket`.
+    pub fn register(&self, user: User, token: [u8; 32], socket: WriteHalf) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (outbox, outbound) = Outbox::new(self.queue_capacity);
+        let outbox = Outbox::new(self.queue_capacity, socket);
         let conn = Conn {
             user,
             token,
@@ -98,11 +98,7 @@ impl Hub {
             lists: false,
         };
         self.channels.lock().unwrap().conns.insert(id, conn);
-        Registration {
-            id,
-            outbox,
-            outbound,
-        }
+        Registration { id, outbox }
     }
 
     /// Removes a connection and reports the users it leaves no longer present anywhere.
@@ -117,7 +113,7 @@ impl Hub {
     pub fn send(&self, id: ConnId, text: Frame) {
         let channels = self.channels.lock().unwrap();
         if let Some(conn) = channels.conns.get(&id) {
-            deliver(conn, text);
+            deliver(conn, &text);
         }
     }
 
@@ -144,7 +140,7 @@ impl Hub {
         let channels = self.channels.lock().unwrap();
         for conn in channels.conns.values() {
             if conn.lists && may_see(&conn.user) {
-                deliver(conn, text.clone());
+                deliver(conn, &text);
             }
         }
     }
@@ -266,11 +262,13 @@ impl Hub {
 
     /// Sends to every subscriber of a thread except `except`.
     pub fn broadcast_thread(&self, thread_id: Uuid, text: Frame, except: Option<ConnId>) {
+        // Delivered under the lock, so every watcher gets a thread's events in one order. A
+        // delivery never waits: a non-blocking write or a push onto the connection's queue.
         let channels = self.channels.lock().unwrap();
         for conn_id in channels.threads.get(&thread_id).into_iter().flatten() {
             if Some(*conn_id) != except {
                 if let Some(conn) = channels.conns.get(conn_id) {
-                    deliver(conn, text.clone());
+                    deliver(conn, &text);
                 }
             }
         }
@@ -394,10 +392,10 @@ impl Channels {
 }
 
 /// Queues a frame without waiting; a full queue closes the connection instead of blocking.
-fn deliver(conn: &Conn, text: Frame) {
+fn deliver(conn: &Conn, text: &Frame) {
     let metrics = &crate::metrics::METRICS;
     match conn.outbox.push(text) {
-        Pushed::Queued => metrics.frames_sent.inc(),
+        Pushed::Accepted => metrics.frames_sent.inc(),
         Pushed::Closing => metrics.frames_dropped.inc(),
         Pushed::Full => {
             metrics.frames_dropped.inc();

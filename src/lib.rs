@@ -31,7 +31,7 @@
 //! | `model`    | domain types: Org, User, Thread, Message, Share and their enums      |
 //! | `auth`     | tokens, accounts, the request's token, and the access roles          |
 //! | `hub`      | channels, subscriptions, presence, bounded fan-out to connections    |
-//! | `outbox`   | one connection's outbound queue: frames, pings, its close            |
+//! | `outbox`   | one connection's writes: encoded frames, their queue, pings, close   |
 //! | `runs`     | the analyst's runs: busy threads, bounds, tracking, stop on shutdown |
 //! | `services` | the shared services handed to faces and operations; the event bus    |
 //! | `admin`    | account commands, run directly or through a running server's socket  |

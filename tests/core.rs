@@ -1,7 +1,7 @@
 //! One threads core under every interface, through the real binary: the same refusal gets the
 //! same machine code over WebSocket and REST, no client sees Debug text, the analyst's runs are
 //! bounded (RATE_LIMITED) and owned by the server (interrupted, not lost, when it stops), and
-//! a connection keeps answering pings while its request runs.
+//! a connection keeps answering pings while its request runs and answers a close in kind.
 
 mod common;
 #[path = "common/fake_llm.rs"]
@@ -11,6 +11,8 @@ use common::{create_thread, share, Client, TestServer, TestUser};
 use fake_llm::{FakeLlm, Reply};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The built-in planner cannot plan this, so the model gets it (and the fake stalls).
@@ -415,6 +417,32 @@ async fn a_connection_answers_pings_while_a_slow_query_runs() {
             "queued:<none>"
         ],
         "answers in order, the slow one not blocking the pong"
+    );
+}
+
+/// The server writes its own control frames (see `src/outbox.rs`): a client's close is
+/// answered with a close echoing its code (RFC 6455 §5.5.1), after which the socket ends.
+#[tokio::test]
+async fn a_clients_close_is_answered_with_its_code() {
+    let server = TestServer::start();
+    let admin = server.admin_token.clone().unwrap();
+    let mut client = Client::connect(&server, &admin).await;
+    let close = CloseFrame {
+        code: CloseCode::from(4000),
+        reason: "done for today".into(),
+    };
+    client.ws.send(Message::Close(Some(close))).await.unwrap();
+    let answer = loop {
+        match client.ws.next().await {
+            Some(Ok(Message::Close(answer))) => break answer,
+            Some(Ok(_)) => continue,
+            other => panic!("no close answered: {other:?}"),
+        }
+    };
+    assert_eq!(answer.map(|close| u16::from(close.code)), Some(4000));
+    assert!(
+        client.ws.next().await.is_none(),
+        "the socket ends after the close"
     );
 }
 

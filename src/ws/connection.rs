@@ -1,7 +1,7 @@
 //! One WebSocket connection: a reader that keeps reading frames (so pings, pongs and closes
-//! are seen while a request runs) and keeps the ping clock, a worker that answers the
-//! connection's requests in order from a bounded queue, and a writer that drains the outbound
-//! queue, sends the pings the reader asks for, and closes.
+//! are seen while a request runs), answers pings and keeps the ping clock, a worker that
+//! answers the connection's requests in order from a bounded queue, and a writer that writes
+//! what the outbox could not write at once, then the close.
 
 use super::envelope::{parse_request, Outgoing, Request, Unparseable};
 use super::upgrade::Socket;
@@ -10,18 +10,15 @@ use crate::error::{Code, Error};
 use crate::hub::CLOSE_GOING_AWAY;
 use crate::limits::{HARD_FRAME_BYTES, MAX_FRAME_BYTES};
 use crate::model::User;
-use crate::outbox::{Item, Outbound, Outbox};
+use crate::outbox::Outbox;
 use crate::services::Services;
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 /// How long a closing connection may take to deliver what it is writing and its close frame.
@@ -34,12 +31,17 @@ pub async fn serve_connection(
     user: User,
     token: [u8; 32],
 ) {
-    let registration = services.hub.register(user.clone(), token);
+    let Socket {
+        incoming: mut stream,
+        outgoing,
+    } = socket;
+    let registration = services
+        .hub
+        .register(user.clone(), token, Box::pin(outgoing));
     let _counted = Counted::new(&crate::metrics::METRICS.connections);
     let conn = registration.id;
     let outbox = registration.outbox;
-    let (sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(sink, registration.outbound, outbox.clone()));
+    let mut writer = tokio::spawn(write_loop(outbox.clone()));
     tracing::debug!(conn, user = %user.email, "connection opened");
     // Requests run one after another, in the order sent (two quick posts to one thread are
     // stored in that order), while the reader goes on; a full queue is answered RATE_LIMITED.
@@ -103,8 +105,12 @@ pub async fn serve_connection(
             None => break,
         };
         last_heard = Instant::now();
-        if let Message::Close(_) = message {
+        if let Message::Close(close) = message {
+            // The answer echoes the client's code (RFC 6455 §5.5.1).
+            outbox.close(close.map_or(1000, |close| close.code.into()), "");
             break;
+        } else if let Message::Ping(payload) = message {
+            outbox.pong(payload);
         } else if let Message::Binary(_) = message {
             reject_frame(
                 &services,
@@ -121,7 +127,7 @@ pub async fn serve_connection(
                 }
             }
         }
-        // Pings are answered by the WebSocket layer; pongs only refresh `last_heard`.
+        // Pongs only refresh `last_heard`.
     }
 
     // What the client sent before leaving still runs; then the worker ends.
@@ -238,59 +244,12 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
     services.hub.send(conn, text);
 }
 
-/// Writes what the outbox queues until the close; if the socket fails first, asks for the
-/// close itself (so the reader stops too).
-async fn write_loop(
-    mut sink: SplitSink<Socket, Message>,
-    mut outbound: Outbound,
-    outbox: Arc<Outbox>,
-) {
-    if let Err(err) = write_queued(&mut sink, &mut outbound).await {
+/// Writes what the outbox could not write at once, until the close; if the socket fails first,
+/// asks for the close itself (so the reader stops too).
+async fn write_loop(outbox: Arc<Outbox>) {
+    if let Err(err) = outbox.write_queued().await {
         tracing::debug!(error = %err, "write failed");
         outbox.close(1000, "");
-    }
-}
-
-async fn write_queued(
-    sink: &mut SplitSink<Socket, Message>,
-    outbound: &mut Outbound,
-) -> Result<(), WsError> {
-    // An item met while draining a burst of frames, to do after their flush.
-    let mut next = None;
-    loop {
-        let item = match next.take() {
-            Some(item) => item,
-            None => match outbound.recv().await {
-                Some(item) => item,
-                None => return Ok(()),
-            },
-        };
-        match item {
-            // A burst of frames (an analysis' steps, many threads' updates) is flushed once: one
-            // write to the socket instead of one each.
-            Item::Frame(text) => {
-                sink.feed(Message::Text(text)).await?;
-                loop {
-                    match outbound.try_recv() {
-                        Some(Item::Frame(text)) => sink.feed(Message::Text(text)).await?,
-                        other => {
-                            next = other;
-                            break;
-                        }
-                    }
-                }
-                sink.flush().await?;
-            }
-            Item::Ping => sink.send(Message::Ping(Default::default())).await?,
-            Item::Close => {
-                let (code, reason) = outbound.close_reason();
-                let close = (code != 1000 || !reason.is_empty()).then(|| CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                });
-                return sink.send(Message::Close(close)).await;
-            }
-        }
     }
 }
 

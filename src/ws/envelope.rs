@@ -153,7 +153,7 @@ impl<P: Serialize + ?Sized> Outgoing<'_, P> {
                 name: &user.name,
             }),
         };
-        Frame::from(serde_json::to_string(&wire).expect("JSON values always serialize"))
+        Frame::json(&wire)
     }
 }
 

@@ -1,18 +1,64 @@
 //! The WebSocket handshake as a warp filter of our own. warp's `Ws` builds tungstenite with its
 //! default 128 KiB read buffer per connection and no way to change it: most of what an idle
-//! socket cost. Here the request's hyper upgrade is wrapped by tokio-tungstenite directly, with
-//! a [`WebSocketConfig`] sized for small JSON requests.
+//! socket cost. Here the request's hyper upgrade is split in two: tokio-tungstenite reads the
+//! client's frames from one half, with a [`WebSocketConfig`] sized for small JSON requests, and
+//! the connection's outbox (`crate::outbox`) writes encoded frames to the other, so that a
+//! broadcast can write to the socket directly without waking a task per connection.
 
 use crate::limits::HARD_FRAME_BYTES;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use warp::{Filter, Rejection};
 
-/// A server-side WebSocket over an upgraded HTTP/1 connection.
-pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// An upgraded HTTP/1 connection.
+type Upgraded = TokioIo<hyper::upgrade::Upgraded>;
+
+/// A server-side WebSocket over an upgraded HTTP/1 connection: the client's messages, and the
+/// half the server writes its frames to.
+pub struct Socket {
+    pub incoming: WebSocketStream<ReadHalf>,
+    pub outgoing: tokio::io::WriteHalf<Upgraded>,
+}
+
+/// The half tungstenite reads from. What tungstenite would write on its own (the answers to
+/// pings and to the client's close) is dropped: the connection sends its own through its
+/// outbox, in order with everything else it writes.
+pub struct ReadHalf(tokio::io::ReadHalf<Upgraded>);
+
+impl AsyncRead for ReadHalf {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ReadHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
 
 /// Bytes read from the socket at a time. Requests are small JSON; a bigger frame is read in
 /// several turns (up to [`HARD_FRAME_BYTES`]).
@@ -64,13 +110,14 @@ impl Handshake {
                 tokio::spawn(async move {
                     match on_upgrade.await {
                         Ok(upgraded) => {
-                            let socket = WebSocketStream::from_raw_socket(
-                                TokioIo::new(upgraded),
+                            let (read, outgoing) = tokio::io::split(TokioIo::new(upgraded));
+                            let incoming = WebSocketStream::from_raw_socket(
+                                ReadHalf(read),
                                 Role::Server,
                                 Some(config()),
                             )
                             .await;
-                            serve(socket).await;
+                            serve(Socket { incoming, outgoing }).await;
                         }
                         Err(err) => tracing::debug!(error = %err, "websocket upgrade failed"),
                     }
@@ -95,15 +142,11 @@ impl Handshake {
     }
 }
 
-/// See [`config`].
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
-
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        // The writer flushes after each burst of queued frames (`connection::send_queued`), so
-        // a burst leaves in writes of about this size rather than one per frame.
-        .write_buffer_size(WRITE_BUFFER_BYTES)
+        // Only tungstenite's own answers pass through its write buffer, and are dropped.
+        .write_buffer_size(0)
         .max_message_size(Some(HARD_FRAME_BYTES))
         .max_frame_size(Some(HARD_FRAME_BYTES))
 }
