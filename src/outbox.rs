@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
+use tokio::task::coop::has_budget_remaining;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame as WireFrame, FrameHeader};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -138,7 +139,7 @@ impl Outbox {
         if state.reason.is_some() {
             return Pushed::Closing;
         }
-        if state.queue.is_empty() && state.unsent.is_empty() {
+        if state.queue.is_empty() && state.unsent.is_empty() && has_budget_remaining() {
             let written = state.try_write(&frame.0);
             if written == frame.0.len() {
                 return Pushed::Accepted;
@@ -223,10 +224,11 @@ impl Outbox {
 impl State {
     /// Writes what the socket takes of `bytes` now, without waiting: how much it took.
     ///
-    /// Within tokio's cooperative budget of the delivering task: a broadcast writes to its
-    /// first watchers (up to 128, tokio's budget) itself, and leaves the rest to their writers,
-    /// which run on every worker thread. Written by the broadcasting task alone, 1,000
-    /// watchers' frames left a core idle 15–19 % of `skein bench fanout` (4–10 % this way).
+    /// Called only while the delivering task has tokio's cooperative budget left (each write
+    /// spends one): a broadcast writes to its first watchers (up to 128, tokio's budget) itself,
+    /// and leaves the rest to their writers, which run on every worker thread. Written by the
+    /// broadcasting task alone, 1,000 watchers' frames left a core idle 15–19 % of
+    /// `skein bench fanout` (4–10 % this way).
     fn try_write(&mut self, bytes: &[u8]) -> usize {
         // A write that would block registers nobody (the no-op waker); the writer, woken for
         // the rest, registers itself when it tries.
