@@ -6,7 +6,8 @@
 //! user (a flag on the connection) and one channel per thread. Presence is per user: a user is
 //! present in a thread while at least one of their connections is subscribed to it.
 //!
-//! The hub knows nothing of the wire format; callers hand it text that is already serialized.
+//! The hub knows nothing of the wire format; callers hand it frames already encoded
+//! ([`Frame`]), one per message however many connections it goes to.
 
 use crate::model::User;
 use crate::outbox::{Frame, Outbox, Pushed, WriteHalf};

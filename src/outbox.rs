@@ -8,6 +8,9 @@
 //! thread's first watchers. What the socket does not take at once waits for the connection's
 //! writer task ([`Outbox::write_queued`]). One lock orders it all: a frame is written directly
 //! only when nothing is queued or half-written.
+//!
+//! It encodes WebSocket frames, the wire format `ws` otherwise owns, because the hub delivers
+//! through it and `ws` is built on the hub (a module under `ws` would make a cycle).
 
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;

@@ -184,7 +184,7 @@ fn read_request(
                 request_id: request_id.as_ref(),
                 send_back_to_user: false,
             }
-            .to_text();
+            .to_frame();
             services.hub.send(conn, text);
             return None;
         }
@@ -204,7 +204,7 @@ fn read_request(
             request_id: request.request_id.as_ref(),
             send_back_to_user: false,
         }
-        .to_text();
+        .to_frame();
         services.hub.send(conn, text);
         return None;
     };
@@ -240,7 +240,7 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
         request_id: None,
         send_back_to_user: false,
     }
-    .to_text();
+    .to_frame();
     services.hub.send(conn, text);
 }
 

@@ -120,7 +120,7 @@ pub struct Outgoing<'a, P: Serialize + ?Sized> {
 }
 
 impl<P: Serialize + ?Sized> Outgoing<'_, P> {
-    pub fn to_text(&self) -> Frame {
+    pub fn to_frame(&self) -> Frame {
         // Serialized from borrowed parts: a thread state's payload is large, and is written out
         // once here rather than copied into a new tree first. Fields in the order `json!` gave.
         #[derive(Serialize)]
@@ -179,5 +179,5 @@ pub fn event(route: &str, event: &str, payload: impl Serialize, sent_by: Option<
         request_id: None,
         send_back_to_user: false,
     }
-    .to_text()
+    .to_frame()
 }

@@ -172,7 +172,7 @@ impl Context<'_> {
             // The seed marks the answer to an update as meant for the user who asked.
             send_back_to_user: self.route == Route::Update,
         }
-        .to_text();
+        .to_frame();
         self.services.hub.send(self.conn, text);
     }
 
@@ -186,7 +186,7 @@ impl Context<'_> {
             request_id: self.request_id,
             send_back_to_user: false,
         }
-        .to_text();
+        .to_frame();
         self.services.hub.send(self.conn, text);
     }
 }

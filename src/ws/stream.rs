@@ -38,7 +38,7 @@ fn render(update: &StepUpdate, route: &str, user: &User) -> Frame {
         // As the seed shows: the analyst's generated output is for the user who asked.
         send_back_to_user: update.step.name().starts_with("generating"),
     }
-    .to_text()
+    .to_frame()
 }
 
 /// Sends an analysis step to every subscriber of its thread.
