@@ -17,7 +17,6 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use tokio::io::AsyncWrite;
@@ -88,8 +87,6 @@ pub struct Outbox {
     state: Mutex<State>,
     /// Frames queued at most (pings, pongs and the close are not counted).
     capacity: usize,
-    /// Whether the close was asked for: every delivery asks, so it reads a flag, not the lock.
-    closing: AtomicBool,
     /// Wakes the reader (which stops reading) when the close is asked for.
     notify: Notify,
 }
@@ -105,6 +102,7 @@ struct State {
     close_unsent: bool,
     /// The writer's waker while it waits for something to write.
     writer: Option<Waker>,
+    /// The close asked for (code, reason): set once, and nothing is queued after it.
     reason: Option<(u16, String)>,
 }
 
@@ -128,16 +126,12 @@ impl Outbox {
                 reason: None,
             }),
             capacity: capacity.max(1),
-            closing: AtomicBool::new(false),
             notify: Notify::new(),
         })
     }
 
     /// Writes `frame` now if nothing is waiting before it, else queues it for the writer.
     pub fn push(&self, frame: &Frame) -> Pushed {
-        if self.is_closing() {
-            return Pushed::Closing;
-        }
         let mut state = self.state.lock().unwrap();
         if state.reason.is_some() {
             return Pushed::Closing;
@@ -171,10 +165,10 @@ impl Outbox {
     }
 
     fn control(&self, frame: WireFrame) {
-        if self.is_closing() {
+        let mut state = self.state.lock().unwrap();
+        if state.reason.is_some() {
             return;
         }
-        let mut state = self.state.lock().unwrap();
         state
             .queue
             .push_back(Queued::Control(Frame::control(frame)));
@@ -199,12 +193,7 @@ impl Outbox {
             .queue
             .push_back(Queued::Close(Frame::control(WireFrame::close(body))));
         state.wake_writer();
-        self.closing.store(true, Ordering::Release);
         self.notify.notify_waiters();
-    }
-
-    pub fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
     }
 
     /// Resolves with the close code and reason once a close was requested.
