@@ -111,10 +111,10 @@ impl Hub {
     }
 
     /// Sends to one connection.
-    pub fn send(&self, id: ConnId, text: Frame) {
+    pub fn send(&self, id: ConnId, frame: Frame) {
         let channels = self.channels.lock().unwrap();
         if let Some(conn) = channels.conns.get(&id) {
-            deliver(conn, &text);
+            deliver(conn, &frame);
         }
     }
 
@@ -137,11 +137,11 @@ impl Hub {
     }
 
     /// Sends to every list subscriber whose user passes `may_see`.
-    pub fn broadcast_lists(&self, text: Frame, may_see: impl Fn(&User) -> bool) {
+    pub fn broadcast_lists(&self, frame: Frame, may_see: impl Fn(&User) -> bool) {
         let channels = self.channels.lock().unwrap();
         for conn in channels.conns.values() {
             if conn.lists && may_see(&conn.user) {
-                deliver(conn, &text);
+                deliver(conn, &frame);
             }
         }
     }
@@ -262,14 +262,14 @@ impl Hub {
     }
 
     /// Sends to every subscriber of a thread except `except`.
-    pub fn broadcast_thread(&self, thread_id: Uuid, text: Frame, except: Option<ConnId>) {
+    pub fn broadcast_thread(&self, thread_id: Uuid, frame: Frame, except: Option<ConnId>) {
         // Delivered under the lock, so every watcher gets a thread's events in one order. A
         // delivery never waits: a non-blocking write or a push onto the connection's queue.
         let channels = self.channels.lock().unwrap();
         for conn_id in channels.threads.get(&thread_id).into_iter().flatten() {
             if Some(*conn_id) != except {
                 if let Some(conn) = channels.conns.get(conn_id) {
-                    deliver(conn, &text);
+                    deliver(conn, &frame);
                 }
             }
         }
@@ -392,10 +392,11 @@ impl Channels {
     }
 }
 
-/// Queues a frame without waiting; a full queue closes the connection instead of blocking.
-fn deliver(conn: &Conn, text: &Frame) {
+/// Writes or queues a frame without waiting; a full queue closes the connection instead of
+/// blocking.
+fn deliver(conn: &Conn, frame: &Frame) {
     let metrics = &crate::metrics::METRICS;
-    match conn.outbox.push(text) {
+    match conn.outbox.push(frame) {
         Pushed::Accepted => metrics.frames_sent.inc(),
         Pushed::Closing => metrics.frames_dropped.inc(),
         Pushed::Full => {

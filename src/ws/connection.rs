@@ -67,8 +67,8 @@ pub async fn serve_connection(
     // (two more locks per frame).
     let closed = outbox.closed();
     tokio::pin!(closed);
-    // The ping clock is the reader's, which hears the pongs; the writer, woken for every
-    // frame sent, waits on its queue alone.
+    // The ping clock is the reader's, which hears the pongs; the writer waits on the outbox
+    // alone.
     let mut last_heard = Instant::now();
     let (pong_timeout, mut ping) = (
         services.settings.pong_timeout,
@@ -175,7 +175,7 @@ fn read_request(
             request_id,
             error,
         }) => {
-            let text = Outgoing {
+            let frame = Outgoing {
                 route: route.as_deref().unwrap_or_default(),
                 event: "error",
                 payload: &Value::Null,
@@ -185,7 +185,7 @@ fn read_request(
                 send_back_to_user: false,
             }
             .to_frame();
-            services.hub.send(conn, text);
+            services.hub.send(conn, frame);
             return None;
         }
     };
@@ -195,7 +195,7 @@ fn read_request(
              /threads/update, /threads/delete, /threads/unsubscribe, /threads/search, /datasets/list, /users/me",
             request.route
         ));
-        let text = Outgoing {
+        let frame = Outgoing {
             route: &request.route,
             event: "error",
             payload: &Value::Null,
@@ -205,7 +205,7 @@ fn read_request(
             send_back_to_user: false,
         }
         .to_frame();
-        services.hub.send(conn, text);
+        services.hub.send(conn, frame);
         return None;
     };
     Some((route, request))
@@ -231,7 +231,7 @@ fn refuse_busy(services: &Arc<Services>, conn: u64, user: &User, route: Route, r
 
 /// Answers a frame that is not a request with event `error`.
 fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
-    let text = Outgoing {
+    let frame = Outgoing {
         route: "",
         event: "error",
         payload: &Value::Null,
@@ -241,7 +241,7 @@ fn reject_frame(services: &Services, conn: u64, user: &User, error: Error) {
         send_back_to_user: false,
     }
     .to_frame();
-    services.hub.send(conn, text);
+    services.hub.send(conn, frame);
 }
 
 /// Writes what the outbox could not write at once, until the close; if the socket fails first,

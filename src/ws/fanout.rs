@@ -120,13 +120,13 @@ async fn render(services: &Services, happened: &Event) {
 
 /// `joinedThread` or `leftThread` to the others in the thread.
 fn presence(services: &Services, name: &str, thread_id: Uuid, user: &User, except: Option<ConnId>) {
-    let text = event(
+    let frame = event(
         "/threads/get",
         name,
         json!([views::presence(user, thread_id)]),
         Some(user),
     );
-    services.hub.broadcast_thread(thread_id, text, except);
+    services.hub.broadcast_thread(thread_id, frame, except);
 }
 
 /// Whoever lost access by a change leaves the thread and loses it from their list.

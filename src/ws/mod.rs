@@ -162,7 +162,7 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// Sends an event to the requesting connection, tagged with the request id.
     pub fn reply(&self, event: &str, payload: impl serde::Serialize) {
-        let text = Outgoing {
+        let frame = Outgoing {
             route: self.route.path(),
             event,
             payload: &payload,
@@ -173,11 +173,11 @@ impl Context<'_> {
             send_back_to_user: self.route == Route::Update,
         }
         .to_frame();
-        self.services.hub.send(self.conn, text);
+        self.services.hub.send(self.conn, frame);
     }
 
     fn fail(&self, error: &Error) {
-        let text = Outgoing {
+        let frame = Outgoing {
             route: self.route.path(),
             event: self.route.reply_event(),
             payload: &Value::Null,
@@ -187,7 +187,7 @@ impl Context<'_> {
             send_back_to_user: false,
         }
         .to_frame();
-        self.services.hub.send(self.conn, text);
+        self.services.hub.send(self.conn, frame);
     }
 }
 

@@ -43,13 +43,13 @@ fn render(update: &StepUpdate, route: &str, user: &User) -> Frame {
 
 /// Sends an analysis step to every subscriber of its thread.
 pub fn broadcast_step(services: &Services, update: &StepUpdate, user: &User) {
-    let text = render(update, "/threads/post", user);
-    services.hub.broadcast_thread(update.thread_id, text, None);
+    let frame = render(update, "/threads/post", user);
+    services.hub.broadcast_thread(update.thread_id, frame, None);
 }
 
 impl StepSink for ReplyStream<'_> {
     fn emit(&self, update: &StepUpdate) {
-        let text = render(update, self.route, self.user);
-        self.services.hub.send(self.conn, text);
+        let frame = render(update, self.route, self.user);
+        self.services.hub.send(self.conn, frame);
     }
 }
