@@ -60,6 +60,8 @@ struct Channels {
     conns: HashMap<ConnId, Conn>,
     /// Subscribers of each thread, in subscription order.
     threads: HashMap<Uuid, Vec<ConnId>>,
+    /// How many connections watch their thread list.
+    list_watchers: usize,
     /// Who is present on other nodes of a cluster: node → thread → users (see `cluster`).
     remote: HashMap<Uuid, HashMap<Uuid, Vec<User>>>,
 }
@@ -106,6 +108,7 @@ impl Hub {
     pub fn unregister(&self, id: ConnId) -> Vec<Departure> {
         let mut channels = self.channels.lock().unwrap();
         let departures = channels.leave_threads(id, None);
+        channels.watch_lists(id, false);
         channels.conns.remove(&id);
         departures
     }
@@ -126,14 +129,12 @@ impl Hub {
             .values()
             .filter(|c| !c.threads.is_empty())
             .count();
-        let lists = channels.conns.values().filter(|c| c.lists).count();
+        let lists = channels.list_watchers;
         (threads, lists)
     }
 
     pub fn subscribe_lists(&self, id: ConnId) {
-        if let Some(conn) = self.channels.lock().unwrap().conns.get_mut(&id) {
-            conn.lists = true;
-        }
+        self.channels.lock().unwrap().watch_lists(id, true);
     }
 
     /// Sends to every list subscriber whose user passes `may_see`.
@@ -235,9 +236,7 @@ impl Hub {
     pub fn leave(&self, id: ConnId, thread_id: Option<Uuid>) -> Vec<Departure> {
         let mut channels = self.channels.lock().unwrap();
         if thread_id.is_none() {
-            if let Some(conn) = channels.conns.get_mut(&id) {
-                conn.lists = false;
-            }
+            channels.watch_lists(id, false);
         }
         channels.leave_threads(id, thread_id)
     }
@@ -253,12 +252,7 @@ impl Hub {
 
     /// Whether any connection watches its thread list.
     pub fn has_list_watchers(&self) -> bool {
-        self.channels
-            .lock()
-            .unwrap()
-            .conns
-            .values()
-            .any(|conn| conn.lists)
+        self.channels.lock().unwrap().list_watchers > 0
     }
 
     /// Sends to every subscriber of a thread except `except`.
@@ -331,6 +325,20 @@ impl Hub {
 
 impl Channels {
     /// Whether a user is present in a thread, on this node or another.
+    /// Subscribes a connection to its lists or unsubscribes it, keeping the count.
+    fn watch_lists(&mut self, id: ConnId, watch: bool) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            if conn.lists != watch {
+                conn.lists = watch;
+                if watch {
+                    self.list_watchers += 1;
+                } else {
+                    self.list_watchers -= 1;
+                }
+            }
+        }
+    }
+
     fn is_present(&self, thread_id: Uuid, user_id: Uuid) -> bool {
         self.threads
             .get(&thread_id)

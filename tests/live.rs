@@ -161,6 +161,43 @@ async fn lists_update_live_for_every_change() {
     assert_eq!(gone["payload"], json!([id]));
 }
 
+/// A change nobody watches is not rendered at all; whoever subscribes later must still get the
+/// next change, however list subscribers came and went before.
+#[tokio::test]
+async fn a_list_subscriber_arriving_after_unwatched_changes_gets_the_next_one() {
+    let server = TestServer::start();
+    let chad = server.add_user("Chad", "chad@example.com");
+    let mut tab = Client::connect(&server, &chad.token).await;
+    let thread = create_thread(&mut tab, "sales by region").await;
+    let id = thread["id"].as_str().unwrap().to_string();
+
+    // One subscriber asks twice, then leaves by closing; another leaves by unsubscribing
+    // from everything, then closes.
+    let mut twice = Client::connect(&server, &chad.token).await;
+    twice.ok("/threads/list", json!({})).await;
+    twice.ok("/threads/list", json!({})).await;
+    drop(twice);
+    let mut unsubscribed = Client::connect(&server, &chad.token).await;
+    unsubscribed.ok("/threads/list", json!({})).await;
+    unsubscribed
+        .ok("/threads/unsubscribe", json!({"id": null}))
+        .await;
+    drop(unsubscribed);
+    tab.barrier().await;
+
+    // Unwatched: renamed once with no list subscriber (the creator's tab watches the thread
+    // itself, and its own changes are answered, not broadcast to it).
+    tab.ok("/threads/update", json!({"id": id, "title": "Unwatched"}))
+        .await;
+
+    let mut list = Client::connect(&server, &chad.token).await;
+    list.ok("/threads/list", json!({})).await;
+    tab.ok("/threads/update", json!({"id": id, "title": "Watched"}))
+        .await;
+    let update = list.expect("/threads/list", "updateThreadsList").await;
+    assert_eq!(update["payload"][0]["title"], "Watched");
+}
+
 #[tokio::test]
 async fn deleting_a_thread_tells_its_watchers_and_ends_their_subscription() {
     let server = TestServer::start();

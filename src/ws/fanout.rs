@@ -9,14 +9,24 @@ use crate::model::{Thread, User};
 use crate::services::Services;
 use crate::threads::access;
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use uuid::Uuid;
 
 /// Renders the core's events as the seed's broadcasts, one at a time in the order they were
 /// published: rendering a thread's state reads the store, so it happens in a task of its own
 /// rather than in the publisher's call.
+///
+/// An event nobody would be sent is dropped at once when nothing is queued before it, and
+/// `settled` has nothing to wait for while nothing is queued: a write nobody else watches
+/// costs no hop through the task (two wakes, often across cores). An event queued behind
+/// others always waits its turn: rendered late, an earlier event could otherwise reach a
+/// watcher who joined meanwhile after the later state.
 pub struct Renderer {
     queue: tokio::sync::mpsc::UnboundedSender<Queued>,
+    services: Weak<Services>,
+    /// Events queued and not yet rendered.
+    pending: Arc<AtomicUsize>,
 }
 
 enum Queued {
@@ -31,15 +41,18 @@ impl Renderer {
         let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
         // Weak: the services hold the bus that holds this renderer.
         let services: Weak<Services> = Arc::downgrade(services);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let (weak, rendered) = (services.clone(), pending.clone());
         tokio::spawn(async move {
             while let Some(item) = queued.recv().await {
                 match item {
                     Queued::Event(happened) => {
                         // Gone only while the server shuts down, when nobody is left to tell.
-                        let Some(services) = services.upgrade() else {
+                        let Some(services) = weak.upgrade() else {
                             return;
                         };
                         render(&services, &happened).await;
+                        rendered.fetch_sub(1, Ordering::Release);
                     }
                     Queued::Settle(done) => {
                         let _ = done.send(());
@@ -47,21 +60,49 @@ impl Renderer {
                 }
             }
         });
-        Renderer { queue }
+        Renderer {
+            queue,
+            services,
+            pending,
+        }
     }
 }
 
 impl Subscriber for Renderer {
     fn deliver(&self, happened: &Event) {
+        if self.pending.load(Ordering::Acquire) == 0 {
+            let Some(services) = self.services.upgrade() else {
+                return;
+            };
+            if !reaches_anyone(&services, happened) {
+                return;
+            }
+        }
+        self.pending.fetch_add(1, Ordering::AcqRel);
         // Fails only once the task has ended, at shutdown.
         let _ = self.queue.send(Queued::Event(Box::new(happened.clone())));
     }
 
     fn settled(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        if self.pending.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let (done, settled) = tokio::sync::oneshot::channel();
         let _ = self.queue.send(Queued::Settle(done));
         Some(settled)
     }
+}
+
+/// Whether rendering `happened` now would send anything: a thread's state goes to its watchers
+/// but the one who changed it (see [`broadcast_state`]), and to the lists.
+fn reaches_anyone(services: &Services, happened: &Event) -> bool {
+    let (thread, except) = match happened {
+        Event::ThreadChanged { thread, origin, .. }
+        | Event::MessageAdded { thread, origin, .. } => (thread, *origin),
+        Event::AnalysisFinished { thread, .. } => (thread, None),
+        _ => return true,
+    };
+    services.hub.has_thread_watchers(thread.id, except) || services.hub.has_list_watchers()
 }
 
 async fn render(services: &Services, happened: &Event) {
