@@ -133,14 +133,13 @@ impl SledStore {
             let seq = t.seq()? + 1;
             touched.sort_unstable();
             touched.dedup();
-            for thread_id in touched {
-                let mut key = [0u8; 24];
-                key[..8].copy_from_slice(&seq.to_be_bytes());
-                key[8..].copy_from_slice(thread_id.as_bytes());
+            // One entry for the group, however many threads it touched: under many writers
+            // a group holds a dozen or more, and each entry is also removed again once indexed.
+            if !touched.is_empty() {
                 writes.push(Write {
                     tree: Tree::Changes,
-                    key: key[..].into(),
-                    value: Some(sled::IVec::default()),
+                    key: seq.to_be_bytes()[..].into(),
+                    value: Some(touched.iter().flat_map(|id| *id.as_bytes()).collect()),
                 });
             }
             let record = wal::Record { seq, writes };

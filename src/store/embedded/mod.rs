@@ -15,7 +15,7 @@
 //! | `member_threads` | user id ++ thread id        | empty (owner and shares)   |
 //! | `messages`       | thread id ++ seq            | [`Message`] (oldest first) |
 //! | `message_keys`   | message id                  | thread id ++ seq           |
-//! | `changes`        | seq                         | thread id                  |
+//! | `changes`        | seq                         | ids of the threads changed |
 //! | `expiring`       | thread id                   | empty (threads with a TTL) |
 //! | `datasets`       | dataset id                  | [`Dataset`]                |
 //! | `vectors`        | model tag ++ message id     | [`StoredVector`] (derived) |
@@ -23,7 +23,7 @@
 //! | `slack_*`        | see `slack.rs`              | the Slack face's mappings  |
 //!
 //! Every write takes the next value of `seq`, one write at a time. Thread writes that arrive
-//! together form one group (see `combine`) that logs `seq → thread id` in `changes`, so derived
+//! together form one group (see `combine`) that logs `seq → thread ids` in `changes`, so derived
 //! indexes can replay what they have not seen; a group is durable once the thread log has it
 //! (`wal`), before sled applies it. Other writes run in one sled transaction each and return
 //! only after [`SledStore::flush`] has put them on disk.
@@ -50,8 +50,9 @@ pub(super) use super::{codec, Error, TxResult};
 /// The data dir's layout: [`super::FORMAT_VERSION`]'s records, plus (since 7) the thread
 /// log, which a binary that does not know it would ignore, losing acknowledged writes: such a
 /// binary must refuse the data dir. 8: the log's second layout (generations, zeros ahead),
-/// which format 7's binaries would refuse as not a log.
-pub(super) const DISK_FORMAT: u32 = 8;
+/// which format 7's binaries would refuse as not a log. 9: one `changes` entry per group
+/// (format 8's binaries read only one per thread).
+pub(super) const DISK_FORMAT: u32 = 9;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::Path;
 
@@ -255,7 +256,8 @@ impl SledStore {
                         migrate::format_5_to_6(&store)?;
                     }
                     // 6 → 7 adds the thread log, which `Trees::open` created empty; 7 → 8
-                    // changes its layout, which `wal::Wal::open` reads in either.
+                    // changes its layout, which `wal::Wal::open` reads in either; 8 → 9
+                    // changes the `changes` entries, which are read in either shape.
                     t.meta.insert(KEY_FORMAT, &DISK_FORMAT.to_be_bytes())?;
                     t.db.flush()?;
                 }

@@ -270,19 +270,22 @@ impl SledStore {
         let t = self.trees()?;
         let start = (seq + 1).to_be_bytes();
         let mut changes = Vec::new();
-        for key in t.changes.range(start..).keys() {
-            let key = key?;
-            let seq = codec::decode_u64(&key[..8]);
-            let thread = Uuid::from_slice(&key[8..24])
-                .map_err(|e| sled::Error::Unsupported(e.to_string()))?;
-            changes.push((seq, thread));
+        for entry in t.changes.range(start..) {
+            let (key, value) = entry?;
+            let (seq, threads) = change_entry(&key, &value)?;
+            changes.extend(threads.map(|thread| (seq, thread)));
         }
         Ok((changes, horizon))
     }
 
     pub fn changes_after(&self, seq: u64) -> Result<u64, Error> {
         let t = self.trees()?;
-        Ok(t.changes.range((seq + 1).to_be_bytes()..).count() as u64)
+        let mut count = 0;
+        for entry in t.changes.range((seq + 1).to_be_bytes()..) {
+            let (key, value) = entry?;
+            count += change_entry(&key, &value)?.1.len() as u64;
+        }
+        Ok(count)
     }
 
     /// Forgets changes up to and including `seq` (the indexes have them), and remembers that
@@ -407,6 +410,28 @@ fn uuid_keys(tree: &sled::Tree) -> Result<Vec<Uuid>, Error> {
         .collect()
 }
 
+/// One entry of the change log: its sequence and the threads its group touched. Format 9
+/// writes one entry per group, `seq` → the thread ids one after another; format 8 wrote one
+/// per thread, `seq ++ thread id` → empty, which a log not yet pruned may still hold.
+fn change_entry<'a>(
+    key: &'a [u8],
+    value: &'a [u8],
+) -> Result<(u64, impl ExactSizeIterator<Item = Uuid> + 'a), Error> {
+    let corrupt = || Error::Corrupt(format!("a change log entry of {} bytes", key.len()));
+    let (seq, ids): (_, &[u8]) = match key.len() {
+        8 => (codec::decode_u64(key), value),
+        24 => (codec::decode_u64(&key[..8]), &key[8..]),
+        _ => return Err(corrupt()),
+    };
+    if ids.len() % 16 != 0 {
+        return Err(corrupt());
+    }
+    let threads = ids
+        .chunks_exact(16)
+        .map(|id| Uuid::from_bytes(id.try_into().expect("chunks of 16")));
+    Ok((seq, threads))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{SledStore, PRUNE_BATCH};
@@ -470,6 +495,47 @@ mod tests {
         assert_eq!(members(owner), [id]);
         assert!(members(guest).is_empty());
         assert_eq!(store.thread(id).unwrap().unwrap().title, "renamed");
+    }
+
+    /// The change log reads format 8's entries (one per thread, the id in the key) beside
+    /// format 9's (one per group, the ids in the value), in sequence order, and prunes both.
+    #[test]
+    fn change_entries_of_both_shapes_are_read_counted_and_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let t = store.trees().unwrap();
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+        for (seq, id) in [(1u64, ids[0]), (1, ids[1]), (3, ids[3])] {
+            let mut key = seq.to_be_bytes().to_vec();
+            key.extend_from_slice(id.as_bytes());
+            t.changes.insert(key, &[][..]).unwrap();
+        }
+        let group: Vec<u8> = [ids[2], ids[0]]
+            .iter()
+            .flat_map(|id| *id.as_bytes())
+            .collect();
+        t.changes.insert(2u64.to_be_bytes(), group).unwrap();
+        let expected = [
+            (1, ids[0]),
+            (1, ids[1]),
+            (2, ids[2]),
+            (2, ids[0]),
+            (3, ids[3]),
+        ];
+        let mut read = store.changes_since(0).unwrap().0;
+        read[..2].sort_by_key(|(_, id)| *id);
+        let mut first_two = expected[..2].to_vec();
+        first_two.sort_by_key(|(_, id)| *id);
+        assert_eq!(read[..2], first_two[..]);
+        assert_eq!(read[2..], expected[2..]);
+        assert_eq!(store.changes_after(1).unwrap(), 3);
+        assert_eq!(store.changes_since(2).unwrap().0, vec![(3, ids[3])]);
+        store.prune_changes(2).unwrap();
+        assert_eq!(store.changes_since(0).unwrap().0, vec![(3, ids[3])]);
+        t.changes
+            .insert(4u64.to_be_bytes(), &[1u8; 15][..])
+            .unwrap();
+        assert!(store.changes_since(3).is_err(), "a torn entry is reported");
     }
 
     /// Pruning more entries than one batch holds removes all of them up to the sequence, and

@@ -160,7 +160,8 @@ fn sled_once_unlocked(path: &Path) -> sled::Db {
 }
 
 /// A format 7 data dir whose log (first layout) holds a record sled lacks: opening it
-/// applies the record, and the dir is format 8 with the log in the second layout.
+/// applies the record (its change entry in format 8's shape), and the dir is of the current
+/// format with the log in the second layout.
 #[test]
 fn a_format_7_data_dir_is_replayed_and_upgraded() {
     use super::super::{SledStore, DISK_FORMAT, KEY_FORMAT};
