@@ -207,6 +207,11 @@ impl Wal {
         self.len > self.checkpoint_bytes
     }
 
+    /// Whether appending a record of `bytes` would make the log full.
+    pub(super) fn fills_with(&self, bytes: u64) -> bool {
+        self.len + bytes > self.checkpoint_bytes
+    }
+
     /// Whether the log holds no records.
     #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
@@ -249,13 +254,18 @@ fn checksum(generation: Option<u64>, payload: &[u8]) -> u32 {
     hasher.finalize()
 }
 
-/// A group's record, framed for [`Wal::append`] (which fills in its checksum).
-pub(super) fn encode(seq: u64, writes: &[Write]) -> Vec<u8> {
-    let size: usize = writes
+/// The size of a record of `writes`, framing included.
+pub(super) fn encoded_len(writes: &[Write]) -> usize {
+    let payload: usize = writes
         .iter()
         .map(|w| 10 + w.key.len() + w.value.as_ref().map_or(0, |v| v.len()))
         .sum();
-    let mut record = Vec::with_capacity(16 + size);
+    16 + payload
+}
+
+/// A group's record, framed for [`Wal::append`] (which fills in its checksum).
+pub(super) fn encode(seq: u64, writes: &[Write]) -> Vec<u8> {
+    let mut record = Vec::with_capacity(encoded_len(writes));
     record.extend_from_slice(&[0; 8]);
     record.extend_from_slice(&seq.to_be_bytes());
     for write in writes {
