@@ -324,7 +324,6 @@ impl Hub {
 }
 
 impl Channels {
-    /// Whether a user is present in a thread, on this node or another.
     /// Subscribes a connection to its lists or unsubscribes it, keeping the count.
     fn watch_lists(&mut self, id: ConnId, watch: bool) {
         if let Some(conn) = self.conns.get_mut(&id) {
@@ -339,6 +338,7 @@ impl Channels {
         }
     }
 
+    /// Whether a user is present in a thread, on this node or another.
     fn is_present(&self, thread_id: Uuid, user_id: Uuid) -> bool {
         self.threads
             .get(&thread_id)

@@ -67,11 +67,11 @@ impl Default for Combiner {
 impl Combiner {
     /// Whether a group's sync and apply should run right here, on the leader's worker
     /// thread, rather than on tokio's blocking pool. Handing it over and back costs two thread
-    /// wake-ups (one client's writes were 0.38–0.40× the disk that way, 0.46–0.48× here):
+    /// wake-ups (one client's writes were 0.34–0.35× the disk that way, 0.42–0.47× here):
     /// worth it only while syncs are fast, so a worker is never held for long, and while
     /// another worker goes on serving meanwhile. A group that will fill the log checkpoints
-    /// (sled's own flush, milliseconds): it goes to the pool.
-    fn syncs_here(&self, checkpoint_due: bool) -> bool {
+    /// (sled's own flush, milliseconds): the caller sends it to the pool.
+    fn syncs_here(&self) -> bool {
         use tokio::runtime::{Handle, RuntimeFlavor};
         let other_worker = Handle::try_current().is_ok_and(|runtime| {
             runtime.runtime_flavor() == RuntimeFlavor::MultiThread
@@ -79,7 +79,7 @@ impl Combiner {
         });
         let fast = self.sync_micros.load(Ordering::Relaxed)
             < self.inline_sync_limit.load(Ordering::Relaxed);
-        other_worker && fast && !checkpoint_due
+        other_worker && fast
     }
 
     /// Takes one sync's time into the moving average.
@@ -137,6 +137,13 @@ impl SledStore {
             .unwrap()
             .push(Queued { body, done });
         let lead = self.combiner.lead.clone().lock_owned().await;
+        let sync_here = self.combiner.syncs_here();
+        if sync_here {
+            // This worker is about to be held by the sync: whatever it was about to run next
+            // (a task just spawned or woken waits in a slot no other worker takes from) runs
+            // first.
+            tokio::task::yield_now().await;
+        }
         match outcome.try_recv() {
             // A group that held our body ran while we waited for the lead.
             Ok(result) => return result,
@@ -161,7 +168,7 @@ impl SledStore {
             }
             drop(lead);
         };
-        if self.combiner.syncs_here(checkpoint_due) {
+        if sync_here && !checkpoint_due {
             commit();
         } else {
             tokio::task::spawn_blocking(commit);

@@ -143,8 +143,8 @@ async fn a_group_of_refusals_writes_nothing() {
     assert!(store.thread(refused).unwrap().is_none());
 }
 
-/// A group syncs on the leader's own worker only while syncs are fast, another worker
-/// can go on serving, and no checkpoint is due; otherwise on the blocking pool.
+/// A group syncs on the leader's own worker only while syncs are fast and another worker can
+/// go on serving; otherwise on the blocking pool (as does one that checkpoints).
 #[test]
 fn only_fast_syncs_run_on_a_worker_that_has_another_beside_it() {
     let two_workers = tokio::runtime::Builder::new_multi_thread()
@@ -159,23 +159,22 @@ fn only_fast_syncs_run_on_a_worker_that_has_another_beside_it() {
         .build()
         .unwrap();
     let combiner = super::Combiner::default();
-    let here = |runtime: &tokio::runtime::Runtime, checkpoint_due| {
+    let here = |runtime: &tokio::runtime::Runtime| {
         let _entered = runtime.enter();
-        combiner.syncs_here(checkpoint_due)
+        combiner.syncs_here()
     };
-    assert!(here(&two_workers, false));
-    assert!(!here(&two_workers, true), "a checkpoint is due");
-    assert!(!here(&one_worker, false), "no other worker");
-    assert!(!here(&current_thread, false), "no other worker");
-    assert!(!combiner.syncs_here(false), "outside a runtime");
+    assert!(here(&two_workers));
+    assert!(!here(&one_worker), "no other worker");
+    assert!(!here(&current_thread), "no other worker");
+    assert!(!combiner.syncs_here(), "outside a runtime");
     for _ in 0..8 {
         combiner.synced_in(std::time::Duration::from_millis(5));
     }
-    assert!(!here(&two_workers, false), "syncs have been slow");
+    assert!(!here(&two_workers), "syncs have been slow");
     for _ in 0..32 {
         combiner.synced_in(std::time::Duration::from_micros(100));
     }
-    assert!(here(&two_workers, false), "syncs are fast again");
+    assert!(here(&two_workers), "syncs are fast again");
 }
 
 /// With every sync sent to the blocking pool, writers queued together still share one
