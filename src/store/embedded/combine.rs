@@ -137,7 +137,7 @@ impl SledStore {
             .unwrap()
             .push(Queued { body, done });
         let lead = self.combiner.lead.clone().lock_owned().await;
-        let sync_here = self.combiner.syncs_here();
+        let sync_here = self.syncs_here();
         if sync_here {
             // This worker is about to be held by the sync: whatever it was about to run next
             // (a task just spawned or woken waits in a slot no other worker takes from) runs
@@ -174,6 +174,15 @@ impl SledStore {
             tokio::task::spawn_blocking(commit);
         }
         outcome.await.unwrap_or_else(|_| Err(lost()))
+    }
+
+    /// Whether the next group syncs on this worker thread ([`Combiner::syncs_here`]). Not
+    /// while a backup holds every write back: the group would wait for it, holding the
+    /// worker for as long as the backup reads. (One that starts between this check and the
+    /// group's write still holds one worker that long: a narrow window, and the other
+    /// workers go on.)
+    fn syncs_here(&self) -> bool {
+        self.combiner.syncs_here() && !self.writes_paused()
     }
 
     /// Logs the group's writes under its sequence number (with the change log's entries for

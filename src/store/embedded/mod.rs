@@ -272,6 +272,14 @@ impl SledStore {
         Ok(store)
     }
 
+    /// Whether a backup is reading the trees now, so that a write would wait until it is done.
+    fn writes_paused(&self) -> bool {
+        matches!(
+            self.writes.try_read(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
+    }
+
     /// Runs one write while no backup is reading and no other write runs, if the disk has
     /// room for it: near a full disk it is refused as one before anything is written (see
     /// `repair`).

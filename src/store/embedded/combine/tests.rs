@@ -207,3 +207,17 @@ async fn groups_synced_on_the_blocking_pool_commit_alike() {
         assert!(store.thread(id).unwrap().is_some());
     }
 }
+
+/// While a backup holds every write back, a group does not sync on a worker thread (it would
+/// hold the worker until the backup is done).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_group_syncs_on_a_worker_while_a_backup_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    assert!(store.syncs_here());
+    let backup = store.writes.clone();
+    let reading = backup.write().unwrap();
+    assert!(!store.syncs_here());
+    drop(reading);
+    assert!(store.syncs_here());
+}
