@@ -3,7 +3,9 @@
 //! Writers queue their bodies here; the first to get the lead runs every queued body, one
 //! after another, appends their writes to the thread log as one record made durable by one
 //! `fdatasync` (see `wal`), applies them to sled, and tells each writer its outcome. Those who
-//! queued meanwhile form the next group. A lone writer pays one sync.
+//! queued meanwhile form the next group. A lone writer pays one sync. The leader syncs on its
+//! own worker thread while syncs are fast, or else hands the group to tokio's blocking pool
+//! (see `Combiner::syncs_here`).
 //!
 //! Each body keeps its writes to itself until it succeeds (`SledTxn`), so one that aborts
 //! (its caller's error) leaves the others' writes intact; bodies run in queue order and each
@@ -137,7 +139,7 @@ impl SledStore {
             .unwrap()
             .push(Queued { body, done });
         let lead = self.combiner.lead.clone().lock_owned().await;
-        let sync_here = self.syncs_here();
+        let sync_here = self.combiner.syncs_here();
         if sync_here {
             // This worker is about to be held by the sync: whatever it was about to run next
             // (a task just spawned or woken waits in a slot no other worker takes from) runs
@@ -168,21 +170,15 @@ impl SledStore {
             }
             drop(lead);
         };
-        if sync_here && !checkpoint_due {
+        // Not while a backup holds every write back either: the group would wait for it,
+        // holding the worker for as long as the backup reads. (One that starts between this
+        // check and the group's write still holds one worker that long: a narrow window.)
+        if sync_here && !checkpoint_due && !self.writes_paused() {
             commit();
         } else {
             tokio::task::spawn_blocking(commit);
         }
         outcome.await.unwrap_or_else(|_| Err(lost()))
-    }
-
-    /// Whether the next group syncs on this worker thread ([`Combiner::syncs_here`]). Not
-    /// while a backup holds every write back: the group would wait for it, holding the
-    /// worker for as long as the backup reads. (One that starts between this check and the
-    /// group's write still holds one worker that long: a narrow window, and the other
-    /// workers go on.)
-    fn syncs_here(&self) -> bool {
-        self.combiner.syncs_here() && !self.writes_paused()
     }
 
     /// Logs the group's writes under its sequence number (with the change log's entries for
