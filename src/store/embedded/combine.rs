@@ -97,6 +97,7 @@ impl Combiner {
 struct Ran {
     trees: Arc<Trees>,
     writes: Vec<Write>,
+    /// Sorted, each once.
     touched: Vec<Uuid>,
     /// Some body succeeded (the group takes a sequence number even if it wrote nothing).
     kept: bool,
@@ -181,7 +182,7 @@ impl SledStore {
         outcome.await.unwrap_or_else(|_| Err(lost()))
     }
 
-    /// Logs the group's writes under its sequence number (with the change log's entries for
+    /// Logs the group's writes under its sequence number (with the change log's entry for
     /// the threads it touched), syncs the log, and applies them to sled. A failure is
     /// reported to `repair`.
     fn commit_group(&self, ran: Ran) -> Result<(), Error> {
@@ -191,22 +192,12 @@ impl SledStore {
         let Ran {
             trees: t,
             mut writes,
-            mut touched,
+            touched,
             ..
         } = ran;
         let committed = self.gated(|| -> Result<(), Error> {
             let seq = t.seq()? + 1;
-            touched.sort_unstable();
-            touched.dedup();
-            // One entry for the group, however many threads it touched: under many writers
-            // a group holds a dozen or more, and each entry is also removed again once indexed.
-            if !touched.is_empty() {
-                writes.push(Write {
-                    tree: Tree::Changes,
-                    key: seq.to_be_bytes()[..].into(),
-                    value: Some(touched.iter().flat_map(|id| *id.as_bytes()).collect()),
-                });
-            }
+            writes.extend(change_entry(seq, &touched));
             let record = wal::Record { seq, writes };
             let mut log = t.wal.lock().unwrap();
             let started = std::time::Instant::now();
@@ -237,12 +228,24 @@ impl SledStore {
 }
 
 impl Ran {
-    /// Whether the group's record will take the log past its size, so that committing it
-    /// checkpoints: its writes, the change log's entry, and room for the framing.
+    /// Whether the group's record (its writes and its change log entry) will take the log
+    /// past its size, so that committing it checkpoints.
     fn fills_the_log(&self) -> bool {
-        let bytes = wal::encoded_len(&self.writes) + 16 * self.touched.len() + 64;
+        // The entry's size does not depend on the sequence number it will get.
+        let entry = change_entry(0, &self.touched);
+        let bytes = wal::encoded_len(self.writes.iter().chain(&entry));
         self.trees.wal.lock().unwrap().fills_with(bytes as u64)
     }
+}
+
+/// The change log's entry for a group: one however many threads it touched (under many
+/// writers a group holds a dozen or more, and each entry is removed again once indexed).
+fn change_entry(seq: u64, touched: &[Uuid]) -> Option<Write> {
+    (!touched.is_empty()).then(|| Write {
+        tree: Tree::Changes,
+        key: seq.to_be_bytes()[..].into(),
+        value: Some(touched.iter().flat_map(|id| *id.as_bytes()).collect()),
+    })
 }
 
 /// Runs the group's bodies in queue order over the thread trees, keeping the writes of
@@ -266,6 +269,8 @@ fn run_bodies(trees: Arc<Trees>, bodies: Vec<Body>) -> Ran {
             touched.extend(body_touched);
         }
     }
+    touched.sort_unstable();
+    touched.dedup();
     Ran {
         trees,
         writes,

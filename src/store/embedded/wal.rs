@@ -255,9 +255,9 @@ fn checksum(generation: Option<u64>, payload: &[u8]) -> u32 {
 }
 
 /// The size of a record of `writes`, framing included.
-pub(super) fn encoded_len(writes: &[Write]) -> usize {
+pub(super) fn encoded_len<'a>(writes: impl IntoIterator<Item = &'a Write>) -> usize {
     let payload: usize = writes
-        .iter()
+        .into_iter()
         .map(|w| 10 + w.key.len() + w.value.as_ref().map_or(0, |v| v.len()))
         .sum();
     16 + payload
