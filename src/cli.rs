@@ -164,9 +164,21 @@ async fn bench(command: BenchCommand, places: &Places) -> Result<(), Box<dyn Err
         BenchCommand::Fanout {
             watchers,
             events,
+            rounds,
             server,
             json,
-        } => bench::fanout(watchers.max(1), events.max(1), server.as_deref(), json).await?,
+        } => {
+            let (watchers, events, rounds) = (watchers.max(1), events.max(1), rounds.max(1));
+            bench::fanout(watchers, events, rounds, server.as_deref(), json).await?
+        }
+        BenchCommand::Anchor {
+            kind,
+            frame_bytes,
+            dir,
+        } => {
+            bench::serve_anchor(kind, frame_bytes, dir).await?;
+            return Ok(());
+        }
         BenchCommand::Ws {
             corpus,
             addr,

@@ -5,25 +5,15 @@
 //! is about the most any server could make of this disk with these clients: the round trip
 //! and the clients' own work are in it, a thread store's work is not.
 
-use super::trivial_server::{self, Background};
 use super::writes::ZeroedFile;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Starts the server (see `trivial_server`) writing its files in `dir`; its WebSocket URL, and
-/// the runtime that keeps it running.
-pub(super) fn start(dir: &Path, reply_bytes: usize) -> Result<(String, Background), String> {
-    let dir = dir.to_path_buf();
-    trivial_server::start(move |listener| serve(listener, dir, reply_bytes))
-}
-
-async fn serve(listener: std::net::TcpListener, dir: PathBuf, reply_bytes: usize) {
-    let Ok(listener) = TcpListener::from_std(listener) else {
-        return;
-    };
+/// Serves on `listener` (in its own process, see `trivial_server`), writing its files in `dir`.
+pub(super) async fn serve(listener: TcpListener, dir: PathBuf, reply_bytes: usize) {
     let padding = "x".repeat(reply_bytes.saturating_sub(64));
     for n in 0.. {
         let Ok((stream, _)) = listener.accept().await else {

@@ -1,15 +1,19 @@
-//! `skein bench fanout`: event deliveries per second from one thread to many watchers,
-//! next to an anchor run the same way in the same command: a trivial broadcast server on its
-//! own runtime (the same text encoded once, handed to every socket's writer task,
-//! tokio-tungstenite like Skein), paced by its publisher's acknowledgements as Skein's is by
-//! its renames', with the same clients.
+//! `skein bench fanout`: event deliveries per second from one thread to many watchers, next to
+//! an anchor run the same way in the same command: a trivial broadcast server (the same text
+//! encoded once, handed to every socket's writer task, tokio-tungstenite like Skein), paced by
+//! its publisher's acknowledgements as Skein's is by its renames', with the same clients.
 //!
-//! In Skein, one connection renames the thread `events` times; each rename reaches every
-//! watcher as an `updateThreadState`. The clock runs from the first rename until every
-//! watcher has every event.
+//! In Skein, one connection renames the thread; each rename reaches every watcher as an
+//! `updateThreadState`. A round's clock runs from its first event until every watcher has
+//! every event of the round. The two servers take turns, round after round, with their
+//! connections kept open: this machine's speed drifts over tens of seconds (by 1.3× and more),
+//! and one long run of each would compare two speeds of the machine as much as two servers.
+//! The ratio is the median of the rounds'.
 
-use super::server::{micros_text, start_server};
-use super::{client, trivial_server};
+use super::client;
+use super::server::{micros_per, micros_text, start_server, Server};
+use super::trivial_server::Anchor;
+use crate::config::AnchorKind;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -21,48 +25,246 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 pub async fn fanout(
     watchers: usize,
     events: usize,
+    rounds: usize,
     server_binary: Option<&Path>,
     as_json: bool,
 ) -> Result<String, String> {
     crate::listener::raise_open_files_limit();
-    let (skein_rate, frame_bytes, cpu_per_delivery) =
-        skein(watchers, events, server_binary).await?;
-    let (anchor_rate, anchor_cpu) = anchor(watchers, events, frame_bytes).await?;
-    let ratio = skein_rate / anchor_rate;
+    let mut skein = Side::skein(watchers, server_binary).await?;
+    // The anchor's frames are as large as the updates Skein's watchers get.
+    let first = skein.round(events).await?;
+    let mut anchor = Side::anchor(watchers, first.frame_bytes).await?;
+    let mut measured = vec![(first, anchor.round(events).await?)];
+    while measured.len() < rounds {
+        let ours = skein.round(events).await?;
+        measured.push((ours, anchor.round(events).await?));
+    }
+    let mut ratios: Vec<f64> = measured.iter().map(|(s, a)| s.rate / a.rate).collect();
+    ratios.sort_by(f64::total_cmp);
+    let ratio = ratios[ratios.len() / 2];
+    let frame_bytes = first.frame_bytes;
+    let (skein_rate, skein_cpu) = Round::overall(measured.iter().map(|(s, _)| s));
+    let (anchor_rate, anchor_cpu) = Round::overall(measured.iter().map(|(_, a)| a));
     if as_json {
+        let rounds: Vec<Value> = measured
+            .iter()
+            .map(|(s, a)| {
+                json!({
+                    "deliveries_per_second": s.rate,
+                    "server_cpu_us_per_delivery": s.cpu,
+                    "anchor_deliveries_per_second": a.rate,
+                    "anchor_cpu_us_per_delivery": a.cpu,
+                    "ratio": s.rate / a.rate,
+                })
+            })
+            .collect();
         return Ok(json!({
             "watchers": watchers,
             "events": events,
             "frame_bytes": frame_bytes,
             "deliveries_per_second": skein_rate,
-            "server_cpu_us_per_delivery": cpu_per_delivery,
+            "server_cpu_us_per_delivery": skein_cpu,
             "anchor_deliveries_per_second": anchor_rate,
             "anchor_cpu_us_per_delivery": anchor_cpu,
             "ratio": ratio,
+            "rounds": rounds,
         })
         .to_string());
     }
-    let (cpu, anchor_cpu) = (micros_text(cpu_per_delivery, 1), micros_text(anchor_cpu, 1));
-    Ok(format!(
-        "1 thread × {watchers} watchers, {events} events of {frame_bytes} bytes\n\
-         skein            {skein_rate:>10.0} deliveries/s ({cpu} µs of server CPU each)\n\
-         trivial server   {anchor_rate:>10.0} deliveries/s ({anchor_cpu} µs of server CPU each)\n\
-         ratio            {ratio:>10.2}"
-    ))
+    let mut lines = vec![
+        format!(
+            "1 thread × {watchers} watchers, {} rounds of {events} events of {frame_bytes} bytes, \
+             each server in turn",
+            measured.len()
+        ),
+        "round  skein deliveries/s (µs CPU each)  trivial server deliveries/s (µs CPU each)  ratio"
+            .to_string(),
+    ];
+    for (n, (s, a)) in measured.iter().enumerate() {
+        lines.push(format!(
+            "{:>5}  {:>18.0} ({:>5})             {:>18.0} ({:>5})                   {:>5.2}",
+            n + 1,
+            s.rate,
+            micros_text(s.cpu, 1),
+            a.rate,
+            micros_text(a.cpu, 1),
+            s.rate / a.rate
+        ));
+    }
+    lines.push(format!("median ratio {ratio:.2}"));
+    Ok(lines.join("\n"))
 }
 
-/// A watcher: counts frames containing `marker` until it has `events` of them; returns the size
-/// of the last one.
+/// One round of one server: deliveries per second, the server's CPU time per delivery (µs),
+/// and the size of the last frame a watcher got.
+#[derive(Clone, Copy)]
+struct Round {
+    rate: f64,
+    cpu: Option<f64>,
+    frame_bytes: usize,
+    /// For the totals over rounds.
+    deliveries: usize,
+    seconds: f64,
+}
+
+impl Round {
+    /// Deliveries per second and CPU time per delivery over all of one server's rounds.
+    fn overall<'a>(rounds: impl Iterator<Item = &'a Round>) -> (f64, Option<f64>) {
+        let (mut deliveries, mut seconds, mut cpu) = (0, 0.0, Some(0.0));
+        for round in rounds {
+            deliveries += round.deliveries;
+            seconds += round.seconds;
+            cpu = cpu
+                .zip(round.cpu)
+                .map(|(sum, us)| sum + us * round.deliveries as f64);
+        }
+        let per = deliveries.max(1) as f64;
+        (deliveries as f64 / seconds, cpu.map(|total| total / per))
+    }
+}
+
+/// One server under measurement with its clients: a publisher and the watchers' sockets, kept
+/// open from round to round.
+struct Side {
+    publisher: client::Socket,
+    watchers: Vec<client::Socket>,
+    target: Target,
+    /// Events published so far: the next one's number.
+    published: usize,
+}
+
+enum Target {
+    /// Skein, renaming `thread`.
+    Skein { server: Server, thread: Value },
+    /// The anchor, sent a number per event.
+    Anchor(Anchor),
+}
+
+impl Side {
+    /// Starts Skein (this binary, or `server_binary`): a thread asked one question, and
+    /// `watchers` sockets that have opened it.
+    async fn skein(watchers: usize, server_binary: Option<&Path>) -> Result<Side, String> {
+        let server = start_server(server_binary)?;
+        let url = server.ws_url();
+        let mut publisher = client::connect(&url).await?;
+        let (thread, _) =
+            client::ask(&mut publisher, "how many orders in 2023", &Value::Null).await?;
+        let mut sockets = Vec::with_capacity(watchers);
+        for _ in 0..watchers {
+            let mut socket = client::connect(&url).await?;
+            let get = json!({"route": "/threads/get", "data": {"id": thread}, "request_id": "get"});
+            client::send(&mut socket, &get).await?;
+            while client::next_event(&mut socket).await?["event"] != "getThreadState" {}
+            sockets.push(socket);
+        }
+        Ok(Side {
+            publisher,
+            watchers: sockets,
+            target: Target::Skein { server, thread },
+            published: 0,
+        })
+    }
+
+    /// Starts the anchor (see [`broadcast_server`]) sending frames of `frame_bytes`: its first
+    /// connection publishes, the next `watchers` watch.
+    async fn anchor(watchers: usize, frame_bytes: usize) -> Result<Side, String> {
+        let (url, anchor) = Anchor::start(AnchorKind::Broadcast, frame_bytes, None)?;
+        let mut publisher = client::connect(&url).await?;
+        let mut sockets = Vec::with_capacity(watchers);
+        for _ in 0..watchers {
+            sockets.push(client::connect(&url).await?);
+        }
+        // Every watcher is registered once the server has answered a first "ready?".
+        publisher
+            .send(Message::text(format!("ready {watchers}")))
+            .await
+            .map_err(|e| e.to_string())?;
+        next_text(&mut publisher).await?;
+        Ok(Side {
+            publisher,
+            watchers: sockets,
+            target: Target::Anchor(anchor),
+            published: 0,
+        })
+    }
+
+    /// Publishes `events` events, one after another's acknowledgement, and waits until every
+    /// watcher has them all.
+    async fn round(&mut self, events: usize) -> Result<Round, String> {
+        let handles: Vec<_> = self
+            .watchers
+            .drain(..)
+            .map(|socket| watch(socket, events))
+            .collect();
+        let started = Instant::now();
+        let cpu_before = self.cpu_seconds();
+        for _ in 0..events {
+            self.publish().await?;
+        }
+        let mut frame_bytes = 0;
+        for handle in handles {
+            let (socket, bytes) = handle.await.map_err(|e| e.to_string())??;
+            self.watchers.push(socket);
+            frame_bytes = bytes;
+        }
+        let seconds = started
+            .elapsed()
+            .max(Duration::from_micros(1))
+            .as_secs_f64();
+        let deliveries = self.watchers.len() * events;
+        Ok(Round {
+            rate: deliveries as f64 / seconds,
+            cpu: micros_per(cpu_before, self.cpu_seconds(), deliveries),
+            frame_bytes,
+            deliveries,
+            seconds,
+        })
+    }
+
+    /// One event, once the server has acknowledged it.
+    async fn publish(&mut self) -> Result<(), String> {
+        let n = self.published;
+        self.published += 1;
+        match &self.target {
+            Target::Skein { thread, .. } => {
+                let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
+                client::send(&mut self.publisher, &rename).await?;
+                while client::next_event(&mut self.publisher).await?["request_id"] != json!(n) {}
+            }
+            Target::Anchor(_) => {
+                self.publisher
+                    .send(Message::text(n.to_string()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                next_text(&mut self.publisher).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The server's CPU time so far (user and system, Linux).
+    fn cpu_seconds(&self) -> Option<f64> {
+        match &self.target {
+            Target::Skein { server, .. } => server.cpu_seconds(),
+            Target::Anchor(anchor) => anchor.cpu_seconds(),
+        }
+    }
+}
+
+/// The marker of the frames a watcher counts (Skein's and the anchor's alike).
+const MARKER: &str = "\"updateThreadState\"";
+
+/// A watcher for one round: counts frames holding [`MARKER`] until it has `events` of them;
+/// its socket back, and the size of the last one.
 fn watch(
     mut socket: client::Socket,
-    marker: &'static str,
     events: usize,
-) -> tokio::task::JoinHandle<Result<usize, String>> {
+) -> tokio::task::JoinHandle<Result<(client::Socket, usize), String>> {
     tokio::spawn(async move {
         let (mut seen, mut bytes) = (0, 0);
         while seen < events {
             match socket.next().await {
-                Some(Ok(Message::Text(text))) if text.contains(marker) => {
+                Some(Ok(Message::Text(text))) if text.contains(MARKER) => {
                     seen += 1;
                     bytes = text.len();
                 }
@@ -71,92 +273,8 @@ fn watch(
                 None => return Err("closed before every event arrived".into()),
             }
         }
-        Ok(bytes)
+        Ok((socket, bytes))
     })
-}
-
-/// Skein's deliveries per second, the size of one delivered frame, and the server's CPU time
-/// per delivery (µs).
-async fn skein(
-    watchers: usize,
-    events: usize,
-    server_binary: Option<&Path>,
-) -> Result<(f64, usize, Option<f64>), String> {
-    let server = start_server(server_binary)?;
-    let url = server.ws_url();
-    let mut publisher = client::connect(&url).await?;
-    let (thread, _) = client::ask(&mut publisher, "how many orders in 2023", &Value::Null).await?;
-    let mut handles = Vec::with_capacity(watchers);
-    for _ in 0..watchers {
-        let mut socket = client::connect(&url).await?;
-        let get = json!({"route": "/threads/get", "data": {"id": thread}, "request_id": "get"});
-        client::send(&mut socket, &get).await?;
-        while client::next_event(&mut socket).await?["event"] != "getThreadState" {}
-        handles.push(watch(socket, "\"updateThreadState\"", events));
-    }
-    let started = Instant::now();
-    let cpu_before = server.cpu_seconds();
-    for n in 0..events {
-        let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
-        client::send(&mut publisher, &rename).await?;
-        while client::next_event(&mut publisher).await?["request_id"] != json!(n) {}
-    }
-    // The anchor's frames are as large as the renames' updates the watchers got.
-    let mut frame_bytes = 0;
-    for handle in handles {
-        frame_bytes = handle.await.map_err(|e| e.to_string())??;
-    }
-    let elapsed = started.elapsed();
-    let deliveries = watchers * events;
-    let cpu_per_delivery = server.cpu_micros_per(cpu_before, deliveries);
-    Ok((
-        deliveries as f64 / elapsed.as_secs_f64(),
-        frame_bytes,
-        cpu_per_delivery,
-    ))
-}
-
-/// The anchor, run like Skein: a trivial broadcast server on its own runtime (see
-/// `trivial_server`) with the same clients. The first connection publishes: for each of its
-/// messages the server hands one pre-encoded frame of `frame_bytes` to every other socket's
-/// writer task, then acknowledges, and the publisher waits for that before the next event, as
-/// Skein's waits for each rename's answer. Deliveries per second and the server's CPU time per
-/// delivery (µs).
-async fn anchor(
-    watchers: usize,
-    events: usize,
-    frame_bytes: usize,
-) -> Result<(f64, Option<f64>), String> {
-    let (url, running) = trivial_server::start(|listener| broadcast_server(listener, frame_bytes))?;
-
-    let mut publisher = client::connect(&url).await?;
-    let mut handles = Vec::with_capacity(watchers);
-    for _ in 0..watchers {
-        let socket = client::connect(&url).await?;
-        handles.push(watch(socket, "\"updateThreadState\"", events));
-    }
-    // Every watcher is registered once the server has answered a first "ready?".
-    publisher
-        .send(Message::text(format!("ready {watchers}")))
-        .await
-        .map_err(|e| e.to_string())?;
-    next_text(&mut publisher).await?;
-    let started = Instant::now();
-    let cpu_before = running.cpu_seconds();
-    for n in 0..events {
-        publisher
-            .send(Message::text(n.to_string()))
-            .await
-            .map_err(|e| e.to_string())?;
-        next_text(&mut publisher).await?;
-    }
-    for handle in handles {
-        handle.await.map_err(|e| e.to_string())??;
-    }
-    let elapsed = started.elapsed().max(Duration::from_micros(1));
-    let deliveries = watchers * events;
-    let cpu = running.cpu_micros_per(cpu_before, deliveries);
-    Ok((deliveries as f64 / elapsed.as_secs_f64(), cpu))
 }
 
 async fn next_text(socket: &mut client::Socket) -> Result<(), String> {
@@ -169,12 +287,9 @@ async fn next_text(socket: &mut client::Socket) -> Result<(), String> {
         }
     }
 }
-
-/// The anchor's server: accepts WebSockets; the first one publishes (see [`anchor`]).
-async fn broadcast_server(listener: std::net::TcpListener, frame_bytes: usize) {
-    let Ok(listener) = TcpListener::from_std(listener) else {
-        return;
-    };
+/// The anchor's server (in its own process, see `trivial_server`): accepts WebSockets; the
+/// first one publishes (see [`Side::anchor`]).
+pub(super) async fn broadcast_server(listener: TcpListener, frame_bytes: usize) {
     // A frame like Skein's: the same event name, padded to the same size, encoded once.
     let head = r#"{"event":"updateThreadState","payload":""#;
     let padding = "x".repeat(frame_bytes.saturating_sub(head.len() + 2));

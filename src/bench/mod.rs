@@ -28,6 +28,7 @@ pub use fanout::fanout;
 pub use idle::idle;
 pub use server::{start_server, Server};
 pub use thread::thread;
+pub use trivial_server::serve_anchor;
 pub use writes::writes;
 
 use crate::search::{corpus, eval, HashedNgrams, Legs, Scope, Search, CANDIDATES, MAX_RESULTS};

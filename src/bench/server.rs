@@ -71,8 +71,7 @@ impl Server {
     /// The CPU time the server has used so far, user and system (Linux), from
     /// `/proc/<pid>/stat`: less noisy than a rate on a machine whose speed drifts.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        ticks_to_seconds(cpu_ticks(&stat[stat.rfind(')')? + 2..])?)
+        process_cpu_seconds(self.child.id())
     }
 
     /// The server's CPU time per operation (µs) since `before` (a [`Server::cpu_seconds`]).
@@ -87,6 +86,12 @@ impl Server {
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib * 1024)
     }
+}
+
+/// The CPU time process `pid` has used so far, user and system, in seconds (Linux).
+pub(super) fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    ticks_to_seconds(cpu_ticks(&stat[stat.rfind(')')? + 2..])?)
 }
 
 /// utime + stime from the fields of a `/proc/…/stat` line after the command name (which may hold

@@ -1,65 +1,103 @@
-//! Where the benchmarks' trivial anchor servers run (the fan-out's broadcast server, the
-//! writes' durable echo): on a runtime of their own with two
-//! workers, as Skein's server has on this machine, beside the benchmark's clients.
+//! The benchmarks' trivial anchor servers (the fan-out's broadcast server, the writes' durable
+//! echo) run as Skein's server does: this binary in a process of its own (`skein bench anchor`,
+//! on a runtime like `serve`'s), beside the benchmark's clients. Both sides of a comparison
+//! then stand alike towards the clients, and each one's CPU time is its process's. (Run on a
+//! runtime inside the benchmark's process instead, the broadcast anchor measured no faster.)
 
-use std::future::Future;
+use super::server::process_cpu_seconds;
+use crate::config::AnchorKind;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
-/// Starts `serve` on a listener of its own; the server's WebSocket URL, and the runtime that
-/// keeps it running until dropped.
-pub(super) fn start<F>(
-    serve: impl FnOnce(std::net::TcpListener) -> F,
-) -> Result<(String, Background), String>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let url = format!("ws://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(THREAD_NAME)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.spawn(serve(listener));
-    Ok((url, Background(Some(runtime))))
+/// A running anchor server; killed when dropped.
+pub(super) struct Anchor {
+    child: Child,
 }
 
-/// The anchor runtime's threads' name, by which their CPU time is found.
-const THREAD_NAME: &str = "bench-anchor";
-
-/// A runtime dropped from async code, where a plain drop would block (and panic).
-pub(super) struct Background(Option<tokio::runtime::Runtime>);
-
-impl Background {
-    /// The CPU time the anchor's threads have used so far, user and system (Linux), as
-    /// [`super::server::Server::cpu_seconds`] gives the server's: the two sides' costs per
-    /// operation side by side.
-    pub fn cpu_seconds(&self) -> Option<f64> {
-        let mut ticks = 0;
-        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-            // The thread's name is in parentheses (the kernel cuts it to 15 bytes).
-            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-                continue;
-            };
-            if stat[open + 1..close] == THREAD_NAME[..THREAD_NAME.len().min(15)] {
-                ticks += super::server::cpu_ticks(&stat[close + 2..])?;
-            }
+impl Anchor {
+    /// Starts the anchor of `kind` sending frames of `frame_bytes` (the durable echo writes its
+    /// files in `dir`); its WebSocket URL, and the process.
+    pub fn start(
+        kind: AnchorKind,
+        frame_bytes: usize,
+        dir: Option<&Path>,
+    ) -> Result<(String, Anchor), String> {
+        let binary = std::env::current_exe().map_err(|e| e.to_string())?;
+        let kind = match kind {
+            AnchorKind::Broadcast => "broadcast",
+            AnchorKind::DurableEcho => "durable-echo",
+        };
+        let mut command = Command::new(binary);
+        command
+            .args(["bench", "anchor", kind, "--frame-bytes"])
+            .arg(frame_bytes.to_string());
+        if let Some(dir) = dir {
+            command.arg("--dir").arg(dir);
         }
-        super::server::ticks_to_seconds(ticks)
+        let mut child = command
+            // Its input is how it knows the benchmark is still there (see `serve_anchor`).
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the anchor server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no anchor output")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or("the anchor server stopped before printing its URL")?
+            .to_string();
+        Ok((url, Anchor { child }))
     }
 
-    /// The anchor's CPU time per operation (µs) since `before` (a [`Background::cpu_seconds`]).
+    /// The CPU time the anchor has used so far, user and system (Linux).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        process_cpu_seconds(self.child.id())
+    }
+
+    /// The anchor's CPU time per operation (µs) since `before` (a [`Anchor::cpu_seconds`]).
     pub fn cpu_micros_per(&self, before: Option<f64>, operations: usize) -> Option<f64> {
         super::server::micros_per(before, self.cpu_seconds(), operations)
     }
 }
 
-impl Drop for Background {
+impl Drop for Anchor {
     fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `skein bench anchor`: serves the anchor of `kind` on a loopback port, prints its URL, and
+/// stops when its standard input closes: the benchmark that started it ended or died.
+pub async fn serve_anchor(
+    kind: AnchorKind,
+    frame_bytes: usize,
+    dir: Option<PathBuf>,
+) -> Result<(), String> {
+    crate::listener::raise_open_files_limit();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    match kind {
+        AnchorKind::Broadcast => {
+            tokio::spawn(super::fanout::broadcast_server(listener, frame_bytes));
+        }
+        AnchorKind::DurableEcho => {
+            let dir = dir.ok_or("the durable echo needs --dir")?;
+            tokio::spawn(super::durable_echo::serve(listener, dir, frame_bytes));
         }
     }
+    println!("listening on ws://{addr}");
+    tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new()))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }

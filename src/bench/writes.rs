@@ -8,8 +8,9 @@
 //! durable; each client first asks one question to have a thread.
 
 use super::client;
-use super::durable_echo;
 use super::server::{micros_text, start_server};
+use super::trivial_server::Anchor;
+use crate::config::AnchorKind;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -86,7 +87,7 @@ async fn echo_writes(
     duration: Duration,
     reply_bytes: usize,
 ) -> Result<(f64, Option<f64>), String> {
-    let (url, running) = durable_echo::start(dir, reply_bytes)?;
+    let (url, running) = Anchor::start(AnchorKind::DurableEcho, reply_bytes, Some(dir))?;
     let mut sockets = Vec::with_capacity(clients);
     for _ in 0..clients {
         sockets.push((client::connect(&url).await?, Value::Null));

@@ -79,18 +79,35 @@ pub enum BenchCommand {
         messages: usize,
     },
     /// Deliveries per second from one thread to many watchers (a server started as for
-    /// `thread`), next to a trivial broadcast server in the same run.
+    /// `thread`), next to a trivial broadcast server in the same run, the two in turn.
     Fanout {
         #[arg(long, default_value_t = 1000)]
         watchers: usize,
-        #[arg(long, default_value_t = 100)]
+        /// Events per round.
+        #[arg(long, default_value_t = 300)]
         events: usize,
+        /// Rounds of each server; the ratio is the median of the rounds'.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         /// The server binary to measure (default: this one), to compare builds side by side.
         #[arg(long)]
         server: Option<PathBuf>,
         /// Print one JSON object (for scripts) instead of lines for people.
         #[arg(long)]
         json: bool,
+    },
+    /// One of the benchmarks' trivial anchor servers, in a process of its own as Skein's server
+    /// is (`writes` and `fanout` start it): prints its URL, serves until its input closes.
+    #[command(hide = true)]
+    Anchor {
+        #[arg(value_enum)]
+        kind: AnchorKind,
+        /// The size of the frames it sends.
+        #[arg(long)]
+        frame_bytes: usize,
+        /// Where the durable echo writes its files.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Load generator: WebSocket clients sending /threads/search to a running server.
     Ws {
@@ -105,4 +122,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+}
+
+/// The benchmarks' trivial anchor servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnchorKind {
+    /// `fanout`'s: one pre-encoded frame to every watcher per published message.
+    Broadcast,
+    /// `writes`'s: each request written and `fdatasync`ed, then answered.
+    DurableEcho,
 }

@@ -3,7 +3,7 @@
 mod bench;
 mod bus;
 
-pub use bench::BenchCommand;
+pub use bench::{AnchorKind, BenchCommand};
 pub use bus::BusFlags;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
