@@ -23,14 +23,12 @@ impl Anchor {
         frame_bytes: usize,
         dir: Option<&Path>,
     ) -> Result<(String, Anchor), String> {
+        use clap::ValueEnum;
         let binary = std::env::current_exe().map_err(|e| e.to_string())?;
-        let kind = match kind {
-            AnchorKind::Broadcast => "broadcast",
-            AnchorKind::DurableEcho => "durable-echo",
-        };
+        let kind = kind.to_possible_value().expect("no kind is skipped");
         let mut command = Command::new(binary);
         command
-            .args(["bench", "anchor", kind, "--frame-bytes"])
+            .args(["bench", "anchor", kind.get_name(), "--frame-bytes"])
             .arg(frame_bytes.to_string());
         if let Some(dir) = dir {
             command.arg("--dir").arg(dir);
