@@ -39,7 +39,7 @@ pub async fn fanout(
         let ours = skein.round(events).await?;
         measured.push((ours, anchor.round(events).await?));
     }
-    let mut ratios: Vec<f64> = measured.iter().map(|(s, a)| s.rate / a.rate).collect();
+    let mut ratios: Vec<f64> = measured.iter().map(|(s, a)| s.rate() / a.rate()).collect();
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
     let frame_bytes = first.frame_bytes;
@@ -50,11 +50,11 @@ pub async fn fanout(
             .iter()
             .map(|(s, a)| {
                 json!({
-                    "deliveries_per_second": s.rate,
+                    "deliveries_per_second": s.rate(),
                     "server_cpu_us_per_delivery": s.cpu,
-                    "anchor_deliveries_per_second": a.rate,
+                    "anchor_deliveries_per_second": a.rate(),
                     "anchor_cpu_us_per_delivery": a.cpu,
-                    "ratio": s.rate / a.rate,
+                    "ratio": s.rate() / a.rate(),
                 })
             })
             .collect();
@@ -84,30 +84,33 @@ pub async fn fanout(
         lines.push(format!(
             "{:>5}  {:>18.0} ({:>5})             {:>18.0} ({:>5})                   {:>5.2}",
             n + 1,
-            s.rate,
+            s.rate(),
             micros_text(s.cpu, 1),
-            a.rate,
+            a.rate(),
             micros_text(a.cpu, 1),
-            s.rate / a.rate
+            s.rate() / a.rate()
         ));
     }
     lines.push(format!("median ratio {ratio:.2}"));
     Ok(lines.join("\n"))
 }
 
-/// One round of one server: deliveries per second, the server's CPU time per delivery (µs),
-/// and the size of the last frame a watcher got.
+/// One round of one server: its deliveries and how long they took, the server's CPU time per
+/// delivery (µs), and the size of the last frame a watcher got.
 #[derive(Clone, Copy)]
 struct Round {
-    rate: f64,
-    cpu: Option<f64>,
-    frame_bytes: usize,
-    /// For the totals over rounds.
     deliveries: usize,
     seconds: f64,
+    cpu: Option<f64>,
+    frame_bytes: usize,
 }
 
 impl Round {
+    /// Deliveries per second.
+    fn rate(&self) -> f64 {
+        self.deliveries as f64 / self.seconds
+    }
+
     /// Deliveries per second and CPU time per delivery over all of one server's rounds.
     fn overall<'a>(rounds: impl Iterator<Item = &'a Round>) -> (f64, Option<f64>) {
         let (mut deliveries, mut seconds, mut cpu) = (0, 0.0, Some(0.0));
@@ -213,11 +216,10 @@ impl Side {
             .as_secs_f64();
         let deliveries = self.watchers.len() * events;
         Ok(Round {
-            rate: deliveries as f64 / seconds,
-            cpu: micros_per(cpu_before, self.cpu_seconds(), deliveries),
-            frame_bytes,
             deliveries,
             seconds,
+            cpu: micros_per(cpu_before, self.cpu_seconds(), deliveries),
+            frame_bytes,
         })
     }
 
