@@ -11,8 +11,8 @@
 //! The ratio is the median of the rounds'.
 
 use super::client;
-use super::server::{micros_per, micros_text, start_server, Server};
-use super::trivial_server::Anchor;
+use super::server::{micros_per, micros_text, start_server, Process, Server};
+use super::trivial_server::start_anchor;
 use crate::config::AnchorKind;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -43,8 +43,8 @@ pub async fn fanout(
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
     let frame_bytes = first.frame_bytes;
-    let (skein_rate, skein_cpu) = Round::overall(measured.iter().map(|(s, _)| s));
-    let (anchor_rate, anchor_cpu) = Round::overall(measured.iter().map(|(_, a)| a));
+    let ours = Round::overall(measured.iter().map(|(s, _)| s));
+    let anchors = Round::overall(measured.iter().map(|(_, a)| a));
     if as_json {
         let rounds: Vec<Value> = measured
             .iter()
@@ -62,10 +62,10 @@ pub async fn fanout(
             "watchers": watchers,
             "events": events,
             "frame_bytes": frame_bytes,
-            "deliveries_per_second": skein_rate,
-            "server_cpu_us_per_delivery": skein_cpu,
-            "anchor_deliveries_per_second": anchor_rate,
-            "anchor_cpu_us_per_delivery": anchor_cpu,
+            "deliveries_per_second": ours.rate(),
+            "server_cpu_us_per_delivery": ours.cpu,
+            "anchor_deliveries_per_second": anchors.rate(),
+            "anchor_cpu_us_per_delivery": anchors.cpu,
             "ratio": ratio,
             "rounds": rounds,
         })
@@ -111,18 +111,25 @@ impl Round {
         self.deliveries as f64 / self.seconds
     }
 
-    /// Deliveries per second and CPU time per delivery over all of one server's rounds.
-    fn overall<'a>(rounds: impl Iterator<Item = &'a Round>) -> (f64, Option<f64>) {
-        let (mut deliveries, mut seconds, mut cpu) = (0, 0.0, Some(0.0));
+    /// All of one server's rounds as one (CPU time per delivery weighted by deliveries).
+    fn overall<'a>(rounds: impl Iterator<Item = &'a Round>) -> Round {
+        let mut all = Round {
+            deliveries: 0,
+            seconds: 0.0,
+            cpu: Some(0.0),
+            frame_bytes: 0,
+        };
         for round in rounds {
-            deliveries += round.deliveries;
-            seconds += round.seconds;
-            cpu = cpu
+            all.deliveries += round.deliveries;
+            all.seconds += round.seconds;
+            all.cpu = all
+                .cpu
                 .zip(round.cpu)
                 .map(|(sum, us)| sum + us * round.deliveries as f64);
+            all.frame_bytes = round.frame_bytes;
         }
-        let per = deliveries.max(1) as f64;
-        (deliveries as f64 / seconds, cpu.map(|total| total / per))
+        all.cpu = all.cpu.map(|sum| sum / all.deliveries.max(1) as f64);
+        all
     }
 }
 
@@ -140,7 +147,7 @@ enum Target {
     /// Skein, renaming `thread`.
     Skein { server: Server, thread: Value },
     /// The anchor, sent a number per event.
-    Anchor(Anchor),
+    Anchor(Process),
 }
 
 impl Side {
@@ -171,7 +178,7 @@ impl Side {
     /// Starts the anchor (see [`broadcast_server`]) sending frames of `frame_bytes`: its first
     /// connection publishes, the next `watchers` watch.
     async fn anchor(watchers: usize, frame_bytes: usize) -> Result<Side, String> {
-        let (url, anchor) = Anchor::start(AnchorKind::Broadcast, frame_bytes, None)?;
+        let (url, anchor) = start_anchor(AnchorKind::Broadcast, frame_bytes, None)?;
         let mut publisher = client::connect(&url).await?;
         let mut sockets = Vec::with_capacity(watchers);
         for _ in 0..watchers {

@@ -7,16 +7,32 @@ use std::process::{Child, Command, Stdio};
 
 /// The server under measurement; killed when dropped.
 pub struct Server {
-    child: Child,
+    process: Process,
     pub addr: String,
     pub token: String,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
+/// A process a benchmark started (a server, an anchor): killed when dropped.
+pub(super) struct Process(pub(super) Child);
+
+impl Process {
+    /// The CPU time it has used so far, user and system, in seconds (Linux).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).ok()?;
+        ticks_to_seconds(cpu_ticks(&stat[stat.rfind(')')? + 2..])?)
+    }
+
+    /// Its CPU time per operation (µs) since `before` (a [`Process::cpu_seconds`]).
+    pub fn cpu_micros_per(&self, before: Option<f64>, operations: usize) -> Option<f64> {
+        micros_per(before, self.cpu_seconds(), operations)
+    }
+}
+
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -50,7 +66,7 @@ pub fn start_server(binary: Option<&Path>) -> Result<Server, String> {
         }
     }
     Ok(Server {
-        child,
+        process: Process(child),
         addr,
         token,
         _dir: dir,
@@ -71,27 +87,22 @@ impl Server {
     /// The CPU time the server has used so far, user and system (Linux), from
     /// `/proc/<pid>/stat`: less noisy than a rate on a machine whose speed drifts.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        process_cpu_seconds(self.child.id())
+        self.process.cpu_seconds()
     }
 
     /// The server's CPU time per operation (µs) since `before` (a [`Server::cpu_seconds`]).
     pub fn cpu_micros_per(&self, before: Option<f64>, operations: usize) -> Option<f64> {
-        micros_per(before, self.cpu_seconds(), operations)
+        self.process.cpu_micros_per(before, operations)
     }
 
     /// The server's resident memory in bytes (Linux), from `/proc/<pid>/status`.
     pub fn rss_bytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.process.0.id())).ok()?;
         let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib * 1024)
     }
-}
-
-/// The CPU time process `pid` has used so far, user and system, in seconds (Linux).
-pub(super) fn process_cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    ticks_to_seconds(cpu_ticks(&stat[stat.rfind(')')? + 2..])?)
 }
 
 /// utime + stime from the fields of a `/proc/…/stat` line after the command name (which may hold

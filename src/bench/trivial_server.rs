@@ -4,71 +4,48 @@
 //! then stand alike towards the clients, and each one's CPU time is its process's. (Run on a
 //! runtime inside the benchmark's process instead, the broadcast anchor measured no faster.)
 
-use super::server::process_cpu_seconds;
+use super::server::Process;
 use crate::config::AnchorKind;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-/// A running anchor server; killed when dropped.
-pub(super) struct Anchor {
-    child: Child,
-}
-
-impl Anchor {
-    /// Starts the anchor of `kind` sending frames of `frame_bytes` (the durable echo writes its
-    /// files in `dir`); its WebSocket URL, and the process.
-    pub fn start(
-        kind: AnchorKind,
-        frame_bytes: usize,
-        dir: Option<&Path>,
-    ) -> Result<(String, Anchor), String> {
-        use clap::ValueEnum;
-        let binary = std::env::current_exe().map_err(|e| e.to_string())?;
-        let kind = kind.to_possible_value().expect("no kind is skipped");
-        let mut command = Command::new(binary);
-        command
-            .args(["bench", "anchor", kind.get_name(), "--frame-bytes"])
-            .arg(frame_bytes.to_string());
-        if let Some(dir) = dir {
-            command.arg("--dir").arg(dir);
-        }
-        let mut child = command
-            // Its input is how it knows the benchmark is still there (see `serve_anchor`).
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start the anchor server: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no anchor output")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or("the anchor server stopped before printing its URL")?
-            .to_string();
-        Ok((url, Anchor { child }))
+/// Starts the anchor of `kind` sending frames of `frame_bytes` (the durable echo writes its
+/// files in `dir`); its WebSocket URL, and its process (killed when dropped).
+pub(super) fn start_anchor(
+    kind: AnchorKind,
+    frame_bytes: usize,
+    dir: Option<&Path>,
+) -> Result<(String, Process), String> {
+    use clap::ValueEnum;
+    let binary = std::env::current_exe().map_err(|e| e.to_string())?;
+    let kind = kind.to_possible_value().expect("no kind is skipped");
+    let mut command = Command::new(binary);
+    command
+        .args(["bench", "anchor", kind.get_name(), "--frame-bytes"])
+        .arg(frame_bytes.to_string());
+    if let Some(dir) = dir {
+        command.arg("--dir").arg(dir);
     }
-
-    /// The CPU time the anchor has used so far, user and system (Linux).
-    pub fn cpu_seconds(&self) -> Option<f64> {
-        process_cpu_seconds(self.child.id())
-    }
-
-    /// The anchor's CPU time per operation (µs) since `before` (a [`Anchor::cpu_seconds`]).
-    pub fn cpu_micros_per(&self, before: Option<f64>, operations: usize) -> Option<f64> {
-        super::server::micros_per(before, self.cpu_seconds(), operations)
-    }
-}
-
-impl Drop for Anchor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let mut child = command
+        // Its input is how it knows the benchmark is still there (see `serve_anchor`).
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the anchor server: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no anchor output")?;
+    let process = Process(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or("the anchor server stopped before printing its URL")?
+        .to_string();
+    Ok((url, process))
 }
 
 /// `skein bench anchor`: serves the anchor of `kind` on a loopback port, prints its URL, and

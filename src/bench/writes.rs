@@ -9,7 +9,7 @@
 
 use super::client;
 use super::server::{micros_text, start_server};
-use super::trivial_server::Anchor;
+use super::trivial_server::start_anchor;
 use crate::config::AnchorKind;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -87,7 +87,7 @@ async fn echo_writes(
     duration: Duration,
     reply_bytes: usize,
 ) -> Result<(f64, Option<f64>), String> {
-    let (url, running) = Anchor::start(AnchorKind::DurableEcho, reply_bytes, Some(dir))?;
+    let (url, running) = start_anchor(AnchorKind::DurableEcho, reply_bytes, Some(dir))?;
     let mut sockets = Vec::with_capacity(clients);
     for _ in 0..clients {
         sockets.push((client::connect(&url).await?, Value::Null));
