@@ -165,11 +165,17 @@ async fn bench(command: BenchCommand, places: &Places) -> Result<(), Box<dyn Err
             watchers,
             events,
             rounds,
+            publishers,
             server,
             json,
         } => {
-            let (watchers, events, rounds) = (watchers.max(1), events.max(1), rounds.max(1));
-            bench::fanout(watchers, events, rounds, server.as_deref(), json).await?
+            let shape = bench::FanoutShape {
+                watchers: watchers.max(1),
+                events: events.max(1),
+                rounds: rounds.max(1),
+                publishers: publishers.max(1),
+            };
+            bench::fanout(shape, server.as_deref(), json).await?
         }
         BenchCommand::Anchor {
             kind,

@@ -138,12 +138,17 @@ fn bench_fanout_delivers_every_event_to_every_watcher() {
         "fanout",
         "--watchers",
         "20",
+        // Dealt 3, 2 and 2 among the publishers: every watcher waits for all 7 (a lost one
+        // would hang the round).
         "--events",
-        "5",
+        "7",
+        "--publishers",
+        "3",
         "--rounds",
         "2",
         "--json",
     ]);
+    assert_eq!(report["publishers"], 3, "{report}");
     let rounds = report["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 2, "{report}");
     for measured in rounds.iter().chain([&report]) {

@@ -1,14 +1,20 @@
 //! `skein bench fanout`: event deliveries per second from one thread to many watchers, next to
 //! an anchor run the same way in the same command: a trivial broadcast server (the same text
 //! encoded once, handed to every socket's writer task, tokio-tungstenite like Skein), paced by
-//! its publisher's acknowledgements as Skein's is by its renames', with the same clients.
+//! its publishers' acknowledgements as Skein's is by its renames', with the same clients.
 //!
-//! In Skein, one connection renames the thread; each rename reaches every watcher as an
-//! `updateThreadState`. A round's clock runs from its first event until every watcher has
-//! every event of the round. The two servers take turns, round after round, with their
-//! connections kept open: this machine's speed drifts over tens of seconds (by 1.3× and more),
-//! and one long run of each would compare two speeds of the machine as much as two servers.
-//! The ratio is the median of the rounds'.
+//! In Skein, a publisher renames the thread; each rename reaches every watcher as an
+//! `updateThreadState`. Each publisher waits for its event's acknowledgement before its next,
+//! and Skein acknowledges a rename once it is on disk and handed to every watcher: with one
+//! publisher, each event's `fdatasync` runs while no other event is being delivered. Several
+//! publishers (`--publishers`) overlap one event's sync with another's delivery, as several
+//! people (or the analyst's steps and a person) writing to one thread do.
+//!
+//! A round's clock runs from its first event until every watcher has every event of the round.
+//! The two servers take turns, round after round, with their connections kept open: this
+//! machine's speed drifts over tens of seconds (by 1.3× and more), and one long run of each
+//! would compare two speeds of the machine as much as two servers. The ratio is the median of
+//! the rounds'.
 
 use super::client;
 use super::server::{micros_per, micros_text, start_server, Process, Server};
@@ -22,18 +28,32 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+/// What one `skein bench fanout` measures: `events` per round from `publishers` connections
+/// to `watchers` sockets, `rounds` times for each server.
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutShape {
+    pub watchers: usize,
+    pub events: usize,
+    pub rounds: usize,
+    pub publishers: usize,
+}
+
 pub async fn fanout(
-    watchers: usize,
-    events: usize,
-    rounds: usize,
+    shape: FanoutShape,
     server_binary: Option<&Path>,
     as_json: bool,
 ) -> Result<String, String> {
+    let FanoutShape {
+        watchers,
+        events,
+        rounds,
+        publishers,
+    } = shape;
     crate::listener::raise_open_files_limit();
-    let mut skein = Side::skein(watchers, server_binary).await?;
+    let mut skein = Side::skein(shape, server_binary).await?;
     // The anchor's frames are as large as the updates Skein's watchers get.
     let first = skein.round(events).await?;
-    let mut anchor = Side::anchor(watchers, first.frame_bytes).await?;
+    let mut anchor = Side::anchor(shape, first.frame_bytes).await?;
     let mut measured = vec![(first, anchor.round(events).await?)];
     while measured.len() < rounds {
         let ours = skein.round(events).await?;
@@ -60,6 +80,7 @@ pub async fn fanout(
             .collect();
         return Ok(json!({
             "watchers": watchers,
+            "publishers": publishers,
             "events": events,
             "frame_bytes": frame_bytes,
             "deliveries_per_second": ours.rate(),
@@ -73,8 +94,9 @@ pub async fn fanout(
     }
     let mut lines = vec![
         format!(
-            "1 thread × {watchers} watchers, {} rounds of {events} events of {frame_bytes} bytes, \
-             each server in turn",
+            "1 thread × {watchers} watchers, {publishers} publisher{}, {} rounds of {events} events \
+             of {frame_bytes} bytes, each server in turn",
+            if publishers == 1 { "" } else { "s" },
             measured.len()
         ),
         "round  skein deliveries/s (µs CPU each)  trivial server deliveries/s (µs CPU each)  ratio"
@@ -133,10 +155,10 @@ impl Round {
     }
 }
 
-/// One server under measurement with its clients: a publisher and the watchers' sockets, kept
-/// open from round to round.
+/// One server under measurement with its clients: the publishers' and the watchers' sockets,
+/// kept open from round to round.
 struct Side {
-    publisher: client::Socket,
+    publishers: Vec<client::Socket>,
     watchers: Vec<client::Socket>,
     target: Target,
     /// Events published so far: the next one's number.
@@ -150,66 +172,106 @@ enum Target {
     Anchor(Process),
 }
 
+/// How a publisher makes an event happen.
+#[derive(Clone)]
+enum Publish {
+    /// Renames the thread (Skein).
+    Rename { thread: Value },
+    /// Sends the event's number (the anchor).
+    Number,
+}
+
 impl Side {
     /// Starts Skein (this binary, or `server_binary`): a thread asked one question, and
-    /// `watchers` sockets that have opened it.
-    async fn skein(watchers: usize, server_binary: Option<&Path>) -> Result<Side, String> {
+    /// publishers and watchers that have opened it.
+    async fn skein(shape: FanoutShape, server_binary: Option<&Path>) -> Result<Side, String> {
         let server = start_server(server_binary)?;
         let url = server.ws_url();
-        let mut publisher = client::connect(&url).await?;
-        let (thread, _) =
-            client::ask(&mut publisher, "how many orders in 2023", &Value::Null).await?;
-        let mut sockets = Vec::with_capacity(watchers);
-        for _ in 0..watchers {
+        let mut asker = client::connect(&url).await?;
+        let (thread, _) = client::ask(&mut asker, "how many orders in 2023", &Value::Null).await?;
+        let mut publishers = vec![asker];
+        let mut watchers = Vec::with_capacity(shape.watchers);
+        for n in 1..shape.publishers + shape.watchers {
             let mut socket = client::connect(&url).await?;
             let get = json!({"route": "/threads/get", "data": {"id": thread}, "request_id": "get"});
             client::send(&mut socket, &get).await?;
             while client::next_event(&mut socket).await?["event"] != "getThreadState" {}
-            sockets.push(socket);
+            match n < shape.publishers {
+                true => publishers.push(socket),
+                false => watchers.push(socket),
+            }
         }
         Ok(Side {
-            publisher,
-            watchers: sockets,
+            publishers,
+            watchers,
             target: Target::Skein { server, thread },
             published: 0,
         })
     }
 
     /// Starts the anchor (see [`broadcast_server`]) sending frames of `frame_bytes`: its first
-    /// connection publishes, the next `watchers` watch.
-    async fn anchor(watchers: usize, frame_bytes: usize) -> Result<Side, String> {
+    /// connections publish, the next watch.
+    async fn anchor(shape: FanoutShape, frame_bytes: usize) -> Result<Side, String> {
         let (url, anchor) = start_anchor(AnchorKind::Broadcast, frame_bytes, None)?;
-        let mut publisher = client::connect(&url).await?;
-        let mut sockets = Vec::with_capacity(watchers);
-        for _ in 0..watchers {
-            sockets.push(client::connect(&url).await?);
+        let mut publishers = Vec::with_capacity(shape.publishers);
+        for _ in 0..shape.publishers {
+            publishers.push(client::connect(&url).await?);
         }
-        // Every watcher is registered once the server has answered a first "ready?".
-        publisher
-            .send(Message::text(format!("ready {watchers}")))
+        let mut watchers = Vec::with_capacity(shape.watchers);
+        for _ in 0..shape.watchers {
+            watchers.push(client::connect(&url).await?);
+        }
+        // Every connection is registered once the server has answered a first "ready?".
+        let first = &mut publishers[0];
+        let connections = shape.publishers + shape.watchers;
+        first
+            .send(Message::text(format!("ready {connections}")))
             .await
             .map_err(|e| e.to_string())?;
-        next_text(&mut publisher).await?;
+        acknowledged(first).await?;
         Ok(Side {
-            publisher,
-            watchers: sockets,
+            publishers,
+            watchers,
             target: Target::Anchor(anchor),
             published: 0,
         })
     }
 
-    /// Publishes `events` events, one after another's acknowledgement, and waits until every
-    /// watcher has them all.
+    /// Publishes `events` events, dealt among the publishers (each one after its previous
+    /// one's acknowledgement), and waits until every watcher has them all.
     async fn round(&mut self, events: usize) -> Result<Round, String> {
         let handles: Vec<_> = self
             .watchers
             .drain(..)
             .map(|socket| watch(socket, events))
             .collect();
+        let how = match &self.target {
+            Target::Skein { thread, .. } => Publish::Rename {
+                thread: thread.clone(),
+            },
+            Target::Anchor(_) => Publish::Number,
+        };
+        let (first, count) = (self.published, self.publishers.len());
+        self.published += events;
         let started = Instant::now();
         let cpu_before = self.cpu_seconds();
-        for _ in 0..events {
-            self.publish().await?;
+        let publishing: Vec<_> = self
+            .publishers
+            .drain(..)
+            .enumerate()
+            .map(|(n, mut socket)| {
+                let how = how.clone();
+                tokio::spawn(async move {
+                    for event in (first + n..first + events).step_by(count) {
+                        publish(&mut socket, &how, event).await?;
+                    }
+                    Ok::<_, String>(socket)
+                })
+            })
+            .collect();
+        for publisher in publishing {
+            let socket = publisher.await.map_err(|e| e.to_string())??;
+            self.publishers.push(socket);
         }
         let mut frame_bytes = 0;
         for handle in handles {
@@ -230,27 +292,6 @@ impl Side {
         })
     }
 
-    /// One event, once the server has acknowledged it.
-    async fn publish(&mut self) -> Result<(), String> {
-        let n = self.published;
-        self.published += 1;
-        match &self.target {
-            Target::Skein { thread, .. } => {
-                let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
-                client::send(&mut self.publisher, &rename).await?;
-                while client::next_event(&mut self.publisher).await?["request_id"] != json!(n) {}
-            }
-            Target::Anchor(_) => {
-                self.publisher
-                    .send(Message::text(n.to_string()))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                next_text(&mut self.publisher).await?;
-            }
-        }
-        Ok(())
-    }
-
     /// The server's CPU time so far (user and system, Linux).
     fn cpu_seconds(&self) -> Option<f64> {
         match &self.target {
@@ -258,6 +299,25 @@ impl Side {
             Target::Anchor(anchor) => anchor.cpu_seconds(),
         }
     }
+}
+
+/// Event `n`, once the server has acknowledged it.
+async fn publish(socket: &mut client::Socket, how: &Publish, n: usize) -> Result<(), String> {
+    match how {
+        Publish::Rename { thread } => {
+            let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
+            client::send(socket, &rename).await?;
+            while client::next_event(socket).await?["request_id"] != json!(n) {}
+        }
+        Publish::Number => {
+            socket
+                .send(Message::text(n.to_string()))
+                .await
+                .map_err(|e| e.to_string())?;
+            acknowledged(socket).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The marker of the frames a watcher counts (Skein's and the anchor's alike).
@@ -286,26 +346,32 @@ fn watch(
     })
 }
 
-async fn next_text(socket: &mut client::Socket) -> Result<(), String> {
+/// The anchor's acknowledgement (a publisher's own frames are not sent back to it, but the
+/// other publishers' are).
+const ACK: &str = "ack";
+
+async fn acknowledged(socket: &mut client::Socket) -> Result<(), String> {
     loop {
         match socket.next().await {
-            Some(Ok(Message::Text(_))) => return Ok(()),
+            Some(Ok(Message::Text(text))) if text == ACK => return Ok(()),
             Some(Ok(_)) => {}
             Some(Err(e)) => return Err(e.to_string()),
             None => return Err("the anchor server closed".into()),
         }
     }
 }
-/// The anchor's server (in its own process, see `trivial_server`): accepts WebSockets; the
-/// first one publishes (see [`Side::anchor`]).
+
+/// The anchor's server (in its own process, see `trivial_server`): accepts WebSockets; a
+/// connection that sends a message publishes: every other connection is sent the frame, and
+/// it an [`ACK`]. (`ready N` instead waits until `N` connections are registered.)
 pub(super) async fn broadcast_server(listener: TcpListener, frame_bytes: usize) {
     // A frame like Skein's: the same event name, padded to the same size, encoded once.
     let head = r#"{"event":"updateThreadState","payload":""#;
     let padding = "x".repeat(frame_bytes.saturating_sub(head.len() + 2));
     let frame = Utf8Bytes::from(format!("{head}{padding}\"}}"));
-    let watchers: std::sync::Arc<std::sync::Mutex<Vec<mpsc::Sender<Utf8Bytes>>>> =
-        Default::default();
-    let mut publisher_taken = false;
+    type Queues = std::sync::Arc<std::sync::Mutex<Vec<(usize, mpsc::Sender<Utf8Bytes>)>>>;
+    let connections: Queues = Default::default();
+    let mut accepted = 0;
     while let Ok((stream, _)) = listener.accept().await {
         let _ = stream.set_nodelay(true);
         let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
@@ -320,12 +386,10 @@ pub(super) async fn broadcast_server(listener: TcpListener, frame_bytes: usize) 
                 }
             }
         });
-        if publisher_taken {
-            watchers.lock().unwrap().push(queue);
-            continue;
-        }
-        publisher_taken = true;
-        let (watchers, frame) = (watchers.clone(), frame.clone());
+        let id = accepted;
+        accepted += 1;
+        connections.lock().unwrap().push((id, queue.clone()));
+        let (connections, frame) = (connections.clone(), frame.clone());
         tokio::spawn(async move {
             while let Some(Ok(message)) = source.next().await {
                 let Message::Text(text) = message else {
@@ -333,16 +397,16 @@ pub(super) async fn broadcast_server(listener: TcpListener, frame_bytes: usize) 
                 };
                 if let Some(count) = text.strip_prefix("ready ") {
                     let count: usize = count.parse().unwrap_or(0);
-                    while watchers.lock().unwrap().len() < count {
+                    while connections.lock().unwrap().len() < count {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                 } else {
-                    let queues = watchers.lock().unwrap().clone();
-                    for watcher in &queues {
-                        let _ = watcher.send(frame.clone()).await;
+                    let queues = connections.lock().unwrap().clone();
+                    for (_, other) in queues.iter().filter(|(other, _)| *other != id) {
+                        let _ = other.send(frame.clone()).await;
                     }
                 }
-                if queue.send(Utf8Bytes::from_static("ack")).await.is_err() {
+                if queue.send(Utf8Bytes::from_static(ACK)).await.is_err() {
                     return;
                 }
             }

@@ -24,7 +24,7 @@ mod server;
 mod thread;
 mod trivial_server;
 mod writes;
-pub use fanout::fanout;
+pub use fanout::{fanout, FanoutShape};
 pub use idle::idle;
 pub use server::{start_server, Server};
 pub use thread::thread;

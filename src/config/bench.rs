@@ -89,6 +89,10 @@ pub enum BenchCommand {
         /// Rounds of each server; the ratio is the median of the rounds'.
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// Connections publishing at once, each waiting for its event's acknowledgement
+        /// before its next; the round's events are dealt among them.
+        #[arg(long, default_value_t = 1)]
+        publishers: usize,
         /// The server binary to measure (default: this one), to compare builds side by side.
         #[arg(long)]
         server: Option<PathBuf>,
