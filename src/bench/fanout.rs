@@ -1,6 +1,7 @@
 //! `skein bench fanout`: event deliveries per second from one thread to many watchers, next to
 //! an anchor run the same way in the same command: a trivial broadcast server (the same text
-//! encoded once, handed to every socket's writer task, tokio-tungstenite like Skein), paced by
+//! encoded once, handed to every socket's writer task, which writes what is queued in one go,
+//! tokio-tungstenite like Skein), paced by
 //! its publishers' acknowledgements as Skein's is by its renames', with the same clients.
 //!
 //! In Skein, a publisher renames the thread; each rename reaches every watcher as an
@@ -379,9 +380,14 @@ pub(super) async fn broadcast_server(listener: TcpListener, frame_bytes: usize) 
         };
         let (mut sink, mut source) = socket.split();
         let (queue, mut outbound) = mpsc::channel::<Utf8Bytes>(1024);
+        // What is queued goes out in one write, as Skein's outbox does.
         tokio::spawn(async move {
             while let Some(text) = outbound.recv().await {
-                if sink.send(Message::Text(text)).await.is_err() {
+                let mut sent = sink.feed(Message::Text(text)).await;
+                while let (Ok(()), Ok(more)) = (&sent, outbound.try_recv()) {
+                    sent = sink.feed(Message::Text(more)).await;
+                }
+                if sent.is_err() || sink.flush().await.is_err() {
                     return;
                 }
             }
