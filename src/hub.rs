@@ -10,7 +10,7 @@
 //! ([`Frame`]), one per message however many connections it goes to.
 
 use crate::model::User;
-use crate::outbox::{Frame, Outbox, Pushed, WriteHalf};
+use crate::outbox::{Frame, Outbox, Pushed, WriteHalf, Writer};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -117,7 +117,7 @@ impl Hub {
     pub fn send(&self, id: ConnId, frame: Frame) {
         let channels = self.channels.lock().unwrap();
         if let Some(conn) = channels.conns.get(&id) {
-            deliver(conn, &frame);
+            deliver(conn, &frame, Writer::Deliverer);
         }
     }
 
@@ -142,7 +142,7 @@ impl Hub {
         let channels = self.channels.lock().unwrap();
         for conn in channels.conns.values() {
             if conn.lists && may_see(&conn.user) {
-                deliver(conn, &frame);
+                deliver(conn, &frame, Writer::Task);
             }
         }
     }
@@ -258,12 +258,12 @@ impl Hub {
     /// Sends to every subscriber of a thread except `except`.
     pub fn broadcast_thread(&self, thread_id: Uuid, frame: Frame, except: Option<ConnId>) {
         // Delivered under the lock, so every watcher gets a thread's events in one order. A
-        // delivery never waits: a non-blocking write or a push onto the connection's queue.
+        // delivery never waits: a push onto the connection's queue, for its writer task.
         let channels = self.channels.lock().unwrap();
         for conn_id in channels.threads.get(&thread_id).into_iter().flatten() {
             if Some(*conn_id) != except {
                 if let Some(conn) = channels.conns.get(conn_id) {
-                    deliver(conn, &frame);
+                    deliver(conn, &frame, Writer::Task);
                 }
             }
         }
@@ -402,9 +402,9 @@ impl Channels {
 
 /// Writes or queues a frame without waiting; a full queue closes the connection instead of
 /// blocking.
-fn deliver(conn: &Conn, frame: &Frame) {
+fn deliver(conn: &Conn, frame: &Frame, writer: Writer) {
     let metrics = &crate::metrics::METRICS;
-    match conn.outbox.push(frame) {
+    match conn.outbox.push(frame, writer) {
         Pushed::Accepted => metrics.frames_sent.inc(),
         Pushed::Closing => metrics.frames_dropped.inc(),
         Pushed::Full => {

@@ -3,11 +3,13 @@
 //! refused, and the hub closes that connection instead (one slow client cannot stall anybody
 //! else).
 //!
-//! A frame for a connection with nothing waiting is written at once by whoever delivers it,
-//! without a copy, a task wake or a queue: an answer, a step of an analysis, a broadcast to a
-//! thread's first watchers. What the socket does not take at once waits for the connection's
-//! writer task ([`Outbox::write_queued`]). One lock orders it all: a frame is written directly
-//! only when nothing is queued or half-written.
+//! A frame for the connection's own request (an answer, a step of its analysis) is written at
+//! once by whoever delivers it when nothing waits before it, without a copy, a task wake or a
+//! queue. A broadcast's frames always go through the connection's writer task
+//! ([`Outbox::write_queued`]), which writes what has queued meanwhile in one go: under events
+//! that follow each other quickly, that is fewer system calls per frame than one write each
+//! (see [`Writer`]). One lock orders it all: a frame is written directly only when nothing is
+//! queued or half-written.
 //!
 //! It encodes WebSocket frames, the wire format `ws` otherwise owns, because the hub delivers
 //! through it and `ws` is built on the hub (a module under `ws` would make a cycle).
@@ -79,6 +81,20 @@ pub enum Pushed {
     Full,
 }
 
+/// Who writes a frame to the socket.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// Whoever delivers it, at once, if nothing waits before it (else the writer task): a
+    /// frame for the connection's own request, which nothing else is racing.
+    Deliverer,
+    /// The connection's writer task, which writes what has queued meanwhile in one go: a
+    /// broadcast. Written directly, a broadcast's first watchers (up to tokio's budget of 128)
+    /// each cost their own `sendto`; with eight publishers renaming one thread for 1,000
+    /// watchers, queuing them all took the server from 7.9–8.4 to 6.1–6.3 µs per delivery
+    /// (`skein bench fanout --publishers 8`), and with one publisher it made no difference.
+    Task,
+}
+
 /// Bytes the writer sends in one write when several frames wait (an analysis' steps, many
 /// threads' updates): one write each would cost a system call each.
 const BURST_BYTES: usize = 16 * 1024;
@@ -130,13 +146,18 @@ impl Outbox {
         })
     }
 
-    /// Writes `frame` now if nothing is waiting before it, else queues it for the writer.
-    pub fn push(&self, frame: &Frame) -> Pushed {
+    /// Writes `frame` now if `writer` is its deliverer and nothing is waiting before it, else
+    /// queues it for the writer task.
+    pub fn push(&self, frame: &Frame, writer: Writer) -> Pushed {
         let mut state = self.state.lock().unwrap();
         if state.reason.is_some() {
             return Pushed::Closing;
         }
-        if state.queue.is_empty() && state.unsent.is_empty() && has_budget_remaining() {
+        if writer == Writer::Deliverer
+            && state.queue.is_empty()
+            && state.unsent.is_empty()
+            && has_budget_remaining()
+        {
             let written = state.try_write(&frame.0);
             if written == frame.0.len() {
                 return Pushed::Accepted;
@@ -217,10 +238,9 @@ impl State {
     /// Writes what the socket takes of `bytes` now, without waiting: how much it took.
     ///
     /// Called only while the delivering task has tokio's cooperative budget left (each write
-    /// spends one): a broadcast writes to its first watchers (up to 128, tokio's budget) itself,
-    /// and leaves the rest to their writers, which run on every worker thread. Written by the
-    /// broadcasting task alone, 1,000 watchers' frames left a core idle 15–19 % of
-    /// `skein bench fanout` (4–10 % this way).
+    /// spends one): a task delivering many frames leaves the rest to their writers, which run
+    /// on every worker thread. (Written by the broadcasting task alone, 1,000 watchers' frames
+    /// left a core idle 15–19 % of `skein bench fanout`, 4–10 % with the writers.)
     fn try_write(&mut self, bytes: &[u8]) -> usize {
         // A write that would block registers nobody (the no-op waker); the writer, woken for
         // the rest, registers itself when it tries.
@@ -313,7 +333,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncRead, AsyncReadExt};
 
     fn frame(n: usize) -> Frame {
         Frame::json(&format!("frame {n:04} {}", "x".repeat(300)))
@@ -331,10 +351,16 @@ mod tests {
         let mut expected = vec![0x89, 0];
         expected.extend((0..200).flat_map(|n| frame(n).0.to_vec()));
         for n in 0..200 {
-            assert!(matches!(outbox.push(&frame(n)), Pushed::Accepted));
+            assert!(matches!(
+                outbox.push(&frame(n), Writer::Deliverer),
+                Pushed::Accepted
+            ));
         }
         outbox.close(1001, "bye");
-        assert!(matches!(outbox.push(&frame(200)), Pushed::Closing));
+        assert!(matches!(
+            outbox.push(&frame(200), Writer::Deliverer),
+            Pushed::Closing
+        ));
         let writer = tokio::spawn({
             let outbox = outbox.clone();
             async move { outbox.write_queued().await }
@@ -357,6 +383,41 @@ mod tests {
         assert_eq!(outbox.closed().await, (1001, "bye".to_string()));
     }
 
+    /// A broadcast's frames wait for the writer task even when nothing is queued, and a frame
+    /// its deliverer would write at once waits behind them.
+    #[tokio::test]
+    async fn frames_for_the_writer_task_wait_for_it() {
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let outbox = Outbox::new(10, Box::pin(server));
+        for n in 0..3 {
+            assert!(matches!(
+                outbox.push(&frame(n), Writer::Task),
+                Pushed::Accepted
+            ));
+        }
+        assert!(matches!(
+            outbox.push(&frame(3), Writer::Deliverer),
+            Pushed::Accepted
+        ));
+        let mut buf = [0; 4096];
+        let mut read = tokio::io::ReadBuf::new(&mut buf);
+        let nothing_yet = Pin::new(&mut client)
+            .poll_read(&mut Context::from_waker(Waker::noop()), &mut read)
+            .is_pending();
+        assert!(nothing_yet, "a frame was written before the writer ran");
+        outbox.close(1000, "");
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.write_queued().await }
+        });
+        let mut expected: Vec<u8> = (0..4).flat_map(|n| frame(n).0.to_vec()).collect();
+        expected.extend([0x88, 0]);
+        let mut received = vec![0; expected.len()];
+        client.read_exact(&mut received).await.unwrap();
+        writer.await.unwrap().unwrap();
+        assert_eq!(received, expected);
+    }
+
     /// Past its capacity of waiting frames, a push is refused (and the hub closes the
     /// connection); what the socket took at once never counted.
     #[tokio::test]
@@ -365,9 +426,15 @@ mod tests {
         let outbox = Outbox::new(2, Box::pin(server));
         // The first is half-written, the next two wait; the fourth finds the queue full.
         for _ in 0..3 {
-            assert!(matches!(outbox.push(&frame(0)), Pushed::Accepted));
+            assert!(matches!(
+                outbox.push(&frame(0), Writer::Deliverer),
+                Pushed::Accepted
+            ));
         }
-        assert!(matches!(outbox.push(&frame(0)), Pushed::Full));
+        assert!(matches!(
+            outbox.push(&frame(0), Writer::Deliverer),
+            Pushed::Full
+        ));
     }
 
     #[test]
