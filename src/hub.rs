@@ -113,7 +113,8 @@ impl Hub {
         departures
     }
 
-    /// Sends to one connection.
+    /// Sends to one connection: written at once if nothing waits before it (an answer, an
+    /// analysis' step for its asker).
     pub fn send(&self, id: ConnId, frame: Frame) {
         let channels = self.channels.lock().unwrap();
         if let Some(conn) = channels.conns.get(&id) {

@@ -1,8 +1,8 @@
 //! `skein bench fanout`: event deliveries per second from one thread to many watchers, next to
 //! an anchor run the same way in the same command: a trivial broadcast server (the same text
-//! encoded once, handed to every socket's writer task, which writes what is queued in one go,
-//! tokio-tungstenite like Skein), paced by
-//! its publishers' acknowledgements as Skein's is by its renames', with the same clients.
+//! encoded once, handed to every socket's writer task, which writes what has queued in one go;
+//! tokio-tungstenite like Skein), paced by its publishers' acknowledgements as Skein's is by
+//! its renames', with the same clients.
 //!
 //! In Skein, a publisher renames the thread; each rename reaches every watcher as an
 //! `updateThreadState`. Each publisher waits for its event's acknowledgement before its next,
@@ -197,9 +197,10 @@ impl Side {
             let get = json!({"route": "/threads/get", "data": {"id": thread}, "request_id": "get"});
             client::send(&mut socket, &get).await?;
             while client::next_event(&mut socket).await?["event"] != "getThreadState" {}
-            match n < shape.publishers {
-                true => publishers.push(socket),
-                false => watchers.push(socket),
+            if n < shape.publishers {
+                publishers.push(socket);
+            } else {
+                watchers.push(socket);
             }
         }
         Ok(Side {
