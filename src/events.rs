@@ -165,8 +165,9 @@ impl Bus {
     }
 
     /// Resolves once every subscriber has handled every event published so far. An operation
-    /// awaits it before answering its client, so whoever else watches has been sent what the
-    /// operation did by the time the client hears back. Never awaited by a subscriber itself.
+    /// awaits it before answering its client, so what the operation did is queued for whoever
+    /// else watches (ahead of anything later) by the time the client hears back. Never awaited
+    /// by a subscriber itself.
     pub async fn settled(&self) {
         let waits: Vec<_> = self
             .subscribers
