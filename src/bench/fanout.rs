@@ -162,13 +162,15 @@ struct Side {
     publishers: Vec<client::Socket>,
     watchers: Vec<client::Socket>,
     target: Target,
+    /// How its publishers make an event happen.
+    publish: Publish,
     /// Events published so far: the next one's number.
     published: usize,
 }
 
 enum Target {
-    /// Skein, renaming `thread`.
-    Skein { server: Server, thread: Value },
+    /// Skein.
+    Skein(Server),
     /// The anchor, sent a number per event.
     Anchor(Process),
 }
@@ -206,7 +208,8 @@ impl Side {
         Ok(Side {
             publishers,
             watchers,
-            target: Target::Skein { server, thread },
+            target: Target::Skein(server),
+            publish: Publish::Rename { thread },
             published: 0,
         })
     }
@@ -235,6 +238,7 @@ impl Side {
             publishers,
             watchers,
             target: Target::Anchor(anchor),
+            publish: Publish::Number,
             published: 0,
         })
     }
@@ -247,12 +251,6 @@ impl Side {
             .drain(..)
             .map(|socket| watch(socket, events))
             .collect();
-        let how = match &self.target {
-            Target::Skein { thread, .. } => Publish::Rename {
-                thread: thread.clone(),
-            },
-            Target::Anchor(_) => Publish::Number,
-        };
         let (first, count) = (self.published, self.publishers.len());
         self.published += events;
         let started = Instant::now();
@@ -262,7 +260,7 @@ impl Side {
             .drain(..)
             .enumerate()
             .map(|(n, mut socket)| {
-                let how = how.clone();
+                let how = self.publish.clone();
                 tokio::spawn(async move {
                     for event in (first + n..first + events).step_by(count) {
                         publish(&mut socket, &how, event).await?;
@@ -297,7 +295,7 @@ impl Side {
     /// The server's CPU time so far (user and system, Linux).
     fn cpu_seconds(&self) -> Option<f64> {
         match &self.target {
-            Target::Skein { server, .. } => server.cpu_seconds(),
+            Target::Skein(server) => server.cpu_seconds(),
             Target::Anchor(anchor) => anchor.cpu_seconds(),
         }
     }
