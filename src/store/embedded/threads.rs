@@ -238,9 +238,6 @@ impl<'a> SledTxn<'a> {
     }
 }
 
-/// Change-log entries removed per sled batch when pruning.
-const PRUNE_BATCH: usize = 1024;
-
 impl SledStore {
     /// Messages the analyst owes an answer: (thread id, message id).
     pub fn pending_analyses(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
@@ -293,17 +290,13 @@ impl SledStore {
     pub fn prune_changes(&self, seq: u64) -> Result<(), Error> {
         let t = self.trees()?;
         let end = (seq + 1).to_be_bytes();
-        // In small batches: sled keeps every page version a batch replaces until the batch
-        // ends, so one batch of 100k removals (after a rebuild) peaked at ~160 MB of heap,
-        // and the fragments it left kept the server's memory ~100 MB higher afterwards.
-        // Nothing needs the removals to be atomic: leftovers are below `seq` and skipped.
-        let mut keys = t.changes.range(..end).keys().peekable();
-        while keys.peek().is_some() {
-            let mut batch = sled::Batch::default();
-            for key in keys.by_ref().take(PRUNE_BATCH) {
-                batch.remove(key?);
-            }
-            t.changes.apply_batch(batch)?;
+        // One removal at a time, not in sled batches: a batch seals sled's log buffer and has
+        // it written and synced at once (twice over), a device round trip beside the thread
+        // log's on every indexer pass. Nothing needs the removals to be atomic: leftovers are
+        // below `seq` and skipped. (One batch of 100k removals, after a rebuild, also peaked
+        // at ~160 MB of heap: sled keeps every page version a batch replaces until it ends.)
+        for key in t.changes.range(..end).keys() {
+            t.changes.remove(key?)?;
         }
         if seq > self.changes_pruned_to()? {
             t.meta.insert(super::KEY_PRUNED, &seq.to_be_bytes())?;
@@ -434,7 +427,7 @@ fn change_entry<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::{SledStore, PRUNE_BATCH};
+    use super::SledStore;
     use crate::model::{Share, ShareRole, Thread, TitleSource};
     use crate::store::TxResult;
     use uuid::Uuid;
@@ -538,14 +531,13 @@ mod tests {
         assert!(store.changes_since(3).is_err(), "a torn entry is reported");
     }
 
-    /// Pruning more entries than one batch holds removes all of them up to the sequence, and
-    /// keeps every later one.
+    /// Pruning removes every entry up to the sequence, and keeps every later one.
     #[test]
-    fn pruning_in_batches_removes_exactly_up_to_the_sequence() {
+    fn pruning_removes_exactly_up_to_the_sequence() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let t = store.trees().unwrap();
-        let entries = 2 * PRUNE_BATCH as u64 + 7;
+        let entries: u64 = 2055;
         for seq in 1..=entries {
             let mut key = [0u8; 24];
             key[..8].copy_from_slice(&seq.to_be_bytes());
