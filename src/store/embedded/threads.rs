@@ -290,11 +290,11 @@ impl SledStore {
     pub fn prune_changes(&self, seq: u64) -> Result<(), Error> {
         let t = self.trees()?;
         let end = (seq + 1).to_be_bytes();
-        // One removal at a time, not in sled batches: a batch seals sled's log buffer and has
-        // it written and synced at once (twice over), a device round trip beside the thread
-        // log's on every indexer pass. Nothing needs the removals to be atomic: leftovers are
-        // below `seq` and skipped. (One batch of 100k removals, after a rebuild, also peaked
-        // at ~160 MB of heap: sled keeps every page version a batch replaces until it ends.)
+        // One removal at a time, not in sled batches: sled writes its log buffer out and syncs
+        // it before and after a batch's writes, two device round trips beside the thread
+        // log's on every indexer pass; and one batch of 100k removals (after a rebuild) peaked
+        // at ~160 MB of heap, as sled keeps every page version a batch replaces until it ends.
+        // Nothing needs the removals to be atomic: leftovers are below `seq` and skipped.
         for key in t.changes.range(..end).keys() {
             t.changes.remove(key?)?;
         }
@@ -537,7 +537,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let t = store.trees().unwrap();
-        let entries: u64 = 2055;
+        let entries: u64 = 2_000;
         for seq in 1..=entries {
             let mut key = [0u8; 24];
             key[..8].copy_from_slice(&seq.to_be_bytes());

@@ -4,10 +4,10 @@
 //! serving) while a new model's are being built; `vector_models` records, per model, whether
 //! its vectors cover every message.
 //!
-//! Vectors are written and removed one key at a time, never in a sled batch: a batch seals
-//! sled's log buffer and has it written and synced at once (`sync_file_range`, twice per
-//! batch), and the indexer stores every changed thread's vectors on each pass: under 32
-//! renaming clients those syncs were almost a third of the device's, beside the thread log's.
+//! Vectors are written and removed one key at a time, never in a sled batch: sled writes its
+//! log buffer out and syncs it (`sync_file_range`) before and after a batch's writes, and the
+//! indexer stores every changed thread's vectors on each pass: under 32 renaming clients those
+//! syncs were almost a third of the device's, beside the thread log's.
 //! Nothing needs them atomic: they are derived data, redone whenever their thread's change is
 //! caught up again, and sled recovers its log in order, so the change log's pruning (written
 //! after them) is never on disk without them.
