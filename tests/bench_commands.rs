@@ -93,6 +93,16 @@ fn bench_thread_grows_a_thread_through_a_real_server() {
     // 13 KB; with every answer's steps it was 28 KB, and with every row 45 KB.
     let bytes = report["state_bytes"].as_u64().unwrap();
     assert!(bytes > 5_000 && bytes < 20_000, "{report}");
+    // Then another client's renames, alone and beside a reader of that state.
+    assert_eq!(report["rename_alone"]["queries"], 500, "{report}");
+    assert_eq!(
+        report["rename_beside_state_reads"]["queries"], 500,
+        "{report}"
+    );
+    assert!(
+        report["state_reads_per_second"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub enum BenchCommand {
         messages: usize,
     },
     /// One thread growing to many answers through a real server (started on a temporary data
-    /// dir): post → final state latency and the thread state's size.
+    /// dir): post → final state latency and the thread state's size; then another client's
+    /// renames, alone and beside a client reading that thread's state again and again.
     Thread {
         #[arg(long, default_value_t = 100)]
         answers: usize,
