@@ -38,7 +38,6 @@ impl Search {
             Legs::Vector => "vector",
             Legs::Hybrid => "hybrid",
         };
-        wake_an_idle_worker();
         let hits = self.query_legs(prompt, scope, legs, limit).await;
         crate::metrics::METRICS
             .search_seconds
@@ -260,23 +259,5 @@ fn require_words(prompt: &str) -> Result<(), SearchError> {
         Ok(())
     } else {
         Err(SearchError::EmptyQuery)
-    }
-}
-
-/// Wakes an idle worker of the runtime, if there is one, before this one is held by a query
-/// (its legs run a millisecond or two without an await). A worker woken by the IO driver to run
-/// one task leaves the others asleep, and an asleep worker does not poll the driver: a second
-/// client's query waited for the first to end (2 clients over WebSockets: 379–670 queries/s in
-/// six runs; with this, alternating, 681–985). tokio wakes an idle worker when a worker has work
-/// another could take: a task spawned here goes to this worker's LIFO slot, which only it runs,
-/// and a second moves the first to its queue, which others steal from. Yielding would wake one
-/// too, but puts the query behind every task queued on this worker: p99 at 16 clients went from
-/// 25–41 ms to 42–62 ms (with this: 33–36, against 32–34). With no idle worker, this costs two
-/// empty tasks.
-fn wake_an_idle_worker() {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    if Handle::try_current().is_ok_and(|rt| rt.runtime_flavor() == RuntimeFlavor::MultiThread) {
-        tokio::spawn(async {});
-        tokio::spawn(async {});
     }
 }

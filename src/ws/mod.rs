@@ -125,6 +125,30 @@ impl Route {
         }
     }
 
+    /// Whether a request here is answered from what is stored, with no write to wait for.
+    pub fn only_reads(self) -> bool {
+        match self {
+            Route::List
+            | Route::Get
+            | Route::Search
+            | Route::Data
+            | Route::Message
+            | Route::DatasetsList
+            | Route::DatasetsGet
+            | Route::DatasetsPreview
+            | Route::UsersMe
+            | Route::AnalystSteps => true,
+            Route::Post
+            | Route::Update
+            | Route::Delete
+            | Route::Unsubscribe
+            | Route::DatasetsAdd
+            | Route::DatasetsUpdate
+            | Route::DatasetsReplace
+            | Route::DatasetsRemove => false,
+        }
+    }
+
     /// The event a request on this route answers with, success or failure.
     pub fn reply_event(self) -> &'static str {
         match self {
