@@ -45,6 +45,7 @@
 //! |            | each beside an anchor measured in the same run                       |
 //! | `config`   | command line flags, environment variables, the data directory        |
 //! | `limits`   | protocol limits (frame, prompt and title sizes)                       |
+//! | `workers`  | waking an idle runtime worker before a read holds another             |
 //!
 //! # How a request flows
 //!
@@ -94,4 +95,5 @@ pub mod services;
 pub mod slack;
 pub mod store;
 pub mod threads;
+pub mod workers;
 pub mod ws;

@@ -92,6 +92,9 @@ async fn handle(
         body,
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if method == Method::GET {
+        crate::workers::wake_an_idle_worker();
+    }
     match (segments.as_slice(), method) {
         (["model", "response"], Method::POST) => respond::handle(&request).await,
         (["model", "response", id, "cancel"], Method::POST) => {

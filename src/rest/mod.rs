@@ -143,6 +143,10 @@ async fn handle(
         query,
         body,
     };
+    // Searching and counting are POSTs that only read.
+    if method == Method::GET || matches!(segments.as_slice(), ["threads", "search" | "count"]) {
+        crate::workers::wake_an_idle_worker();
+    }
     match (segments.as_slice(), method) {
         (["threads"], Method::POST) => create::handle(&request).await,
         (["threads", "search"], Method::POST) => search::handle(&request).await,
