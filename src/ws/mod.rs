@@ -125,7 +125,8 @@ impl Route {
         }
     }
 
-    /// Whether a request here is answered from what is stored, with no write to wait for.
+    /// Whether a request here is answered from what is stored, with no write to wait for
+    /// (the connection wakes an idle worker before running it: see `workers`).
     pub fn only_reads(self) -> bool {
         match self {
             Route::List
