@@ -62,7 +62,7 @@ pub async fn thread(
             break bytes;
         }
     };
-    drop(ws); // unread, its queue would fill with the reads' presence broadcasts
+    drop(ws); // done with: the phase below measures clients of its own
     let (alone, beside, reads_per_second) = renames_beside_reads(&url, &thread_id).await?;
     let tail = latencies[answers - answers.div_ceil(10)..].to_vec();
     let all = Measured::from(latencies, 0, elapsed);
