@@ -3,7 +3,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -29,15 +29,35 @@ pub async fn next_event(socket: &mut Socket) -> Result<Value, String> {
 
 /// The next text frame, as JSON, and its size in bytes.
 pub async fn next_frame(socket: &mut Socket) -> Result<(Value, usize), String> {
+    let text = next_text(socket).await?;
+    let event = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok((event, text.len()))
+}
+
+/// The next text frame, unparsed (for a client that must not spend the CPU parsing it).
+pub async fn next_text(socket: &mut Socket) -> Result<Utf8Bytes, String> {
     loop {
         match socket.next().await {
-            Some(Ok(Message::Text(text))) => {
-                let event = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-                return Ok((event, text.len()));
-            }
+            Some(Ok(Message::Text(text))) => return Ok(text),
             Some(Ok(_)) => continue,
             Some(Err(e)) => return Err(e.to_string()),
             None => return Err("the server closed the connection".into()),
+        }
+    }
+}
+
+/// Renames `thread` (request `n`) and waits for the acknowledgement; its size in bytes.
+pub async fn rename(socket: &mut Socket, thread: &Value, n: u64) -> Result<usize, String> {
+    let rename = json!({"route": "/threads/update",
+        "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
+    send(socket, &rename).await?;
+    loop {
+        let (event, bytes) = next_frame(socket).await?;
+        if event["request_id"] == json!(n) {
+            if !event["error"].is_null() {
+                return Err(format!("a rename failed: {}", event["error"]));
+            }
+            return Ok(bytes);
         }
     }
 }

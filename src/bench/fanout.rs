@@ -305,9 +305,7 @@ impl Side {
 async fn publish(socket: &mut client::Socket, how: &Publish, n: usize) -> Result<(), String> {
     match how {
         Publish::Rename { thread } => {
-            let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
-            client::send(socket, &rename).await?;
-            while client::next_event(socket).await?["request_id"] != json!(n) {}
+            client::rename(socket, thread, n as u64).await?;
         }
         Publish::Number => {
             socket

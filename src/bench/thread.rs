@@ -6,13 +6,11 @@
 use super::client;
 use super::server::start_server;
 use super::Measured;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Questions over the sample dataset, asked in turn: results of 36, 5, 12, 1 and 366 rows.
 const QUESTIONS: [&str; 5] = [
@@ -128,20 +126,9 @@ async fn renames_beside_reads(url: &str, big: &Value) -> Result<(Measured, Measu
 async fn renames(socket: &mut client::Socket, thread: &Value) -> Result<Measured, String> {
     let mut latencies = Vec::with_capacity(RENAMES);
     let started = Instant::now();
-    for n in 0..RENAMES {
-        let rename = json!({"route": "/threads/update",
-            "data": {"id": thread, "title": format!("renamed {n}")}, "request_id": n});
+    for n in 0..RENAMES as u64 {
         let began = Instant::now();
-        client::send(socket, &rename).await?;
-        loop {
-            let event = client::next_event(socket).await?;
-            if event["request_id"] == json!(n) {
-                if !event["error"].is_null() {
-                    return Err(format!("a rename failed: {}", event["error"]));
-                }
-                break;
-            }
-        }
+        client::rename(socket, thread, n).await?;
         latencies.push(began.elapsed());
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -160,16 +147,10 @@ async fn read_state_until(
     let (started, mut reads) = (Instant::now(), 0);
     while !stop.load(Ordering::Relaxed) {
         client::send(&mut socket, &get).await?;
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Text(text))) if text.contains("\"event\":\"getThreadState\"") => {
-                    break
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.to_string()),
-                None => return Err("the server closed the connection".into()),
-            }
-        }
+        while !client::next_text(&mut socket)
+            .await?
+            .contains("\"event\":\"getThreadState\"")
+        {}
         reads += 1;
     }
     Ok(reads as f64 / started.elapsed().as_secs_f64())

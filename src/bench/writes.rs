@@ -113,19 +113,9 @@ async fn renames(
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     n += 1;
-                    let rename = json!({"route": "/threads/update", "data": {"id": thread, "title": format!("title {n}")}, "request_id": n});
-                    client::send(&mut socket, &rename).await?;
-                    loop {
-                        let (event, bytes) = client::next_frame(&mut socket).await?;
-                        if event["request_id"] == json!(n) {
-                            if !event["error"].is_null() {
-                                return Err(format!("a rename failed: {}", event["error"]));
-                            }
-                            acknowledged += 1;
-                            reply_bytes = reply_bytes.max(bytes);
-                            break;
-                        }
-                    }
+                    let bytes = client::rename(&mut socket, &thread, n).await?;
+                    acknowledged += 1;
+                    reply_bytes = reply_bytes.max(bytes);
                 }
                 Ok::<_, String>((acknowledged, reply_bytes))
             })
