@@ -2,7 +2,7 @@
 //!
 //! - `doc`: what is indexed per message, and the access scope of a query.
 //! - `text`: the tantivy index and its BM25 queries; `scoped_top`: the top hits within an access
-//!   scope with block-max WAND kept on.
+//!   scope; `term_sums`: the terms' BM25 scores, summed per document.
 //! - `embed`: the [`Embedder`] interface and the built-in hashed n-gram embedder (a remote one is
 //!   in `llm::embeddings`).
 //! - `vectors`: quantized vectors in memory; `bits`: their one-bit codes and scan, which
@@ -34,6 +34,7 @@ mod prints;
 mod querying;
 mod scan;
 mod scoped_top;
+mod term_sums;
 pub mod text;
 pub mod vectors;
 

@@ -8,15 +8,11 @@
 //!   the words' scorer seeks to each of them;
 //! - otherwise: the words' hits outside the scope are skipped.
 //!
-//! The words are scored exhaustively by tantivy's buffered union, not with its block-max WAND
-//! (`for_each_pruning`, what `TopDocs` uses): on the Cranfield corpus at 100k messages, WAND was
-//! about 3× slower for both 10 and 100 hits (`skein bench search`; its `tantivy` anchor is
-//! `TopDocs`). Queries have their very common terms dropped first (`TextIndex::search`), which
-//! is where WAND would save most. Scores are the words' BM25 scores, exactly as before.
+//! The words' scores are exactly tantivy's for the OR of their terms (see `term_sums`).
 
 use super::best::BestK;
+use super::term_sums::{Seeker, WeightedTerms};
 use std::cmp::Reverse;
-use tantivy::query::Weight;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
     BitSet, DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term, TERMINATED,
@@ -30,40 +26,39 @@ pub struct AccessTerms {
     pub all_of: Vec<Term>,
 }
 
-/// The best `k` hits of `words` (a weight built with scoring on) whose documents carry every
-/// access term, best first.
+/// The best `k` hits of `words` whose documents carry every access term, best first.
 pub fn top_k(
     searcher: &Searcher,
-    words: &dyn Weight,
+    words: &WeightedTerms,
     access: &AccessTerms,
     k: usize,
 ) -> tantivy::Result<Vec<(Score, DocAddress)>> {
     // Among equal scores the earlier document first, as tantivy's `TopDocs`.
     let mut best = BestK::new(k);
+    let mut sums = Vec::new();
     for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
         let ordinal = ordinal as u32;
         let alive = |doc: DocId| reader.alive_bitset().is_none_or(|bits| bits.is_alive(doc));
         match allowed(reader, access)? {
-            Allowed::All => words.for_each(reader, &mut |doc, score| {
-                if best.accepts(score) && alive(doc) {
+            Allowed::All => words.for_each_hit(reader, &mut sums, |doc, score| {
+                if alive(doc) {
                     best.push(score, Reverse(DocAddress::new(ordinal, doc)));
                 }
+                best.threshold()
             })?,
             Allowed::Few(docs) => {
-                let mut scorer = words.scorer(reader, 1.0)?;
+                let mut seeker = Seeker::new(reader, words)?;
                 for doc in docs {
-                    if scorer.doc() < doc && scorer.seek(doc) == TERMINATED {
-                        break;
-                    }
-                    if scorer.doc() == doc && alive(doc) {
-                        best.push(scorer.score(), Reverse(DocAddress::new(ordinal, doc)));
+                    if let Some(score) = seeker.score_of(doc).filter(|_| alive(doc)) {
+                        best.push(score, Reverse(DocAddress::new(ordinal, doc)));
                     }
                 }
             }
-            Allowed::Many(bits) => words.for_each(reader, &mut |doc, score| {
-                if best.accepts(score) && bits.contains(doc) && alive(doc) {
+            Allowed::Many(bits) => words.for_each_hit(reader, &mut sums, |doc, score| {
+                if bits.contains(doc) && alive(doc) {
                     best.push(score, Reverse(DocAddress::new(ordinal, doc)));
                 }
+                best.threshold()
             })?,
         }
     }
