@@ -7,17 +7,17 @@
 //!
 //! Why not tantivy's union: prompts are long and most of their terms fairly common, so a query
 //! touches most documents of a segment (at 100k Cranfield messages, ~130k postings per query).
-//! Here each term's postings are added, a block at a time, into one dense array (4 bytes per
-//! document of the segment, zeroed per query), which is then read 64 documents at a time: a run
-//! none of which reaches the k-th best score so far costs one vectorized comparison, where the
-//! union called back for every matching document. `skein bench search --threads 1`: the BM25
+//! Here each term's postings are added, a block at a time, into a dense array of scores for a
+//! window of documents (see [`WINDOW`]), which is then read 64 documents at a time: a run none
+//! of which reaches the k-th best score so far costs one vectorized comparison, where the union
+//! called back for every matching document. `skein bench search --threads 1`: the BM25
 //! leg's p50 0.37 ms against the union's 0.66 ms. Skipping documents that cannot make the top k
 //! was slower still: tantivy's block-max WAND (`TopDocs`) ~3×, and MaxScore, tried both a
 //! document at a time and in windows, ~1.4× in hybrid queries (which ask for 100 hits): with so
 //! many matching documents there is little to skip, and the skipping costs seeks.
 
 use tantivy::fieldnorm::FieldNormReader;
-use tantivy::postings::{Postings, SegmentPostings};
+use tantivy::postings::{BlockSegmentPostings, Postings, SegmentPostings};
 use tantivy::query::Bm25Weight;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term};
@@ -47,37 +47,85 @@ impl WeightedTerms {
         sums: &mut Vec<Score>,
         mut hit: impl FnMut(DocId, Score) -> Score,
     ) -> tantivy::Result<()> {
-        sums.clear();
-        sums.resize(reader.max_doc() as usize, 0.0);
+        let mut lists = Vec::with_capacity(self.terms.len());
         for (term, weight) in &self.terms {
             let index = reader.inverted_index(term.field())?;
-            let Some(mut postings) =
-                index.read_block_postings(term, IndexRecordOption::WithFreqs)?
-            else {
-                continue;
-            };
-            let fieldnorms = fieldnorms(reader, term)?;
-            while !postings.docs().is_empty() {
-                for (&doc, &freq) in postings.docs().iter().zip(postings.freqs()) {
-                    sums[doc as usize] += weight.score(fieldnorms.fieldnorm_id(doc), freq);
-                }
-                postings.advance();
+            if let Some(postings) = index.read_block_postings(term, IndexRecordOption::WithFreqs)? {
+                lists.push(BlockList {
+                    postings,
+                    next: 0,
+                    fieldnorms: fieldnorms(reader, term)?,
+                    weight,
+                });
             }
         }
-        // A term's score is positive (its IDF is, in f32, below ~8M documents even for a term on
-        // all of them), so a zero sum means no term is on the document.
         let mut floor = f32::MIN_POSITIVE;
-        for (chunk_index, chunk) in sums.chunks(CHUNK).enumerate() {
-            if chunk.iter().fold(0.0f32, |max, &score| max.max(score)) < floor {
-                continue;
+        let max_doc = reader.max_doc();
+        let mut start: DocId = 0;
+        while start < max_doc {
+            let end = start.saturating_add(WINDOW).min(max_doc);
+            sums.clear();
+            sums.resize((end - start) as usize, 0.0);
+            for list in &mut lists {
+                list.add_until(end, start, sums);
             }
-            for (i, &score) in chunk.iter().enumerate() {
-                if score >= floor {
-                    floor = hit((chunk_index * CHUNK + i) as DocId, score).max(f32::MIN_POSITIVE);
+            // A term's score is positive (its IDF is, in f32, below ~8M documents even for a
+            // term on all of them), so a zero sum means no term is on the document.
+            for (chunk_index, chunk) in sums.chunks(CHUNK).enumerate() {
+                if chunk.iter().fold(0.0f32, |max, &score| max.max(score)) < floor {
+                    continue;
+                }
+                for (i, &score) in chunk.iter().enumerate() {
+                    if score >= floor {
+                        let doc = start + (chunk_index * CHUNK + i) as DocId;
+                        floor = hit(doc, score).max(f32::MIN_POSITIVE);
+                    }
                 }
             }
+            start = end;
         }
         Ok(())
+    }
+}
+
+/// Documents summed at a time: bounds the scratch space (256 KiB) whatever the segment's size,
+/// and keeps it in the CPU's cache.
+#[cfg(not(test))]
+const WINDOW: DocId = 1 << 16;
+/// Small in unit tests, so that their few thousand documents cross windows (and blocks of
+/// postings within them).
+#[cfg(test)]
+const WINDOW: DocId = 200;
+
+/// One term's postings in a segment, read a block at a time.
+struct BlockList<'a> {
+    postings: BlockSegmentPostings,
+    /// The first posting of the loaded block not yet added.
+    next: usize,
+    fieldnorms: FieldNormReader,
+    weight: &'a Bm25Weight,
+}
+
+impl BlockList<'_> {
+    /// Adds the term's scores of documents before `end` to `sums` (which starts at `start`).
+    fn add_until(&mut self, end: DocId, start: DocId, sums: &mut [Score]) {
+        loop {
+            let docs = self.postings.docs();
+            if docs.is_empty() {
+                return;
+            }
+            let freqs = self.postings.freqs();
+            for (&doc, &freq) in docs[self.next..].iter().zip(&freqs[self.next..]) {
+                if doc >= end {
+                    return;
+                }
+                let score = self.weight.score(self.fieldnorms.fieldnorm_id(doc), freq);
+                sums[(doc - start) as usize] += score;
+                self.next += 1;
+            }
+            self.postings.advance();
+            self.next = 0;
+        }
     }
 }
 
