@@ -97,6 +97,9 @@ const WINDOW: DocId = 1 << 16;
 #[cfg(test)]
 const WINDOW: DocId = 200;
 
+/// Sums looked at a time: a run none of which reaches the floor costs one comparison.
+const CHUNK: usize = 64;
+
 /// One term's postings in a segment, read a block at a time.
 struct BlockList<'a> {
     postings: BlockSegmentPostings,
@@ -128,8 +131,6 @@ impl BlockList<'_> {
         }
     }
 }
-
-const CHUNK: usize = 64;
 
 /// Scores chosen documents of a segment, seeking each term's postings to them.
 pub struct Seeker<'a> {
