@@ -40,12 +40,6 @@ pub fn top_k(
         let ordinal = ordinal as u32;
         let alive = |doc: DocId| reader.alive_bitset().is_none_or(|bits| bits.is_alive(doc));
         match allowed(reader, access)? {
-            Allowed::All => words.for_each_hit(reader, &mut sums, |doc, score| {
-                if alive(doc) {
-                    best.push(score, Reverse(DocAddress::new(ordinal, doc)));
-                }
-                best.threshold()
-            })?,
             Allowed::Few(docs) => {
                 let mut seeker = Seeker::new(reader, words)?;
                 for doc in docs {
@@ -54,8 +48,8 @@ pub fn top_k(
                     }
                 }
             }
-            Allowed::Many(bits) => words.for_each_hit(reader, &mut sums, |doc, score| {
-                if bits.contains(doc) && alive(doc) {
+            allowed => words.for_each_hit(reader, &mut sums, |doc, score| {
+                if allowed.has(doc) && alive(doc) {
                     best.push(score, Reverse(DocAddress::new(ordinal, doc)));
                 }
                 best.threshold()
@@ -74,6 +68,17 @@ enum Allowed {
     /// Ascending.
     Few(Vec<DocId>),
     Many(BitSet),
+}
+
+impl Allowed {
+    /// Whether the scope lets `doc` through.
+    fn has(&self, doc: DocId) -> bool {
+        match self {
+            Allowed::All => true,
+            Allowed::Few(docs) => docs.binary_search(&doc).is_ok(),
+            Allowed::Many(bits) => bits.contains(doc),
+        }
+    }
 }
 
 /// The documents of a segment that carry every access term.
