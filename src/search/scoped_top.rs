@@ -5,7 +5,7 @@
 //! own query and the scope filters the hits, per segment, in whichever way costs least:
 //! - the scope covers the whole segment (one org, the common case): no filter at all;
 //! - the scope is a small share of the segment (one member's threads): its documents lead and
-//!   the words' scorer seeks to each of them;
+//!   each word's postings seek to each of them (`term_sums::Seeker`);
 //! - otherwise: the words' hits outside the scope are skipped.
 //!
 //! The words' scores are exactly tantivy's for the OR of their terms (see `term_sums`).
