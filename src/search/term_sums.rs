@@ -113,18 +113,24 @@ impl BlockList<'_> {
     /// Adds the term's scores of documents before `end` to `sums` (which starts at `start`).
     fn add_until(&mut self, end: DocId, start: DocId, sums: &mut [Score]) {
         loop {
-            let docs = self.postings.docs();
+            let docs = &self.postings.docs()[self.next..];
             if docs.is_empty() {
                 return;
             }
-            let freqs = self.postings.freqs();
-            for (&doc, &freq) in docs[self.next..].iter().zip(&freqs[self.next..]) {
-                if doc >= end {
-                    return;
-                }
+            let freqs = &self.postings.freqs()[self.next..];
+            // The block's documents before `end`: all of them but in the window's last block,
+            // so that the loop below checks no bound of its own.
+            let before = match docs.last() {
+                Some(&last) if last < end => docs.len(),
+                _ => docs.partition_point(|&doc| doc < end),
+            };
+            for (&doc, &freq) in docs[..before].iter().zip(&freqs[..before]) {
                 let score = self.weight.score(self.fieldnorms.fieldnorm_id(doc), freq);
                 sums[(doc - start) as usize] += score;
-                self.next += 1;
+            }
+            if before < docs.len() {
+                self.next += before;
+                return;
             }
             self.postings.advance();
             self.next = 0;
