@@ -167,13 +167,14 @@ const PAIRS_PER_ROUND: usize = 128;
 
 /// AVX2 scan: per pair of groups one 32-byte load holds the nibbles of 32 rows for both; two
 /// shuffles look them up in the pair's tables (the low halves for rows 0..16, the high halves
-/// for rows 16..32), and the bytes add up in 16-bit lanes, even and odd rows apart.
+/// for rows 16..32), and the bytes add up in 16-bit lanes: the odd rows' shifted down on their
+/// own, the even rows' with them and then less them (as Faiss's fast scan: two instructions
+/// fewer per pair than masking the even rows' out).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn scan_avx2(codes: &BitCodes, query: &QueryTables, out: &mut [i32]) {
     use std::arch::x86_64::*;
     let mask = _mm256_set1_epi8(0x0F);
-    let low_byte = _mm256_set1_epi16(0x00FF);
     let pairs = codes.groups / 2;
     let block_bytes = codes.block_bytes();
     let rows = codes.rows.min(out.len());
@@ -192,15 +193,18 @@ unsafe fn scan_avx2(codes: &BitCodes, query: &QueryTables, out: &mut [i32]) {
                     tables,
                     _mm256_and_si256(_mm256_srli_epi16(nibbles, 4), mask),
                 );
-                acc[0] = _mm256_add_epi16(acc[0], _mm256_and_si256(low, low_byte));
+                // Whole 16-bit lanes add the even row's byte plus 256 times the odd row's;
+                // the odd rows' own sums are taken back out below (all modulo 65,536, which
+                // the even rows' sums stay under).
+                acc[0] = _mm256_add_epi16(acc[0], low);
                 acc[1] = _mm256_add_epi16(acc[1], _mm256_srli_epi16(low, 8));
-                acc[2] = _mm256_add_epi16(acc[2], _mm256_and_si256(high, low_byte));
+                acc[2] = _mm256_add_epi16(acc[2], high);
                 acc[3] = _mm256_add_epi16(acc[3], _mm256_srli_epi16(high, 8));
             }
             for (half, pair) in acc.chunks_exact(2).enumerate() {
                 // Each 128-bit lane holds one group of the pair: add them, then interleave
                 // even and odd rows back into order.
-                let even = fold_lanes(pair[0]);
+                let even = fold_lanes(_mm256_sub_epi16(pair[0], _mm256_slli_epi16(pair[1], 8)));
                 let odd = fold_lanes(pair[1]);
                 let first_eight = _mm256_cvtepu16_epi32(_mm_unpacklo_epi16(even, odd));
                 let next_eight = _mm256_cvtepu16_epi32(_mm_unpackhi_epi16(even, odd));
