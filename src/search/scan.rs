@@ -44,7 +44,15 @@ unsafe fn bytes_avx2(codes: &[i8], rows: &[usize], query: &[i8], dim: usize, out
     let q: Vec<__m256i> = (0..lanes)
         .map(|l| _mm256_loadu_si256(query.as_ptr().add(l * 32) as *const __m256i))
         .collect();
-    for (row, slot) in rows.iter().zip(out.iter_mut()) {
+    for (i, (row, slot)) in rows.iter().zip(out.iter_mut()).enumerate() {
+        // A shortlist's rows lie far apart: ask for a later row's lines while this one is
+        // summed, so that their trips to memory overlap.
+        if let Some(ahead) = rows.get(i + PREFETCH_ROWS) {
+            let at = codes.as_ptr().add(ahead * dim);
+            for line in (0..dim).step_by(64) {
+                _mm_prefetch::<_MM_HINT_T0>(at.add(line));
+            }
+        }
         let row = &codes[row * dim..(row + 1) * dim];
         let mut acc = _mm256_setzero_si256();
         for (l, ql) in q.iter().enumerate() {
@@ -56,6 +64,10 @@ unsafe fn bytes_avx2(codes: &[i8], rows: &[usize], query: &[i8], dim: usize, out
         *slot = sum_lanes(acc) - offset;
     }
 }
+
+/// How many rows ahead the 8-bit scan of a shortlist asks for a row's codes.
+#[cfg(target_arch = "x86_64")]
+const PREFETCH_ROWS: usize = 8;
 
 /// Rows marked per call of a [`Mark`].
 pub const MARK_ROWS: usize = 64;
