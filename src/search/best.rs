@@ -27,6 +27,19 @@ impl<T: Ord> BestK<T> {
         }
     }
 
+    /// The best `k` among items scoring at least `floor` (a bound known beforehand; if fewer
+    /// than `k` reach it, the others are missing: see [`len`](Self::len)).
+    pub fn above(k: usize, floor: f32) -> BestK<T> {
+        let mut best = BestK::new(k);
+        best.threshold = best.threshold.max(floor);
+        best
+    }
+
+    /// How many items are kept (at most `k` once ranked).
+    pub fn len(&self) -> usize {
+        self.items.len().min(self.k)
+    }
+
     /// The score an item needs to be looked at (ties are settled by the item's order).
     pub fn threshold(&self) -> f32 {
         self.threshold

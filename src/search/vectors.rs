@@ -288,8 +288,13 @@ impl VectorIndex {
             (self.scan_bits)(&self.bits, &QueryTables::new(query), dots);
             let mut best = self.best_rows(dots, &self.bit_factors, scope, limit * SHORTLIST);
             self.rescore(&query_codes, &mut best);
-            best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            best.truncate(limit);
+            // The best `limit` of the shortlist; `results` below puts them in order.
+            if best.len() > limit {
+                best.select_nth_unstable_by(limit - 1, |a, b| {
+                    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+                });
+                best.truncate(limit);
+            }
             best
         });
         let mut results: Vec<(Uuid, f32)> = best
@@ -323,7 +328,13 @@ impl VectorIndex {
                 self.threads[thread].members.contains(&user)
             })
         };
-        let best = self.rank_rows(dots, factors, org, &is_member, BestK::new(keep));
+        // Most rows are turned away by the floor from the start; in the rare query where
+        // fewer than `keep` reach it, the rows are ranked again without one.
+        let floor = self.sampled_floor(dots, factors, org, &is_member, keep);
+        let mut best = self.rank_rows(dots, factors, org, &is_member, BestK::above(keep, floor));
+        if best.len() < keep && floor > f32::NEG_INFINITY {
+            best = self.rank_rows(dots, factors, org, &is_member, BestK::new(keep));
+        }
         // `search` ranks them again (by exact score, then message id).
         best.into_unordered()
             .into_iter()
@@ -361,6 +372,41 @@ impl VectorIndex {
         best
     }
 
+    /// A score that about 1.5 × `keep` rows in scope reach, read off one row in
+    /// [`SAMPLE_STRIDE`]; none (−∞) when too few rows are in the sample to tell.
+    /// Without it, the ranking's threshold rises from nothing, and on the way a shortlist of
+    /// 1,000 of 100k rows takes some 5,000 rows in and five selections of 2,000.
+    fn sampled_floor(
+        &self,
+        dots: &[i32],
+        factors: &[f32],
+        org: u32,
+        is_member: &impl Fn(usize) -> bool,
+        keep: usize,
+    ) -> f32 {
+        let rank = keep * 3 / (2 * SAMPLE_STRIDE);
+        // A floor from fewer sampled rows misses too often to be worth it.
+        if rank < 8 {
+            return f32::NEG_INFINITY;
+        }
+        // Runs of neighbouring rows, read straight through (single rows far apart would each
+        // cost a trip to memory).
+        let rows = dots.len().min(factors.len());
+        let mut sample = Vec::with_capacity(rows / SAMPLE_STRIDE + SAMPLE_RUN);
+        for first in (0..rows).step_by(SAMPLE_STRIDE * SAMPLE_RUN) {
+            for row in first..rows.min(first + SAMPLE_RUN) {
+                if self.row_orgs[row] == org && is_member(row) {
+                    sample.push(dots[row] as f32 * factors[row]);
+                }
+            }
+        }
+        if sample.len() <= rank {
+            return f32::NEG_INFINITY;
+        }
+        sample.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
+        sample[rank]
+    }
+
     /// Replaces the shortlisted rows' one-bit estimates with their exact 8-bit scores.
     fn rescore(&self, query_codes: &[i8], shortlist: &mut [(f32, usize)]) {
         let rows: Vec<usize> = shortlist.iter().map(|(_, row)| *row).collect();
@@ -372,142 +418,13 @@ impl VectorIndex {
     }
 }
 
+/// One row in this many is scored to guess a ranking's floor (see `sampled_floor`), in runs
+/// of `SAMPLE_RUN` neighbours.
+const SAMPLE_STRIDE: usize = 32;
+const SAMPLE_RUN: usize = 64;
+
 /// Rows ranked a chunk at a time (see `rank_rows`): the bits of a `u64` mark them.
 const RANK_CHUNK: usize = scan::MARK_ROWS;
 
 #[cfg(test)]
-mod tests {
-    use super::super::bits::tests::splitmix;
-    use super::*;
-
-    #[test]
-    fn finds_the_nearest_vectors_within_scope() {
-        let org = Uuid::new_v4();
-        let other_org = Uuid::new_v4();
-        let user = Uuid::new_v4();
-        let mut index = VectorIndex::new(4);
-        let t1 = Uuid::new_v4();
-        let t2 = Uuid::new_v4();
-        let a = index.set_thread(t1, org, vec![user]);
-        let b = index.set_thread(t2, other_org, vec![user]);
-        let (m1, m2, m3) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let add = |index: &mut VectorIndex, m, t, v: [f32; 4]| {
-            let (codes, scale) = quantize(&v);
-            index.insert(m, t, &codes, scale);
-        };
-        add(&mut index, m1, a, [1.0, 0.0, 0.0, 0.0]);
-        add(&mut index, m2, a, [0.6, 0.8, 0.0, 0.0]);
-        add(&mut index, m3, b, [1.0, 0.0, 0.0, 0.0]);
-        let hits = index.search(&[1.0, 0.0, 0.0, 0.0], Scope::Member { org, user }, 10);
-        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![m1, m2]);
-        assert!((hits[0].1 - 1.0).abs() < 0.02 && (hits[1].1 - 0.6).abs() < 0.02);
-        assert!(index
-            .search(
-                &[1.0, 0.0, 0.0, 0.0],
-                Scope::Member {
-                    org,
-                    user: Uuid::new_v4()
-                },
-                10
-            )
-            .is_empty());
-        // A thread that moves to another org takes its vectors along.
-        index.set_thread(t2, org, vec![user]);
-        let hits = index.search(&[1.0, 0.0, 0.0, 0.0], Scope::Org(org), 10);
-        assert_eq!(hits.len(), 3);
-        assert!(index
-            .search(&[1.0, 0.0, 0.0, 0.0], Scope::Org(other_org), 10)
-            .is_empty());
-        index.set_thread(t2, other_org, vec![user]);
-        index.remove_thread(t1);
-        assert!(index
-            .search(&[1.0, 0.0, 0.0, 0.0], Scope::Org(org), 10)
-            .is_empty());
-        assert_eq!(index.len(), 1);
-    }
-
-    #[test]
-    fn a_member_sees_the_best_of_their_few_rows_among_many_others() {
-        // 40 rows near the query in a thread shared with the user, spread among 4,960 others
-        // in a thread of the same org the user is not in.
-        let org = Uuid::new_v4();
-        let user = Uuid::new_v4();
-        let mut index = VectorIndex::new(64);
-        let shared = index.set_thread(Uuid::new_v4(), org, vec![user]);
-        let other = index.set_thread(Uuid::new_v4(), org, Vec::new());
-        let mut random = splitmix(7);
-        let query: Vec<f32> = (0..64).map(|_| random()).collect();
-        let mut theirs = Vec::new();
-        for n in 0..5000 {
-            let message = Uuid::new_v4();
-            let is_theirs = n % 16 == 0 && theirs.len() < 40;
-            let vector: Vec<f32> = if is_theirs {
-                theirs.push(message);
-                query.iter().map(|q| q + 0.5 * random()).collect()
-            } else {
-                (0..64).map(|_| random()).collect()
-            };
-            let (codes, scale) = quantize(&vector);
-            index.insert(
-                message,
-                if is_theirs { shared } else { other },
-                &codes,
-                scale,
-            );
-        }
-        let scope = Scope::Member { org, user };
-        let (query_codes, _) = quantize(&query);
-        let mut expected: Vec<(f32, Uuid)> = theirs
-            .iter()
-            .map(|message| {
-                let row = index.row_of[message];
-                let mut dot = [0i32];
-                scan::bytes_portable(&index.codes, &[row], &query_codes, 64, &mut dot);
-                (dot[0] as f32 * index.scales[row], *message)
-            })
-            .collect();
-        expected.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let found: Vec<Uuid> = (index.search(&query, scope, 10).into_iter())
-            .map(|h| h.0)
-            .collect();
-        let wanted: Vec<Uuid> = expected.iter().take(10).map(|e| e.1).collect();
-        assert_eq!(found, wanted);
-    }
-
-    #[test]
-    fn the_shortlist_keeps_the_nearest_and_scores_them_exactly() {
-        // Ten rows lie near the query, 3,000 elsewhere; the one-bit scan shortlists the best
-        // ten, which come back with their 8-bit scores.
-        let org = Uuid::new_v4();
-        let mut index = VectorIndex::new(64);
-        let thread = index.set_thread(Uuid::new_v4(), org, Vec::new());
-        let mut random = splitmix(0);
-        let query: Vec<f32> = (0..64).map(|_| random()).collect();
-        let mut near = Vec::new();
-        for n in 0..3010 {
-            let vector: Vec<f32> = if n < 10 {
-                query.iter().map(|q| q + 0.05 * random()).collect()
-            } else {
-                (0..64).map(|_| random()).collect()
-            };
-            let message = Uuid::new_v4();
-            if n < 10 {
-                near.push(message);
-            }
-            let (codes, scale) = quantize(&vector);
-            index.insert(message, thread, &codes, scale);
-        }
-        let hits = index.search(&query, Scope::Org(org), 10);
-        let mut found: Vec<Uuid> = hits.iter().map(|h| h.0).collect();
-        found.sort();
-        near.sort();
-        assert_eq!(found, near);
-        let (query_codes, query_scale) = quantize(&query);
-        for (message, score) in hits {
-            let row = index.row_of[&message];
-            let mut dot = [0i32];
-            scan::bytes_portable(&index.codes, &[row], &query_codes, 64, &mut dot);
-            assert_eq!(score, dot[0] as f32 * index.scales[row] * query_scale);
-        }
-    }
-}
+mod tests;
