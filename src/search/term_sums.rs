@@ -14,7 +14,9 @@
 //! leg's p50 0.37 ms against the union's 0.66 ms. Skipping documents that cannot make the top k
 //! was slower still: tantivy's block-max WAND (`TopDocs`) ~3×, and MaxScore, tried both a
 //! document at a time and in windows, ~1.4× in hybrid queries (which ask for 100 hits): with so
-//! many matching documents there is little to skip, and the skipping costs seeks.
+//! many matching documents there is little to skip, and the skipping costs seeks. Looking up
+//! each term's scores for frequencies 1–3 (a table per term and query) instead of dividing
+//! per posting was slower too: BM25 p50 0.42–0.66 ms against 0.35–0.40, alternating.
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{BlockSegmentPostings, Postings, SegmentPostings};
