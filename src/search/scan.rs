@@ -47,10 +47,12 @@ unsafe fn bytes_avx2(codes: &[i8], rows: &[usize], query: &[i8], dim: usize, out
     for (i, (row, slot)) in rows.iter().zip(out.iter_mut()).enumerate() {
         // A shortlist's rows lie far apart: ask for a later row's lines while this one is
         // summed, so that their trips to memory overlap.
+        // (A hint only: `wrapping_add`, so that even a row out of bounds, which the slicing
+        // below turns into a panic, is no undefined pointer arithmetic first.)
         if let Some(ahead) = rows.get(i + PREFETCH_ROWS) {
-            let at = codes.as_ptr().add(ahead * dim);
+            let at = codes.as_ptr().wrapping_add(ahead * dim);
             for line in (0..dim).step_by(64) {
-                _mm_prefetch::<_MM_HINT_T0>(at.add(line));
+                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(line));
             }
         }
         let row = &codes[row * dim..(row + 1) * dim];
