@@ -46,9 +46,8 @@ unsafe fn bytes_avx2(codes: &[i8], rows: &[usize], query: &[i8], dim: usize, out
         .collect();
     for (i, (row, slot)) in rows.iter().zip(out.iter_mut()).enumerate() {
         // A shortlist's rows lie far apart: ask for a later row's lines while this one is
-        // summed, so that their trips to memory overlap.
-        // (A hint only: `wrapping_add`, so that even a row out of bounds, which the slicing
-        // below turns into a panic, is no undefined pointer arithmetic first.)
+        // summed, so that their trips to memory overlap. `wrapping_add`: a hint's address is
+        // never undefined pointer arithmetic, even for a row the slicing below would refuse.
         if let Some(ahead) = rows.get(i + PREFETCH_ROWS) {
             let at = codes.as_ptr().wrapping_add(ahead * dim);
             for line in (0..dim).step_by(64) {

@@ -330,7 +330,8 @@ impl VectorIndex {
         };
         // Most rows are turned away by the floor from the start; in the rare query where
         // fewer than `keep` reach it, the rows are ranked again without one.
-        let floor = self.sampled_floor(dots, factors, org, &is_member, keep);
+        let in_scope = |row: usize| self.row_orgs[row] == org && is_member(row);
+        let floor = sampled_floor(dots, factors, in_scope, keep);
         let mut best = self.rank_rows(dots, factors, org, &is_member, BestK::above(keep, floor));
         if best.len() < keep && floor > f32::NEG_INFINITY {
             best = self.rank_rows(dots, factors, org, &is_member, BestK::new(keep));
@@ -372,41 +373,6 @@ impl VectorIndex {
         best
     }
 
-    /// A score that about 1.5 × `keep` rows in scope reach, read off one row in
-    /// [`SAMPLE_STRIDE`]; none (−∞) when too few rows are in the sample to tell.
-    /// Without it, the ranking's threshold rises from nothing, and on the way a shortlist of
-    /// 1,000 of 100k rows takes some 5,000 rows in and five selections of 2,000.
-    fn sampled_floor(
-        &self,
-        dots: &[i32],
-        factors: &[f32],
-        org: u32,
-        is_member: &impl Fn(usize) -> bool,
-        keep: usize,
-    ) -> f32 {
-        let rank = keep * 3 / (2 * SAMPLE_STRIDE);
-        // A floor from fewer sampled rows misses too often to be worth it.
-        if rank < 8 {
-            return f32::NEG_INFINITY;
-        }
-        // Runs of neighbouring rows, read straight through (single rows far apart would each
-        // cost a trip to memory).
-        let rows = dots.len().min(factors.len());
-        let mut sample = Vec::with_capacity(rows / SAMPLE_STRIDE + SAMPLE_RUN);
-        for first in (0..rows).step_by(SAMPLE_STRIDE * SAMPLE_RUN) {
-            for row in first..rows.min(first + SAMPLE_RUN) {
-                if self.row_orgs[row] == org && is_member(row) {
-                    sample.push(dots[row] as f32 * factors[row]);
-                }
-            }
-        }
-        if sample.len() <= rank {
-            return f32::NEG_INFINITY;
-        }
-        sample.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
-        sample[rank]
-    }
-
     /// Replaces the shortlisted rows' one-bit estimates with their exact 8-bit scores.
     fn rescore(&self, query_codes: &[i8], shortlist: &mut [(f32, usize)]) {
         let rows: Vec<usize> = shortlist.iter().map(|(_, row)| *row).collect();
@@ -416,6 +382,39 @@ impl VectorIndex {
             *score = dot as f32 * self.scales[*row];
         }
     }
+}
+
+/// A score that about 1.5 × `keep` rows in scope (`in_scope`) reach, read off one row in
+/// [`SAMPLE_STRIDE`]; none (−∞) when too few rows are in the sample to tell.
+/// Without it, the ranking's threshold rises from nothing, and on the way a shortlist of
+/// 1,000 of 100k rows takes some 5,000 rows in and five selections of 2,000.
+fn sampled_floor(
+    dots: &[i32],
+    factors: &[f32],
+    in_scope: impl Fn(usize) -> bool,
+    keep: usize,
+) -> f32 {
+    let rank = keep * 3 / (2 * SAMPLE_STRIDE);
+    // A floor from fewer sampled rows misses too often to be worth it.
+    if rank < 8 {
+        return f32::NEG_INFINITY;
+    }
+    // Runs of neighbouring rows, read straight through (single rows far apart would each
+    // cost a trip to memory).
+    let rows = dots.len().min(factors.len());
+    let mut sample = Vec::with_capacity(rows / SAMPLE_STRIDE + SAMPLE_RUN);
+    for first in (0..rows).step_by(SAMPLE_STRIDE * SAMPLE_RUN) {
+        for row in first..rows.min(first + SAMPLE_RUN) {
+            if in_scope(row) {
+                sample.push(dots[row] as f32 * factors[row]);
+            }
+        }
+    }
+    if sample.len() <= rank {
+        return f32::NEG_INFINITY;
+    }
+    sample.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
+    sample[rank]
 }
 
 /// One row in this many is scored to guess a ranking's floor (see `sampled_floor`), in runs
