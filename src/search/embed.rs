@@ -62,6 +62,7 @@ impl HashedNgrams {
         // query.
         let mut features: Vec<(u32, f32)> = Vec::new();
         let mut marked: Vec<char> = Vec::new();
+        // An n-gram's UTF-8 bytes: at most five characters of four bytes.
         let mut gram = [0u8; 4 * 5];
         for word in text
             .split(|c: char| !c.is_alphanumeric())
