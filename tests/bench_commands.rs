@@ -1,6 +1,6 @@
 //! The documented benchmark commands run to the end (people run Skein to benchmark search):
-//! a short `skein bench search` over every leg and its anchors, for people and as JSON, and a
-//! short `skein bench thread`.
+//! a short `skein bench search` over every leg and its anchors, for people and as JSON, a
+//! short `skein bench thread`, and the others' short runs.
 
 mod common;
 
@@ -182,6 +182,52 @@ fn bench_fanout_delivers_every_event_to_every_watcher() {
         .map(|r| r["ratio"].as_f64().unwrap())
         .collect();
     assert_eq!(report["ratio"].as_f64().unwrap(), ratios[0].max(ratios[1]));
+}
+
+#[tokio::test]
+async fn bench_ws_searches_a_seeded_server_and_matches_every_reply() {
+    let mut server = common::TestServer::start();
+    let token = server
+        .admin_token
+        .clone()
+        .expect("the first start prints the admin's token");
+    server.stop();
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cranfield");
+    server.cli(&["bench", "seed", "--corpus", corpus, "--messages", "1500"]);
+    server.restart();
+    server
+        .health_until("the seeded messages indexed", |h| {
+            h["search"]["state"] == "ready" && h["search"]["vectors"]["complete"] == true
+        })
+        .await;
+    // A client that missed its reply would wait for it forever: bounded here.
+    let mut bench = std::process::Command::new(common::binary())
+        .args(["bench", "ws", "--corpus", corpus, "--addr", &server.addr])
+        .args(["--token", &token, "--clients", "3", "--seconds", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while bench.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            bench.kill().unwrap();
+            panic!("bench ws did not finish");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = bench.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // "... (N queries, E errors)"
+    let counts = stdout.rsplit_once('(').unwrap().1;
+    let queries: u64 = counts.split(' ').next().unwrap().parse().unwrap();
+    assert!(queries > 0, "{stdout}");
+    assert!(counts.contains(" 0 errors)"), "{stdout}");
 }
 
 /// Runs `skein ARGS` (a `--json` benchmark) to success; its report.
