@@ -130,10 +130,10 @@ pub struct Search {
     reopens_checked: std::sync::atomic::AtomicU64,
     /// What each thread's documents came to when last indexed (see `index_threads`).
     fingerprints: std::sync::Mutex<std::collections::HashMap<Uuid, prints::ThreadPrint>>,
-    /// The store sequence the indexer has looked at, committed or not (writes that change no
-    /// document wait for the next commit).
     /// Which store the index is built from (see `read_payload`).
     source: String,
+    /// The store sequence the indexer has looked at, committed or not (writes that change no
+    /// document wait for the next commit).
     covered_seq: std::sync::atomic::AtomicU64,
     /// Text index commits since start.
     commits: std::sync::atomic::AtomicU64,
