@@ -301,7 +301,8 @@ pub async fn seed(store: &Store, corpus_dir: &Path, messages: usize) -> Result<S
     ))
 }
 
-/// A search request of `ws`'s clients.
+/// A search request of `ws`'s clients, written from borrowed fields: building a `json!` value
+/// per request cost them more user CPU per query (65 and 82 against 45 and 55 µs, 16 clients).
 #[derive(Serialize)]
 struct SearchRequest<'a> {
     route: &'static str,
