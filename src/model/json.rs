@@ -5,44 +5,48 @@ use serde_json::value::RawValue;
 use std::sync::OnceLock;
 
 /// A JSON value kept as the text it is stored as (so records stay decodable by a
-/// non-self-describing codec), parsed on first use. Reading a message does not parse its JSON
-/// fields (an answer's step fields hold its rows); rendering one writes the text as it is.
+/// non-self-describing codec), parsed on first use. Reading a message neither parses nor checks
+/// its JSON fields (an answer's step fields hold its rows, and a thread's update renders only
+/// the steps the change touched); rendering one checks the text and writes it as it is.
 #[derive(Clone)]
 pub struct Json {
-    raw: Box<RawValue>,
+    text: String,
     parsed: OnceLock<serde_json::Value>,
 }
 
 impl Json {
     pub fn new(value: serde_json::Value) -> Json {
         Json {
-            raw: serde_json::value::to_raw_value(&value).expect("JSON values always serialize"),
+            text: serde_json::to_string(&value).expect("JSON values always serialize"),
             parsed: OnceLock::from(value),
         }
     }
 
-    /// The value. Text nested deeper than the parser allows (only a damaged record could
-    /// hold it) reads as null rather than as something else.
+    /// The value. Text that does not parse, or is nested deeper than the parser allows (only
+    /// a damaged record could hold either), reads as null rather than as something else.
     pub fn value(&self) -> &serde_json::Value {
-        self.parsed.get_or_init(|| parse(&self.raw))
+        self.parsed.get_or_init(|| parse(&self.text))
     }
 
-    /// The text, to write out without parsing it.
+    /// The text, checked, to write out without parsing it into a tree; null if it is not JSON.
     pub fn raw(&self) -> &RawValue {
-        &self.raw
+        serde_json::from_str(&self.text).unwrap_or_else(|err| {
+            tracing::error!(%err, "a stored JSON field is not JSON");
+            serde_json::from_str("null").expect("null is JSON")
+        })
     }
 
     /// The value, to change it and make a new `Json` of it.
     pub fn into_value(self) -> serde_json::Value {
         match self.parsed.into_inner() {
             Some(value) => value,
-            None => parse(&self.raw),
+            None => parse(&self.text),
         }
     }
 }
 
-fn parse(raw: &RawValue) -> serde_json::Value {
-    serde_json::from_str(raw.get()).unwrap_or_else(|err| {
+fn parse(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|err| {
         tracing::error!(%err, "a stored JSON field does not parse");
         serde_json::Value::Null
     })
@@ -56,23 +60,67 @@ impl PartialEq for Json {
 
 impl std::fmt::Debug for Json {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.raw.get())
+        f.write_str(&self.text)
     }
 }
 
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.raw.get())
+        s.serialize_str(&self.text)
     }
 }
 
-/// Checked as JSON (not parsed into a tree) when the record is read.
+/// Text from outside (a human-readable format: an import's JSON) is checked here; the store's
+/// own records (bincode) are neither parsed nor checked when read: see [`Json::raw`] and
+/// [`Json::value`].
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let from_outside = d.is_human_readable();
         let text = String::deserialize(d)?;
+        if from_outside {
+            serde_json::from_str::<&RawValue>(&text).map_err(serde::de::Error::custom)?;
+        }
         Ok(Json {
-            raw: RawValue::from_string(text).map_err(serde::de::Error::custom)?,
+            text,
             parsed: OnceLock::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Through the store's codec (bincode, standard config), as records are kept.
+    fn stored<T: Serialize, U: serde::de::DeserializeOwned>(value: &T) -> U {
+        let config = bincode::config::standard();
+        let bytes = bincode::serde::encode_to_vec(value, config).expect("encodes");
+        bincode::serde::decode_from_slice(&bytes, config)
+            .expect("decodes")
+            .0
+    }
+
+    #[test]
+    fn a_record_keeps_its_text_and_reads_it_back() {
+        let json = Json::new(json!({"a": [1, 2.5, "x"]}));
+        let decoded: Json = stored(&json);
+        assert_eq!(decoded.raw().get(), r#"{"a":[1,2.5,"x"]}"#);
+        assert_eq!(decoded.value(), &json!({"a": [1, 2.5, "x"]}));
+    }
+
+    #[test]
+    fn a_damaged_record_reads_as_null_and_renders_as_null() {
+        // The store's records are not checked when read.
+        let damaged: Json = stored(&"{\"a\":");
+        assert_eq!(damaged.raw().get(), "null");
+        assert_eq!(damaged.value(), &serde_json::Value::Null);
+    }
+
+    #[test]
+    fn text_from_outside_that_is_not_json_is_refused() {
+        assert!(serde_json::from_str::<Json>(r#""{\"a\":""#).is_err());
+        let ok: Json = serde_json::from_str(r#""[1,2]""#).expect("JSON text");
+        assert_eq!(ok.value(), &json!([1, 2]));
     }
 }
