@@ -199,17 +199,16 @@ impl<'a> MessageView<'a> {
     fn of(message: &'a Message, sent_by_name: Option<&'a str>, context: Value) -> Self {
         // Stored JSON is written out as it is stored, unparsed.
         let json = |field: &'a Option<Json>| field.as_ref().map(Json::raw);
+        // Checked once (`Json::raw`), then read twice.
+        let data_metadata = json(&message.data_metadata);
         MessageView {
             chart_config: json(&message.chart_config),
             chart_recommendations: json(&message.chart_recommendations),
             code: &message.code,
-            column_metadata: message
-                .data_metadata
-                .as_ref()
-                .and_then(|meta| column_metadata(meta.raw())),
+            column_metadata: data_metadata.and_then(column_metadata),
             context,
             created_at: message.created_at,
-            data_metadata: json(&message.data_metadata),
+            data_metadata,
             dataset_id: message.dataset_id,
             deleted_at: message.deleted_at,
             feedback: message.feedback.map(feedback_name),
