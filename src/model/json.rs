@@ -71,8 +71,8 @@ impl Serialize for Json {
 }
 
 /// Text from outside (a human-readable format: an import's JSON) is checked here; the store's
-/// own records (bincode) are neither parsed nor checked when read: see [`Json::raw`] and
-/// [`Json::value`].
+/// own records (a binary codec) are neither parsed nor checked when read: see [`Json::raw`]
+/// and [`Json::value`] (the store's codec tests read them back).
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let from_outside = d.is_human_readable();
@@ -91,31 +91,6 @@ impl<'de> Deserialize<'de> for Json {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    /// Through the store's codec (bincode, standard config), as records are kept.
-    fn stored<T: Serialize, U: serde::de::DeserializeOwned>(value: &T) -> U {
-        let config = bincode::config::standard();
-        let bytes = bincode::serde::encode_to_vec(value, config).expect("encodes");
-        bincode::serde::decode_from_slice(&bytes, config)
-            .expect("decodes")
-            .0
-    }
-
-    #[test]
-    fn a_record_keeps_its_text_and_reads_it_back() {
-        let json = Json::new(json!({"a": [1, 2.5, "x"]}));
-        let decoded: Json = stored(&json);
-        assert_eq!(decoded.raw().get(), r#"{"a":[1,2.5,"x"]}"#);
-        assert_eq!(decoded.value(), &json!({"a": [1, 2.5, "x"]}));
-    }
-
-    #[test]
-    fn a_damaged_record_reads_as_null_and_renders_as_null() {
-        // The store's records are not checked when read.
-        let damaged: Json = stored(&"{\"a\":");
-        assert_eq!(damaged.raw().get(), "null");
-        assert_eq!(damaged.value(), &serde_json::Value::Null);
-    }
 
     #[test]
     fn text_from_outside_that_is_not_json_is_refused() {

@@ -34,3 +34,26 @@ pub fn pair_key(a: &uuid::Uuid, b: &uuid::Uuid) -> [u8; 32] {
     key[16..].copy_from_slice(b.as_bytes());
     key
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{decode, encode};
+    use crate::model::Json;
+    use serde_json::json;
+
+    #[test]
+    fn a_record_keeps_its_text_and_reads_it_back() {
+        let json = Json::new(json!({"a": [1, 2.5, "x"]}));
+        let decoded: Json = decode(&encode(&json)).expect("decodes");
+        assert_eq!(decoded.raw().get(), r#"{"a":[1,2.5,"x"]}"#);
+        assert_eq!(decoded.value(), &json!({"a": [1, 2.5, "x"]}));
+    }
+
+    #[test]
+    fn a_damaged_record_reads_as_null_and_renders_as_null() {
+        // The store's records are not checked when read.
+        let damaged: Json = decode(&encode(&"{\"a\":")).expect("decodes");
+        assert_eq!(damaged.raw().get(), "null");
+        assert_eq!(damaged.value(), &serde_json::Value::Null);
+    }
+}
