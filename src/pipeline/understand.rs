@@ -27,8 +27,9 @@ pub async fn dataset(ctx: &Context<'_>, recorder: &mut Recorder<'_>) -> Result<C
         .await
         .map_err(|e| recorder.fail(Step::IdentifyingDataset, internal(&e)))?;
     let earlier: Vec<Message> = history
-        .into_iter()
+        .iter()
         .filter(|m| m.id != ctx.job.message_id)
+        .cloned()
         .collect();
     // The thread's previous answer, for follow-ups.
     let previous = earlier

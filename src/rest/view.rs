@@ -27,7 +27,7 @@ pub const THREAD_FIELDS: [&str; 9] = [
 /// A thread with what its REST view needs.
 pub struct ThreadView {
     pub thread: Thread,
-    pub messages: Vec<Message>,
+    pub messages: std::sync::Arc<[Message]>,
     pub busy: bool,
 }
 

@@ -2,6 +2,7 @@
 
 use super::{Backend, Error, Store, ThreadTxn, TxResult};
 use crate::model::{Message, Thread};
+use std::sync::Arc;
 use uuid::Uuid;
 
 impl Store {
@@ -97,9 +98,13 @@ impl Store {
         on_backend!(self, b => b.thread(id))
     }
 
-    /// All messages of a thread, oldest first.
-    pub async fn messages(&self, thread_id: Uuid) -> Result<Vec<Message>, Error> {
-        on_backend!(self, b => b.messages(thread_id))
+    /// All messages of a thread, oldest first (shared: the embedded store keeps them decoded
+    /// for the next read).
+    pub async fn messages(&self, thread_id: Uuid) -> Result<Arc<[Message]>, Error> {
+        match &self.backend {
+            Backend::Sled(b) => b.messages(thread_id),
+            Backend::Postgres(b) => Ok(b.messages(thread_id).await?.into()),
+        }
     }
 
     pub async fn latest_message(&self, thread_id: Uuid) -> Result<Option<Message>, Error> {

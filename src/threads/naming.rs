@@ -24,8 +24,9 @@ pub async fn generate(services: &Services, user: &User, id: Uuid) -> Result<Thre
         .store
         .messages(id)
         .await?
-        .into_iter()
+        .iter()
         .filter(|m| m.deleted_at.is_none())
+        .cloned()
         .collect();
     if messages.is_empty() {
         return Err(Error::invalid(

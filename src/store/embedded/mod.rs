@@ -28,11 +28,15 @@
 //! (`wal`), before sled applies it. Other writes run in one sled transaction each and return
 //! only after [`SledStore::flush`] has put them on disk.
 //!
+//! Reading a thread's messages keeps them decoded (`message_cache`) for the next read, as a
+//! write's answer renders the thread again; applying a group drops the threads it wrote.
+//!
 
 mod accounts;
 mod combine;
 mod commit;
 mod datasets;
+mod message_cache;
 mod migrate;
 mod repair;
 mod slack;
@@ -70,6 +74,8 @@ struct Trees {
     log: std::fs::File,
     /// Thread writes not yet durable in sled (see `wal`).
     wal: std::sync::Mutex<wal::Wal>,
+    /// Recently read threads' messages, decoded (kept exact by `wal::apply`).
+    message_cache: message_cache::MessageCache,
     meta: sled::Tree,
     orgs: sled::Tree,
     users: sled::Tree,
@@ -131,6 +137,7 @@ impl Trees {
         let trees = Trees {
             log,
             wal: std::sync::Mutex::new(wal),
+            message_cache: message_cache::MessageCache::new(message_cache_bytes(cache_bytes)),
             meta,
             orgs: tree("orgs")?,
             users: tree("users")?,
@@ -193,6 +200,12 @@ pub struct SledStore {
     /// numbers in the order they are applied. A group of thread writes holds it through its
     /// sync, so another write may wait that long.
     serial: std::sync::Arc<std::sync::Mutex<()>>,
+}
+
+/// The budget of decoded messages kept beside a page cache of `cache_bytes`: a quarter as
+/// much, so the flag bounds both (indexing reads every thread, and would fill it).
+fn message_cache_bytes(cache_bytes: u64) -> usize {
+    usize::try_from(cache_bytes / 4).unwrap_or(usize::MAX)
 }
 
 /// The store's page cache by default (MiB). sled's own default, 1 GiB, grows with everything

@@ -34,6 +34,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use uuid::Uuid;
 
 const MAGIC: &[u8; 8] = b"SKEINWL2";
 /// The first layout's magic (data dir format 7): no generation.
@@ -342,13 +343,25 @@ fn decode(payload: &[u8]) -> Option<Record> {
 /// Applies a group's writes to sled, the change log's entries after the data they name and
 /// the sequence number last (`changes_since` reads the number first, then the log).
 pub(super) fn apply(t: &Trees, record: &Record) -> Result<(), Error> {
-    for write in &record.writes {
+    let applied = record.writes.iter().try_for_each(|write| {
         let tree = t.thread_tree(write.tree);
         match &write.value {
             Some(value) => tree.insert(&write.key, value)?,
             None => tree.remove(&write.key)?,
         };
+        Ok::<_, Error>(())
+    });
+    // Before anyone is answered, and after a failed write too (part of it may be in).
+    let messages_of: Vec<Uuid> = record
+        .writes
+        .iter()
+        .filter(|write| write.tree == Tree::Messages)
+        .filter_map(|write| Uuid::from_slice(write.key.get(..16)?).ok())
+        .collect();
+    if !messages_of.is_empty() {
+        t.message_cache.forget(messages_of);
     }
+    applied?;
     // An old record applied again must not move the number back.
     t.meta.fetch_and_update(super::KEY_SEQ, |old| {
         let old = old.map_or(0, super::codec::decode_u64);
