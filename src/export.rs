@@ -110,7 +110,7 @@ pub async fn export(store: &Store, filter: &Filter, to: &Path) -> Result<String,
         if !picked {
             continue;
         }
-        let thread_messages = store.messages(id).await?;
+        let thread_messages = store.messages_in_bulk(id).await?;
         let named: BTreeSet<Uuid> = thread
             .members()
             .chain([thread.updated_by])

@@ -242,7 +242,7 @@ impl Search {
             let Some(thread) = self.store.thread(thread_id).await? else {
                 continue;
             };
-            let messages = self.store.messages(thread_id).await?;
+            let messages = self.store.messages_in_bulk(thread_id).await?;
             if thread.deleted_at.is_some() {
                 live.removed.extend(messages.iter().map(|m| m.id));
                 live.removed_from

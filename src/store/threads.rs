@@ -102,7 +102,16 @@ impl Store {
     /// for the next read).
     pub async fn messages(&self, thread_id: Uuid) -> Result<Arc<[Message]>, Error> {
         match &self.backend {
-            Backend::Sled(b) => b.messages(thread_id),
+            Backend::Sled(b) => b.messages(thread_id, true),
+            Backend::Postgres(b) => Ok(b.messages(thread_id).await?.into()),
+        }
+    }
+
+    /// [`Store::messages`] for a reader going through many threads once (the indexer, an
+    /// export): it keeps none of them decoded, not to push out the threads people are reading.
+    pub async fn messages_in_bulk(&self, thread_id: Uuid) -> Result<Arc<[Message]>, Error> {
+        match &self.backend {
+            Backend::Sled(b) => b.messages(thread_id, false),
             Backend::Postgres(b) => Ok(b.messages(thread_id).await?.into()),
         }
     }

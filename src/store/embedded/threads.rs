@@ -345,8 +345,8 @@ impl SledStore {
     }
 
     /// All messages of a thread, oldest first: from the cache of decoded messages if they
-    /// are there, else read, decoded and kept there.
-    pub fn messages(&self, thread_id: Uuid) -> Result<Arc<[Message]>, Error> {
+    /// are there, else read, decoded and (if `keep`) kept there.
+    pub fn messages(&self, thread_id: Uuid, keep: bool) -> Result<Arc<[Message]>, Error> {
         let t = self.trees()?;
         let generation = match t.message_cache.get(thread_id) {
             Lookup::Hit(messages) => return Ok(messages),
@@ -363,8 +363,10 @@ impl SledStore {
                 Ok(codec::decode(&raw)?)
             })
             .collect::<Result<Arc<[Message]>, Error>>()?;
-        t.message_cache
-            .keep(thread_id, generation, &messages, record_bytes);
+        if keep {
+            t.message_cache
+                .keep(thread_id, generation, &messages, record_bytes);
+        }
         Ok(messages)
     }
 

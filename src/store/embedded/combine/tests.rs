@@ -88,7 +88,7 @@ async fn writers_queued_together_share_one_transaction_and_keep_their_own_outcom
     assert_eq!(store.last_seq().unwrap(), before + 1, "one transaction");
     let thread = store.thread(first).unwrap().unwrap();
     assert_eq!(thread.message_count, 1);
-    assert_eq!(store.messages(first).unwrap()[0].id, message_id);
+    assert_eq!(store.messages(first, true).unwrap()[0].id, message_id);
     assert!(store.thread(second).unwrap().is_some());
     assert!(
         store.thread(refused).unwrap().is_none(),
