@@ -149,11 +149,13 @@ async fn bench(command: BenchCommand, places: &Places) -> Result<(), Box<dyn Err
         BenchCommand::Writes {
             clients,
             seconds,
+            rounds,
             server,
             json,
         } => {
             let clients: Vec<usize> = clients.into_iter().map(|c| c.max(1)).collect();
-            bench::writes(&clients, seconds.max(1), server.as_deref(), json).await?
+            let (seconds, rounds) = (seconds.max(1), rounds.max(1));
+            bench::writes(&clients, seconds, rounds, server.as_deref(), json).await?
         }
         BenchCommand::Corpus { corpus, messages } => {
             // Streamed as it is made: a corpus of 100k messages is not built as one string.

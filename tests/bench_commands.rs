@@ -121,11 +121,14 @@ fn bench_writes_reports_the_server_next_to_the_disk_and_a_durable_echo() {
         "1,2",
         "--seconds",
         "1",
+        "--rounds",
+        "2",
         "--json",
     ]);
     let runs = report["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2, "{report}");
     for run in runs {
+        assert_eq!(run["rounds"].as_array().unwrap().len(), 2, "{report}");
         assert!(run["writes_per_second"].as_f64().unwrap() > 0.0, "{report}");
         assert!(
             run["disk_syncs_per_second"].as_f64().unwrap() > 0.0,

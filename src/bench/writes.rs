@@ -6,6 +6,11 @@
 //!
 //! A client's write is a rename of its own thread (`/threads/update`), acknowledged once
 //! durable; each client first asks one question to have a thread.
+//!
+//! Skein, the disk and the echo take turns, round after round, their connections kept open:
+//! the disk's own rate here drifts by a third between one window of seconds and the next, and
+//! one long run of each would compare two moments of the disk as much as the server with it.
+//! Each ratio is the median of the rounds'.
 
 use super::client;
 use super::server::{micros_text, start_server};
@@ -16,118 +21,198 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// For each count of clients: the server's acknowledged writes/s and the disk's syncs/s.
+/// A client's connection, the thread it renames (null for the echo) and its renames so far
+/// (which number its titles and requests).
+struct Writer {
+    socket: client::Socket,
+    thread: Value,
+    renamed: u64,
+}
+
+impl Writer {
+    fn new(socket: client::Socket, thread: Value) -> Writer {
+        Writer {
+            socket,
+            thread,
+            renamed: 0,
+        }
+    }
+}
+
+/// One round of one count of clients: each side's writes per second and CPU time per write.
+struct Round {
+    skein: f64,
+    skein_cpu: Option<f64>,
+    disk: f64,
+    echo: f64,
+    echo_cpu: Option<f64>,
+}
+
+/// For each count of clients, `rounds` rounds of `seconds` for each side in turn: the
+/// server's acknowledged writes/s, the disk's syncs/s and the durable echo's writes/s.
 pub async fn writes(
     clients: &[usize],
     seconds: u64,
+    rounds: usize,
     server_binary: Option<&Path>,
     as_json: bool,
 ) -> Result<String, String> {
     let server = start_server(server_binary)?;
     let url = server.ws_url();
-    let mut rows = Vec::new();
-    let mut lines = vec![format!(
-        "{:>7}  {:>14}  {:>16}  {:>5}  {:>15}  {:>5}  {:>19}",
-        "clients",
-        "skein writes/s",
-        "disk fdatasync/s",
-        "ratio",
-        "durable echo/s",
-        "ratio",
-        "CPU µs/write (echo)"
-    )];
+    let duration = Duration::from_secs(seconds);
+    let mut runs = Vec::new();
+    let mut lines = vec![
+        format!(
+            "{} rounds of {seconds} s for each side in turn; medians of the rounds",
+            rounds
+        ),
+        format!(
+            "{:>7}  {:>14}  {:>16}  {:>16}  {:>15}  {:>5}  {:>19}",
+            "clients",
+            "skein writes/s",
+            "disk fdatasync/s",
+            "ratio (range)",
+            "durable echo/s",
+            "ratio",
+            "CPU µs/write (echo)"
+        ),
+    ];
     for &count in clients {
-        let mut sockets = Vec::with_capacity(count);
+        let mut skein = Vec::with_capacity(count);
         for _ in 0..count {
             let mut socket = client::connect(&url).await?;
             let (thread, _) =
                 client::ask(&mut socket, "how many orders in 2023", &Value::Null).await?;
-            sockets.push((socket, thread));
+            skein.push(Writer::new(socket, thread));
         }
-        let duration = Duration::from_secs(seconds);
-        let cpu_before = server.cpu_seconds();
-        let (acknowledged, reply_bytes) = renames(sockets, duration).await?;
-        let cpu_per_write = server.cpu_micros_per(cpu_before, acknowledged);
-        let server_rate = acknowledged as f64 / duration.as_secs_f64();
-        let disk_rate = disk_syncs(server.dir(), count, duration)?;
-        let (echo_rate, echo_cpu) = echo_writes(server.dir(), count, duration, reply_bytes).await?;
-        let (ratio, echo_ratio) = (server_rate / disk_rate, server_rate / echo_rate);
+        let mut echo = None;
+        let mut measured = Vec::with_capacity(rounds);
+        while measured.len() < rounds {
+            let cpu_before = server.cpu_seconds();
+            let (acknowledged, reply_bytes);
+            (skein, acknowledged, reply_bytes) = renames(skein, duration).await?;
+            let skein_cpu = server.cpu_micros_per(cpu_before, acknowledged);
+            let disk = disk_syncs(server.dir(), count, duration)?;
+            // The echo's answers are as large as Skein's first round's.
+            let (running, mut sockets) = match echo.take() {
+                Some(started) => started,
+                None => {
+                    let (echo_url, running) =
+                        start_anchor(AnchorKind::DurableEcho, reply_bytes, Some(server.dir()))?;
+                    let mut sockets = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        sockets.push(Writer::new(client::connect(&echo_url).await?, Value::Null));
+                    }
+                    (running, sockets)
+                }
+            };
+            let cpu_before = running.cpu_seconds();
+            let echoed;
+            (sockets, echoed, _) = renames(sockets, duration).await?;
+            let echo_cpu = running.cpu_micros_per(cpu_before, echoed);
+            echo = Some((running, sockets));
+            let per_second = |writes: usize| writes as f64 / duration.as_secs_f64();
+            measured.push(Round {
+                skein: per_second(acknowledged),
+                skein_cpu,
+                disk,
+                echo: per_second(echoed),
+                echo_cpu,
+            });
+        }
+        let of = |value: fn(&Round) -> f64| median(measured.iter().map(value));
+        let cpu_of = |value: fn(&Round) -> Option<f64>| {
+            let known: Option<Vec<f64>> = measured.iter().map(value).collect();
+            known.map(median)
+        };
+        let ratios: Vec<f64> = measured.iter().map(|r| r.skein / r.disk).collect();
+        let (low, high) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        let (ratio, echo_ratio) = (median(ratios.clone()), of(|r| r.skein / r.echo));
+        let (skein_cpu, echo_cpu) = (cpu_of(|r| r.skein_cpu), cpu_of(|r| r.echo_cpu));
         let cpu = format!(
             "{} ({})",
-            micros_text(cpu_per_write, 0),
+            micros_text(skein_cpu, 0),
             micros_text(echo_cpu, 0)
         );
+        let range = format!("{ratio:.2} ({low:.2}–{high:.2})");
         lines.push(format!(
-            "{count:>7}  {server_rate:>14.0}  {disk_rate:>16.0}  {ratio:>5.2}  {echo_rate:>15.0}  {echo_ratio:>5.2}  {cpu:>19}"
+            "{count:>7}  {:>14.0}  {:>16.0}  {range:>16}  {:>15.0}  {echo_ratio:>5.2}  {cpu:>19}",
+            of(|r| r.skein),
+            of(|r| r.disk),
+            of(|r| r.echo),
         ));
-        rows.push(json!({
+        let rounds: Vec<Value> = measured
+            .iter()
+            .map(|r| {
+                json!({
+                    "writes_per_second": r.skein,
+                    "disk_syncs_per_second": r.disk,
+                    "durable_echo_per_second": r.echo,
+                    "ratio": r.skein / r.disk,
+                    "server_cpu_us_per_write": r.skein_cpu,
+                    "durable_echo_cpu_us_per_write": r.echo_cpu,
+                })
+            })
+            .collect();
+        runs.push(json!({
             "clients": count,
-            "writes_per_second": server_rate,
-            "disk_syncs_per_second": disk_rate,
+            "writes_per_second": of(|r| r.skein),
+            "disk_syncs_per_second": of(|r| r.disk),
             "ratio": ratio,
-            "durable_echo_per_second": echo_rate,
+            "durable_echo_per_second": of(|r| r.echo),
             "ratio_to_durable_echo": echo_ratio,
-            "server_cpu_us_per_write": cpu_per_write,
+            "server_cpu_us_per_write": skein_cpu,
             "durable_echo_cpu_us_per_write": echo_cpu,
+            "rounds": rounds,
         }));
     }
     Ok(if as_json {
-        json!({ "seconds": seconds, "runs": rows }).to_string()
+        json!({ "seconds": seconds, "rounds": rounds, "runs": runs }).to_string()
     } else {
         lines.join("\n")
     })
 }
 
-/// The durable echo server's acknowledged writes per second with `clients` renaming as they
-/// rename Skein's threads, answered with frames of `reply_bytes`, and its CPU time per write
-/// (µs).
-async fn echo_writes(
-    dir: &Path,
-    clients: usize,
-    duration: Duration,
-    reply_bytes: usize,
-) -> Result<(f64, Option<f64>), String> {
-    let (url, running) = start_anchor(AnchorKind::DurableEcho, reply_bytes, Some(dir))?;
-    let mut sockets = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        sockets.push((client::connect(&url).await?, Value::Null));
-    }
-    let cpu_before = running.cpu_seconds();
-    let (acknowledged, _) = renames(sockets, duration).await?;
-    let cpu = running.cpu_micros_per(cpu_before, acknowledged);
-    Ok((acknowledged as f64 / duration.as_secs_f64(), cpu))
+/// The middle value (the upper one of an even count).
+fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Every client renames its thread one write after another for `duration`; the writes the
-/// server acknowledged, and the size in bytes of the largest answer.
+/// Every client renames its thread one write after another for `duration`: the clients
+/// back, the writes the server acknowledged, and the size in bytes of the largest answer.
 async fn renames(
-    sockets: Vec<(client::Socket, Value)>,
+    writers: Vec<Writer>,
     duration: Duration,
-) -> Result<(usize, usize), String> {
+) -> Result<(Vec<Writer>, usize, usize), String> {
     let deadline = Instant::now() + duration;
-    let tasks: Vec<_> = sockets
+    let tasks: Vec<_> = writers
         .into_iter()
-        .map(|(mut socket, thread)| {
+        .map(|mut writer| {
             tokio::spawn(async move {
                 let (mut acknowledged, mut reply_bytes) = (0usize, 0usize);
-                let mut n = 0u64;
                 while Instant::now() < deadline {
-                    n += 1;
-                    let bytes = client::rename(&mut socket, &thread, n).await?;
+                    writer.renamed += 1;
+                    let bytes =
+                        client::rename(&mut writer.socket, &writer.thread, writer.renamed).await?;
                     acknowledged += 1;
                     reply_bytes = reply_bytes.max(bytes);
                 }
-                Ok::<_, String>((acknowledged, reply_bytes))
+                Ok::<_, String>((writer, acknowledged, reply_bytes))
             })
         })
         .collect();
-    let (mut total, mut largest) = (0, 0);
+    let (mut writers, mut total, mut largest) = (Vec::new(), 0, 0);
     for task in tasks {
-        let (acknowledged, reply_bytes) = task.await.map_err(|e| e.to_string())??;
+        let (writer, acknowledged, reply_bytes) = task.await.map_err(|e| e.to_string())??;
+        writers.push(writer);
         total += acknowledged;
         largest = largest.max(reply_bytes);
     }
-    Ok((total, largest))
+    Ok((writers, total, largest))
 }
 
 /// `writers` threads each writing 200 bytes and `fdatasync`ing their own file in `dir` for

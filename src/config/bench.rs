@@ -58,13 +58,18 @@ pub enum BenchCommand {
         json: bool,
     },
     /// Acknowledged writes per second through a server (started as for `thread`), each count
-    /// of clients next to the disk's own fdatasync rate from as many writers.
+    /// of clients next to the disk's own fdatasync rate from as many writers and a trivial
+    /// durable server, the three in turn.
     Writes {
         /// Counts of clients, one run each.
         #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
         clients: Vec<usize>,
-        #[arg(long, default_value_t = 5)]
+        /// How long each side writes in a round.
+        #[arg(long, default_value_t = 3)]
         seconds: u64,
+        /// Rounds in which Skein, the disk and the durable echo take turns.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// The server binary to measure (default: this one), to compare builds side by side.
         #[arg(long)]
         server: Option<PathBuf>,
