@@ -13,7 +13,7 @@
 //! Each ratio is the median of the rounds'.
 
 use super::client;
-use super::server::{micros_text, start_server};
+use super::server::{micros_text, start_server, Server};
 use super::trivial_server::start_anchor;
 use crate::config::AnchorKind;
 use serde_json::{json, Value};
@@ -58,14 +58,10 @@ pub async fn writes(
     as_json: bool,
 ) -> Result<String, String> {
     let server = start_server(server_binary)?;
-    let url = server.ws_url();
     let duration = Duration::from_secs(seconds);
     let mut runs = Vec::new();
     let mut lines = vec![
-        format!(
-            "{} rounds of {seconds} s for each side in turn; medians of the rounds",
-            rounds
-        ),
+        format!("{rounds} rounds of {seconds} s for each side in turn; medians of the rounds"),
         format!(
             "{:>7}  {:>14}  {:>16}  {:>16}  {:>15}  {:>5}  {:>19}",
             "clients",
@@ -78,48 +74,7 @@ pub async fn writes(
         ),
     ];
     for &count in clients {
-        let mut skein = Vec::with_capacity(count);
-        for _ in 0..count {
-            let mut socket = client::connect(&url).await?;
-            let (thread, _) =
-                client::ask(&mut socket, "how many orders in 2023", &Value::Null).await?;
-            skein.push(Writer::new(socket, thread));
-        }
-        let mut echo = None;
-        let mut measured = Vec::with_capacity(rounds);
-        while measured.len() < rounds {
-            let cpu_before = server.cpu_seconds();
-            let (acknowledged, reply_bytes);
-            (skein, acknowledged, reply_bytes) = renames(skein, duration).await?;
-            let skein_cpu = server.cpu_micros_per(cpu_before, acknowledged);
-            let disk = disk_syncs(server.dir(), count, duration)?;
-            // The echo's answers are as large as Skein's first round's.
-            let (running, mut sockets) = match echo.take() {
-                Some(started) => started,
-                None => {
-                    let (echo_url, running) =
-                        start_anchor(AnchorKind::DurableEcho, reply_bytes, Some(server.dir()))?;
-                    let mut sockets = Vec::with_capacity(count);
-                    for _ in 0..count {
-                        sockets.push(Writer::new(client::connect(&echo_url).await?, Value::Null));
-                    }
-                    (running, sockets)
-                }
-            };
-            let cpu_before = running.cpu_seconds();
-            let echoed;
-            (sockets, echoed, _) = renames(sockets, duration).await?;
-            let echo_cpu = running.cpu_micros_per(cpu_before, echoed);
-            echo = Some((running, sockets));
-            let per_second = |writes: usize| writes as f64 / duration.as_secs_f64();
-            measured.push(Round {
-                skein: per_second(acknowledged),
-                skein_cpu,
-                disk,
-                echo: per_second(echoed),
-                echo_cpu,
-            });
-        }
+        let measured = measure(&server, count, duration, rounds).await?;
         let of = |value: fn(&Round) -> f64| median(measured.iter().map(value));
         let cpu_of = |value: fn(&Round) -> Option<f64>| {
             let known: Option<Vec<f64>> = measured.iter().map(value).collect();
@@ -129,7 +84,7 @@ pub async fn writes(
         let (low, high) = ratios
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-        let (ratio, echo_ratio) = (median(ratios.clone()), of(|r| r.skein / r.echo));
+        let (ratio, echo_ratio) = (median(ratios), of(|r| r.skein / r.echo));
         let (skein_cpu, echo_cpu) = (cpu_of(|r| r.skein_cpu), cpu_of(|r| r.echo_cpu));
         let cpu = format!(
             "{} ({})",
@@ -173,6 +128,58 @@ pub async fn writes(
     } else {
         lines.join("\n")
     })
+}
+
+/// `rounds` rounds of `clients` writers: Skein's, then the disk's, then the durable echo's,
+/// each for `duration`, the connections kept open between rounds.
+async fn measure(
+    server: &Server,
+    clients: usize,
+    duration: Duration,
+    rounds: usize,
+) -> Result<Vec<Round>, String> {
+    let mut skein = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let mut socket = client::connect(&server.ws_url()).await?;
+        let (thread, _) = client::ask(&mut socket, "how many orders in 2023", &Value::Null).await?;
+        skein.push(Writer::new(socket, thread));
+    }
+    let per_second = |writes: usize| writes as f64 / duration.as_secs_f64();
+    let mut echo = None;
+    let mut measured = Vec::with_capacity(rounds);
+    while measured.len() < rounds {
+        let cpu_before = server.cpu_seconds();
+        let (acknowledged, reply_bytes);
+        (skein, acknowledged, reply_bytes) = renames(skein, duration).await?;
+        let skein_cpu = server.cpu_micros_per(cpu_before, acknowledged);
+        let disk = disk_syncs(server.dir(), clients, duration)?;
+        // The echo's answers are as large as Skein's in the first round.
+        let (running, mut writers) = match echo.take() {
+            Some(started) => started,
+            None => {
+                let (url, running) =
+                    start_anchor(AnchorKind::DurableEcho, reply_bytes, Some(server.dir()))?;
+                let mut writers = Vec::with_capacity(clients);
+                for _ in 0..clients {
+                    writers.push(Writer::new(client::connect(&url).await?, Value::Null));
+                }
+                (running, writers)
+            }
+        };
+        let cpu_before = running.cpu_seconds();
+        let echoed;
+        (writers, echoed, _) = renames(writers, duration).await?;
+        let echo_cpu = running.cpu_micros_per(cpu_before, echoed);
+        echo = Some((running, writers));
+        measured.push(Round {
+            skein: per_second(acknowledged),
+            skein_cpu,
+            disk,
+            echo: per_second(echoed),
+            echo_cpu,
+        });
+    }
+    Ok(measured)
 }
 
 /// The middle value (the upper one of an even count).

@@ -19,7 +19,8 @@ const MESSAGE_OVERHEAD: usize = std::mem::size_of::<Message>() + 128;
 
 pub(super) struct MessageCache {
     inner: Mutex<Inner>,
-    /// The most the entries may weigh (see [`weight`]).
+    /// The most the entries may weigh: their records' bytes, plus [`MESSAGE_OVERHEAD`] for each
+    /// message.
     budget: usize,
 }
 
@@ -36,8 +37,8 @@ struct Entry {
     weight: usize,
 }
 
-/// What a lookup found: the thread's messages, or the generation to quote to [`MessageCache::keep`]
-/// what the caller reads instead.
+/// What a lookup found: the thread's messages, or the generation the caller quotes to
+/// [`MessageCache::keep`] what it reads from the store instead.
 pub(super) enum Lookup {
     Hit(Arc<[Message]>),
     Miss(u64),
