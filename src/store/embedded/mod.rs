@@ -203,7 +203,7 @@ pub struct SledStore {
 }
 
 /// The budget of decoded messages kept beside a page cache of `cache_bytes`: a quarter as
-/// much, so the flag bounds both (indexing reads every thread, and would fill it).
+/// much, so the one flag bounds both.
 fn message_cache_bytes(cache_bytes: u64) -> usize {
     usize::try_from(cache_bytes / 4).unwrap_or(usize::MAX)
 }
