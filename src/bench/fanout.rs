@@ -18,7 +18,7 @@
 //! the rounds'.
 
 use super::client;
-use super::server::{micros_per, micros_text, start_server, Process, Server};
+use super::server::{median, micros_per, micros_text, start_server, Process, Server};
 use super::trivial_server::start_anchor;
 use crate::config::AnchorKind;
 use futures_util::{SinkExt, StreamExt};
@@ -60,9 +60,7 @@ pub async fn fanout(
         let ours = skein.round(events).await?;
         measured.push((ours, anchor.round(events).await?));
     }
-    let mut ratios: Vec<f64> = measured.iter().map(|(s, a)| s.rate() / a.rate()).collect();
-    ratios.sort_by(f64::total_cmp);
-    let ratio = ratios[ratios.len() / 2];
+    let ratio = median(measured.iter().map(|(s, a)| s.rate() / a.rate()));
     let frame_bytes = first.frame_bytes;
     let ours = Round::overall(measured.iter().map(|(s, _)| s));
     let anchors = Round::overall(measured.iter().map(|(_, a)| a));

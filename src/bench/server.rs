@@ -127,6 +127,13 @@ pub(super) fn micros_per(
     Some((after? - before?) / operations.max(1) as f64 * 1e6)
 }
 
+/// The middle value (the upper one of an even count); NaN of none.
+pub(super) fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// A CPU time per operation for a table: `decimals` places, or a dash when unknown.
 pub(super) fn micros_text(cpu: Option<f64>, decimals: usize) -> String {
     cpu.map_or("—".to_string(), |us| format!("{us:.decimals$}"))

@@ -13,7 +13,7 @@
 //! Each ratio is the median of the rounds'.
 
 use super::client;
-use super::server::{micros_text, start_server, Server};
+use super::server::{median, micros_text, start_server, Server};
 use super::trivial_server::start_anchor;
 use crate::config::AnchorKind;
 use serde_json::{json, Value};
@@ -85,6 +85,7 @@ pub async fn writes(
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
         let (ratio, echo_ratio) = (median(ratios), of(|r| r.skein / r.echo));
+        let (skein_rate, disk_rate, echo_rate) = (of(|r| r.skein), of(|r| r.disk), of(|r| r.echo));
         let (skein_cpu, echo_cpu) = (cpu_of(|r| r.skein_cpu), cpu_of(|r| r.echo_cpu));
         let cpu = format!(
             "{} ({})",
@@ -93,10 +94,8 @@ pub async fn writes(
         );
         let range = format!("{ratio:.2} ({low:.2}–{high:.2})");
         lines.push(format!(
-            "{count:>7}  {:>14.0}  {:>16.0}  {range:>16}  {:>15.0}  {echo_ratio:>5.2}  {cpu:>19}",
-            of(|r| r.skein),
-            of(|r| r.disk),
-            of(|r| r.echo),
+            "{count:>7}  {skein_rate:>14.0}  {disk_rate:>16.0}  {range:>16}  {echo_rate:>15.0}  \
+             {echo_ratio:>5.2}  {cpu:>19}"
         ));
         let rounds: Vec<Value> = measured
             .iter()
@@ -113,10 +112,10 @@ pub async fn writes(
             .collect();
         runs.push(json!({
             "clients": count,
-            "writes_per_second": of(|r| r.skein),
-            "disk_syncs_per_second": of(|r| r.disk),
+            "writes_per_second": skein_rate,
+            "disk_syncs_per_second": disk_rate,
             "ratio": ratio,
-            "durable_echo_per_second": of(|r| r.echo),
+            "durable_echo_per_second": echo_rate,
             "ratio_to_durable_echo": echo_ratio,
             "server_cpu_us_per_write": skein_cpu,
             "durable_echo_cpu_us_per_write": echo_cpu,
@@ -180,13 +179,6 @@ async fn measure(
         });
     }
     Ok(measured)
-}
-
-/// The middle value (the upper one of an even count).
-fn median(values: impl IntoIterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.into_iter().collect();
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Every client renames its thread one write after another for `duration`: the clients
