@@ -16,6 +16,7 @@
 //! - `server`: the server those start (this binary or another build); `client`: their
 //!   WebSocket client.
 
+mod blocking_echo;
 mod client;
 mod durable_echo;
 mod fanout;

@@ -10,8 +10,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Starts the anchor of `kind` sending frames of `frame_bytes` (the durable echo writes its
-/// files in `dir`); its WebSocket URL, and its process (killed when dropped).
+/// Starts the anchor of `kind` sending frames of `frame_bytes` (the echoes write their files
+/// in `dir`); its URL (`ws://`, or `tcp://` for the blocking echo), and its process (killed
+/// when dropped).
 pub(super) fn start_anchor(
     kind: AnchorKind,
     frame_bytes: usize,
@@ -68,8 +69,19 @@ pub async fn serve_anchor(
             let dir = dir.ok_or("the durable echo needs --dir")?;
             tokio::spawn(super::durable_echo::serve(listener, dir, frame_bytes));
         }
+        AnchorKind::BlockingEcho => {
+            let dir = dir.ok_or("the blocking echo needs --dir")?;
+            let listener = listener.into_std().map_err(|e| e.to_string())?;
+            listener.set_nonblocking(false).map_err(|e| e.to_string())?;
+            std::thread::spawn(move || super::blocking_echo::serve(listener, dir, frame_bytes));
+        }
     }
-    println!("listening on ws://{addr}");
+    let scheme = if kind == AnchorKind::BlockingEcho {
+        "tcp"
+    } else {
+        "ws"
+    };
+    println!("listening on {scheme}://{addr}");
     tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new()))
         .await
         .map_err(|e| e.to_string())?

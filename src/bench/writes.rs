@@ -1,8 +1,10 @@
-//! `skein bench writes`: acknowledged writes per second through a real server, next to two
+//! `skein bench writes`: acknowledged writes per second through a real server, next to three
 //! anchors measured in the same run: the disk's own rate of `write` + `fdatasync`, from as many
-//! writers as there are clients, on the file system of the server's data dir; and a trivial
+//! writers as there are clients, on the file system of the server's data dir; a trivial
 //! durable server (`durable_echo`) answered by the same clients, which shows how much of the
-//! disk's rate a WebSocket round trip and the clients leave to any server.
+//! disk's rate a WebSocket round trip and the clients leave to any server; and the floor of
+//! a round trip here (`blocking_echo`: plain TCP and blocking threads on both sides), which
+//! shows how much of it any round trip leaves.
 //!
 //! A client's write is a rename of its own thread (`/threads/update`), acknowledged once
 //! durable; each client first asks one question to have a thread.
@@ -12,6 +14,7 @@
 //! one long run of each would compare two moments of the disk as much as the server with it.
 //! Each ratio is the median of the rounds'.
 
+use super::blocking_echo;
 use super::client;
 use super::server::{median, micros_text, start_server, Server};
 use super::trivial_server::start_anchor;
@@ -46,6 +49,7 @@ struct Round {
     disk: f64,
     echo: f64,
     echo_cpu: Option<f64>,
+    blocking: f64,
 }
 
 /// For each count of clients, `rounds` rounds of `seconds` for each side in turn: the
@@ -63,14 +67,15 @@ pub async fn writes(
     let mut lines = vec![
         format!("{rounds} rounds of {seconds} s for each side in turn; medians of the rounds"),
         format!(
-            "{:>7}  {:>14}  {:>16}  {:>16}  {:>15}  {:>5}  {:>19}",
+            "{:>7}  {:>14}  {:>16}  {:>16}  {:>15}  {:>5}  {:>19}  {:>27}",
             "clients",
             "skein writes/s",
             "disk fdatasync/s",
             "ratio (range)",
             "durable echo/s",
             "ratio",
-            "CPU µs/write (echo)"
+            "CPU µs/write (echo)",
+            "blocking echo/s (to disk)"
         ),
     ];
     for &count in clients {
@@ -86,6 +91,7 @@ pub async fn writes(
             .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
         let (ratio, echo_ratio) = (median(ratios), of(|r| r.skein / r.echo));
         let (skein_rate, disk_rate, echo_rate) = (of(|r| r.skein), of(|r| r.disk), of(|r| r.echo));
+        let (blocking_rate, blocking_ratio) = (of(|r| r.blocking), of(|r| r.blocking / r.disk));
         let (skein_cpu, echo_cpu) = (cpu_of(|r| r.skein_cpu), cpu_of(|r| r.echo_cpu));
         let cpu = format!(
             "{} ({})",
@@ -93,9 +99,10 @@ pub async fn writes(
             micros_text(echo_cpu, 0)
         );
         let range = format!("{ratio:.2} ({low:.2}–{high:.2})");
+        let floor = format!("{blocking_rate:.0} ({blocking_ratio:.2})");
         lines.push(format!(
             "{count:>7}  {skein_rate:>14.0}  {disk_rate:>16.0}  {range:>16}  {echo_rate:>15.0}  \
-             {echo_ratio:>5.2}  {cpu:>19}"
+             {echo_ratio:>5.2}  {cpu:>19}  {floor:>27}"
         ));
         let rounds: Vec<Value> = measured
             .iter()
@@ -107,6 +114,7 @@ pub async fn writes(
                     "ratio": r.skein / r.disk,
                     "server_cpu_us_per_write": r.skein_cpu,
                     "durable_echo_cpu_us_per_write": r.echo_cpu,
+                    "blocking_echo_per_second": r.blocking,
                 })
             })
             .collect();
@@ -119,6 +127,8 @@ pub async fn writes(
             "ratio_to_durable_echo": echo_ratio,
             "server_cpu_us_per_write": skein_cpu,
             "durable_echo_cpu_us_per_write": echo_cpu,
+            "blocking_echo_per_second": blocking_rate,
+            "blocking_echo_ratio_to_disk": blocking_ratio,
             "rounds": rounds,
         }));
     }
@@ -129,8 +139,8 @@ pub async fn writes(
     })
 }
 
-/// `rounds` rounds of `clients` writers: Skein's, then the disk's, then the durable echo's,
-/// each for `duration`, the connections kept open between rounds.
+/// `rounds` rounds of `clients` writers: Skein's, then the disk's, the durable echo's and the
+/// blocking echo's, each for `duration`, the connections kept open between rounds.
 async fn measure(
     server: &Server,
     clients: usize,
@@ -144,7 +154,7 @@ async fn measure(
         skein.push(Writer::new(socket, thread));
     }
     let per_second = |writes: usize| writes as f64 / duration.as_secs_f64();
-    let mut echo = None;
+    let (mut echo, mut blocking) = (None, None);
     let mut measured = Vec::with_capacity(rounds);
     while measured.len() < rounds {
         let cpu_before = server.cpu_seconds();
@@ -170,12 +180,25 @@ async fn measure(
         (writers, echoed, _) = renames(writers, duration).await?;
         let echo_cpu = running.cpu_micros_per(cpu_before, echoed);
         echo = Some((running, writers));
+        let (running, mut connections) = match blocking.take() {
+            Some(started) => started,
+            None => {
+                let (url, running) =
+                    start_anchor(AnchorKind::BlockingEcho, reply_bytes, Some(server.dir()))?;
+                let addr = url.trim_start_matches("tcp://");
+                let connections = blocking_echo::Clients::connect(addr, clients, reply_bytes)?;
+                (running, connections)
+            }
+        };
+        let round_trips = connections.round_trips(duration)?;
+        blocking = Some((running, connections));
         measured.push(Round {
             skein: per_second(acknowledged),
             skein_cpu,
             disk,
             echo: per_second(echoed),
             echo_cpu,
+            blocking: per_second(round_trips),
         });
     }
     Ok(measured)

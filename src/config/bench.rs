@@ -115,7 +115,7 @@ pub enum BenchCommand {
         /// The size of the frames it sends.
         #[arg(long)]
         frame_bytes: usize,
-        /// Where the durable echo writes its files.
+        /// Where the echoes write their files.
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -141,4 +141,7 @@ pub enum AnchorKind {
     Broadcast,
     /// `writes`'s: each request written and `fdatasync`ed, then answered.
     DurableEcho,
+    /// `writes`'s floor: the same over plain TCP, a thread per connection (see
+    /// `bench::blocking_echo`).
+    BlockingEcho,
 }
