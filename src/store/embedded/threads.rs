@@ -24,6 +24,33 @@ pub struct SledTxn<'a> {
     earlier: &'a [Write],
     pending: RefCell<Vec<Write>>,
     touched: RefCell<Vec<Uuid>>,
+    /// What the indexes hold of the thread this body read or wrote last. A write reads its
+    /// thread (to check access), then writes it: `put_thread` takes what changed from here
+    /// instead of reading and decoding the record again.
+    indexed: RefCell<Option<Indexed>>,
+}
+
+/// What the org, member and expiry indexes hold of a thread.
+struct Indexed {
+    id: Uuid,
+    org_id: Uuid,
+    /// Sorted, each once.
+    members: Vec<Uuid>,
+    expiring: bool,
+}
+
+impl Indexed {
+    fn of(thread: &Thread) -> Indexed {
+        let mut members: Vec<Uuid> = thread.members().collect();
+        members.sort_unstable();
+        members.dedup();
+        Indexed {
+            id: thread.id,
+            org_id: thread.org_id,
+            members,
+            expiring: thread.api.ttl.is_some() && thread.deleted_at.is_none(),
+        }
+    }
 }
 
 /// A tree thread writes change, as the thread log names it (see `wal`): the numbers are on
@@ -82,6 +109,7 @@ impl<'a> SledTxn<'a> {
             earlier,
             pending: RefCell::new(Vec::new()),
             touched: RefCell::new(Vec::new()),
+            indexed: RefCell::new(None),
         }
     }
 
@@ -104,6 +132,7 @@ impl<'a> SledTxn<'a> {
     }
 
     fn insert(&self, tree: Tree, key: &[u8], value: impl Into<IVec>) {
+        self.forget_indexed(tree, key);
         self.pending.borrow_mut().push(Write {
             tree,
             key: key.into(),
@@ -112,6 +141,7 @@ impl<'a> SledTxn<'a> {
     }
 
     fn remove(&self, tree: Tree, key: &[u8]) {
+        self.forget_indexed(tree, key);
         self.pending.borrow_mut().push(Write {
             tree,
             key: key.into(),
@@ -119,50 +149,59 @@ impl<'a> SledTxn<'a> {
         });
     }
 
-    pub fn thread<E>(&self, id: Uuid) -> TxResult<Option<Thread>, E> {
-        match self.get(Tree::Threads, id.as_bytes())? {
-            Some(raw) => Ok(Some(codec::decode(&raw)?)),
-            None => Ok(None),
+    /// A write of the thread record `key` makes what `indexed` remembers of it stale.
+    fn forget_indexed(&self, tree: Tree, key: &[u8]) {
+        let mut indexed = self.indexed.borrow_mut();
+        if tree == Tree::Threads && indexed.as_ref().is_some_and(|i| i.id.as_bytes() == key) {
+            *indexed = None;
         }
+    }
+
+    pub fn thread<E>(&self, id: Uuid) -> TxResult<Option<Thread>, E> {
+        let Some(raw) = self.get(Tree::Threads, id.as_bytes())? else {
+            return Ok(None);
+        };
+        let thread: Thread = codec::decode(&raw)?;
+        *self.indexed.borrow_mut() = Some(Indexed::of(&thread));
+        Ok(Some(thread))
     }
 
     /// Writes a thread and keeps the org and member indexes in step with its owner and shares.
     pub fn put_thread<E>(&self, thread: &Thread) -> TxResult<(), E> {
         // Only what changed is written: a rename writes the thread alone.
-        let old = self.thread::<E>(thread.id)?;
-        let members = |t: Option<&Thread>| {
-            let mut users: Vec<Uuid> = t.into_iter().flat_map(Thread::members).collect();
-            users.sort_unstable();
-            users.dedup();
-            users
+        let remembered = self.indexed.take().filter(|old| old.id == thread.id);
+        let old = match remembered {
+            Some(old) => Some(old),
+            None => self.thread::<E>(thread.id)?.map(|old| Indexed::of(&old)),
         };
-        let (before, after) = (members(old.as_ref()), members(Some(thread)));
-        for user in before.iter().filter(|user| !after.contains(user)) {
+        let new = Indexed::of(thread);
+        let before = old.as_ref().map_or(&[][..], |old| &old.members[..]);
+        for user in before.iter().filter(|user| !new.members.contains(user)) {
             self.remove(Tree::MemberThreads, &codec::pair_key(user, &thread.id));
         }
-        for user in after.iter().filter(|user| !before.contains(user)) {
+        for user in new.members.iter().filter(|user| !before.contains(user)) {
             self.insert(
                 Tree::MemberThreads,
                 &codec::pair_key(user, &thread.id),
                 &[][..],
             );
         }
-        if old.as_ref().is_none_or(|old| old.org_id != thread.org_id) {
+        if old.as_ref().is_none_or(|old| old.org_id != new.org_id) {
             self.insert(
                 Tree::OrgThreads,
                 &codec::pair_key(&thread.org_id, &thread.id),
                 &[][..],
             );
         }
-        let expiring = |t: &Thread| t.api.ttl.is_some() && t.deleted_at.is_none();
-        if old.as_ref().is_some_and(expiring) != expiring(thread) {
-            if expiring(thread) {
+        if old.as_ref().is_some_and(|old| old.expiring) != new.expiring {
+            if new.expiring {
                 self.insert(Tree::Expiring, thread.id.as_bytes(), &[][..]);
             } else {
                 self.remove(Tree::Expiring, thread.id.as_bytes());
             }
         }
         self.insert(Tree::Threads, thread.id.as_bytes(), codec::encode(thread));
+        *self.indexed.borrow_mut() = Some(new);
         self.touch(thread.id);
         Ok(())
     }

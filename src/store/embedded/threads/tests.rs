@@ -63,6 +63,64 @@ async fn writing_a_thread_writes_only_the_index_entries_that_changed() {
     assert_eq!(store.thread(id).unwrap().unwrap().title, "renamed");
 }
 
+/// A write reads its thread (the access check) before it writes it back changed, and
+/// `put_thread` takes what the indexes hold from that read: the thread as it was, not the
+/// copy the body changed. A second write of the thread in the same body goes from the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_reads_its_thread_then_writes_it_keeps_the_member_index_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let (id, owner, guest, other) = (
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+    );
+    let thread = Thread::new(
+        id,
+        Uuid::new_v4(),
+        owner,
+        "t".into(),
+        TitleSource::User,
+        chrono::Utc::now(),
+    );
+    let share = |user_id| Share {
+        user_id,
+        role: ShareRole::Viewer,
+    };
+    store
+        .write_threads(move |tx| -> TxResult<(), super::Error> { tx.put_thread(&thread) })
+        .await
+        .unwrap();
+    store
+        .write_threads(move |tx| -> TxResult<(), super::Error> {
+            let mut thread = tx.thread(id)?.unwrap();
+            thread.shares.push(share(guest));
+            tx.put_thread(&thread)
+        })
+        .await
+        .unwrap();
+    let members = |user| -> Vec<Uuid> {
+        let listed = store.threads_of_member(user).unwrap();
+        listed.iter().map(|t| t.id).collect()
+    };
+    assert_eq!(members(guest), [id]);
+
+    store
+        .write_threads(move |tx| -> TxResult<(), super::Error> {
+            let mut thread = tx.thread(id)?.unwrap();
+            thread.shares.clear();
+            tx.put_thread(&thread)?;
+            thread.shares.extend([share(guest), share(other)]);
+            tx.put_thread(&thread)
+        })
+        .await
+        .unwrap();
+    assert_eq!(members(guest), [id], "unshared, then shared again");
+    assert_eq!(members(other), [id]);
+    assert_eq!(members(owner), [id]);
+}
+
 /// The change log reads format 8's entries (one per thread, the id in the key) beside
 /// format 9's (one per group, the ids in the value), in sequence order, and prunes both.
 #[test]
