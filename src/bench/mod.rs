@@ -7,10 +7,10 @@
 //! - `ws`: the load generator, C WebSocket clients sending `/threads/search` to a server.
 //! - `thread`: one thread growing to many answers through a real server: post latency and
 //!   the state's size.
-
 //! - `idle`: the server's memory per idle WebSocket.
-//! - `writes`: acknowledged writes per second next to the disk's own fdatasync rate and a
-//!   trivial durable server's.
+//! - `writes`: acknowledged writes per second next to the disk's own fdatasync rate, a
+//!   trivial durable server's (`durable_echo`) and the floor of a round trip
+//!   (`blocking_echo`).
 //! - `fanout`: deliveries per second from one thread to many watchers, next to a trivial
 //!   broadcast server.
 //! - `server`: the server those start (this binary or another build); `client`: their

@@ -50,6 +50,7 @@ struct Round {
     echo: f64,
     echo_cpu: Option<f64>,
     blocking: f64,
+    blocking_cpu: Option<f64>,
 }
 
 /// For each count of clients, `rounds` rounds of `seconds` for each side in turn: the
@@ -93,6 +94,7 @@ pub async fn writes(
         let (skein_rate, disk_rate, echo_rate) = (of(|r| r.skein), of(|r| r.disk), of(|r| r.echo));
         let (blocking_rate, blocking_ratio) = (of(|r| r.blocking), of(|r| r.blocking / r.disk));
         let (skein_cpu, echo_cpu) = (cpu_of(|r| r.skein_cpu), cpu_of(|r| r.echo_cpu));
+        let blocking_cpu = cpu_of(|r| r.blocking_cpu);
         let cpu = format!(
             "{} ({})",
             micros_text(skein_cpu, 0),
@@ -115,6 +117,7 @@ pub async fn writes(
                     "server_cpu_us_per_write": r.skein_cpu,
                     "durable_echo_cpu_us_per_write": r.echo_cpu,
                     "blocking_echo_per_second": r.blocking,
+                    "blocking_echo_cpu_us_per_write": r.blocking_cpu,
                 })
             })
             .collect();
@@ -129,6 +132,7 @@ pub async fn writes(
             "durable_echo_cpu_us_per_write": echo_cpu,
             "blocking_echo_per_second": blocking_rate,
             "blocking_echo_ratio_to_disk": blocking_ratio,
+            "blocking_echo_cpu_us_per_write": blocking_cpu,
             "rounds": rounds,
         }));
     }
@@ -190,7 +194,9 @@ async fn measure(
                 (running, connections)
             }
         };
+        let cpu_before = running.cpu_seconds();
         let round_trips = connections.round_trips(duration)?;
+        let blocking_cpu = running.cpu_micros_per(cpu_before, round_trips);
         blocking = Some((running, connections));
         measured.push(Round {
             skein: per_second(acknowledged),
@@ -199,6 +205,7 @@ async fn measure(
             echo: per_second(echoed),
             echo_cpu,
             blocking: per_second(round_trips),
+            blocking_cpu,
         });
     }
     Ok(measured)
