@@ -5,6 +5,19 @@ use crate::model::{Share, ShareRole, Thread, TitleSource};
 use crate::store::TxResult;
 use uuid::Uuid;
 
+/// A thread `owner` made in an org of its own.
+fn owned_by(id: Uuid, owner: Uuid) -> Thread {
+    let org = Uuid::new_v4();
+    Thread::new(
+        id,
+        org,
+        owner,
+        "t".into(),
+        TitleSource::User,
+        chrono::Utc::now(),
+    )
+}
+
 /// Writing a thread keeps the member index in step with its shares, and a rename writes
 /// the thread record alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -12,14 +25,7 @@ async fn writing_a_thread_writes_only_the_index_entries_that_changed() {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path()).unwrap();
     let (id, owner, guest) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let mut thread = Thread::new(
-        id,
-        Uuid::new_v4(),
-        owner,
-        "t".into(),
-        TitleSource::User,
-        chrono::Utc::now(),
-    );
+    let mut thread = owned_by(id, owner);
     let put = |thread: Thread| {
         let store = store.clone();
         async move {
@@ -76,14 +82,7 @@ async fn a_body_that_reads_its_thread_then_writes_it_keeps_the_member_index_in_s
         Uuid::new_v4(),
         Uuid::new_v4(),
     );
-    let thread = Thread::new(
-        id,
-        Uuid::new_v4(),
-        owner,
-        "t".into(),
-        TitleSource::User,
-        chrono::Utc::now(),
-    );
+    let thread = owned_by(id, owner);
     let share = |user_id| Share {
         user_id,
         role: ShareRole::Viewer,
