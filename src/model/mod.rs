@@ -211,6 +211,12 @@ impl Thread {
         }
     }
 
+    /// Whether the expiry sweep has this thread to look at: it has a time to live and is not
+    /// deleted already. Each store keeps an index of such threads.
+    pub fn is_expiring(&self) -> bool {
+        self.api.ttl.is_some() && self.deleted_at.is_none()
+    }
+
     /// The users a thread belongs to by ownership or share (org admins see it without being one).
     pub fn members(&self) -> impl Iterator<Item = Uuid> + '_ {
         std::iter::once(self.created_by).chain(self.shares.iter().map(|share| share.user_id))

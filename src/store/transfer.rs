@@ -118,7 +118,7 @@ fn tables(from: &super::embedded::SledStore) -> Result<Vec<(Table, Rows)>, Error
     let (mut threads, mut members) = (Rows::new(), Rows::new());
     for (_, raw) in from.entries("threads")? {
         let thread: Thread = decode(&raw, "thread")?;
-        let expiring = thread.api.ttl.is_some() && thread.deleted_at.is_none();
+        let expiring = thread.is_expiring();
         let mut people: Vec<Uuid> = thread.members().collect();
         people.sort();
         people.dedup();

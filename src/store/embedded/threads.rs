@@ -48,7 +48,7 @@ impl Indexed {
             id: thread.id,
             org_id: thread.org_id,
             members,
-            expiring: thread.api.ttl.is_some() && thread.deleted_at.is_none(),
+            expiring: thread.is_expiring(),
         }
     }
 }
@@ -442,11 +442,17 @@ impl SledStore {
     }
 }
 
+/// A message's key: its thread's id, then its position in the thread.
 fn message_key(thread_id: Uuid, position: u32) -> [u8; 20] {
     let mut key = [0u8; 20];
     key[..16].copy_from_slice(thread_id.as_bytes());
     key[16..].copy_from_slice(&position.to_be_bytes());
     key
+}
+
+/// The thread a message's key (see [`message_key`]) belongs to.
+pub(super) fn thread_of_message_key(key: &[u8]) -> Option<Uuid> {
+    Uuid::from_slice(key.get(..16)?).ok()
 }
 
 /// The keys of a tree keyed by id.

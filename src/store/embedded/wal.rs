@@ -356,7 +356,7 @@ pub(super) fn apply(t: &Trees, record: &Record) -> Result<(), Error> {
         .writes
         .iter()
         .filter(|write| write.tree == Tree::Messages)
-        .filter_map(|write| Uuid::from_slice(write.key.get(..16)?).ok())
+        .filter_map(|write| super::threads::thread_of_message_key(&write.key))
         .collect();
     if !messages_of.is_empty() {
         t.message_cache.forget(messages_of);

@@ -274,7 +274,7 @@ impl PgStore {
     ) -> Result<(), Error> {
         match write {
             Write::Thread(thread) => {
-                let expiring = thread.api.ttl.is_some() && thread.deleted_at.is_none();
+                let expiring = thread.is_expiring();
                 execute(
                     tx,
                     "INSERT INTO threads (id, org_id, expiring, record) VALUES ($1, $2, $3, $4)
