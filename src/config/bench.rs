@@ -58,8 +58,8 @@ pub enum BenchCommand {
         json: bool,
     },
     /// Acknowledged writes per second through a server (started as for `thread`), each count
-    /// of clients next to the disk's own fdatasync rate from as many writers and a trivial
-    /// durable server, the three in turn.
+    /// of clients next to the disk's own fdatasync rate from as many writers, a trivial
+    /// durable server and a blocking echo, the four in turn.
     Writes {
         /// Counts of clients, one run each.
         #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
@@ -67,7 +67,7 @@ pub enum BenchCommand {
         /// How long each side writes in a round.
         #[arg(long, default_value_t = 3)]
         seconds: u64,
-        /// Rounds in which Skein, the disk and the durable echo take turns.
+        /// Rounds in which Skein, the disk and the two echoes take turns.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
         /// The server binary to measure (default: this one), to compare builds side by side.
